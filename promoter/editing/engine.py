@@ -1,0 +1,212 @@
+"""plan → apply → verify: the minimal-diff pipeline every edit goes through.
+
+Editors only locate scalars (`Target`) or missing keys (`Insertion`); this module renders
+them into splices, applies them back to front, and proves the result before anything is
+written. Knows nothing of git or forges.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path as FsPath
+
+from promoter.editing import argocd, helm, kustomize, pointer, setters, workloads
+from promoter.editing.model import BumpRequest, Context, Edit, FileEdit, Found, Target
+from promoter.editing.source import (
+    YamlFile,
+    check_not_encrypted,
+    encode,
+    node_paths,
+    parse_bytes,
+)
+from promoter.editing.splice import Replacement, apply_replacements, insert_key, replace_scalar
+from promoter.editing.verify import verify
+from promoter.errors import EditRefusedError, InputError, TargetNotFoundError, YamlError
+
+Editor = Callable[[YamlFile, BumpRequest, Context], list[Found]]
+
+EDITORS: tuple[Editor, ...] = (
+    setters.find,
+    kustomize.find,
+    helm.find,
+    workloads.find,
+    argocd.find,
+)
+"""Order matters only for conflicts: the first editor to claim a scalar wins."""
+
+
+def find_all(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:
+    """Every location of the requested image, deduplicated by node."""
+    check_not_encrypted(yaml_file)
+    editors: Sequence[Editor] = (pointer.find,) if request.key else EDITORS
+    found: list[Found] = []
+    seen: dict[tuple[int, str], Found] = {}
+    for editor in editors:
+        for item in editor(yaml_file, request, context):
+            identity = (
+                (id(item.node), "") if isinstance(item, Target) else (id(item.mapping), item.key)
+            )
+            previous = seen.get(identity)
+            if previous is None:
+                seen[identity] = item
+                found.append(item)
+            elif previous.new != item.new:
+                raise EditRefusedError(
+                    f"conflicting values for one scalar: {previous.new!r} ({previous.kind}) "
+                    f"vs {item.new!r} ({item.kind})",
+                    path=yaml_file.name,
+                    line=_line(item),
+                )
+    return found
+
+
+def plan(yaml_file: YamlFile, found: list[Found]) -> list[Edit]:
+    """Render each location into a splice; locations that already hold the value drop out."""
+    paths = node_paths(yaml_file)
+    edits: list[Edit] = []
+    for item in found:
+        if isinstance(item, Target):
+            if item.node.value == item.new and item.node.tag == "tag:yaml.org,2002:str":
+                continue
+            occurrences = paths.get(id(item.node), [(item.doc, item.path)])
+            if occurrences[0] != (item.doc, item.path):
+                first_doc, first_path = occurrences[0]
+                raise EditRefusedError(
+                    "value is an alias; edit its anchor at "
+                    f"{yaml_file.pointer(first_doc, first_path)} instead",
+                    path=yaml_file.name,
+                    line=_line(item),
+                    field=yaml_file.pointer(item.doc, item.path),
+                )
+            replacement = replace_scalar(yaml_file, item.node, item.new)
+            edits.append(
+                _edit(
+                    yaml_file,
+                    item,
+                    replacement,
+                    "replace",
+                    str(item.node.value),
+                    tuple(occurrences),
+                )
+            )
+        else:
+            replacement = insert_key(yaml_file, item.mapping, item.key, item.new)
+            occurrences = [
+                (doc, (*path, item.key))
+                for doc, path in paths.get(id(item.mapping), [(item.doc, item.path)])
+            ]
+            edits.append(_edit(yaml_file, item, replacement, "add", None, tuple(occurrences)))
+    return edits
+
+
+def _edit(
+    yaml_file: YamlFile,
+    item: Found,
+    replacement: Replacement,
+    op: str,
+    old: str | None,
+    occurrences: tuple[tuple[int, tuple[str | int, ...]], ...],
+) -> Edit:
+    path = item.path if isinstance(item, Target) else (*item.path, item.key)
+    offset = len(replacement.new_text) - len(replacement.new_text.lstrip("\r\n"))
+    return Edit(
+        pointer=yaml_file.pointer(item.doc, path),
+        line=yaml_file.line_of(replacement.start + (offset if op == "add" else 0)),
+        old=old,
+        new=item.new,
+        kind=item.kind,
+        op=op,
+        start=replacement.start,
+        end=replacement.end,
+        text=replacement.new_text,
+        paths=occurrences,
+    )
+
+
+def apply(yaml_file: YamlFile, edits: list[Edit]) -> str:
+    return apply_replacements(yaml_file.text, [Replacement(e.start, e.end, e.text) for e in edits])
+
+
+def edit_bytes(
+    raw: bytes, name: str, request: BumpRequest, context: Context | None = None
+) -> FileEdit:
+    """Pure: the bytes `raw` become, with the proof done. Raises when nothing matches."""
+    yaml_file = parse_bytes(raw, name)
+    found = find_all(yaml_file, request, context or Context())
+    if not found:
+        raise TargetNotFoundError(
+            f"no reference to {request.image.name} found"
+            + (f" at {request.key}" if request.key else ""),
+            path=name,
+        )
+    edits = plan(yaml_file, found)
+    if not edits:
+        return FileEdit(name, (), len(found), raw, raw)
+    new_text = apply(yaml_file, edits)
+    verify(yaml_file, new_text, edits)
+    return FileEdit(name, tuple(edits), len(found), raw, encode(new_text, yaml_file.bom))
+
+
+def load_context(path: FsPath, root: FsPath | None = None) -> Context:
+    """A Helm environment values file (`values-staging.yaml`) gets the chart's `values.yaml`."""
+    if not path.name.startswith("values") or path.name in ("values.yaml", "values.yml"):
+        return Context()
+    bases: list[YamlFile] = []
+    directory = path.parent
+    for _ in range(2):
+        for candidate in ("values.yaml", "values.yml"):
+            base = directory / candidate
+            if base.is_file() and base != path:
+                with contextlib.suppress(YamlError):
+                    bases.append(parse_bytes(base.read_bytes(), str(base)))
+        if root is not None and directory.resolve() == root.resolve():
+            break
+        directory = directory.parent
+    return Context(base_values=tuple(bases))
+
+
+def edit_file(
+    path: FsPath,
+    request: BumpRequest,
+    *,
+    display_name: str | None = None,
+    root: FsPath | None = None,
+    write: bool = True,
+) -> FileEdit:
+    """Read, edit, prove, and (if `write` and the bytes differ) replace the file atomically."""
+    name = display_name or str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise TargetNotFoundError("file not found", path=name) from exc
+    except IsADirectoryError as exc:
+        raise InputError("is a directory, expected a YAML file", path=name) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=name) from exc
+    result = edit_bytes(raw, name, request, load_context(path, root))
+    if write and result.changed:
+        write_atomic(path, result.after)
+    return result
+
+
+def write_atomic(path: FsPath, data: bytes) -> None:
+    """Temp file in the same directory + `os.replace`, keeping the file's mode."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+def _line(item: Found) -> int:
+    node = item.node if isinstance(item, Target) else item.mapping
+    return int(node.start_mark.line) + 1

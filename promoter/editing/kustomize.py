@@ -1,0 +1,89 @@
+"""Kustomize `images:` entries: `name`/`newName` match the image; set `newTag`/`digest`.
+
+Applies to kustomization files (`kustomization.yaml`, `kustomization.yml`, `Kustomization`),
+to any document of kind `Kustomization`/`Component` from kustomize, and to Flux
+`Kustomization` objects (`spec.images`). A missing `newTag`/`digest` key is added in the
+entry's own style (block line or flow item).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from promoter.editing.model import BumpRequest, Context, Found, Insertion, Target, refuse_pinned
+from promoter.editing.source import (
+    Path,
+    YamlFile,
+    iter_documents,
+    mapping_get,
+    scalar_text,
+    scalar_value,
+)
+from promoter.imageref import find_image_ref
+
+KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+KIND = "kustomize"
+
+
+def is_kustomization(name: str, doc: Node) -> bool:
+    if PurePath(name).name in KUSTOMIZATION_FILES:
+        return True
+    kind = scalar_text(mapping_get(doc, "kind"))
+    api = scalar_text(mapping_get(doc, "apiVersion")) or ""
+    return kind in ("Kustomization", "Component") and api.startswith("kustomize.config.k8s.io")
+
+
+def find(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:
+    found: list[Found] = []
+    for doc_index, doc in iter_documents(yaml_file):
+        for path, images in _image_lists(yaml_file.name, doc):
+            for index, entry in enumerate(images.value):
+                if isinstance(entry, MappingNode) and _matches(entry, request):
+                    found.extend(_entry_edits(yaml_file, doc_index, (*path, index), entry, request))
+    return found
+
+
+def _image_lists(name: str, doc: Node) -> list[tuple[Path, SequenceNode]]:
+    lists: list[tuple[Path, SequenceNode]] = []
+    if is_kustomization(name, doc):
+        images = mapping_get(doc, "images")
+        if isinstance(images, SequenceNode):
+            lists.append((("images",), images))
+    api = scalar_text(mapping_get(doc, "apiVersion")) or ""
+    if scalar_text(mapping_get(doc, "kind")) == "Kustomization" and api.startswith(
+        "kustomize.toolkit.fluxcd.io"
+    ):
+        images = mapping_get(mapping_get(doc, "spec") or doc, "images")
+        if isinstance(images, SequenceNode):
+            lists.append((("spec", "images"), images))
+    return lists
+
+
+def _matches(entry: MappingNode, request: BumpRequest) -> bool:
+    for key in ("name", "newName"):
+        ref = find_image_ref(scalar_text(mapping_get(entry, key)) or "")
+        if ref is not None and ref.same_repository(request.image):
+            return True
+    return False
+
+
+def _entry_edits(
+    yaml_file: YamlFile, doc: int, path: Path, entry: MappingNode, request: BumpRequest
+) -> list[Found]:
+    image = request.image
+    edits: list[Found] = []
+    digest_node = mapping_get(entry, "digest")
+    old_digest = scalar_value(digest_node)
+    if image.digest is None and old_digest:
+        raise refuse_pinned(yaml_file, digest_node or entry, old_digest, image)
+    for key, value in (("newTag", image.tag), ("digest", image.digest)):
+        if value is None:
+            continue
+        node = mapping_get(entry, key)
+        if node is None:
+            edits.append(Insertion(doc, path, entry, key, value, KIND))
+        elif isinstance(node, ScalarNode):
+            edits.append(Target(doc, (*path, key), node, value, KIND))
+    return edits

@@ -1,0 +1,292 @@
+"""A YAML file as text plus the ruamel node tree that locates spans in it.
+
+Owns decoding (BOM, line endings kept as they are), composing every document, and turning
+node trees into plain data for verification, with a bound on alias expansion. ruamel.yaml
+is used to compose only: nothing here ever dumps YAML.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from promoter.errors import EditRefusedError, YamlError
+
+BOM = "\ufeff"
+STR_TAG = "tag:yaml.org,2002:str"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_EXPANDED_NODES = 2_000_000
+"""Alias expansion bound: far above any real file, far below a billion laughs."""
+
+Key = str | int
+Path = tuple[Key, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """A non-string scalar in verification data: `1.10` (float) differs from `"1.10"`."""
+
+    tag: str
+    value: str
+
+
+Data = object
+
+
+@dataclass
+class YamlFile:
+    """Decoded text of one file and its documents' root nodes (None for an empty document)."""
+
+    name: str
+    text: str
+    bom: bool
+    newline: str
+    docs: list[Node | None]
+    _lines: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def multi_document(self) -> bool:
+        return len(self.docs) > 1
+
+    def line_of(self, index: int) -> int:
+        """1-based line number of a character index."""
+        return self.text.count("\n", 0, index) + 1
+
+    def pointer(self, doc: int, path: Path) -> str:
+        """JSON pointer of a path; multi-document files are prefixed with the document index."""
+        full: Path = ((doc, *path)) if self.multi_document else path
+        return to_pointer(full)
+
+
+def to_pointer(path: Path) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def decode(raw: bytes, name: str) -> tuple[str, bool]:
+    """UTF-8 text without newline translation; the BOM is removed and reported."""
+    bom = raw.startswith(BOM.encode())
+    if bom:
+        raw = raw[len(BOM.encode()) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlError("not UTF-8 text", path=name, line=line) from exc
+    return text, bom
+
+
+def encode(text: str, bom: bool) -> bytes:
+    return (BOM if bom else "").encode() + text.encode("utf-8")
+
+
+def detect_newline(text: str) -> str:
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
+
+
+def parse_text(text: str, name: str, *, bom: bool = False) -> YamlFile:
+    """Compose every document of `text`; raise `YamlError` with the line of a syntax error."""
+    docs = compose_documents(text, name)
+    return YamlFile(name=name, text=text, bom=bom, newline=detect_newline(text), docs=docs)
+
+
+def parse_bytes(raw: bytes, name: str) -> YamlFile:
+    text, bom = decode(raw, name)
+    return parse_text(text, name, bom=bom)
+
+
+def compose_documents(text: str, name: str) -> list[Node | None]:
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        return list(yaml.compose_all(io.StringIO(text)))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlError(f"not valid YAML: {problem}", path=name, line=line) from exc
+    except YAMLError as exc:
+        raise YamlError(f"not valid YAML: {exc}", path=name) from exc
+    except RecursionError as exc:
+        raise YamlError("not valid YAML: nesting too deep", path=name) from exc
+
+
+def iter_documents(yaml_file: YamlFile) -> Iterator[tuple[int, Node]]:
+    for index, doc in enumerate(yaml_file.docs):
+        if doc is not None:
+            yield index, doc
+
+
+class _Budget:
+    def __init__(self, limit: int, name: str) -> None:
+        self.left = limit
+        self.name = name
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise YamlError(
+                "refusing file: alias expansion exceeds "
+                f"{MAX_EXPANDED_NODES} nodes (YAML alias bomb?)",
+                path=self.name,
+            )
+
+
+def to_data(yaml_file: YamlFile) -> list[Data]:
+    """Plain data of every document (dicts, lists, str, `Typed`), merges applied."""
+    budget = _Budget(MAX_EXPANDED_NODES, yaml_file.name)
+    return [
+        None if doc is None else _node_data(doc, budget, yaml_file.name) for doc in yaml_file.docs
+    ]
+
+
+def _node_data(node: Node, budget: _Budget, name: str) -> Data:
+    budget.spend()
+    if isinstance(node, ScalarNode):
+        if node.tag == STR_TAG:
+            return str(node.value)
+        return Typed(str(node.tag), str(node.value))
+    if isinstance(node, SequenceNode):
+        return [_node_data(item, budget, name) for item in node.value]
+    if isinstance(node, MappingNode):
+        result: dict[str, Data] = {}
+        merged: dict[str, Data] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    data = _node_data(source, budget, name)
+                    if isinstance(data, dict):
+                        for key, value in data.items():
+                            merged.setdefault(key, value)
+                continue
+            result[key_text(key_node)] = _node_data(value_node, budget, name)
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+    raise YamlError(f"unsupported YAML node {type(node).__name__}", path=name)
+
+
+def key_text(node: Node) -> str:
+    """A mapping key as a JSON-pointer segment; complex keys get their source text."""
+    if isinstance(node, ScalarNode):
+        return str(node.value)
+    return f"<{type(node).__name__}@{node.start_mark.line + 1}>"
+
+
+def node_paths(yaml_file: YamlFile) -> dict[int, list[tuple[int, Path]]]:
+    """Every (document, path) at which each node appears, following aliases and merges.
+
+    An edit of an anchored node changes the data at all of these paths; verification
+    expects exactly those, while the bytes of the alias lines stay untouched.
+    """
+    budget = _Budget(MAX_EXPANDED_NODES, yaml_file.name)
+    found: dict[int, list[tuple[int, Path]]] = {}
+    for doc_index, doc in iter_documents(yaml_file):
+        _collect_paths(doc, doc_index, (), found, budget, set())
+    return found
+
+
+def _collect_paths(
+    node: Node,
+    doc: int,
+    path: Path,
+    found: dict[int, list[tuple[int, Path]]],
+    budget: _Budget,
+    shadowed: set[str],
+) -> None:
+    budget.spend()
+    found.setdefault(id(node), []).append((doc, path))
+    if isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            _collect_paths(item, doc, (*path, index), found, budget, set())
+    elif isinstance(node, MappingNode):
+        own = {key_text(k) for k, _ in node.value if k.tag != MERGE_TAG}
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    if isinstance(source, MappingNode):
+                        for sub_key, sub_value in source.value:
+                            text = key_text(sub_key)
+                            if text not in own:
+                                own.add(text)
+                                _collect_paths(sub_value, doc, (*path, text), found, budget, set())
+                continue
+            _collect_paths(value_node, doc, (*path, key_text(key_node)), found, budget, set())
+
+
+def walk(node: Node, path: Path = ()) -> Iterator[tuple[Path, Node, Node | None]]:
+    """Depth-first, in document order: (path, node, key node or None).
+
+    Each node is yielded once, at its first occurrence, which is its anchor's definition:
+    YAML requires an anchor to come before its aliases. Merge keys are not followed.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Path, Node, Node | None]] = [(path, node, None)]
+    while stack:
+        current_path, current, key = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current_path, current, key
+        children: list[tuple[Path, Node, Node | None]] = []
+        if isinstance(current, SequenceNode):
+            children = [((*current_path, i), item, None) for i, item in enumerate(current.value)]
+        elif isinstance(current, MappingNode):
+            children = [
+                ((*current_path, key_text(k)), v, k) for k, v in current.value if k.tag != MERGE_TAG
+            ]
+        stack.extend(reversed(children))
+
+
+def is_alias_at(node: Node, key: Node | None) -> bool:
+    """True when `node`, reached under `key`, is an alias: its text is defined earlier."""
+    return key is not None and node.start_mark.index < key.start_mark.index
+
+
+def mapping_get(node: Node, key: str) -> Node | None:
+    """The value node of `key` in a mapping node, else None."""
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == key:
+                return value_node  # type: ignore[no-any-return]
+    return None
+
+
+def mapping_key_node(node: Node, key: str) -> Node | None:
+    if isinstance(node, MappingNode):
+        for key_node, _ in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == key:
+                return key_node
+    return None
+
+
+def scalar_text(node: Node | None) -> str | None:
+    """The value of a string scalar, else None (numbers, nulls, collections)."""
+    if isinstance(node, ScalarNode) and node.tag == STR_TAG:
+        return str(node.value)
+    return None
+
+
+def scalar_value(node: Node | None) -> str | None:
+    """The text of any non-null scalar (a tag may be written `1.10` unquoted)."""
+    if isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+        return str(node.value)
+    return None
+
+
+def check_not_encrypted(yaml_file: YamlFile) -> None:
+    """SOPS files carry a MAC over their values: any byte change breaks decryption."""
+    for _, doc in iter_documents(yaml_file):
+        sops = mapping_get(doc, "sops")
+        if isinstance(sops, MappingNode) and mapping_get(sops, "mac") is not None:
+            raise EditRefusedError(
+                "refusing to edit a SOPS-encrypted file (editing would break its MAC); "
+                "decrypt with sops, edit, and re-encrypt instead",
+                path=yaml_file.name,
+            )

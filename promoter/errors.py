@@ -1,0 +1,89 @@
+"""Typed errors: every failure promoter reports is one of these.
+
+```
+PromoterError            exit 1
+├─ InputError            exit 2  bad image reference, config, YAML, target, path
+│  └─ EditRefusedError   exit 2  an edit could not be proven minimal; file untouched
+├─ PolicyBlockedError    exit 3  freeze window, soak time, downgrade
+└─ OperationalError      exit 1  git, push rejected, forge
+```
+
+`str(error)` is the sentence the user sees: location first (`file:line: field: ...`), then
+what is wrong and, where known, what to do. Owns no I/O and imports nothing of promoter.
+"""
+
+from __future__ import annotations
+
+
+class PromoterError(Exception):
+    """Base of every error promoter raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        transient: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+        self.field = field
+        self.transient = transient
+
+    def __str__(self) -> str:
+        location = ""
+        if self.path:
+            location = self.path
+            if self.line:
+                location += f":{self.line}"
+            location += ": "
+        field = f"{self.field}: " if self.field else ""
+        return f"{location}{field}{self.message}"
+
+
+class InputError(PromoterError):
+    """The user's input (arguments, config, files) is wrong; nothing was written."""
+
+    exit_code = 2
+
+
+class ImageRefError(InputError):
+    """An image reference does not follow the OCI distribution grammar."""
+
+
+class ConfigError(InputError):
+    """promoter.yaml (or the command line) is invalid or names something unknown."""
+
+
+class YamlError(InputError):
+    """A file is not YAML promoter can parse (syntax, encoding, alias bomb)."""
+
+
+class TargetNotFoundError(InputError):
+    """A file, environment or image reference the run needs does not exist."""
+
+
+class PathEscapeError(InputError):
+    """A path leads outside the repository (`..` or a symlink)."""
+
+
+class EditRefusedError(InputError):
+    """An edit could not be proven to change exactly the intended value."""
+
+
+class PolicyBlockedError(PromoterError):
+    """A promotion policy (freeze, soak time, no downgrade) blocks the run."""
+
+    exit_code = 3
+
+
+class OperationalError(PromoterError):
+    """Something outside the user's input failed: git, network, forge."""
+
+    exit_code = 1
