@@ -1,0 +1,62 @@
+"""Secrets never reach output: every message promoter prints passes through `redact()`.
+
+`register()` records a secret and the encodings it travels in (base64 for HTTP basic
+auth), so a token echoed back by git or a forge in any of those forms is still masked.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+
+MASK = "***"
+_MIN_LENGTH = 4
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+class Secret:
+    """A value that prints as `***`; `reveal()` is the only way to the text."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        register(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK})"
+
+    def __str__(self) -> str:
+        return MASK
+
+
+def register(secret: str) -> None:
+    if len(secret) < _MIN_LENGTH:
+        return
+    forms = {secret, base64.b64encode(secret.encode()).decode()}
+    for user in ("x-access-token", "oauth2", "git", "token"):
+        forms.add(base64.b64encode(f"{user}:{secret}".encode()).decode())
+    with _lock:
+        _secrets.update(forms)
+
+
+def redact(text: str) -> str:
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in log records before any handler formats them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True

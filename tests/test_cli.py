@@ -1,0 +1,177 @@
+"""`promote bump` and the error contract: one clear line, the right exit code, nothing written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KUSTOMIZATION = (
+    "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+    "kind: Kustomization\n"
+    "images:\n"
+    "  - name: ghcr.io/acme/web  # app\n"
+    "    newTag: 1.4.1\n"
+)
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "promoter", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    assert done.returncode == code, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("promote: error: ")
+    assert "Traceback" not in done.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+@pytest.fixture
+def kustomization(tmp_path: Path) -> Path:
+    path = tmp_path / "kustomization.yaml"
+    path.write_text(KUSTOMIZATION)
+    return path
+
+
+def test_cli_bump_changes_only_the_tag(kustomization: Path) -> None:
+    done = run("bump", str(kustomization), "--image", "ghcr.io/acme/web:1.4.2")
+    assert done.returncode == 0, done.stderr
+    assert kustomization.read_text() == KUSTOMIZATION.replace("1.4.1", "1.4.2")
+    assert "/images/0/newTag: 1.4.1 → 1.4.2" in done.stdout
+
+
+def test_cli_bump_json_output_reports_change(kustomization: Path) -> None:
+    done = run("bump", str(kustomization), "--image", "ghcr.io/acme/web:1.10", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == "changed"
+    assert report["schema_version"] == 1
+    assert report["changes"] == [
+        {
+            "file": str(kustomization),
+            "line": 5,
+            "pointer": "/images/0/newTag",
+            "old": "1.4.1",
+            "new": "1.10",
+            "image": "ghcr.io/acme/web",
+            "editor": "kustomize",
+        }
+    ]
+    assert 'newTag: "1.10"' in kustomization.read_text()
+
+
+def test_cli_bump_already_matching_is_unchanged_exit_0(kustomization: Path) -> None:
+    done = run("bump", str(kustomization), "--image", "ghcr.io/acme/web:1.4.1", "--output", "json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["status"] == "unchanged"
+    assert kustomization.read_text() == KUSTOMIZATION
+
+
+@pytest.mark.parametrize(
+    ("ref", "needle"),
+    [
+        ("ghcr.io/acme/Web:1.0", "bad path component 'Web'"),
+        ("ghcr.io/acme/web:-bad", "bad tag '-bad'"),
+        ("ghcr.io/acme/web@sha256:abc", "bad digest"),
+        ("ghcr.io/acme/web", "has no tag or digest"),
+        ("", "empty image reference"),
+    ],
+)
+def test_cli_bump_invalid_ref_exit_2(kustomization: Path, ref: str, needle: str) -> None:
+    done = run("bump", str(kustomization), "--image", ref)
+    assert_one_line_error(done, 2, needle)
+    assert kustomization.read_text() == KUSTOMIZATION
+
+
+def test_cli_bump_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "values.yaml"
+    content = "image:\n  repository: ghcr.io/acme/web\n  tag: [1.0\nother: x\n"
+    broken.write_text(content)
+    done = run("bump", str(broken), "--image", "ghcr.io/acme/web:2.0")
+    assert_one_line_error(done, 2, f"{broken}:", "not valid YAML")
+    assert broken.read_text() == content
+
+
+def test_cli_bump_alias_bomb_refused_quickly(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol"]']
+    for level in range(1, 10):
+        previous = ", ".join([f"*a{level - 1}"] * 9)
+        lines.append(f"a{level}: &a{level} [{previous}]")
+    lines.append("images:\n- name: ghcr.io/acme/web\n  newTag: 1.0")
+    bomb = tmp_path / "kustomization.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    before = bomb.read_bytes()
+    done = run("bump", str(bomb), "--image", "ghcr.io/acme/web:2.0")
+    assert_one_line_error(done, 2, "alias")
+    assert bomb.read_bytes() == before
+
+
+def test_cli_bump_no_reference_exit_2(kustomization: Path) -> None:
+    done = run("bump", str(kustomization), "--image", "ghcr.io/acme/api:2.0")
+    assert_one_line_error(done, 2, str(kustomization), "no reference to ghcr.io/acme/api")
+    assert kustomization.read_text() == KUSTOMIZATION
+
+
+def test_cli_bump_missing_file_exit_2(tmp_path: Path) -> None:
+    done = run("bump", str(tmp_path / "nope.yaml"), "--image", "ghcr.io/acme/web:2.0")
+    assert_one_line_error(done, 2, "nope.yaml", "file not found")
+
+
+def test_cli_bump_all_or_nothing_across_files(kustomization: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text("unrelated: true\n")
+    done = run("bump", str(kustomization), str(other), "--image", "ghcr.io/acme/web:2.0")
+    assert_one_line_error(done, 2, "other.yaml")
+    assert kustomization.read_text() == KUSTOMIZATION
+
+
+def test_cli_bump_json_error_object(kustomization: Path) -> None:
+    done = run("bump", str(kustomization), "--image", "ghcr.io/acme/api:2.0", "--output", "json")
+    assert done.returncode == 2
+    report = json.loads(done.stdout)
+    assert report["status"] == "error"
+    assert report["error"]["exit_code"] == 2
+    assert report["error"]["path"] == str(kustomization)
+
+
+def test_cli_debug_shows_traceback(kustomization: Path) -> None:
+    done = run("--debug", "bump", str(kustomization), "--image", "ghcr.io/acme/api:2.0")
+    assert done.returncode == 2
+    assert "Traceback" in done.stderr
+
+
+def test_cli_sops_file_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "values.yaml"
+    content = (
+        "image:\n  repository: ghcr.io/acme/web\n  tag: ENC[AES256_GCM,data:abc]\n"
+        "sops:\n  mac: ENC[AES256_GCM,data:xyz]\n  version: 3.8.1\n"
+    )
+    secret.write_text(content)
+    done = run("bump", str(secret), "--image", "ghcr.io/acme/web:2.0")
+    assert_one_line_error(done, 2, "SOPS")
+    assert secret.read_text() == content
+
+
+def test_cli_usage_error_exit_2(kustomization: Path) -> None:
+    done = run("bump", str(kustomization))
+    assert done.returncode == 2
+    assert "--image" in done.stderr
+
+
+def test_cli_help_lists_exit_codes() -> None:
+    done = run("--help")
+    assert done.returncode == 0
+    assert "3  blocked by a policy" in done.stdout
