@@ -156,3 +156,8 @@ def _check_digest(reference: str, digest: str) -> None:
             f"invalid image reference {reference!r}: {algorithm} digest needs {expected} hex "
             f"digits, got {len(hexpart)}"
         )
+    if expected is not None and hexpart != hexpart.lower():
+        # go-digest validates sha256/sha512 as [a-f0-9]: docker and containerd refuse uppercase.
+        raise ImageRefError(
+            f"invalid image reference {reference!r}: {algorithm} digest must be lowercase hex"
+        )

@@ -1,10 +1,357 @@
-"""Stub: filled in by its own commit."""
+"""Helm-style image settings anywhere in any document: image blocks and image strings.
+
+Image blocks are mappings that name a repository in one key and its tag in another:
+`repository`/`tag`, Bitnami's `registry`/`repository`/`tag` (the canonical name is
+`registry/repository`; an empty or missing registry means the repository holds the full
+name), `image`/`tag`, `image`/`imageTag`, `imageRepository`/`imageTag`, and `name`/`tag`
+when the block sits under an `image`-like key. Image strings (`image: repo:tag`, any key
+that is `image`, ends in `Image`/`image`, or is `imageName`) are rewritten whole, keeping
+the name as written. Strings in `containers`/`initContainers`/`ephemeralContainers`
+entries belong to the workloads editor, and `status:` of a Kubernetes object to its
+controller, so both are left alone here.
+
+A block whose `tag` key is missing (commented out) gets one inserted, but only when the
+request carries a tag. An environment file (`values-staging.yaml`) whose block sets a tag
+without a repository is matched through the chart's `values.yaml` at the same key path.
+Knows nothing of charts or templates: values containing `{{` are never touched.
+"""
 
 from __future__ import annotations
 
-from promoter.editing.model import BumpRequest, Context, Found
-from promoter.editing.source import YamlFile
+from dataclasses import dataclass
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from promoter.editing.model import (
+    BumpRequest,
+    Context,
+    Found,
+    Insertion,
+    Target,
+    refuse_pinned,
+    updated_reference,
+)
+from promoter.editing.source import (
+    MERGE_TAG,
+    Path,
+    YamlFile,
+    iter_documents,
+    key_text,
+    mapping_get,
+    scalar_text,
+    scalar_value,
+    walk,
+)
+from promoter.errors import EditRefusedError
+from promoter.imageref import ImageRef, find_image_ref
+
+KIND = "helm"
+STRING_KIND = "image-string"
+CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})
+DIGEST_KEYS = ("digest", "sha")
+_NAMED_BY_KEY = frozenset({"repository", "imageRepository", "name"})
+"""Repository keys that never hold a tag themselves, so a missing tag key may be added."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Which keys of one image block hold the repository, its registry and its tag."""
+
+    repository: str
+    tag: str
+    registry: str = "registry"
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    layout: _Layout
+    ref: ImageRef
+    repository_node: ScalarNode
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    found: Found
+    indirect: bool
+    """Reached through an alias or merge key: the engine must see the definition first."""
+
+
+def is_image_key(key: str) -> bool:
+    return key.endswith(("image", "Image")) or key == "imageName"
 
 
 def find(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:
+    candidates: list[_Candidate] = []
+    for doc_index, doc in iter_documents(yaml_file):
+        is_object = None not in (mapping_get(doc, "kind"), mapping_get(doc, "apiVersion"))
+        for path, node, _key in walk(doc):
+            if not isinstance(node, MappingNode) or (is_object and path[:1] == ("status",)):
+                continue
+            candidates.extend(
+                _mapping_candidates(yaml_file, doc_index, path, node, request, context)
+            )
+    # The engine keeps the first claim on a node, so definitions go before alias uses.
+    return [c.found for c in sorted(candidates, key=lambda c: c.indirect)]
+
+
+def _mapping_candidates(
+    yaml_file: YamlFile,
+    doc: int,
+    path: Path,
+    mapping: MappingNode,
+    request: BumpRequest,
+    context: Context,
+) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    block = _find_block([mapping], path)
+    if block is not None:
+        if block.ref.same_repository(request.image):
+            found.extend(_block_candidates(yaml_file, doc, path, block, request, mapping))
+    elif context.base_values:
+        found.extend(_override_candidates(yaml_file, doc, path, mapping, request, context))
+    if len(path) >= 2 and isinstance(path[-1], int) and path[-2] in CONTAINER_LISTS:
+        return found
+    for key_node, value_node in mapping.value:
+        key = key_text(key_node)
+        if key_node.tag == MERGE_TAG or not is_image_key(key):
+            continue
+        if block is not None and block.layout.repository == key:
+            continue
+        target = _string_target(yaml_file, doc, (*path, key), value_node, request)
+        if target is not None:
+            indirect = value_node.start_mark.index < key_node.start_mark.index
+            found.append(_Candidate(target, indirect))
+    return found
+
+
+def _layouts(mapping: MappingNode, path: Path) -> list[_Layout]:
+    layouts = [
+        _Layout("repository", "tag"),
+        _Layout("imageRepository", "imageTag", "imageRegistry"),
+        _Layout("image", "tag"),
+        _Layout("image", "imageTag"),
+    ]
+    if path and isinstance(path[-1], str) and is_image_key(path[-1]):
+        layouts.append(_Layout("name", "tag"))
+    for key_node, _ in mapping.value:
+        key = key_text(key_node)
+        if key != "image" and is_image_key(key):
+            layouts.append(_Layout(key, f"{key}Tag", f"{key}Registry"))
+    return layouts
+
+
+def _find_block(chain: list[MappingNode], path: Path) -> _Block | None:
+    """The first layout whose repository key (in `chain`, earliest mapping wins) names one."""
+    for layout in _layouts(chain[0], path):
+        repository_node = _get(chain, layout.repository)
+        repository = scalar_text(repository_node)
+        if repository is None or "{{" in repository or not isinstance(repository_node, ScalarNode):
+            continue
+        registry = scalar_value(_get(chain, layout.registry)) or ""
+        if "{{" in registry:
+            continue
+        ref = find_image_ref(f"{registry}/{repository}" if registry else repository)
+        if ref is None:
+            continue
+        has_tag = _get(chain, layout.tag) is not None
+        written_whole = ref.tag is not None or ref.digest is not None
+        if layout.repository in _NAMED_BY_KEY or (has_tag and not written_whole):
+            return _Block(layout, ref, repository_node)
+    return None
+
+
+def _block_candidates(
+    yaml_file: YamlFile,
+    doc: int,
+    path: Path,
+    block: _Block,
+    request: BumpRequest,
+    own: MappingNode,
+    base: tuple[YamlFile, MappingNode] | None = None,
+) -> list[_Candidate]:
+    """Tag and digest edits for a matching block; only `own` (this file's mapping) is edited.
+
+    `base` is the chart's mapping at the same path when `own` is an environment override:
+    its digest is in force unless `own` sets one.
+    """
+    image = request.image
+    digest_key, digest_entry = _digest_entry(own)
+    digest_file = yaml_file
+    if digest_entry is None and base is not None:
+        digest_key, digest_entry = _digest_entry(base[1])
+        digest_file = base[0]
+    old_digest = scalar_value(digest_entry[1]) if digest_entry else None
+    if image.digest is None and old_digest and digest_entry:
+        raise refuse_pinned(digest_file, digest_entry[1], old_digest, image)
+    tag_entry = _entry(own, block.layout.tag)
+    found: list[_Candidate] = []
+    if tag_entry is None and (block.ref.tag is not None or block.ref.digest is not None):
+        node = block.repository_node
+        target = _string_target(yaml_file, doc, (*path, block.layout.repository), node, request)
+        return [] if target is None else [_Candidate(target, False)]
+    if image.digest is not None:
+        if digest_key is None and image.tag is None:
+            raise _refuse_digest_only(yaml_file, own, image)
+        if digest_key is not None and digest_entry is not None:
+            inherited = digest_file is not yaml_file
+            found.extend(
+                _digest_candidates(doc, path, own, digest_key, digest_entry, inherited, image)
+            )
+    if image.tag is None:
+        return found
+    if tag_entry is None:
+        insertion = Insertion(doc, path, own, block.layout.tag, image.tag, KIND)
+        return [*found, _Candidate(insertion, False)]
+    tag = _value_target(doc, path, own, block.layout.tag, tag_entry, image.tag)
+    return found if tag is None else [*found, tag]
+
+
+def _digest_candidates(
+    doc: int,
+    path: Path,
+    own: MappingNode,
+    key: str,
+    entry: tuple[Node, Node],
+    inherited: bool,
+    image: ImageRef,
+) -> list[_Candidate]:
+    """Set the block's digest key.
+
+    An environment file that inherits a non-empty digest from the chart gets the key added:
+    the inherited digest would otherwise stay in force. An empty inherited one is left be.
+    """
+    old = scalar_value(entry[1]) or ""
+    new = _digest_text(key, image.digest or "", old)
+    if not inherited:
+        target = _value_target(doc, path, own, key, entry, new)
+        return [] if target is None else [target]
+    if old:
+        return [_Candidate(Insertion(doc, path, own, key, new, KIND), False)]
     return []
+
+
+def _value_target(
+    doc: int, path: Path, own: MappingNode, key: str, entry: tuple[Node, Node], new: str
+) -> _Candidate | None:
+    key_node, node = entry
+    if not isinstance(node, ScalarNode) or "{{" in str(node.value):
+        return None
+    indirect = node.start_mark.index < key_node.start_mark.index or not any(
+        k is key_node for k, _ in own.value
+    )
+    return _Candidate(Target(doc, (*path, key), node, new, KIND), indirect)
+
+
+def _digest_text(key: str, digest: str, old: str) -> str:
+    """`sha:` keys of older charts hold bare hex (`@sha256:{{ .sha }}` in the template)."""
+    algorithm, _, hexpart = digest.partition(":")
+    if key == "sha" and algorithm == "sha256" and ":" not in old:
+        return hexpart
+    return digest
+
+
+def _override_candidates(
+    yaml_file: YamlFile,
+    doc: int,
+    path: Path,
+    mapping: MappingNode,
+    request: BumpRequest,
+    context: Context,
+) -> list[_Candidate]:
+    """A tag-only block of an environment file, named by the chart's values at its path."""
+    for base in context.base_values:
+        for _, base_doc in iter_documents(base):
+            base_node = _node_at(base_doc, path)
+            if not isinstance(base_node, MappingNode):
+                continue
+            block = _find_block([mapping, base_node], path)
+            if (
+                block is not None
+                and _entry(mapping, block.layout.tag) is not None
+                and block.ref.same_repository(request.image)
+            ):
+                return _block_candidates(
+                    yaml_file, doc, path, block, request, mapping, (base, base_node)
+                )
+    return []
+
+
+def _string_target(
+    yaml_file: YamlFile, doc: int, path: Path, node: Node, request: BumpRequest
+) -> Target | None:
+    text = scalar_text(node)
+    if text is None or "{{" in text or not isinstance(node, ScalarNode):
+        return None
+    ref = find_image_ref(text)
+    if ref is None or not ref.same_repository(request.image):
+        return None
+    new = updated_reference(ref, request.image, yaml_file, node)
+    return Target(doc, path, node, str(new), STRING_KIND)
+
+
+def _entry(
+    mapping: MappingNode, key: str, seen: frozenset[int] = frozenset()
+) -> tuple[Node, Node] | None:
+    """(key node, value node) of `key`, own keys first, then merged (`<<:`) mappings.
+
+    `seen` stops a mapping that merges itself (`a: &a {<<: *a}` composes as a cycle).
+    """
+    if id(mapping) in seen:
+        return None
+    seen = seen | {id(mapping)}
+    merged: list[Node] = []
+    for key_node, value_node in mapping.value:
+        if key_node.tag == MERGE_TAG:
+            merged.extend(
+                value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            )
+        elif isinstance(key_node, ScalarNode) and key_node.value == key:
+            return key_node, value_node
+    for source in merged:
+        if isinstance(source, MappingNode):
+            entry = _entry(source, key, seen)
+            if entry is not None:
+                return entry
+    return None
+
+
+def _get(chain: list[MappingNode], key: str) -> Node | None:
+    for mapping in chain:
+        entry = _entry(mapping, key)
+        if entry is not None:
+            return entry[1]
+    return None
+
+
+def _digest_entry(mapping: MappingNode) -> tuple[str | None, tuple[Node, Node] | None]:
+    for key in DIGEST_KEYS:
+        entry = _entry(mapping, key)
+        if entry is not None:
+            return key, entry
+    return None, None
+
+
+def _node_at(root: Node, path: Path) -> Node | None:
+    node: Node | None = root
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(node, SequenceNode) or part >= len(node.value):
+                return None
+            node = node.value[part]
+        elif isinstance(node, MappingNode):
+            entry = _entry(node, part)
+            node = entry[1] if entry else None
+        else:
+            return None
+    return node
+
+
+def _refuse_digest_only(
+    yaml_file: YamlFile, mapping: MappingNode, image: ImageRef
+) -> EditRefusedError:
+    return EditRefusedError(
+        f"{image.name}: this image block has no digest key to pin {image.digest} in; "
+        "promote a tag, or add a digest key to the values",
+        path=yaml_file.name,
+        line=int(mapping.start_mark.line) + 1,
+    )

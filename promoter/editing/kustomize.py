@@ -27,12 +27,54 @@ KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kus
 KIND = "kustomize"
 
 
+_KUSTOMIZATION_KEYS = frozenset(
+    {
+        "resources",
+        "bases",
+        "components",
+        "patches",
+        "patchesStrategicMerge",
+        "patchesJson6902",
+        "namePrefix",
+        "nameSuffix",
+        "namespace",
+        "configMapGenerator",
+        "secretGenerator",
+        "commonLabels",
+        "commonAnnotations",
+        "labels",
+        "replicas",
+        "helmCharts",
+        "configurations",
+        "crds",
+        "generators",
+        "transformers",
+        "replacements",
+        "openapi",
+        "vars",
+        "buildMetadata",
+        "sortOptions",
+        "generatorOptions",
+        "validators",
+    }
+)
+
+
 def is_kustomization(name: str, doc: Node) -> bool:
-    if PurePath(name).name in KUSTOMIZATION_FILES:
+    """By file name, by `kind`, or (for copies under other names) by kustomize's own keys."""
+    filename = PurePath(name).name
+    if filename in KUSTOMIZATION_FILES or filename.endswith(
+        ("kustomization.yaml", "kustomization.yml")
+    ):
         return True
     kind = scalar_text(mapping_get(doc, "kind"))
     api = scalar_text(mapping_get(doc, "apiVersion")) or ""
-    return kind in ("Kustomization", "Component") and api.startswith("kustomize.config.k8s.io")
+    if kind in ("Kustomization", "Component") and api.startswith("kustomize.config.k8s.io"):
+        return True
+    if kind is not None or not isinstance(doc, MappingNode):
+        return False
+    keys = {k.value for k, _ in doc.value if isinstance(k, ScalarNode)}
+    return "images" in keys and bool(keys & _KUSTOMIZATION_KEYS)
 
 
 def find(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:

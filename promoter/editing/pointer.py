@@ -1,10 +1,480 @@
-"""Stub: filled in by its own commit."""
+"""Explicit locations: `request.key` as a Helm-style dotted path or a JSON pointer, and a small
+RFC 6902 API (`replace` guarded by `test`) on top of the same engine.
+
+Key forms:
+  `backend.image.tag`, `images[0].newTag`, `images.0.newTag`   dotted; `a\\.b` is the key `a.b`
+  `/backend/image/tag`, `/a~1b/c~0d`                            RFC 6901 (`~1` is `/`, `~0` is `~`)
+In a multi-document file a JSON pointer may start with the document index (`/1/spec/...`),
+as promoter's own reports write it; without one, and for dotted paths, the key applies to
+every document that has it.
+
+What the key lands on decides the new value: a reference of the requested repository gets
+the updated reference, a mapping with `tag` gets its `tag` (and `digest`) set, any other
+scalar gets the requested tag (or digest). Knows nothing of markers or file kinds.
+"""
 
 from __future__ import annotations
 
-from promoter.editing.model import BumpRequest, Context, Found
-from promoter.editing.source import YamlFile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from promoter.editing import engine
+from promoter.editing.model import (
+    BumpRequest,
+    Context,
+    FileEdit,
+    Found,
+    Target,
+    line_of,
+    refuse_pinned,
+    updated_reference,
+)
+from promoter.editing.source import (
+    MERGE_TAG,
+    STR_TAG,
+    Path,
+    Typed,
+    YamlFile,
+    check_not_encrypted,
+    encode,
+    key_text,
+    mapping_get,
+    node_paths,
+    parse_bytes,
+    scalar_text,
+    scalar_value,
+    to_data,
+    to_pointer,
+)
+from promoter.editing.verify import verify
+from promoter.errors import EditRefusedError, InputError, TargetNotFoundError
+from promoter.imageref import ImageRef, find_image_ref, parse_digest
+
+KIND = "pointer"
+PATCH_KIND = "patch"
+Segment = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A node the key reached: document index, path from its root, and the node."""
+
+    doc: int
+    path: Path
+    node: Node
+
+
+@dataclass(frozen=True, slots=True)
+class _Miss:
+    """How far a failed lookup got, for the error message."""
+
+    depth: int
+    where: str
+    line: int
 
 
 def find(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:
-    return []
+    if not request.key:
+        return []
+    found: list[Found] = []
+    for location in locate(yaml_file, request.key):
+        found.extend(_targets(yaml_file, location, request))
+    return found
+
+
+def parse_key(key: str) -> tuple[bool, list[Segment]]:
+    """(is a JSON pointer, segments). Dotted `[n]` gives an int; every other segment a str."""
+    if key == "" or key.startswith("/"):
+        return True, [s.replace("~1", "/").replace("~0", "~") for s in key.split("/")[1:]]
+    segments: list[Segment] = []
+    current: list[str] = []
+    after_index = False
+    position = 0
+    while position < len(key):
+        char = key[position]
+        if char == "\\" and position + 1 < len(key):
+            current.append(key[position + 1])
+            position += 2
+            continue
+        if char in ".[" and current:
+            segments.append("".join(current))
+            current, after_index = [], False
+        elif char == "." and not after_index:
+            raise InputError(f"key {key!r}: empty segment at character {position + 1}")
+        if char == ".":
+            after_index = False
+        elif char == "[":
+            close = key.find("]", position)
+            number = key[position + 1 : close] if close != -1 else ""
+            if not number.isdigit():
+                raise InputError(f"key {key!r}: expected [<index>] at character {position + 1}")
+            segments.append(int(number))
+            after_index = True
+            position = close
+        elif char == "]":
+            raise InputError(f"key {key!r}: unexpected ']' at character {position + 1}")
+        else:
+            current.append(char)
+        position += 1
+    if current:
+        segments.append("".join(current))
+    elif not after_index:
+        raise InputError(f"key {key!r}: empty segment at the end")
+    return False, segments
+
+
+def locate(yaml_file: YamlFile, key: str) -> list[Location]:
+    """Every node `key` names; raises `TargetNotFoundError` (with the line) when none."""
+    is_pointer, segments = parse_key(key)
+    documents = [(i, doc) for i, doc in enumerate(yaml_file.docs) if doc is not None]
+    if (
+        is_pointer
+        and yaml_file.multi_document
+        and segments
+        and isinstance(segments[0], str)
+        and segments[0].isdigit()
+    ):
+        index = int(segments[0])
+        chosen = yaml_file.docs[index] if index < len(yaml_file.docs) else None
+        if chosen is None:
+            raise TargetNotFoundError(
+                f"{key}: the file has no document {index} (documents are numbered from 0)",
+                path=yaml_file.name,
+            )
+        documents = [(index, chosen)]
+        segments = segments[1:]
+    found: list[Location] = []
+    best: _Miss | None = None
+    for doc_index, doc in documents:
+        result = _walk(doc, segments)
+        if isinstance(result, _Miss):
+            if best is None or result.depth > best.depth:
+                best = result
+        else:
+            found.append(Location(doc_index, result[0], result[1]))
+    if not found:
+        where = f" ({best.where})" if best else " (the file has no document)"
+        raise TargetNotFoundError(
+            f"key {key} not found{where}",
+            path=yaml_file.name,
+            line=best.line if best else None,
+        )
+    return found
+
+
+def _walk(root: Node, segments: Sequence[Segment]) -> tuple[Path, Node] | _Miss:
+    node = root
+    path: Path = ()
+    for depth, segment in enumerate(segments):
+        child: Node | None = None
+        step: Segment = segment
+        if isinstance(node, MappingNode):
+            step = str(segment)
+            child = _mapping_lookup(node, step)
+        elif isinstance(node, SequenceNode):
+            number = segment if isinstance(segment, int) else _index(segment)
+            if number is not None and number < len(node.value):
+                step, child = number, node.value[number]
+        if child is None:
+            return _Miss(depth, _miss_reason(node, path, segment), line_of(node))
+        node, path = child, (*path, step)
+    return path, node
+
+
+def _index(segment: str) -> int | None:
+    return int(segment) if segment.isdigit() else None
+
+
+def _mapping_lookup(node: MappingNode, key: str) -> Node | None:
+    """A key's value, own keys first, then `<<` merge sources in order (as YAML resolves)."""
+    merges: list[Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == MERGE_TAG:
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            merges.extend(sources)
+        elif key_text(key_node) == key:
+            return value_node  # type: ignore[no-any-return]
+    for source in merges:
+        if isinstance(source, MappingNode):
+            found = _mapping_lookup(source, key)
+            if found is not None:
+                return found
+    return None
+
+
+def _miss_reason(node: Node, path: Path, segment: Segment) -> str:
+    where = to_pointer(path) or "the document root"
+    if isinstance(node, MappingNode):
+        return f"no key {str(segment)!r} under {where}"
+    if isinstance(node, SequenceNode):
+        return f"{where} is a list of {len(node.value)}, no item {segment!r}"
+    return f"{where} is a scalar, cannot descend to {segment!r}"
+
+
+def _targets(yaml_file: YamlFile, location: Location, request: BumpRequest) -> list[Found]:
+    node = location.node
+    image = request.image
+    if isinstance(node, ScalarNode):
+        _check_editable(yaml_file, location)
+        new = _scalar_value(yaml_file, node, image)
+        return [Target(location.doc, location.path, node, new, KIND)]
+    if isinstance(node, MappingNode) and isinstance(mapping_get(node, "tag"), ScalarNode):
+        return _image_mapping(yaml_file, location, node, image)
+    what = "a list" if isinstance(node, SequenceNode) else "a mapping without a `tag` key"
+    raise EditRefusedError(
+        f"points to {what}; give the key of the value to set",
+        path=yaml_file.name,
+        line=line_of(node),
+        field=yaml_file.pointer(location.doc, location.path),
+    )
+
+
+def _check_editable(yaml_file: YamlFile, location: Location) -> None:
+    """Refuse templates and aliases: the bytes to change are not at this location."""
+    node = location.node
+    field = yaml_file.pointer(location.doc, location.path)
+    if "{{" in str(node.value):
+        raise EditRefusedError(
+            "value is a template expression ({{ … }}); promoter does not edit templates",
+            path=yaml_file.name,
+            line=line_of(node),
+            field=field,
+        )
+    occurrences = node_paths(yaml_file).get(id(node), [])
+    if occurrences and occurrences[0] != (location.doc, location.path):
+        anchor_doc, anchor_path = occurrences[0]
+        raise EditRefusedError(
+            "value comes from an alias (*name) or a merge (<<); edit the anchored value at "
+            f"{yaml_file.pointer(anchor_doc, anchor_path)} (line {line_of(node)}) instead",
+            path=yaml_file.name,
+            line=_alias_line(yaml_file, location),
+            field=field,
+        )
+
+
+def _alias_line(yaml_file: YamlFile, location: Location) -> int | None:
+    """Line of the first alias or merge on the way to `location` (the node's own marks point
+    at the anchor, which is not where the user looked)."""
+    node = yaml_file.docs[location.doc]
+    for step in location.path:
+        if isinstance(node, MappingNode):
+            own = [(k, v) for k, v in node.value if k.tag != MERGE_TAG and key_text(k) == step]
+            if not own:
+                merge = next((k for k, _ in node.value if k.tag == MERGE_TAG), None)
+                return line_of(merge) if merge is not None else None
+            key_node, child = own[0]
+            if child.start_mark.index < key_node.start_mark.index:
+                return line_of(key_node)
+            node = child
+        elif isinstance(node, SequenceNode) and isinstance(step, int):
+            child = node.value[step]
+            previous = node.value[step - 1].end_mark.index if step else node.start_mark.index
+            if child.start_mark.index < previous:
+                return line_of(node)
+            node = child
+    return None
+
+
+def _scalar_value(yaml_file: YamlFile, node: ScalarNode, image: ImageRef) -> str:
+    old = scalar_value(node) or ""
+    if _is_digest(old):
+        if image.digest is None:
+            raise refuse_pinned(yaml_file, node, old, image)
+        return image.digest
+    ref = find_image_ref(old) if scalar_text(node) is not None else None
+    if ref is not None and ref.same_repository(image):
+        return str(updated_reference(ref, image, yaml_file, node))
+    if ref is not None and (ref.tag or ref.digest or "/" in old):
+        raise EditRefusedError(
+            f"holds {old}, a reference to another repository than {image.name}",
+            path=yaml_file.name,
+            line=line_of(node),
+        )
+    return image.tag or image.digest or ""
+
+
+def _image_mapping(
+    yaml_file: YamlFile, location: Location, node: MappingNode, image: ImageRef
+) -> list[Found]:
+    """`{repository, tag, digest}` as Helm charts write it: set the version keys."""
+    repository = scalar_text(mapping_get(node, "repository"))
+    if repository:
+        registry = scalar_text(mapping_get(node, "registry"))
+        ref = find_image_ref(f"{registry}/{repository}" if registry else repository)
+        if ref is not None and not ref.same_repository(image):
+            raise EditRefusedError(
+                f"is the image {ref.name}, not {image.name}",
+                path=yaml_file.name,
+                line=line_of(node),
+                field=yaml_file.pointer(location.doc, location.path),
+            )
+    digest_node = mapping_get(node, "digest")
+    old_digest = scalar_value(digest_node)
+    if image.digest is None and old_digest:
+        raise refuse_pinned(yaml_file, digest_node or node, old_digest, image)
+    if image.tag is None and not isinstance(digest_node, ScalarNode):
+        raise EditRefusedError(
+            f"has no `digest` key to hold {image.digest}; promote a tag instead",
+            path=yaml_file.name,
+            line=line_of(node),
+            field=yaml_file.pointer(location.doc, location.path),
+        )
+    found: list[Found] = []
+    for key, value in (("tag", image.tag), ("digest", image.digest)):
+        child = mapping_get(node, key)
+        if value is None or not isinstance(child, ScalarNode):
+            continue
+        child_location = Location(location.doc, (*location.path, key), child)
+        _check_editable(yaml_file, child_location)
+        found.append(Target(location.doc, child_location.path, child, value, KIND))
+    return found
+
+
+def _is_digest(text: str) -> bool:
+    try:
+        parse_digest(text)
+    except InputError:
+        return False
+    return True
+
+
+def apply_operations(raw: bytes, name: str, operations: list[dict[str, object]]) -> FileEdit:
+    """Apply RFC 6902 `replace` operations (string values), each guarded by `test`s.
+
+    Operations run in order, as RFC 6902 says: a `test` sees earlier replacements. A failed
+    `test` raises `EditRefusedError` and nothing changes. The result goes through the same
+    plan → apply → verify pipeline as every bump.
+    """
+    yaml_file = parse_bytes(raw, name)
+    check_not_encrypted(yaml_file)
+    replaced: dict[tuple[int, Path], Target] = {}
+    for number, operation in enumerate(operations):
+        op, pointer, value = _operation_fields(name, number, operation)
+        if op == "test":
+            _test(yaml_file, pointer, value, replaced)
+            continue
+        location = _single_location(yaml_file, pointer)
+        if not isinstance(location.node, ScalarNode):
+            raise InputError(
+                "replace supports scalar values only (not a mapping or list)",
+                path=name,
+                line=line_of(location.node),
+                field=pointer,
+            )
+        _check_editable(yaml_file, location)
+        target = Target(location.doc, location.path, location.node, str(value), PATCH_KIND)
+        replaced[(location.doc, location.path)] = target
+    edits = engine.plan(yaml_file, list(replaced.values()))
+    if not edits:
+        return FileEdit(name, (), len(replaced), raw, raw)
+    new_text = engine.apply(yaml_file, edits)
+    verify(yaml_file, new_text, edits)
+    return FileEdit(name, tuple(edits), len(replaced), raw, encode(new_text, yaml_file.bom))
+
+
+def _test(
+    yaml_file: YamlFile, pointer: str, value: object, replaced: dict[tuple[int, Path], Target]
+) -> None:
+    """An RFC 6902 `test`: the value at `pointer` (after earlier replaces) must equal `value`."""
+    try:
+        location = _single_location(yaml_file, pointer)
+    except TargetNotFoundError as exc:
+        raise EditRefusedError(
+            f"test failed: expected {value!r}, found nothing ({exc.message}); file left untouched",
+            path=yaml_file.name,
+            line=exc.line,
+            field=pointer,
+        ) from exc
+    pending = replaced.get((location.doc, location.path))
+    actual = pending.new if pending else _json_value(_data_at(yaml_file, location))
+    if not _same_json(actual, value):
+        raise EditRefusedError(
+            f"test failed: expected {value!r}, found {actual!r}; file left untouched",
+            path=yaml_file.name,
+            line=line_of(location.node),
+            field=pointer,
+        )
+
+
+def _operation_fields(
+    name: str, number: int, operation: Mapping[str, object]
+) -> tuple[str, str, object]:
+    where = f"operation {number}"
+    if not isinstance(operation, Mapping):
+        raise InputError(f"{where}: expected an object", path=name)
+    op = operation.get("op")
+    if op not in ("replace", "test"):
+        raise InputError(f"{where}: only replace and test are supported, got {op!r}", path=name)
+    pointer = operation.get("path")
+    if not isinstance(pointer, str) or not pointer.startswith("/"):
+        raise InputError(f"{where}: path must be a JSON pointer (/a/b), got {pointer!r}", path=name)
+    if "value" not in operation:
+        raise InputError(f"{where}: {op} needs a value", path=name, field=pointer)
+    value = operation["value"]
+    if op == "replace" and not isinstance(value, str):
+        raise InputError(
+            f"{where}: replace value must be a string, got {type(value).__name__}",
+            path=name,
+            field=pointer,
+        )
+    return str(op), pointer, value
+
+
+def _single_location(yaml_file: YamlFile, pointer: str) -> Location:
+    locations = locate(yaml_file, pointer)
+    if len(locations) > 1:
+        docs = ", ".join(str(location.doc) for location in locations)
+        raise InputError(
+            f"{pointer} exists in documents {docs}; start the pointer with the document index",
+            path=yaml_file.name,
+        )
+    return locations[0]
+
+
+def _data_at(yaml_file: YamlFile, location: Location) -> object:
+    data: object = to_data(yaml_file)[location.doc]
+    for step in location.path:
+        if isinstance(data, dict):
+            data = data[str(step)]
+        elif isinstance(data, list) and isinstance(step, int):
+            data = data[step]
+    return data
+
+
+def _json_value(data: object) -> object:
+    """Verification data as JSON values, so `test` compares like RFC 6902 (1 ≠ "1")."""
+    if isinstance(data, dict):
+        return {key: _json_value(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_json_value(item) for item in data]
+    if isinstance(data, Typed):
+        if data.tag == STR_TAG:
+            return data.value
+        return _typed_scalar(data)
+    return data
+
+
+def _typed_scalar(data: Typed) -> object:
+    """A non-string scalar as Python reads it (`3`, `true`, `null`); unknown tags stay `Typed`."""
+    try:
+        value: object = YAML(typ="safe", pure=True).load(data.value)
+    except YAMLError:
+        return data
+    return value
+
+
+def _same_json(left: object, right: object) -> bool:
+    """JSON equality: numbers compare by value, but booleans are not numbers."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same_json(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_same_json, left, right))
+    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+        return left == right
+    return type(left) is type(right) and left == right

@@ -19,7 +19,13 @@ from promoter.editing.source import STR_TAG, YamlFile
 from promoter.errors import EditRefusedError
 
 _PROPERTY = re.compile(r"(?:[&!][^\s]*\s+)*")
-_PLAIN_UNSAFE = re.compile(r"^[-?:,\[\]{}#&*!|>'\"%@`\s]|:\s|\s#|:$|\s$|[\r\n]")
+_ALIAS_VALUE = re.compile(r"[ \t]*:[ \t]*\*[^\s,\[\]{}]+")
+# Tabs anywhere: ruamel's scanner rejects them inside plain scalars. Outside the printable
+# set the reader refuses the stream, and NEL/LS/PS are line breaks in YAML 1.1.
+_PLAIN_UNSAFE = re.compile(
+    r"^[-?:,\[\]{}#&*!|>'\"%@`\s]|:\s|\s#|:$|\s$"
+    r"|[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +136,11 @@ def _replace_in_block(
     if len(changed) > 1:
         raise _refuse(yaml_file, node, "block scalar edit spans several lines")
     old_line, new_line = old_lines[changed[0]], new_lines[changed[0]]
+    # Source lines are matched without indentation, so a line indented within the block
+    # (an embedded manifest) must drop its own relative indentation too.
+    indent = len(old_line) - len(old_line.lstrip(" "))
+    if indent and new_line[:indent] == old_line[:indent]:
+        old_line, new_line = old_line[indent:], new_line[indent:]
     text = yaml_file.text
     header_end = text.index("\n", body_start) + 1
     content = text[header_end:end]
@@ -153,16 +164,21 @@ def insert_key(yaml_file: YamlFile, mapping: MappingNode, key: str, value: str) 
     rendered = value if is_plain_safe(value) else quote(value, preferred_quote(text))
     if not mapping.value:
         raise _refuse(yaml_file, mapping, "cannot add a key to an empty mapping")
-    _last_key, last_value = mapping.value[-1]
+    last_key, last_value = mapping.value[-1]
+    position = last_value.end_mark.index
+    if last_value.start_mark.index < last_key.start_mark.index:
+        # An alias (`<<: *base`): the node's marks are its anchor's, earlier in the file.
+        alias = _ALIAS_VALUE.match(text, last_key.end_mark.index)
+        if alias is None:
+            raise _refuse(yaml_file, mapping, "cannot locate the alias that ends the mapping")
+        position = alias.end()
     if mapping.flow_style:
         close = mapping.end_mark.index - 1
         if text[close] != "}":
             raise _refuse(yaml_file, mapping, "unexpected flow mapping end")
-        position = last_value.end_mark.index
         return Replacement(position, position, f", {key}: {rendered}")
     first_key = mapping.value[0][0]
     indent = " " * first_key.start_mark.column
-    position = last_value.end_mark.index
     if position > 0 and text[position - 1] == "\n":
         insert_at = position
         prefix = ""

@@ -3,12 +3,11 @@ exactly the intended JSON-patch operations, nothing more, nothing less."""
 
 from __future__ import annotations
 
-import copy
-
 import jsonpatch
+import jsonpointer
 
 from promoter.editing.model import Edit
-from promoter.editing.source import YamlFile, parse_text, to_data, to_pointer
+from promoter.editing.source import Data, Typed, YamlFile, parse_text, to_data, to_pointer
 from promoter.errors import EditRefusedError, YamlError
 
 
@@ -33,9 +32,16 @@ def verify(before: YamlFile, after_text: str, edits: list[Edit]) -> YamlFile:
         ) from exc
     before_data = to_data(before)
     after_data = to_data(after)
-    expected = intended_patch(edits).apply(copy.deepcopy(before_data))
+    try:
+        expected = intended_patch(edits).apply(before_data, in_place=True)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+        raise EditRefusedError(
+            f"edit does not fit the document ({exc}); file left untouched",
+            path=before.name,
+            line=edits[0].line if edits else None,
+        ) from exc
     if expected != after_data:
-        actual = jsonpatch.make_patch(before_data, after_data)
+        actual = jsonpatch.make_patch(jsonable(to_data(before)), jsonable(after_data))
         first = edits[0] if edits else None
         raise EditRefusedError(
             "edit would change more than the intended value "
@@ -48,6 +54,17 @@ def verify(before: YamlFile, after_text: str, edits: list[Edit]) -> YamlFile:
     return after
 
 
+def jsonable(data: Data) -> Data:
+    """Data jsonpatch can diff and print: a non-string scalar becomes `!!tag value`."""
+    if isinstance(data, Typed):
+        return f"!!{data.tag.rsplit(':', 1)[-1]} {data.value}"
+    if isinstance(data, dict):
+        return {key: jsonable(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [jsonable(item) for item in data]
+    return data
+
+
 def _describe(patch: jsonpatch.JsonPatch) -> str:
     ops = [f"{op['op']} {op['path']}" for op in patch.patch]
-    return ", ".join(ops[:5]) + (" …" if len(ops) > 5 else "")
+    return ", ".join(ops[:5]) + (" …" if len(ops) > 5 else "") or "no change"

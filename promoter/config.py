@@ -1,0 +1,544 @@
+"""promoter.yaml: the model of environments and apps, its validation, and where it lives.
+
+The file is composed (never constructed) with ruamel.yaml so that every error names the
+file, line and field, and so that no YAML type guessing slips past: `base: 1.10` is a
+number, not a branch, and is reported as such. Environment settings inherit from
+`defaults`: a value set on the environment replaces the default (lists are not merged),
+except `policies`, which merge key by key. Target paths are relative to the repository
+root, not to the config file. `promoter/schema/promoter.schema.json` describes the same
+format for editors; this module stays the source of truth for messages. Knows nothing of
+editing, git or forges.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from promoter.discovery import (
+    did_you_mean,
+    discover_targets,
+    list_environments,
+    normalize_relative,
+    resolve_in_repo,
+    search_directory,
+)
+from promoter.errors import ConfigError, ImageRefError, PathEscapeError, YamlError
+from promoter.imageref import ImageRef, parse_image_ref
+
+__all__ = [  # the discovery functions are re-exported: cli may import config, not discovery
+    "CONFIG_NAMES", "MODES", "App", "Config", "Environment", "FreezeWindow", "Mode", "Policies",
+    "Target", "TargetKind", "discover_targets", "environment", "find_app", "find_config",
+    "list_environments", "load_config", "parse_config", "resolve_in_repo", "search_directory",
+]  # fmt: skip
+
+CONFIG_NAMES = ("promoter.yaml", ".promoter.yaml", "promoter.yml")
+VERSION = 1
+NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
+BRANCH_PATTERN = r"^(?![-/.])(?!.*(\.\.|//|@\{|/\.))[^\s~^:?*\[\\]+(?<![/.])(?<!\.lock)$"
+LABEL_PATTERN = r"^[^,\s]([^,\r\n]*[^,\s])?$"
+REVIEWER_PATTERN = r"^@?[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$"
+DURATION_PATTERN = r"^([0-9]+[smhdw])+$"
+MOMENT_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
+)
+HELM_KEY_PATTERN = r"^[^.\s]+(\.[^.\s]+)*$"
+POINTER_PATTERN = r"^(/([^~/]|~[01])*)+$"
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_MERGE = "tag:yaml.org,2002:merge"
+_NAME_RULE = "name (letters, digits, '-' and '_'; at most 63 characters)"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SETTINGS = ("mode", "base", "labels", "reviewers", "policies")
+_TARGET_OPTIONS = {"helm": "key", "file": "pointer"}
+
+TargetKind = Literal["kustomize", "helm", "file", "directory"]
+_TARGET_KINDS: tuple[TargetKind, ...] = ("kustomize", "helm", "file", "directory")
+
+
+Mode = Literal["push", "pull-request"]
+"""How a promotion lands: a direct push to `base`, or a pull/merge request against it."""
+MODES: tuple[Mode, ...] = ("push", "pull-request")
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeWindow:
+    """No promotion from `start` (inclusive) to `end` (exclusive); both timezone-aware.
+
+    A date-only `end` covers that whole day (UTC), so `end: 2027-01-03` reads as written.
+    """
+
+    start: datetime
+    end: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """Declared here, enforced by the guards: a soak time, freeze windows, no downgrades."""
+
+    soak: timedelta | None = None
+    freeze: tuple[FreezeWindow, ...] = ()
+    no_downgrade: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """Where and how a promotion lands. `base` None means the remote's default branch."""
+
+    name: str
+    mode: Mode = "pull-request"
+    base: str | None = None
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    source: str | None = None
+    policies: Policies = Policies()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A place an app's image lives, `path` relative to the repository root.
+
+    `key` is the Helm values key (`image.tag`) for `helm`, the JSON pointer for `file`.
+    """
+
+    kind: TargetKind
+    path: str
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    name: str
+    image: ImageRef
+    targets: dict[str, tuple[Target, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A validated promoter.yaml; `name` is how errors and reports refer to the file."""
+
+    name: str
+    environments: dict[str, Environment]
+    apps: dict[str, App] = field(default_factory=dict)
+    version: int = VERSION
+
+
+def find_config(root: Path) -> Path | None:
+    """The config file at the repository root, by the names promoter accepts, in order."""
+    for name in CONFIG_NAMES:
+        candidate = root / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path, *, root: Path) -> Config:
+    """Read and validate `path`, then check every target path against `root` (symlinks)."""
+    try:
+        name = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror or exc}", path=name) from exc
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlError("not UTF-8 text", path=name, line=line) from exc
+    parser = _Parser(name)
+    config = parser.parse(text)
+    for site_field, line, relative in parser.paths:
+        try:
+            resolve_in_repo(root, relative)
+        except PathEscapeError as exc:
+            raise PathEscapeError(exc.message, path=name, line=line, field=site_field) from exc
+    return config
+
+
+def parse_config(text: str, name: str) -> Config:
+    """Validate config text; paths are checked lexically only (no root, no symlinks)."""
+    return _Parser(name).parse(text)
+
+
+def environment(config: Config, name: str) -> Environment:
+    """The environment called `name`, or a `ConfigError` listing the declared ones."""
+    found = config.environments.get(name)
+    if found is None:
+        raise ConfigError(_unknown_environment(name, list(config.environments)))
+    return found
+
+
+def find_app(config: Config, image: ImageRef) -> App | None:
+    """The app whose image is `image`'s repository (tags and Docker Hub spelling ignored)."""
+    return next((app for app in config.apps.values() if app.image.same_repository(image)), None)
+
+
+Entries = list[tuple[str, ScalarNode, Node]]
+
+
+class _Parser:
+    """Walks the composed node tree once, building the model and recording path sites."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.paths: list[tuple[str, int, str]] = []
+
+    def error(self, node: Node, where: str | None, message: str) -> ConfigError:
+        return ConfigError(message, path=self.name, line=node.start_mark.line + 1, field=where)
+
+    def parse(self, text: str) -> Config:
+        root = self.compose(text)
+        entries = self.mapping(root, None, ("version", "defaults", "environments", "apps"))
+        version_node = self.required(root, None, entries, "version", "add 'version: 1'")
+        if version_node.tag != _INT or not version_node.value.isdigit():
+            raise self.error(version_node, "version", f"expected 1, got {_shown(version_node)}")
+        if int(version_node.value) != VERSION:
+            raise self.error(
+                version_node,
+                "version",
+                f"unsupported version {version_node.value} (this promoter reads version 1)",
+            )
+        defaults_node = _get(entries, "defaults")
+        defaults: dict[str, Node] = {}
+        if defaults_node is not None:
+            defaults = {k: v for k, _, v in self.mapping(defaults_node, "defaults", _SETTINGS)}
+            self.settings("defaults", "defaults", defaults, {}, None)
+        env_node = self.required(root, None, entries, "environments", "declare at least one")
+        environments = self.environments(env_node, defaults)
+        apps_node = _get(entries, "apps")
+        apps = {} if apps_node is None else self.apps(apps_node, environments)
+        return Config(self.name, environments, apps, VERSION)
+
+    def compose(self, text: str) -> Node:
+        try:
+            composed = list(YAML(typ="rt", pure=True).compose_all(io.StringIO(text)))
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise YamlError(f"not valid YAML: {problem}", path=self.name, line=line) from exc
+        except YAMLError as exc:
+            raise YamlError(f"not valid YAML: {exc}", path=self.name) from exc
+        docs: list[Node] = [d for d in composed if d is not None]
+        if not docs:
+            raise ConfigError(
+                "empty config; expected 'version: 1', 'environments' and 'apps'", path=self.name
+            )
+        if len(docs) > 1:
+            raise self.error(docs[1], None, f"expected one YAML document, got {len(docs)}")
+        return docs[0]
+
+    def mapping(self, node: Node, where: str | None, allowed: tuple[str, ...] | None) -> Entries:
+        """Entries of a mapping (merge keys applied), or an error naming the bad key."""
+        if isinstance(node, ScalarNode) and node.tag == _NULL:
+            return []
+        if not isinstance(node, MappingNode):
+            raise self.error(node, where, f"expected a mapping, got {_shown(node)}")
+        entries: Entries = []
+        seen: dict[str, int] = {}
+        merged: Entries = []
+        for key, value in node.value:
+            if key.tag == _MERGE:
+                sources = value.value if isinstance(value, SequenceNode) else [value]
+                for source in sources:
+                    merged.extend(self.mapping(source, where, allowed))
+                continue
+            if not isinstance(key, ScalarNode) or key.tag != _STR:
+                raise self.error(key, where, f"expected a string key, got {_shown(key)}")
+            text = str(key.value)
+            child = _join(where, text)
+            if text in seen:
+                raise self.error(key, child, f"duplicate key (first at line {seen[text]})")
+            seen[text] = key.start_mark.line + 1
+            if allowed is not None and text not in allowed:
+                hint = (
+                    did_you_mean(text, list(allowed)) or f"; expected one of: {', '.join(allowed)}"
+                )
+                raise self.error(key, child, f"unknown key{hint}")
+            entries.append((text, key, value))
+        entries.extend(m for m in merged if m[0] not in seen)
+        return entries
+
+    def required(
+        self, parent: Node, where: str | None, entries: Entries, key: str, hint: str
+    ) -> Node:
+        found = _get(entries, key)
+        if found is None:
+            raise self.error(parent, _join(where, key), f"missing required key ({hint})")
+        return found
+
+    def string(self, node: Node, where: str, pattern: str | None = None, what: str = "") -> str:
+        if not isinstance(node, ScalarNode) or node.tag != _STR:
+            hint = f' (quote it: "{node.value}")' if _is_plain_scalar(node) else ""
+            raise self.error(node, where, f"expected a string, got {_shown(node)}{hint}")
+        value = str(node.value)
+        if pattern is not None and not re.match(pattern, value):
+            raise self.error(node, where, f"{value!r} is not a valid {what}")
+        return value
+
+    def strings(self, node: Node, where: str, pattern: str, what: str) -> tuple[str, ...]:
+        if not isinstance(node, SequenceNode):
+            raise self.error(node, where, f"expected a list, got {_shown(node)}")
+        items = [self.string(n, f"{where}[{i}]", pattern, what) for i, n in enumerate(node.value)]
+        return tuple(dict.fromkeys(items))
+
+    def environments(self, node: Node, defaults: dict[str, Node]) -> dict[str, Environment]:
+        entries = self.mapping(node, "environments", None)
+        if not entries:
+            raise self.error(node, "environments", "declare at least one environment")
+        names = [name for name, _, _ in entries]
+        result: dict[str, Environment] = {}
+        sources: dict[str, tuple[Node, str]] = {}
+        for name, key, value in entries:
+            where = f"environments.{name}"
+            self.string(key, where, NAME_PATTERN, _NAME_RULE)
+            own = {k: v for k, _, v in self.mapping(value, where, (*_SETTINGS, "source"))}
+            source_node = own.get("source")
+            source = None
+            if source_node is not None:
+                source = self.string(source_node, f"{where}.source")
+                if source not in names or source == name:
+                    known = [n for n in names if n != name]
+                    raise self.error(
+                        source_node, f"{where}.source", _unknown_environment(source, known)
+                    )
+                sources[name] = (source_node, source)
+            result[name] = self.settings(name, where, own, defaults, source)
+        self.check_cycles(sources)
+        return result
+
+    def settings(
+        self,
+        name: str,
+        where: str,
+        own: dict[str, Node],
+        defaults: dict[str, Node],
+        source: str | None,
+    ) -> Environment:
+        def pick(key: str) -> tuple[Node | None, str]:
+            if key in own:
+                return own[key], f"{where}.{key}"
+            return defaults.get(key), f"defaults.{key}"
+
+        mode: Mode = "pull-request"
+        base = None
+        node, at = pick("mode")
+        if node is not None:
+            text = self.string(node, at)
+            if text not in MODES:
+                raise self.error(node, at, f"expected 'push' or 'pull-request', got {text!r}")
+            mode = next(m for m in MODES if m == text)
+        node, at = pick("base")
+        if node is not None and not (isinstance(node, ScalarNode) and node.tag == _NULL):
+            base = self.string(node, at, BRANCH_PATTERN, "branch name")
+        node, at = pick("labels")
+        labels = () if node is None else self.strings(node, at, LABEL_PATTERN, "label")
+        node, at = pick("reviewers")
+        reviewers = () if node is None else self.strings(node, at, REVIEWER_PATTERN, "reviewer")
+        policies = Policies()
+        for node, at in ((defaults.get("policies"), "defaults"), (own.get("policies"), where)):
+            if node is not None:
+                policies = self.policies(node, f"{at}.policies", policies)
+        reviewers = tuple(r.removeprefix("@") for r in reviewers)
+        return Environment(name, mode, base, labels, reviewers, source, policies)
+
+    def policies(self, node: Node, where: str, inherited: Policies) -> Policies:
+        soak, freeze, no_downgrade = inherited.soak, inherited.freeze, inherited.no_downgrade
+        for key, _, value in self.mapping(node, where, ("soak", "freeze", "no_downgrade")):
+            at = f"{where}.{key}"
+            if key == "soak":
+                text = self.string(value, at, DURATION_PATTERN, "duration (use e.g. 30m, 24h, 2d)")
+                soak = _duration(text)
+            elif key == "freeze":
+                if not isinstance(value, SequenceNode):
+                    raise self.error(value, at, f"expected a list, got {_shown(value)}")
+                freeze = tuple(self.window(w, f"{at}[{i}]") for i, w in enumerate(value.value))
+            else:
+                if not isinstance(value, ScalarNode) or value.tag != _BOOL:
+                    raise self.error(value, at, f"expected true or false, got {_shown(value)}")
+                no_downgrade = str(value.value).lower() == "true"
+        return Policies(soak, freeze, no_downgrade)
+
+    def window(self, node: Node, where: str) -> FreezeWindow:
+        entries = self.mapping(node, where, ("start", "end", "reason"))
+        moments: dict[str, datetime] = {}
+        for key in ("start", "end"):
+            value = self.required(node, where, entries, key, "a date or datetime")
+            moments[key] = self.moment(value, f"{where}.{key}", end=key == "end")
+        if moments["end"] <= moments["start"]:
+            raise self.error(_get(entries, "end") or node, f"{where}.end", "must be after start")
+        reason_node = _get(entries, "reason")
+        reason = None if reason_node is None else self.string(reason_node, f"{where}.reason")
+        return FreezeWindow(moments["start"], moments["end"], reason)
+
+    def moment(self, node: Node, where: str, *, end: bool) -> datetime:
+        """A date (whole days, UTC) or an ISO datetime; naive datetimes are UTC."""
+        text = str(node.value) if isinstance(node, ScalarNode) else ""
+        if not re.match(MOMENT_PATTERN, text) or node.tag == _NULL:
+            raise self.error(
+                node, where, f"expected a date (2026-12-20) or datetime, got {_shown(node)}"
+            )
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
+                return datetime.combine(day, time(), timezone.utc)
+            moment = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text).replace("t", "T"))
+        except ValueError as exc:
+            raise self.error(node, where, f"invalid date {text!r}: {exc}") from exc
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+    def check_cycles(self, sources: dict[str, tuple[Node, str]]) -> None:
+        for start in sources:
+            chain, current = [start], start
+            while current in sources:
+                current = sources[current][1]
+                if current == start:
+                    node = sources[chain[-1]][0]
+                    cycle = " → ".join([*chain, start])
+                    raise self.error(node, f"environments.{chain[-1]}.source", f"cycle: {cycle}")
+                if current in chain:
+                    break
+                chain.append(current)
+
+    def apps(self, node: Node, environments: dict[str, Environment]) -> dict[str, App]:
+        result: dict[str, App] = {}
+        for name, key, value in self.mapping(node, "apps", None):
+            where = f"apps.{name}"
+            self.string(key, where, NAME_PATTERN, _NAME_RULE)
+            entries = self.mapping(value, where, ("image", "targets"))
+            image_node = self.required(key, where, entries, "image", "e.g. ghcr.io/acme/web")
+            image = self.image(image_node, f"{where}.image")
+            for other in result.values():
+                if other.image.same_repository(image):
+                    raise self.error(
+                        image_node,
+                        f"{where}.image",
+                        f"{image} is already the image of app {other.name!r} "
+                        "(list all of its files under one app)",
+                    )
+            targets_node = self.required(key, where, entries, "targets", "one per environment")
+            targets = self.targets(targets_node, f"{where}.targets", environments)
+            result[name] = App(name, image, targets)
+        return result
+
+    def image(self, node: Node, where: str) -> ImageRef:
+        text = self.string(node, where)
+        try:
+            image = parse_image_ref(text)
+        except ImageRefError as exc:
+            raise self.error(node, where, exc.message) from exc
+        if image.tag is not None or image.digest is not None:
+            raise self.error(
+                node,
+                where,
+                f"expected a repository without tag or digest, got {text!r} (use {image.name!r})",
+            )
+        return image
+
+    def targets(
+        self, node: Node, where: str, environments: dict[str, Environment]
+    ) -> dict[str, tuple[Target, ...]]:
+        entries = self.mapping(node, where, None)
+        if not entries:
+            raise self.error(node, where, "expected at least one environment")
+        result: dict[str, tuple[Target, ...]] = {}
+        for env, key, value in entries:
+            at = f"{where}.{env}"
+            if env not in environments:
+                raise self.error(key, at, _unknown_environment(env, list(environments)))
+            items = value.value if isinstance(value, SequenceNode) else [value]
+            if not items:
+                raise self.error(value, at, "expected at least one target")
+            many = isinstance(value, SequenceNode)
+            found = [self.target(t, f"{at}[{i}]" if many else at) for i, t in enumerate(items)]
+            for index, target in enumerate(found):
+                if target in found[:index]:
+                    raise self.error(items[index], f"{at}[{index}]", "duplicate target")
+            result[env] = tuple(found)
+        return result
+
+    def target(self, node: Node, where: str) -> Target:
+        allowed = (*_TARGET_KINDS, *_TARGET_OPTIONS.values())
+        entries = {k: (key, v) for k, key, v in self.mapping(node, where, allowed)}
+        kinds = [k for k in _TARGET_KINDS if k in entries]
+        if len(kinds) != 1:
+            got = " and ".join(kinds) if kinds else "none"
+            raise self.error(
+                node, where, f"expected exactly one of {', '.join(_TARGET_KINDS)}; got {got}"
+            )
+        kind = kinds[0]
+        for owner, extra in _TARGET_OPTIONS.items():
+            if extra in entries and owner != kind:
+                raise self.error(entries[extra][0], f"{where}.{extra}", f"only valid with {owner}")
+        path_node = entries[kind][1]
+        at = f"{where}.{kind}"
+        text = self.string(path_node, at)
+        try:
+            path = normalize_relative(text)
+        except PathEscapeError as exc:
+            raise PathEscapeError(
+                exc.message, path=self.name, line=path_node.start_mark.line + 1, field=at
+            ) from exc
+        if kind != "directory" and path == ".":
+            raise self.error(path_node, at, f"expected a file, got {text!r}")
+        if ".git" in path.split("/"):
+            raise self.error(path_node, at, f"{text!r} points into .git")
+        self.paths.append((at, path_node.start_mark.line + 1, path))
+        option = _TARGET_OPTIONS.get(kind)
+        key: str | None = None
+        if option is not None and option in entries:
+            pattern, what = (
+                (HELM_KEY_PATTERN, "values key (use e.g. image.tag)")
+                if kind == "helm"
+                else (POINTER_PATTERN, "JSON pointer (use e.g. /spec/image)")
+            )
+            key = self.string(entries[option][1], f"{where}.{option}", pattern, what)
+        return Target(kind, path, key)
+
+
+def _unknown_environment(name: str, known: list[str]) -> str:
+    hint = did_you_mean(name, known)
+    return f"unknown environment {name!r}; known: {', '.join(sorted(known))}{hint}"
+
+
+def _duration(text: str) -> timedelta:
+    """`1h30m` → 90 minutes; `text` already matches `DURATION_PATTERN`."""
+    pairs = re.findall(r"([0-9]+)([smhdw])", text)
+    return timedelta(seconds=sum(int(number) * _UNITS[unit] for number, unit in pairs))
+
+
+def _get(entries: Entries, key: str) -> Node | None:
+    return next((value for name, _, value in entries if name == key), None)
+
+
+def _join(where: str | None, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _is_plain_scalar(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag not in (_STR, _NULL) and not node.style
+
+
+def _shown(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if node.tag == _NULL:
+        return "nothing"
+    return repr(str(node.value)) if node.tag == _STR else str(node.value)
