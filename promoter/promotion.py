@@ -270,27 +270,15 @@ def _targets(
         if not entries:
             raise TargetNotFoundError(f"app {app.name} has no targets for environment {env!r}")
         for target in entries:
+            if target.kind == "directory":
+                for found in configuration.search_directory(root, target.path, image):
+                    targets.append((found, found.relative_to(root).as_posix(), None))
+                continue
             path = configuration.resolve_in_repo(
                 root, target.path, field=f"apps.{app.name}.targets.{env}"
             )
-            if target.kind == "directory":
-                for found in _yaml_files(path, root):
-                    targets.append((found, found.relative_to(root).as_posix(), None))
-            else:
-                targets.append((path, target.path, target.key))
+            targets.append((path, target.path, target.key))
     return targets
-
-
-def _yaml_files(directory: Path, root: Path) -> list[Path]:
-    if not directory.is_dir():
-        raise TargetNotFoundError("directory not found", path=str(directory.relative_to(root)))
-    return sorted(
-        p
-        for p in directory.rglob("*")
-        if p.is_file()
-        and (p.suffix in (".yaml", ".yml") or p.name == "Kustomization")
-        and p.resolve().is_relative_to(root.resolve())
-    )
 
 
 def _combine(environments: Sequence[EnvironmentResult], dry_run: bool) -> Result:

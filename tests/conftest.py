@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,9 @@ _SCRUBBED_PREFIXES = ("GIT_", "PROMOTER_", "GITHUB_", "GITLAB_", "CI_")
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """No test sees the developer's git identity, tokens or CI variables, or writes to $HOME."""
     for name in list(os.environ):
         if name.startswith(_SCRUBBED_PREFIXES) or name in ("CI", "GITLAB_CI", "GITHUB_ACTIONS"):
@@ -33,7 +34,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    yield
 
 
 @pytest.fixture

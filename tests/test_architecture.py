@@ -112,7 +112,11 @@ def test_architecture_cli_does_not_import_forge_clients(args: list[str], tmp_pat
     target.write_text("images:\n- name: ghcr.io/acme/web\n  newTag: 1.0.0\n")
     argv = [a.replace("{file}", str(target)) for a in args]
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", _PROBE, *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert "LOADED=\n" in done.stderr, done.stderr
     assert done.returncode == 0, done.stderr

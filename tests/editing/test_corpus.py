@@ -275,7 +275,8 @@ def _check_group(
         ):
             continue
         problems.append(
-            f"{request}: unexpected {op} of lines {a0 + 1}-{a1}: {output[b0:b1]!r} vs {expected[a0:a1]!r}"
+            f"{request}: unexpected {op} of lines {a0 + 1}-{a1}: "
+            f"{output[b0:b1]!r} vs {expected[a0:a1]!r}"
         )
     if inserted > _inserted_allowed(group, tag):
         problems.append(f"{request}: {inserted} inserted lines")
@@ -342,7 +343,8 @@ def test_corpus_not_yaml_refused(
     code, err = _bump(work, "ghcr.io/acme/web:1.0", None, None, capsys)
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and str(work) in lines[0], err
+    assert len(lines) == 1, err
+    assert str(work) in lines[0], err
     assert work.read_bytes() == before
 
 

@@ -1,4 +1,4 @@
-"""Golden tests: every `fixtures/edits/<case>/` edits `input/` and must equal `expected/` byte for byte.
+"""Golden tests: each `fixtures/edits/<case>/` edits `input/`; the bytes must equal `expected/`.
 
 A case is a folder with `case.json`:
   {"image": "ghcr.io/acme/web:1.4.2", "files": ["values-staging.yaml"],
@@ -32,7 +32,9 @@ def test_golden_case(case: Path, tmp_path: Path) -> None:
     spec = json.loads((case / "case.json").read_text())
     work = tmp_path / "work"
     shutil.copytree(case / "input", work)
-    request = BumpRequest(parse_image_ref(spec["image"]), key=spec.get("key"), setter=spec.get("setter"))
+    request = BumpRequest(
+        parse_image_ref(spec["image"]), key=spec.get("key"), setter=spec.get("setter")
+    )
     for name in spec["files"]:
         target = work / name
         before = target.read_bytes()

@@ -1,0 +1,145 @@
+"""`promote --env … --image … --config-repo … [--dry-run]` on a copy of fixtures/configrepo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "configrepo"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "promoter", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(FIXTURE, target)
+    return target
+
+
+def test_promotion_dry_run_prints_diff_and_touches_nothing(repo: Path) -> None:
+    before = snapshot(repo)
+    done = run(
+        "--config-repo", str(repo), "--env", "staging",
+        "--image", "ghcr.io/acme/web:1.5.0", "--image", "ghcr.io/acme/api:2.5.0", "--dry-run",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--- a/apps/web/overlays/staging/kustomization.yaml" in done.stdout
+    assert "+++ b/charts/api/values-staging.yaml" in done.stdout
+    assert "-  tag: 2.4.0\n+  tag: 2.5.0\n" in done.stdout
+    assert "dry run: 3 change(s) in 3 file(s); nothing written" in done.stdout
+    assert snapshot(repo) == before
+
+
+def test_promotion_dry_run_json_lists_every_change(repo: Path) -> None:
+    done = run(
+        "--config-repo", str(repo), "--env", "staging", "--env", "production",
+        "--image", "ghcr.io/acme/web:1.5.0", "--dry-run", "--output", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == "changed"
+    envs = {e["env"]: e for e in report["environments"]}
+    assert set(envs) == {"staging", "production"}
+    assert envs["staging"]["mode"] == "push"
+    assert envs["production"]["mode"] == "pull-request"
+    files = {c["file"] for c in report["changes"]}
+    assert files == {
+        "apps/web/overlays/staging/kustomization.yaml",
+        "clusters/staging/flux-image-marker.yaml",
+        "apps/web/overlays/production/kustomization.yaml",
+    }
+    for change in report["changes"]:
+        assert change["new"].endswith("1.5.0")
+        assert change["line"] >= 1
+
+
+def test_promotion_without_dry_run_writes_only_changed_bytes(repo: Path) -> None:
+    path = repo / "charts/api/values-staging.yaml"
+    before = path.read_bytes()
+    done = run("--config-repo", str(repo), "--env", "staging", "--image", "ghcr.io/acme/api:2.5.0")
+    assert done.returncode == 0, done.stderr
+    assert path.read_bytes() == before.replace(b"tag: 2.4.0", b"tag: 2.5.0")
+    again = run("--config-repo", str(repo), "--env", "staging", "--image", "ghcr.io/acme/api:2.5.0")
+    assert again.returncode == 0
+    assert "unchanged" in again.stdout
+
+
+def test_promotion_unknown_environment_lists_known(repo: Path) -> None:
+    done = run("--config-repo", str(repo), "--env", "stagin", "--image", "ghcr.io/acme/web:1.5.0")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "unknown environment 'stagin'" in done.stderr
+    assert "staging" in done.stderr
+
+
+def test_promotion_zero_config_discovery(repo: Path) -> None:
+    (repo / "promoter.yaml").unlink()
+    done = run(
+        "--config-repo", str(repo), "--env", "staging",
+        "--image", "ghcr.io/acme/api:2.5.0", "--dry-run", "--output", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    files = {c["file"] for c in json.loads(done.stdout)["changes"]}
+    assert files == {"charts/api/values-staging.yaml"}
+    unknown = run("--config-repo", str(repo), "--env", "qa", "--image", "ghcr.io/acme/api:2.5.0")
+    assert unknown.returncode == 2
+    assert "environments found: dev, production, staging" in unknown.stderr
+
+
+def _config_with_target(repo: Path, target: str) -> None:
+    text = (repo / "promoter.yaml").read_text()
+    text = text.replace("apps/web/overlays/dev/kustomization.yaml", target)
+    (repo / "promoter.yaml").write_text(text)
+
+
+@pytest.mark.parametrize("target", ["../outside/kustomization.yaml", "/etc/passwd"])
+def test_promotion_path_escape_refused(repo: Path, target: str) -> None:
+    _config_with_target(repo, target)
+    before = snapshot(repo)
+    done = run("--config-repo", str(repo), "--env", "dev", "--image", "ghcr.io/acme/web:1.5.0")
+    assert done.returncode == 2
+    assert "promoter.yaml" in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert snapshot(repo) == before
+
+
+def test_promotion_symlink_escape_refused(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kustomization.yaml").write_text("images:\n- name: ghcr.io/acme/web\n  newTag: 1.0.0\n")
+    (repo / "apps/link").symlink_to(outside)
+    _config_with_target(repo, "apps/link/kustomization.yaml")
+    done = run("--config-repo", str(repo), "--env", "dev", "--image", "ghcr.io/acme/web:1.5.0")
+    assert done.returncode == 2, done.stderr
+    assert "outside" in done.stderr
+    assert (outside / "kustomization.yaml").read_text().endswith("newTag: 1.0.0\n")
+
+
+def test_promotion_missing_target_file_exit_2(repo: Path) -> None:
+    (repo / "apps/web/overlays/dev/kustomization.yaml").unlink()
+    done = run("--config-repo", str(repo), "--env", "dev", "--image", "ghcr.io/acme/web:1.5.0")
+    assert done.returncode == 2
+    assert "apps/web/overlays/dev/kustomization.yaml" in done.stderr
+
+
+def test_promotion_missing_config_repo_exit_2(tmp_path: Path) -> None:
+    done = run("--config-repo", str(tmp_path / "nope"), "--env", "dev", "--image", "a/b:1")
+    assert done.returncode == 2
