@@ -24,7 +24,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -124,7 +126,9 @@ def test_promotion_path_escape_refused(repo: Path, target: str) -> None:
 def test_promotion_symlink_escape_refused(repo: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "kustomization.yaml").write_text("images:\n- name: ghcr.io/acme/web\n  newTag: 1.0.0\n")
+    (outside / "kustomization.yaml").write_text(
+        "images:\n- name: ghcr.io/acme/web\n  newTag: 1.0.0\n"
+    )
     (repo / "apps/link").symlink_to(outside)
     _config_with_target(repo, "apps/link/kustomization.yaml")
     done = run("--config-repo", str(repo), "--env", "dev", "--image", "ghcr.io/acme/web:1.5.0")
