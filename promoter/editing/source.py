@@ -302,18 +302,8 @@ def _collect_paths(
         for index, item in enumerate(node.value):
             _collect_paths(item, doc, (*path, index), found, budget, set())
     elif isinstance(node, MappingNode):
-        own = {key_text(k) for k, _ in node.value if k.tag != MERGE_TAG}
-        for key_node, value_node in node.value:
-            if key_node.tag == MERGE_TAG:
-                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-                for source in sources:
-                    if isinstance(source, MappingNode):
-                        for text, sub_value in _merged_items(source):
-                            if text not in own:
-                                own.add(text)
-                                _collect_paths(sub_value, doc, (*path, text), found, budget, set())
-                continue
-            _collect_paths(value_node, doc, (*path, key_text(key_node)), found, budget, set())
+        for text, value in _merged_items(node):
+            _collect_paths(value, doc, (*path, text), found, budget, set())
 
 
 def _merged_items(node: MappingNode) -> list[tuple[str, Node]]:
