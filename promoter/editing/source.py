@@ -284,7 +284,7 @@ def node_paths(yaml_file: YamlFile) -> dict[int, list[tuple[int, Path]]]:
     budget = _Budget(MAX_EXPANDED_NODES, yaml_file.name)
     found: dict[int, list[tuple[int, Path]]] = {}
     for doc_index, doc in iter_documents(yaml_file):
-        _collect_paths(doc, doc_index, (), found, budget, set())
+        _collect_paths(doc, doc_index, (), found, budget)
     return found
 
 
@@ -294,16 +294,15 @@ def _collect_paths(
     path: Path,
     found: dict[int, list[tuple[int, Path]]],
     budget: _Budget,
-    shadowed: set[str],
 ) -> None:
     budget.spend()
     found.setdefault(id(node), []).append((doc, path))
     if isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
-            _collect_paths(item, doc, (*path, index), found, budget, set())
+            _collect_paths(item, doc, (*path, index), found, budget)
     elif isinstance(node, MappingNode):
         for text, value in _merged_items(node):
-            _collect_paths(value, doc, (*path, text), found, budget, set())
+            _collect_paths(value, doc, (*path, text), found, budget)
 
 
 def _merged_items(node: MappingNode) -> list[tuple[str, Node]]:
