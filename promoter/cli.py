@@ -22,7 +22,7 @@ from promoter.errors import PromoterError
 from promoter.redact import redact
 
 if TYPE_CHECKING:
-    from promoter.promotion import Result
+    from promoter.promotion import EnvironmentResult, Result
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -59,8 +59,9 @@ _OUTPUT = click.option(
 @click.option(
     "--config-repo",
     envvar="PROMOTER_CONFIG_REPO",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Checkout of the GitOps config repository [env: PROMOTER_CONFIG_REPO].",
+    metavar="URL|PATH",
+    help="Config repository: https:// or file:// URL, or a bare repository's path (cloned, "
+    "committed, pushed); a plain checkout is edited in place [env: PROMOTER_CONFIG_REPO].",
 )
 @click.option(
     "--config",
@@ -68,6 +69,33 @@ _OUTPUT = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="promoter.yaml to use instead of the one in the config repo.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["push", "pull-request"]),
+    help="Override every environment's mode (default: promoter.yaml, else pull-request).",
+)
+@click.option(
+    "--forge",
+    type=click.Choice(["github", "gitlab", "local"]),
+    envvar="PROMOTER_FORGE",
+    help="Forge of the config repo (default: inferred from the URL and CI).",
+)
+@click.option("--base", metavar="BRANCH", help="Base branch (default: promoter.yaml, else HEAD).")
+@click.option(
+    "--author",
+    envvar="PROMOTER_AUTHOR",
+    default="promoter[bot] <promoter[bot]@users.noreply.github.com>",
+    show_default=True,
+    help="Commit identity 'Name <email>' [env: PROMOTER_AUTHOR].",
+)
+@click.option("--skip-ci", is_flag=True, help="Add [skip ci] to push-mode commits.")
+@click.option("--sign", is_flag=True, help="Sign commits with your git signing configuration.")
+@click.option(
+    "--allow-downgrade", is_flag=True, help="Apply an older version over a newer one (rollback)."
+)
+@click.option("--source-repo", metavar="URL", help="Source repository for the commit trailers.")
+@click.option("--source-commit", metavar="SHA", help="Source commit for the commit trailers.")
+@click.option("--pipeline-url", metavar="URL", help="Pipeline URL for the commit trailers.")
 @click.option("--dry-run", is_flag=True, help="Print the diff and a summary; touch nothing.")
 @_OUTPUT
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -78,8 +106,18 @@ def cli(
     envs: tuple[str, ...],
     images: tuple[str, ...],
     app: str | None,
-    config_repo: Path | None,
+    config_repo: str | None,
     config_file: Path | None,
+    mode: str | None,
+    forge: str | None,
+    base: str | None,
+    author: str,
+    skip_ci: bool,
+    sign: bool,
+    allow_downgrade: bool,
+    source_repo: str | None,
+    source_commit: str | None,
+    pipeline_url: str | None,
     dry_run: bool,
     output: str,
     debug: bool,
@@ -100,7 +138,7 @@ def cli(
     from promoter.errors import InputError
     from promoter.promotion import PromoteCommand, promote
 
-    if config_repo is None:
+    if not config_repo:
         raise InputError("missing --config-repo (or PROMOTER_CONFIG_REPO)", field="--config-repo")
     result = promote(
         PromoteCommand(
@@ -110,6 +148,16 @@ def cli(
             app=app,
             config_file=config_file,
             dry_run=dry_run,
+            mode=mode,
+            forge=forge,
+            base=base,
+            author=author,
+            skip_ci=skip_ci,
+            sign=sign,
+            allow_downgrade=allow_downgrade,
+            source_repo=source_repo,
+            source_commit=source_commit,
+            pipeline_url=pipeline_url,
         )
     )
     _render(result, output)
@@ -142,6 +190,25 @@ def bump(
 
 @cli.command()
 @click.option(
+    "--fixture",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Config repository to seed the demo with (default: fixtures/configrepo).",
+)
+def demo(fixture: Path | None) -> int:
+    """Promote into a throwaway local repository: clone, edit, commit, push; no network."""
+    from promoter.demo import run_demo
+
+    for number, step in enumerate(run_demo(fixture), start=1):
+        click.echo(f"\n== {number}. {step.title}")
+        click.echo(f"$ {step.command}")
+        _render(step.result, "text", diffs=True)
+        click.echo(step.log.rstrip())
+    click.echo("\nDone: a real clone, commit and push each time; the repository is deleted.")
+    return 0
+
+
+@cli.command()
+@click.option(
     "--config-repo",
     envvar="PROMOTER_CONFIG_REPO",
     type=click.Path(path_type=Path, file_okay=False),
@@ -162,25 +229,42 @@ def validate(config_repo: Path, config_file: Path | None) -> int:
     return 0
 
 
-def _render(result: Result, output: str) -> None:
+def _render(result: Result, output: str, *, diffs: bool | None = None) -> None:
     if output == "json":
         click.echo(json.dumps(result.as_json(), ensure_ascii=False))
         return
-    for diff in result.diffs if result.dry_run else ():
+    for diff in result.diffs if (result.dry_run if diffs is None else diffs) else ():
         click.echo(redact(diff.unified()), nl=False)
     for env in result.environments:
-        prefix = f"{env.env}: " if env.env else ""
-        if not env.changes:
-            click.echo(f"{prefix}{env.status.value}: already up to date")
-        for change in env.changes:
-            verb = "would change" if result.dry_run else "changed"
-            click.echo(
-                f"{prefix}{verb} {change.file}:{change.line} {change.pointer}: "
-                f"{change.old if change.old is not None else '(added)'} → {change.new}"
-            )
+        for line in _env_lines(env, result.dry_run):
+            click.echo(redact(line))
     if result.dry_run:
         files = len(result.diffs)
         click.echo(f"dry run: {len(result.changes)} change(s) in {files} file(s); nothing written")
+
+
+def _env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
+    """One line per environment (`staging: changed web 1.4.1 → 1.4.2, pushed 3f2a9c1 to main`)."""
+    prefix = f"{env.env}: " if env.env else ""
+    status = env.status.value
+    if env.superseded and not env.changes:
+        newer = ", ".join(dict.fromkeys(s.label for s in env.superseded))
+        return [f"{prefix}{status}: already at a newer version ({newer}); nothing pushed"]
+    if env.status.value == "unchanged" and env.branch and env.changes:
+        return [f"{prefix}{status}: {env.branch} already holds {env.summary()}"]
+    if not env.changes:
+        return [f"{prefix}{status}: already up to date"]
+    if env.commit is None:
+        verb = "would change" if dry_run else "changed"
+        return [
+            f"{prefix}{verb} {c.file}:{c.line} {c.pointer}: "
+            f"{c.old if c.old is not None else '(added)'} → {c.new}"
+            for c in env.changes
+        ]
+    line = f"{prefix}{status} {env.summary()}, pushed {env.commit[:7]} to {env.branch}"
+    if env.review:
+        line += f" (review: {env.review})"
+    return [line]
 
 
 def _error_json(error: PromoterError) -> str:

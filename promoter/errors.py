@@ -6,6 +6,9 @@ PromoterError            exit 1
 │  └─ EditRefusedError   exit 2  an edit could not be proven minimal; file untouched
 ├─ PolicyBlockedError    exit 3  freeze window, soak time, downgrade
 └─ OperationalError      exit 1  git, push rejected, forge
+   └─ GitError           exit 1  a git command failed (argv and stderr redacted)
+      ├─ GitAuthError    exit 1  the remote refused the credentials
+      └─ PushRejectedError      the branch moved under us (transient: fetch, re-apply, retry)
 ```
 
 `str(error)` is the sentence the user sees: location first (`file:line: field: ...`), then
@@ -87,3 +90,32 @@ class OperationalError(PromoterError):
     """Something outside the user's input failed: git, network, forge."""
 
     exit_code = 1
+
+
+class GitError(OperationalError):
+    """A git command failed; carries its (redacted) argv, exit code and stderr tail."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argv: tuple[str, ...] = (),
+        returncode: int | None = None,
+        stderr: str = "",
+        transient: bool = False,
+    ) -> None:
+        super().__init__(message, transient=transient)
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class GitAuthError(GitError):
+    """The remote refused the credentials (or there were none)."""
+
+
+class PushRejectedError(GitError):
+    """The remote ref moved since it was read; the promotion is re-applied on the new tip."""
+
+    def __init__(self, message: str, *, argv: tuple[str, ...] = (), stderr: str = "") -> None:
+        super().__init__(message, argv=argv, stderr=stderr, transient=True)

@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "promoter"
 
 LEAVES = {"errors", "redact", "imageref"}
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"promotion", "config"} | LEAVES,
+    "cli": {"promotion", "config", "demo"} | LEAVES,
+    "demo": {"promotion", "repo"} | LEAVES,
     "promotion": {"config", "editing", "repo", "forges", "guards", "ci", "discovery"} | LEAVES,
     "config": {"discovery"} | LEAVES,
     "discovery": {"config"} | LEAVES,

@@ -1,0 +1,81 @@
+"""What the CI system tells us: where the build came from, which forge we talk to, the token.
+
+GitHub Actions and GitLab CI each describe the triggering build in their own variables;
+this module turns them into one `Source` and finds the credential each forge's jobs
+usually carry. Reads only the environment it is given; owns no other I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+TOKEN_VARIABLES = {
+    "github": ("PROMOTER_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"),
+    "gitlab": ("PROMOTER_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN"),
+    "local": ("PROMOTER_TOKEN",),
+}
+"""Where each forge's token usually lives, in order; PROMOTER_TOKEN always wins."""
+
+BASIC_AUTH_USER = {"github": "x-access-token", "gitlab": "oauth2", "local": "x-access-token"}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The build being promoted, for commit trailers and PR bodies (all optional)."""
+
+    repository: str | None = None
+    commit: str | None = None
+    pipeline_url: str | None = None
+
+
+def read_source(env: Mapping[str, str]) -> Source:
+    if env.get("GITHUB_ACTIONS") == "true":
+        server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        repo = env.get("GITHUB_REPOSITORY")
+        run = env.get("GITHUB_RUN_ID")
+        return Source(
+            repository=f"{server}/{repo}" if repo else None,
+            commit=env.get("GITHUB_SHA"),
+            pipeline_url=f"{server}/{repo}/actions/runs/{run}" if repo and run else None,
+        )
+    if env.get("GITLAB_CI") == "true":
+        return Source(
+            repository=env.get("CI_PROJECT_URL"),
+            commit=env.get("CI_COMMIT_SHA"),
+            pipeline_url=env.get("CI_PIPELINE_URL") or env.get("CI_JOB_URL"),
+        )
+    return Source()
+
+
+def infer_forge(host: str | None, env: Mapping[str, str]) -> str:
+    """github, gitlab or local, from the remote's host and the CI's own server URL."""
+    if host is None:
+        return "local"
+    host = host.lower()
+    github = {"github.com"} | _hosts(env.get("GITHUB_SERVER_URL"))
+    gitlab = {"gitlab.com"} | _hosts(env.get("CI_SERVER_URL"))
+    if host in github or host.endswith(".github.com") or host.endswith(".ghe.com"):
+        return "github"
+    if host in gitlab or host.startswith("gitlab."):
+        return "gitlab"
+    if env.get("GITHUB_ACTIONS") == "true":
+        return "github"
+    if env.get("GITLAB_CI") == "true":
+        return "gitlab"
+    return "local"
+
+
+def find_token(forge: str, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """(variable name, token) of the first non-empty candidate for `forge`."""
+    for name in TOKEN_VARIABLES.get(forge, ("PROMOTER_TOKEN",)):
+        value = env.get(name, "").strip()
+        if value:
+            return name, value
+    return None
+
+
+def _hosts(url: str | None) -> set[str]:
+    host = urlsplit(url).hostname if url else None
+    return {host.lower()} if host else set()

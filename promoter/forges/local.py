@@ -1,0 +1,33 @@
+"""The forge of a remote with no review system (a path or file:// URL): branches only.
+
+Pull-request mode still pushes the promotion branch; the review is a `git diff`, so the
+"change request" is the branch itself and there is nothing to open, label or merge.
+"""
+
+from __future__ import annotations
+
+from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
+
+
+class LocalForge:
+    name = "local"
+
+    def __init__(self, repository_url: str) -> None:
+        self.repository_url = repository_url
+
+    def find_open(self, head: str, base: str) -> ChangeRequest | None:
+        return None
+
+    def open_or_update(self, spec: ChangeRequestSpec) -> tuple[Outcome, ChangeRequest]:
+        """Nothing to open: the pushed branch is the request; its review is a diff."""
+        return Outcome.UNCHANGED, ChangeRequest(0, self.repository_url, spec)
+
+    def enable_auto_merge(self, cr: ChangeRequest) -> None:
+        return None
+
+    def close(self, cr: ChangeRequest, reason: str) -> None:
+        return None
+
+
+def review_hint(base: str, head: str) -> str:
+    return f"git diff {base}...{head}"

@@ -1,0 +1,65 @@
+"""How a promotion names itself: the commit message with its trailers, and the branch.
+
+The subject reads like the PR title (`Promote web to staging: 1.4.1 → 1.4.2`); the trailers
+(`Promoted-by: promoter`, source repository, commit, pipeline) are what the loop guards and
+humans use to trace a config change back to the build that caused it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from promoter.ci import Source
+from promoter.imageref import ImageRef
+from promoter.promotion.result import EnvironmentResult
+
+TRAILER = "Promoted-by: promoter"
+SKIP_CI = "[skip ci]"
+_MAX_BRANCH = 120
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def branch_name(env: str, apps: Sequence[str]) -> str:
+    """`promote/<env>/<app>`; a multi-app run joins the sorted names with `+`."""
+    names = [_UNSAFE.sub("-", a).strip(".-") or "app" for a in sorted(set(apps))]
+    branch = f"promote/{_UNSAFE.sub('-', env)}/{'+'.join(names)}"
+    if len(branch) > _MAX_BRANCH:
+        digest = hashlib.sha256("+".join(names).encode()).hexdigest()[:12]
+        branch = f"promote/{_UNSAFE.sub('-', env)}/{len(names)}-apps-{digest}"
+    return branch
+
+
+def title(env: str, result: EnvironmentResult) -> str:
+    summary = result.summary()
+    images = {c.image for c in result.changes}
+    if len(images) == 1:
+        app, _, versions = summary.partition(" ")
+        return f"Promote {app} to {env}: {versions}"
+    return f"Promote to {env}: {summary}"
+
+
+def commit_message(
+    env: str,
+    result: EnvironmentResult,
+    images: Sequence[ImageRef],
+    source: Source,
+    *,
+    skip_ci: bool = False,
+) -> str:
+    subject = title(env, result) + (f" {SKIP_CI}" if skip_ci else "")
+    lines = [
+        f"{c.file}:{c.line} {c.pointer}: {c.old if c.old is not None else '(added)'} → {c.new}"
+        for c in result.changes
+        if c.old != c.new
+    ]
+    trailers = [TRAILER]
+    trailers += [f"Promoted-image: {image}" for image in images]
+    if source.repository:
+        trailers.append(f"Source-repository: {source.repository}")
+    if source.commit:
+        trailers.append(f"Source-commit: {source.commit}")
+    if source.pipeline_url:
+        trailers.append(f"Pipeline-url: {source.pipeline_url}")
+    return f"{subject}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(trailers) + "\n"

@@ -1,0 +1,255 @@
+"""Which files of an environment hold each image, and their new bytes: planned in memory.
+
+Works on a directory: a user's checkout, or the few files a partial clone materialised.
+`needed_paths` says which files that is before anything is fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath
+
+from promoter import config as configuration
+from promoter.editing import BumpRequest, FileEdit, edit_bytes, write_atomic
+from promoter.editing.engine import load_context
+from promoter.errors import InputError, TargetNotFoundError
+from promoter.guards import is_downgrade
+from promoter.imageref import ImageRef, parse_image_ref
+from promoter.promotion.result import (
+    Change,
+    EnvironmentResult,
+    FileDiff,
+    Result,
+    Status,
+    Superseded,
+    overall,
+)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+VALUES_BASES = ("values.yaml", "values.yml")
+
+
+def parse_images(texts: Iterable[str]) -> list[ImageRef]:
+    """Images to promote must say what version: a tag, a digest, or both."""
+    images = []
+    for text in texts:
+        image = parse_image_ref(text)
+        if image.tag is None and image.digest is None:
+            raise InputError(f"image {text!r} has no tag or digest to promote", field="--image")
+        images.append(image)
+    return images
+
+
+class EnvironmentPlan:
+    """Edits of one environment, chained in memory so two images in one file both land.
+
+    An edit that would move a version backwards (the target already holds a newer one,
+    e.g. a racing pipeline won) is left out and recorded as superseded.
+    """
+
+    def __init__(self, *, allow_downgrade: bool = False) -> None:
+        self.allow_downgrade = allow_downgrade
+        self.original: dict[Path, bytes] = {}
+        self.final: dict[Path, bytes] = {}
+        self.names: dict[Path, str] = {}
+        self.changes: list[Change] = []
+        self.superseded: list[Superseded] = []
+
+    def edit(
+        self, path: Path, name: str, request: BumpRequest, image: ImageRef, root: Path | None
+    ) -> None:
+        if path not in self.final:
+            self.original[path] = _read(path, name)
+            self.final[path] = self.original[path]
+            self.names[path] = name
+        done = edit_bytes(self.final[path], name, request, load_context(path, root))
+        if not self.allow_downgrade:
+            behind = [e for e in done.edits if e.old is not None and is_downgrade(e.old, e.new)]
+            if behind:
+                self.superseded.extend(
+                    Superseded(name, image.name, e.old or "", e.new) for e in behind
+                )
+                return
+        self.final[path] = done.after
+        self.changes.extend(_changes(image, done))
+
+    def write(self) -> None:
+        for path, data in self.final.items():
+            if data != self.original[path]:
+                write_atomic(path, data)
+
+    def changed_files(self) -> dict[Path, bytes]:
+        return {p: d for p, d in self.final.items() if d != self.original[p]}
+
+    def summarise(self, env: str, mode: str | None) -> EnvironmentResult:
+        diffs = tuple(
+            FileDiff(self.names[p], self.original[p], self.final[p])
+            for p in self.final
+            if self.final[p] != self.original[p]
+        )
+        if diffs:
+            status = Status.CHANGED
+        elif self.superseded:
+            status = Status.SUPERSEDED
+        else:
+            status = Status.UNCHANGED
+        return EnvironmentResult(
+            env, status, tuple(self.changes), diffs, mode, superseded=tuple(self.superseded)
+        )
+
+
+def plan_environment(
+    root: Path,
+    config: configuration.Config | None,
+    env: str,
+    images: Sequence[ImageRef],
+    app: str | None,
+    *,
+    allow_downgrade: bool = False,
+) -> EnvironmentPlan:
+    explicit = _explicit_files(config, env) if config else set()
+    plan = EnvironmentPlan(allow_downgrade=allow_downgrade)
+    for image in images:
+        for path, display, key in targets(root, config, env, image, app):
+            try:
+                plan.edit(path, display, BumpRequest(image, key=key), image, root)
+            except TargetNotFoundError:
+                if key is not None or display in explicit:
+                    raise
+    return plan
+
+
+def bump(
+    files: Sequence[Path], image_text: str, *, key: str | None = None, setter: str | None = None
+) -> Result:
+    """Edit local files in place (no git): every file must hold a reference to the image."""
+    image = parse_images([image_text])[0]
+    request = BumpRequest(image, key=key, setter=setter)
+    plan = EnvironmentPlan(allow_downgrade=True)
+    for path in files:
+        plan.edit(path, str(path), request, image, None)
+    plan.write()
+    env = plan.summarise("", None)
+    return Result(overall([env.status]), (env,))
+
+
+def needed_paths(
+    config: configuration.Config | None,
+    env: str,
+    images: Sequence[ImageRef],
+    app: str | None,
+) -> tuple[list[str], list[str]]:
+    """(files, directories) a plan of `env` may read, before any of them is fetched.
+
+    Without promoter.yaml, discovery looks at every YAML file: directories is `[""]`.
+    A Helm environment values file brings the chart's `values.yaml` beside or above it.
+    """
+    if config is None:
+        return [], [""]
+    configuration.environment(config, env)
+    files: list[str] = []
+    directories: list[str] = []
+    for image in images:
+        for entry in _apps(config, env, image, app):
+            for target in entry.targets.get(env, ()):
+                if target.kind == "directory":
+                    directories.append(target.path)
+                    continue
+                files.append(target.path)
+                parent = PurePosixPath(target.path).parent
+                for directory in (parent, parent.parent):
+                    files.extend(
+                        (directory / name).as_posix()
+                        for name in VALUES_BASES
+                        if directory.as_posix() != "."
+                    )
+    return list(dict.fromkeys(files)), list(dict.fromkeys(directories))
+
+
+def _read(path: Path, name: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise TargetNotFoundError("file not found", path=name) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=name) from exc
+
+
+def _changes(image: ImageRef, done: FileEdit) -> list[Change]:
+    return [
+        Change(done.name, e.line, e.pointer, e.old, e.new, image.name, e.kind) for e in done.edits
+    ]
+
+
+def _explicit_files(config: configuration.Config, env: str) -> set[str]:
+    return {
+        target.path
+        for app in config.apps.values()
+        for target in app.targets.get(env, ())
+        if target.kind != "directory"
+    }
+
+
+def _apps(
+    config: configuration.Config, env: str, image: ImageRef, app_name: str | None
+) -> list[configuration.App]:
+    apps = [a for a in config.apps.values() if a.image.same_repository(image)]
+    if app_name is not None:
+        apps = [a for a in apps if a.name == app_name]
+    if not apps:
+        known = ", ".join(sorted(config.apps)) or "none"
+        raise TargetNotFoundError(
+            f"no app in promoter.yaml for image {image.name}"
+            + (f" named {app_name!r}" if app_name else "")
+            + f"; apps: {known}",
+            field="--image",
+        )
+    for entry in apps:
+        if not entry.targets.get(env):
+            raise TargetNotFoundError(f"app {entry.name} has no targets for environment {env!r}")
+    return apps
+
+
+def app_names(
+    config: configuration.Config | None, env: str, images: Sequence[ImageRef], app: str | None
+) -> list[str]:
+    """The apps a run touches, sorted: they name the promotion branch."""
+    if config is None:
+        return sorted({image.app_name for image in images})
+    return sorted({a.name for image in images for a in _apps(config, env, image, app)})
+
+
+def targets(
+    root: Path,
+    config: configuration.Config | None,
+    env: str,
+    image: ImageRef,
+    app_name: str | None,
+) -> list[tuple[Path, str, str | None]]:
+    """(absolute path, repo-relative name, key) of each file to edit for one image."""
+    if config is None:
+        if app_name is not None and app_name != image.app_name:
+            raise InputError(
+                f"--app {app_name} does not match image {image.name} (app {image.app_name}); "
+                "without promoter.yaml the app is named by the image",
+                field="--app",
+            )
+        files = configuration.discover_targets(root, env, image)
+        return [(path, path.relative_to(root).as_posix(), None) for path in files]
+    configuration.environment(config, env)
+    found: list[tuple[Path, str, str | None]] = []
+    for entry in _apps(config, env, image, app_name):
+        for target in entry.targets.get(env, ()):
+            if target.kind == "directory":
+                for path in configuration.search_directory(root, target.path, image):
+                    found.append((path, path.relative_to(root).as_posix(), None))
+                continue
+            path = configuration.resolve_in_repo(
+                root, target.path, field=f"apps.{entry.name}.targets.{env}"
+            )
+            found.append((path, target.path, target.key))
+    return found
+
+
+def is_yaml_path(path: str) -> bool:
+    return path.endswith(YAML_SUFFIXES)

@@ -1,0 +1,189 @@
+"""What a run did, per environment: the record that feeds the text, JSON, commit and PR.
+
+Like Flux's update result, one `Change` per edited value (file, line, old, new) is the
+single source for every rendering; `Result.as_json` is the stable, versioned report.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from dataclasses import dataclass, field
+
+from promoter.guards import tag_of
+
+SCHEMA_VERSION = 1
+
+
+class Status(enum.Enum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    SUPERSEDED = "superseded"
+    SKIPPED = "skipped"
+    BLOCKED = "blocked"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed value, as the report, the commit message and the PR body show it."""
+
+    file: str
+    line: int
+    pointer: str
+    old: str | None
+    new: str
+    image: str
+    editor: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "pointer": self.pointer,
+            "old": self.old,
+            "new": self.new,
+            "image": self.image,
+            "editor": self.editor,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FileDiff:
+    file: str
+    before: bytes
+    after: bytes
+
+    def unified(self) -> str:
+        before = self.before.decode("utf-8", "replace").splitlines(keepends=True)
+        after = self.after.decode("utf-8", "replace").splitlines(keepends=True)
+        lines = difflib.unified_diff(before, after, f"a/{self.file}", f"b/{self.file}")
+        return "".join(
+            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            for line in lines
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Superseded:
+    """A requested value that the target already beats: `current` is newer than `wanted`."""
+
+    file: str
+    image: str
+    current: str
+    wanted: str
+
+    @property
+    def label(self) -> str:
+        """`web 1.5.0`: the app and the version that beat the request."""
+        return f"{self.image.rsplit('/', 1)[-1]} {_short(self.current)}"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentResult:
+    env: str
+    status: Status
+    changes: tuple[Change, ...] = ()
+    diffs: tuple[FileDiff, ...] = ()
+    mode: str | None = None
+    base: str | None = None
+    branch: str | None = None
+    commit: str | None = None
+    pushed: bool = False
+    superseded: tuple[Superseded, ...] = ()
+    review: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "env": self.env,
+            "status": self.status.value,
+            "mode": self.mode,
+            "base": self.base,
+            "branch": self.branch,
+            "commit": self.commit,
+            "pushed": self.pushed,
+            "changes": [c.as_json() for c in self.changes],
+            "superseded": [
+                {"file": s.file, "image": s.image, "current": s.current, "wanted": s.wanted}
+                for s in self.superseded
+            ],
+        }
+
+    def summary(self) -> str:
+        """`web 1.4.1 → 1.4.2, api 2.4.0 → 2.5.0`: each image's old and new tags."""
+        by_image: dict[str, tuple[list[str], str]] = {}
+        for change in self.changes:
+            olds, _ = by_image.setdefault(change.image, ([], change.new))
+            old = _short(change.old)
+            if old not in olds:
+                olds.append(old)
+            by_image[change.image] = (olds, _short(change.new))
+        return ", ".join(
+            f"{image.rsplit('/', 1)[-1]} {'/'.join(olds)} → {new}"
+            for image, (olds, new) in by_image.items()
+        )
+
+
+def _short(value: str | None) -> str:
+    if value is None:
+        return "(none)"
+    return tag_of(value) or value
+
+
+@dataclass(slots=True)
+class Stats:
+    """What the run cost, so performance claims can be checked on any run."""
+
+    bytes_fetched: int = 0
+    bytes_sent: int = 0
+    git_calls: int = 0
+    api_calls: int = 0
+    seconds: float = 0.0
+    attempts: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "bytes_fetched": self.bytes_fetched,
+            "bytes_sent": self.bytes_sent,
+            "git_calls": self.git_calls,
+            "api_calls": self.api_calls,
+            "seconds": round(self.seconds, 3),
+            "attempts": self.attempts,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    status: Status
+    environments: tuple[EnvironmentResult, ...] = ()
+    dry_run: bool = False
+    stats: Stats | None = None
+
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        return tuple(c for env in self.environments for c in env.changes)
+
+    @property
+    def diffs(self) -> tuple[FileDiff, ...]:
+        return tuple(d for env in self.environments for d in env.diffs)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "status": self.status.value,
+            "dry_run": self.dry_run,
+            "changes": [c.as_json() for c in self.changes],
+            "environments": [e.as_json() for e in self.environments if e.env],
+            "stats": self.stats.as_json() if self.stats else None,
+            "error": None,
+        }
+
+
+def overall(statuses: list[Status]) -> Status:
+    """The run's status: the most significant of its environments'."""
+    for status in (Status.BLOCKED, Status.CHANGED, Status.SUPERSEDED, Status.SKIPPED):
+        if status in statuses:
+            return status
+    return Status.UNCHANGED

@@ -1,0 +1,628 @@
+"""Every git call: the one subprocess entry point, env-scoped auth, and the partial clone.
+
+A promotion reads a handful of files and writes one commit, so the config repository is
+never checked out. `Clone` is a bare, shallow (depth 1), single-branch clone made with
+`--filter=tree:0`: it starts with the tip commit alone, and fetches the tree objects on
+the paths the run reads, level by level (`fetch --refetch --filter=tree:0 <oids>`, which
+fetches exactly those objects and nothing below them), then the blobs in one batch. The
+new commit is built with plumbing (`hash-object`, `mktree --missing`, `commit-tree`) and
+pushed as a thin pack, so the cost is one wide directory listing plus the files, not the
+repository. A server without filter support gets a plain depth-1 clone instead.
+
+Knows nothing of YAML, forges or promoter.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from promoter.errors import GitAuthError, GitError, InputError, PushRejectedError
+from promoter.redact import Secret, redact
+
+GIT_TIMEOUT = 300.0
+_DROPPED_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+)
+_SETTINGS = (
+    ("maintenance.auto", "false"),
+    ("gc.auto", "0"),
+    ("fetch.unpackLimit", "1"),
+    ("transfer.unpackLimit", "1"),
+    ("protocol.version", "2"),
+    ("advice.detachedHead", "false"),
+)
+"""Packs are kept (so their size is the bytes fetched) and no background work outlives us."""
+
+_REJECTED = re.compile(
+    r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
+    r"incorrect old value|reference already exists|failed to lock",
+    re.IGNORECASE,
+)
+_AUTH_FAILED = re.compile(
+    r"Authentication failed|HTTP Basic: Access denied|returned error: 40[13]|"
+    r"could not read Username|terminal prompts disabled|Invalid username or password",
+    re.IGNORECASE,
+)
+_WRITTEN = re.compile(r"Writing objects: 100% \(\d+/\d+\), ([\d.]+) (bytes|KiB|MiB|GiB)")
+_UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+_NO_FILTER = "filtering not recognized by server"
+_TREE_MODE = "40000"
+_LINK_MODE = "120000"
+
+
+@dataclass(slots=True)
+class GitStats:
+    """What the run cost in git: calls, seconds, pack bytes received and sent."""
+
+    calls: int = 0
+    seconds: float = 0.0
+    bytes_fetched: int = 0
+    bytes_sent: int = 0
+    fetches: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class GitResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """Where the config repository lives; `url` never carries credentials."""
+
+    url: str
+    origin: str | None
+    """`scheme://host[:port]/` for http(s) remotes: the scope of the auth header."""
+
+    @property
+    def host(self) -> str | None:
+        return urlsplit(self.url).hostname if self.origin else None
+
+    @property
+    def is_local(self) -> bool:
+        return self.origin is None
+
+
+def parse_remote(text: str) -> Remote:
+    """A local path, `file://` URL or `http(s)://` URL; credentials in a URL are refused."""
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https"):
+        if parts.username or parts.password:
+            raise InputError(
+                "the config repository URL must not contain credentials; "
+                "put the token in PROMOTER_TOKEN",
+                field="--config-repo",
+            )
+        if not parts.hostname:
+            raise InputError(f"not a repository URL: {text!r}", field="--config-repo")
+        port = f":{parts.port}" if parts.port else ""
+        return Remote(text, f"{parts.scheme}://{parts.hostname}{port}/")
+    if parts.scheme == "file":
+        return Remote(text, None)
+    if parts.scheme and len(parts.scheme) > 1:
+        raise InputError(
+            f"unsupported repository URL scheme {parts.scheme!r} (use https://, file:// or a path)",
+            field="--config-repo",
+        )
+    return Remote(Path(text).resolve().as_uri(), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """A token for one origin, handed to git as an HTTP header through the environment."""
+
+    token: Secret
+    origin: str
+    user: str = "x-access-token"
+
+    def config(self) -> list[tuple[str, str]]:
+        import base64
+
+        basic = base64.b64encode(f"{self.user}:{self.token.reveal()}".encode()).decode()
+        return [
+            ("credential.helper", ""),
+            (f"http.{self.origin}.extraHeader", f"Authorization: Basic {basic}"),
+        ]
+
+
+def git_environment(
+    auth: Auth | None = None, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A fresh env per call: no inherited repository, no prompts, our settings appended."""
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GCM_INTERACTIVE="never",
+        LC_ALL="C",
+        LANGUAGE="C",
+        GIT_TRACE_REDACT="1",
+        GIT_HTTP_LOW_SPEED_LIMIT="1000",
+        GIT_HTTP_LOW_SPEED_TIME="60",
+    )
+    settings = list(_SETTINGS) + (auth.config() if auth else [])
+    try:
+        count = int(env.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        count = 0
+    for key, value in settings:
+        env[f"GIT_CONFIG_KEY_{count}"] = key
+        env[f"GIT_CONFIG_VALUE_{count}"] = value
+        count += 1
+    env["GIT_CONFIG_COUNT"] = str(count)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    timeout: float = GIT_TIMEOUT,
+    check: bool = True,
+    input: bytes | None = None,
+    auth: Auth | None = None,
+    env: Mapping[str, str] | None = None,
+    stats: GitStats | None = None,
+) -> GitResult:
+    """The only subprocess call in promoter: argv list, scrubbed env, timeout, redaction."""
+    argv = ("git", *args)
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            env=git_environment(auth, env),
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(
+            f"git {args[0]} timed out after {timeout:.0f}s",
+            argv=_shown(argv),
+            transient=True,
+        ) from exc
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (or not on PATH)") from exc
+    finally:
+        if stats is not None:
+            stats.calls += 1
+            stats.seconds += time.monotonic() - started
+    result = GitResult(
+        _shown(argv), done.returncode, done.stdout, redact(done.stderr.decode("utf-8", "replace"))
+    )
+    if check and done.returncode != 0:
+        raise _error(result)
+    return result
+
+
+def _shown(argv: Sequence[str]) -> tuple[str, ...]:
+    return tuple(redact(a) for a in argv)
+
+
+def _error(result: GitResult) -> GitError:
+    tail = "\n".join(result.stderr.strip().splitlines()[-3:])
+    command = " ".join(result.argv[:2])
+    if _AUTH_FAILED.search(result.stderr):
+        return GitAuthError(
+            f"{command}: the remote refused the credentials; set PROMOTER_TOKEN to a token "
+            f"that can read and push to the config repository ({_last_line(tail)})",
+            argv=result.argv,
+            returncode=result.returncode,
+            stderr=tail,
+        )
+    transient = bool(re.search(r"HTTP 5\d\d|returned error: 5\d\d|Connection|timed out", tail))
+    return GitError(
+        f"{command} failed (exit {result.returncode}): {_last_line(tail) or 'no output'}",
+        argv=result.argv,
+        returncode=result.returncode,
+        stderr=tail,
+        transient=transient,
+    )
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    mode: str
+    oid: str
+
+    @property
+    def is_tree(self) -> bool:
+        return self.mode == _TREE_MODE
+
+    @property
+    def is_link(self) -> bool:
+        return self.mode == _LINK_MODE
+
+
+class Clone:
+    """A bare, depth-1, partial clone of one branch that fetches only what is read."""
+
+    def __init__(self, git_dir: Path, remote: Remote, auth: Auth | None, stats: GitStats) -> None:
+        self.git_dir = git_dir
+        self.remote = remote
+        self.auth = auth
+        self.stats = stats
+        self.partial = True
+        self.refetch = True
+        self._trees: dict[str, dict[str, Entry]] = {}
+        self._present: set[str] = set()
+        self._oid_bytes = 20
+
+    @classmethod
+    def create(
+        cls,
+        remote: Remote,
+        directory: Path,
+        *,
+        branch: str | None,
+        auth: Auth | None,
+        stats: GitStats,
+    ) -> Clone:
+        clone = cls(directory, remote, auth, stats)
+        args = ["clone", "--bare", "--depth=1", "--single-branch", "--no-tags"]
+        args += ["--filter=tree:0"]
+        if branch:
+            args += ["--branch", branch]
+        with clone._measure():
+            result = clone._git(*args, "--", remote.url, str(directory), cwd=directory.parent)
+        if _NO_FILTER in result.stderr:
+            clone.partial = False
+            if not remote.is_local:
+                stats.notes.append("server does not support partial clone; fetched the full tip")
+        if clone._git("rev-parse", "--show-object-format").stdout.strip() == b"sha256":
+            clone._oid_bytes = 32
+        return clone
+
+    def _git(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> GitResult:
+        return run_git(
+            args,
+            cwd=cwd or self.git_dir,
+            input=input,
+            env=env,
+            check=check,
+            auth=self.auth,
+            stats=self.stats,
+        )
+
+    class _Measure:
+        def __init__(self, clone: Clone) -> None:
+            self.clone = clone
+            self.before = 0
+
+        def __enter__(self) -> None:
+            self.before = self.clone._pack_bytes()
+
+        def __exit__(self, *exc: object) -> None:
+            self.clone.stats.bytes_fetched += max(0, self.clone._pack_bytes() - self.before)
+            self.clone.stats.fetches += 1
+
+    def _measure(self) -> Clone._Measure:
+        return Clone._Measure(self)
+
+    def _pack_bytes(self) -> int:
+        pack = self.git_dir / "objects" / "pack"
+        if not pack.is_dir():
+            return 0
+        return sum(p.stat().st_size for p in pack.glob("*.pack"))
+
+    def head_branch(self) -> str:
+        ref = self._git("symbolic-ref", "HEAD").stdout.decode().strip()
+        return ref.removeprefix("refs/heads/")
+
+    def ref(self, branch: str) -> str:
+        out = self._git("rev-parse", "--verify", "--end-of-options", f"refs/heads/{branch}")
+        return out.stdout.decode().strip()
+
+    def update(self, branch: str) -> str:
+        """Fetch the branch's current tip (after a rejected push); returns its commit."""
+        refspec = f"+refs/heads/{branch}:refs/heads/{branch}"
+        filters = ["--filter=tree:0"] if self.partial else []
+        with self._measure():
+            self._git("fetch", "--depth=1", "--no-tags", *filters, "origin", refspec)
+        return self.ref(branch)
+
+    def remote_branch(self, branch: str) -> str | None:
+        out = self._git("ls-remote", "origin", f"refs/heads/{branch}").stdout.decode()
+        for line in out.splitlines():
+            oid, _, name = line.partition("\t")
+            if name == f"refs/heads/{branch}":
+                return oid
+        return None
+
+    def fetch_commit(self, oid: str) -> None:
+        """Make one commit present (without its trees), e.g. a promotion branch's tip."""
+        if oid in self._present:
+            return
+        if self.partial:
+            self._fetch([oid], "tree:0", depth=True)
+            return
+        with self._measure():
+            self._git("fetch", "--depth=1", "--no-tags", "origin", oid)
+        self._present.add(oid)
+
+    def commit_info(self, oid: str) -> tuple[str, tuple[str, ...], str]:
+        """(tree, parents, message) of a present commit."""
+        raw = self._git("cat-file", "commit", oid).stdout.decode("utf-8", "replace")
+        header, _, message = raw.partition("\n\n")
+        tree = ""
+        parents: list[str] = []
+        for line in header.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "tree":
+                tree = value
+            elif key == "parent":
+                parents.append(value)
+        return tree, tuple(parents), message
+
+    def _fetch(self, oids: Sequence[str], spec: str, *, depth: bool = False) -> None:
+        wanted = [o for o in dict.fromkeys(oids) if o not in self._present]
+        if not wanted:
+            return
+        if self.partial and self.refetch:
+            args = ["fetch", "--refetch", f"--filter={spec}", "--no-tags"]
+            args += ["--no-write-fetch-head", "--recurse-submodules=no"]
+            if depth:
+                args.append("--depth=1")
+            try:
+                with self._measure():
+                    self._git(*args, "origin", *wanted)
+            except GitError as exc:
+                if "refetch" not in exc.stderr:
+                    raise
+                # git < 2.36: no --refetch; fall back to git's own lazy fetching.
+                self.refetch = False
+                self.stats.notes.append("git < 2.36: objects are fetched lazily")
+        self._present.update(wanted)
+
+    def tree(self, oid: str) -> dict[str, Entry]:
+        return self.trees([oid])[oid]
+
+    def trees(self, oids: Iterable[str], *, fetch: bool = True) -> dict[str, dict[str, Entry]]:
+        """Entries of each tree, fetching the missing ones in one round trip.
+
+        `fetch=False` is for trees known to be present (below a `subtree()` fetch).
+        """
+        wanted = list(dict.fromkeys(oids))
+        missing = [o for o in wanted if o not in self._trees]
+        if missing:
+            if fetch:
+                self._fetch(missing, "tree:0")
+            for oid, raw in self._cat(missing).items():
+                self._trees[oid] = self._parse_tree(raw)
+        return {o: self._trees[o] for o in wanted}
+
+    def blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
+        wanted = list(dict.fromkeys(oids))
+        self._fetch(wanted, "blob:none")
+        return self._cat(wanted)
+
+    def subtree(self, oid: str) -> None:
+        """Fetch every tree under `oid` in one request (for directory listings)."""
+        if oid not in self._present:
+            self._fetch([oid], "blob:none")
+        self._present.add(oid)
+
+    def _cat(self, oids: Sequence[str]) -> dict[str, bytes]:
+        if not oids:
+            return {}
+        out = self._git("cat-file", "--batch", input="".join(f"{o}\n" for o in oids).encode())
+        data = out.stdout
+        found: dict[str, bytes] = {}
+        at = 0
+        for oid in oids:
+            end = data.index(b"\n", at)
+            header = data[at:end].decode().split()
+            if len(header) != 3:
+                raise GitError(f"object {oid} is missing from the clone")
+            size = int(header[2])
+            found[oid] = data[end + 1 : end + 1 + size]
+            at = end + 1 + size + 1
+        return found
+
+    def _parse_tree(self, raw: bytes) -> dict[str, Entry]:
+        entries: dict[str, Entry] = {}
+        at = 0
+        while at < len(raw):
+            space = raw.index(b" ", at)
+            nul = raw.index(b"\0", space)
+            mode = raw[at:space].decode()
+            name = raw[space + 1 : nul].decode("utf-8", "surrogateescape")
+            oid = raw[nul + 1 : nul + 1 + self._oid_bytes].hex()
+            entries[name] = Entry(mode, oid)
+            at = nul + 1 + self._oid_bytes
+        return entries
+
+    def hash_blob(self, data: bytes) -> str:
+        return self._git("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
+
+    def make_tree(self, entries: Mapping[str, Entry]) -> str:
+        kind = {_TREE_MODE: "tree", "160000": "commit"}
+        lines = b"".join(
+            f"{e.mode} {kind.get(e.mode, 'blob')} {e.oid}\t".encode()
+            + name.encode("utf-8", "surrogateescape")
+            + b"\0"
+            for name, e in sorted(entries.items())
+        )
+        oid = self._git("mktree", "-z", "--missing", input=lines).stdout.decode().strip()
+        self._trees[oid] = dict(entries)
+        self._present.add(oid)
+        return oid
+
+    def write_commit(
+        self,
+        tree: str,
+        parent: str,
+        message: str,
+        *,
+        identity: Identity,
+        sign: bool = False,
+    ) -> str:
+        env = {
+            "GIT_AUTHOR_NAME": identity.name,
+            "GIT_AUTHOR_EMAIL": identity.email,
+            "GIT_COMMITTER_NAME": identity.name,
+            "GIT_COMMITTER_EMAIL": identity.email,
+        }
+        args = ["commit-tree", tree, "-p", parent, "-F", "-"]
+        if sign:
+            args.insert(1, "-S")
+        out = self._git(*args, input=message.encode(), env=env)
+        oid = out.stdout.decode().strip()
+        self._present.add(oid)
+        return oid
+
+    def push(self, commit: str, branch: str, *, lease: str | None, force: bool) -> None:
+        """Push `commit` to `branch`. `force` uses a lease on `lease` (None: must not exist)."""
+        args = ["push", "--porcelain", "--progress", "--no-verify"]
+        if force:
+            args.append(f"--force-with-lease=refs/heads/{branch}:{lease or ''}")
+        args += ["origin", f"{commit}:refs/heads/{branch}"]
+        result = self._git(*args, check=False)
+        sent = _WRITTEN.search(result.stderr)
+        if sent:
+            self.stats.bytes_sent += int(float(sent.group(1)) * _UNITS[sent.group(2)])
+        if result.returncode == 0:
+            return
+        report = result.stdout.decode("utf-8", "replace") + "\n" + result.stderr
+        if _REJECTED.search(report) and not _AUTH_FAILED.search(report):
+            raise PushRejectedError(
+                f"push to {branch} was rejected because the branch moved; retrying on the new tip",
+                argv=result.argv,
+                stderr=_last_line(report),
+            )
+        raise _error(GitResult(result.argv, result.returncode, result.stdout, report))
+
+
+class Snapshot:
+    """The files of one commit of a `Clone`, read by path, fetched on demand."""
+
+    def __init__(self, clone: Clone, commit: str) -> None:
+        self.clone = clone
+        self.commit = commit
+        self.root = clone.commit_info(commit)[0]
+
+    def entries(self, paths: Iterable[str]) -> dict[str, Entry | None]:
+        """The entry at each path (None when missing), walking all paths level by level."""
+        pending = {p: (self.root, list(PurePosixPath(p).parts)) for p in dict.fromkeys(paths)}
+        found: dict[str, Entry | None] = {}
+        while pending:
+            listing = self.clone.trees({tree for tree, _ in pending.values()})
+            advanced: dict[str, tuple[str, list[str]]] = {}
+            for path, (tree, parts) in pending.items():
+                entry = listing[tree].get(parts[0])
+                if entry is None or len(parts) == 1:
+                    found[path] = entry
+                elif entry.is_tree:
+                    advanced[path] = (entry.oid, parts[1:])
+                else:
+                    found[path] = None
+            pending = advanced
+        return found
+
+    def files_under(self, directory: str) -> list[str]:
+        """Every blob path under `directory` ('' for the whole tree), fetched in one go."""
+        if directory in ("", "."):
+            tree = self.root
+        else:
+            entry = self.entries([directory])[directory]
+            if entry is None or not entry.is_tree:
+                return []
+            tree = entry.oid
+        self.clone.subtree(tree)
+        files: list[str] = []
+        stack = [(tree, "" if directory in ("", ".") else directory.rstrip("/") + "/")]
+        while stack:
+            oid, prefix = stack.pop()
+            for name, entry in self.clone.trees([oid], fetch=False)[oid].items():
+                if entry.is_tree:
+                    stack.append((entry.oid, f"{prefix}{name}/"))
+                elif entry.mode != "160000":
+                    files.append(prefix + name)
+        return sorted(files)
+
+    def materialise(self, paths: Iterable[str], dest: Path) -> list[str]:
+        """Write the files at `paths` (if present) under `dest`; returns those written.
+
+        Symbolic links are written as links, so path checks see what a checkout would.
+        """
+        entries = {p: e for p, e in self.entries(paths).items() if e is not None}
+        blobs = self.clone.blobs(e.oid for e in entries.values() if not e.is_tree)
+        written = []
+        for path, entry in sorted(entries.items()):
+            if entry.is_tree:
+                continue
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists() or target.is_symlink():
+                continue
+            if entry.is_link:
+                os.symlink(blobs[entry.oid].decode("utf-8", "surrogateescape"), target)
+            else:
+                target.write_bytes(blobs[entry.oid])
+                if entry.mode == "100755":
+                    target.chmod(0o755)
+            written.append(path)
+        return written
+
+    def write_tree(self, changes: Mapping[str, bytes]) -> str:
+        """The root tree of this commit with `changes` (path → new content) applied."""
+        self.entries(changes)
+        by_parts = {tuple(PurePosixPath(p).parts): data for p, data in changes.items()}
+        return self._rewrite(self.root, by_parts)
+
+    def _rewrite(self, tree: str, changes: Mapping[tuple[str, ...], bytes]) -> str:
+        entries = dict(self.clone.tree(tree))
+        below: dict[str, dict[tuple[str, ...], bytes]] = {}
+        for parts, data in changes.items():
+            if len(parts) == 1:
+                old = entries.get(parts[0])
+                mode = old.mode if old is not None and not old.is_tree else "100644"
+                entries[parts[0]] = Entry(mode, self.clone.hash_blob(data))
+            else:
+                below.setdefault(parts[0], {})[parts[1:]] = data
+        for name, sub in below.items():
+            old = entries.get(name)
+            if old is None or not old.is_tree:
+                raise GitError(f"cannot write below {name!r}: not a directory in the repository")
+            entries[name] = Entry(_TREE_MODE, self._rewrite(old.oid, sub))
+        return self.clone.make_tree(entries)
