@@ -124,9 +124,10 @@ def parse_remote(text: str) -> Remote:
         return Remote(text, f"{parts.scheme}://{parts.hostname}{port}/")
     if parts.scheme == "file":
         return Remote(text, None)
-    if parts.scheme and len(parts.scheme) > 1:
+    if re.match(r"^[\w.-]+@[\w.-]+:", text) or (parts.scheme and len(parts.scheme) > 1):
         raise InputError(
-            f"unsupported repository URL scheme {parts.scheme!r} (use https://, file:// or a path)",
+            f"unsupported repository URL {text!r}: use https://, file:// or a path "
+            "(promoter authenticates with a token, not SSH keys)",
             field="--config-repo",
         )
     return Remote(Path(text).resolve().as_uri(), None)

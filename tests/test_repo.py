@@ -1,0 +1,244 @@
+"""The git layer against real git over file://: env-scoped auth, partial clone, plumbing."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from promoter.errors import GitAuthError, GitError, InputError, PushRejectedError
+from promoter.redact import Secret
+from promoter.repo import (
+    Auth,
+    Clone,
+    GitStats,
+    Identity,
+    Snapshot,
+    git_environment,
+    parse_remote,
+    run_git,
+)
+
+BOT = Identity("bot", "bot@example.com")
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    """A bare repo with nested files, a symlink, an executable, and filters allowed."""
+    work = tmp_path / "work"
+    (work / "apps/web/overlays/staging").mkdir(parents=True)
+    (work / "apps/api").mkdir(parents=True)
+    (work / "apps/web/overlays/staging/kustomization.yaml").write_bytes(b"newTag: 1.0.0\r\n")
+    (work / "apps/api/values.yaml").write_bytes(b"tag: 2.0.0\n")
+    (work / "run.sh").write_bytes(b"#!/bin/sh\n")
+    (work / "run.sh").chmod(0o755)
+    os.symlink("apps/api/values.yaml", work / "link.yaml")
+    _git("init", "-q", "-b", "main", cwd=work)
+    _git("add", "-A", cwd=work)
+    _git("commit", "-q", "-m", "init", cwd=work)
+    bare = tmp_path / "remote.git"
+    _git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
+    _git("config", "uploadpack.allowFilter", "true", cwd=bare)
+    _git("config", "uploadpack.allowAnySHA1InWant", "true", cwd=bare)
+    return bare
+
+
+def _clone(remote: Path, tmp_path: Path, stats: GitStats | None = None) -> Clone:
+    return Clone.create(
+        parse_remote(remote.as_uri()),
+        tmp_path / "clone.git",
+        branch=None,
+        auth=None,
+        stats=stats or GitStats(),
+    )
+
+
+def test_parse_remote_https_scopes_auth_to_origin() -> None:
+    remote = parse_remote("https://git.example.com:8443/acme/config.git")
+    assert remote.origin == "https://git.example.com:8443/"
+    assert remote.host == "git.example.com"
+    assert not remote.is_local
+
+
+def test_parse_remote_path_becomes_file_url(tmp_path: Path) -> None:
+    remote = parse_remote(str(tmp_path))
+    assert remote.url == tmp_path.resolve().as_uri()
+    assert remote.is_local
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://user:s3cr3tpass@example.com/r.git",
+        "ssh://git@example.com/r.git",
+        "git@github.com:acme/config.git",
+        "https:///r",
+    ],
+)
+def test_parse_remote_refuses_credentials_and_unknown_schemes(text: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_remote(text)
+    assert caught.value.field == "--config-repo"
+    assert "s3cr3tpass" not in str(caught.value)
+
+
+def test_git_environment_scopes_token_to_env_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_DIR", "/elsewhere")
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "user.name")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "kept")
+    auth = Auth(Secret("tok-123456"), "https://example.com/")
+    env = git_environment(auth)
+    assert "GIT_DIR" not in env
+    assert env["GIT_TERMINAL_PROMPT"] == "0"
+    assert env["GIT_CONFIG_KEY_0"] == "user.name"
+    pairs = {
+        env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"]
+        for i in range(int(env["GIT_CONFIG_COUNT"]))
+    }
+    basic = base64.b64encode(b"x-access-token:tok-123456").decode()
+    assert pairs["http.https://example.com/.extraHeader"] == f"Authorization: Basic {basic}"
+    assert pairs["credential.helper"] == ""
+
+
+def test_run_git_failure_is_typed_and_redacted(tmp_path: Path) -> None:
+    Secret("sekrit-value-1")
+    with pytest.raises(GitError) as caught:
+        run_git(["rev-parse", "--verify", "sekrit-value-1"], cwd=tmp_path)
+    assert "sekrit-value-1" not in str(caught.value)
+    assert "sekrit-value-1" not in " ".join(caught.value.argv)
+    assert caught.value.returncode != 0
+
+
+def test_run_git_timeout_is_transient(tmp_path: Path) -> None:
+    with pytest.raises(GitError) as caught:
+        run_git(["hash-object", "--stdin"], cwd=tmp_path, timeout=0.0001, input=b"x" * 10)
+    assert caught.value.transient
+
+
+def test_clone_partial_fetches_only_what_is_read(remote: Path, tmp_path: Path) -> None:
+    stats = GitStats()
+    clone = _clone(remote, tmp_path, stats)
+    assert clone.partial
+    snapshot = Snapshot(clone, clone.ref(clone.head_branch()))
+    written = snapshot.materialise(
+        ["apps/web/overlays/staging/kustomization.yaml", "missing.yaml"], tmp_path / "tree"
+    )
+    assert written == ["apps/web/overlays/staging/kustomization.yaml"]
+    target = tmp_path / "tree/apps/web/overlays/staging/kustomization.yaml"
+    assert target.read_bytes() == b"newTag: 1.0.0\r\n"
+    assert not (tmp_path / "tree/apps/api").exists()
+    assert 0 < stats.bytes_fetched < 4096
+
+
+def test_snapshot_materialises_links_and_modes(remote: Path, tmp_path: Path) -> None:
+    clone = _clone(remote, tmp_path)
+    snapshot = Snapshot(clone, clone.ref("main"))
+    snapshot.materialise(["link.yaml", "run.sh"], tmp_path / "tree")
+    assert os.readlink(tmp_path / "tree/link.yaml") == "apps/api/values.yaml"
+    assert os.access(tmp_path / "tree/run.sh", os.X_OK)
+    assert snapshot.files_under("apps") == [
+        "apps/api/values.yaml",
+        "apps/web/overlays/staging/kustomization.yaml",
+    ]
+
+
+def test_write_tree_matches_a_regular_commit(remote: Path, tmp_path: Path) -> None:
+    """The plumbing-built tree equals what `git add` in a full checkout would produce."""
+    clone = _clone(remote, tmp_path)
+    tip = clone.ref("main")
+    snapshot = Snapshot(clone, tip)
+    path = "apps/web/overlays/staging/kustomization.yaml"
+    tree = snapshot.write_tree({path: b"newTag: 1.1.0\r\n", "run.sh": b"#!/bin/sh\nexit 0\n"})
+    full = tmp_path / "full"
+    _git("clone", "-q", str(remote), str(full), cwd=tmp_path)
+    (full / path).write_bytes(b"newTag: 1.1.0\r\n")
+    (full / "run.sh").write_bytes(b"#!/bin/sh\nexit 0\n")
+    _git("-c", "core.autocrlf=false", "add", "-A", cwd=full)
+    assert tree == _git("write-tree", cwd=full).strip()
+
+
+def test_push_fast_forward_then_rejected_when_tip_moved(remote: Path, tmp_path: Path) -> None:
+    clone = _clone(remote, tmp_path)
+    tip = clone.ref("main")
+    snapshot = Snapshot(clone, tip)
+    tree = snapshot.write_tree({"apps/api/values.yaml": b"tag: 2.1.0\n"})
+    first = clone.write_commit(tree, tip, "one\n", identity=BOT)
+    clone.push(first, "main", lease=None, force=False)
+    assert _git("rev-parse", "main", cwd=remote).strip() == first
+    second = clone.write_commit(tree, tip, "two\n", identity=BOT)
+    with pytest.raises(PushRejectedError) as caught:
+        clone.push(second, "main", lease=None, force=False)
+    assert caught.value.transient
+    assert clone.update("main") == first
+
+
+def test_push_with_stale_lease_is_rejected(remote: Path, tmp_path: Path) -> None:
+    clone = _clone(remote, tmp_path)
+    tip = clone.ref("main")
+    tree = Snapshot(clone, tip).write_tree({"apps/api/values.yaml": b"tag: 3\n"})
+    commit = clone.write_commit(tree, tip, "a\n", identity=BOT)
+    clone.push(commit, "promote/x/y", lease=None, force=True)
+    assert clone.remote_branch("promote/x/y") == commit
+    again = clone.write_commit(tree, tip, "b\n", identity=BOT)
+    with pytest.raises(PushRejectedError):
+        clone.push(again, "promote/x/y", lease=None, force=True)
+    clone.push(again, "promote/x/y", lease=commit, force=True)
+    assert clone.remote_branch("promote/x/y") == again
+
+
+def test_push_refused_by_hook_is_not_transient(remote: Path, tmp_path: Path) -> None:
+    hook = remote / "hooks/pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    clone = _clone(remote, tmp_path)
+    tip = clone.ref("main")
+    tree = Snapshot(clone, tip).write_tree({"apps/api/values.yaml": b"tag: 9\n"})
+    commit = clone.write_commit(tree, tip, "x\n", identity=BOT)
+    with pytest.raises(GitError) as caught:
+        clone.push(commit, "main", lease=None, force=False)
+    assert not isinstance(caught.value, PushRejectedError)
+    assert not caught.value.transient
+
+
+def test_clone_without_filter_support_falls_back_to_full_tip(
+    remote: Path, tmp_path: Path
+) -> None:
+    _git("config", "uploadpack.allowFilter", "false", cwd=remote)
+    clone = _clone(remote, tmp_path)
+    assert not clone.partial
+    snapshot = Snapshot(clone, clone.ref("main"))
+    assert snapshot.files_under("") == [
+        "apps/api/values.yaml",
+        "apps/web/overlays/staging/kustomization.yaml",
+        "link.yaml",
+        "run.sh",
+    ]
+
+
+def test_clone_auth_failure_over_http_is_clear(tmp_path: Path) -> None:
+    from fakes.githttp import GitHttpServer, make_bare_repo
+
+    make_bare_repo(tmp_path, "r.git", {"a.yaml": b"x: 1\n"})
+    with GitHttpServer(tmp_path, token="right-token") as server:
+        url = server.repo_url("r.git")
+        wrong = Auth(Secret("wrong-token-xyz"), parse_remote(url).origin or "")
+        with pytest.raises(GitAuthError) as caught:
+            Clone.create(
+                parse_remote(url), tmp_path / "c.git", branch=None, auth=wrong, stats=GitStats()
+            )
+    assert "PROMOTER_TOKEN" in str(caught.value)
+    assert "wrong-token-xyz" not in str(caught.value)
