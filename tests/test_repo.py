@@ -214,9 +214,7 @@ def test_push_refused_by_hook_is_not_transient(remote: Path, tmp_path: Path) -> 
     assert not caught.value.transient
 
 
-def test_clone_without_filter_support_falls_back_to_full_tip(
-    remote: Path, tmp_path: Path
-) -> None:
+def test_clone_without_filter_support_falls_back_to_full_tip(remote: Path, tmp_path: Path) -> None:
     _git("config", "uploadpack.allowFilter", "false", cwd=remote)
     clone = _clone(remote, tmp_path)
     assert not clone.partial
