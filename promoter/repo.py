@@ -523,6 +523,7 @@ class Clone:
         if sent:
             self.stats.bytes_sent += int(float(sent.group(1)) * _UNITS[sent.group(2)])
         if result.returncode == 0:
+            self._git("update-ref", f"refs/heads/{branch}", commit)
             return
         report = result.stdout.decode("utf-8", "replace") + "\n" + result.stderr
         if _REJECTED.search(report) and not _AUTH_FAILED.search(report):
