@@ -2,9 +2,11 @@
 
 A promotion reads a handful of files and writes one commit, so the config repository is
 never checked out. `Clone` is a bare, shallow (depth 1), single-branch clone made with
-`--filter=tree:0`: it starts with the tip commit alone, and fetches the tree objects on
-the paths the run reads, level by level (`fetch --refetch --filter=tree:0 <oids>`, which
-fetches exactly those objects and nothing below them), then the blobs in one batch. The
+`--filter=tree:1`: it starts with the tip commit and its root tree alone, and fetches the
+tree objects on the paths the run reads, level by level (`fetch --refetch
+--filter=tree:0 <oids>` fetches exactly those objects and nothing below them; without
+`--refetch`, git's lazy fetch would first pull every tree below with `blob:none`), then
+the blobs in one batch. The
 new commit is built with plumbing (`hash-object`, `mktree --missing`, `commit-tree`) and
 pushed as a thin pack, so the cost is one wide directory listing plus the files, not the
 repository. A server without filter support gets a plain depth-1 clone instead.
@@ -294,7 +296,7 @@ class Clone:
     ) -> Clone:
         clone = cls(directory, remote, auth, stats)
         args = ["clone", "--bare", "--depth=1", "--single-branch", "--no-tags"]
-        args += ["--filter=tree:0"]
+        args += ["--filter=tree:1"]
         if branch:
             args += ["--branch", branch]
         with clone._measure():
@@ -305,6 +307,7 @@ class Clone:
                 stats.notes.append("server does not support partial clone; fetched the full tip")
         if clone._git("rev-parse", "--show-object-format").stdout.strip() == b"sha256":
             clone._oid_bytes = 32
+        clone._present.add(clone.commit_info(clone.ref(clone.head_branch()))[0])
         return clone
 
     def _git(
@@ -357,10 +360,12 @@ class Clone:
     def update(self, branch: str) -> str:
         """Fetch the branch's current tip (after a rejected push); returns its commit."""
         refspec = f"+refs/heads/{branch}:refs/heads/{branch}"
-        filters = ["--filter=tree:0"] if self.partial else []
+        filters = ["--filter=tree:1"] if self.partial else []
         with self._measure():
             self._git("fetch", "--depth=1", "--no-tags", *filters, "origin", refspec)
-        return self.ref(branch)
+        tip = self.ref(branch)
+        self._present.add(self.commit_info(tip)[0])
+        return tip
 
     def remote_branch(self, branch: str) -> str | None:
         out = self._git("ls-remote", "origin", f"refs/heads/{branch}").stdout.decode()
