@@ -537,7 +537,29 @@ class Clone:
                 argv=result.argv,
                 stderr=_last_line(report),
             )
+        reason = _refusal(report)
+        if reason and not _AUTH_FAILED.search(report):
+            raise GitError(
+                f"the remote refused the push to {branch}: {reason}",
+                argv=result.argv,
+                returncode=result.returncode,
+                stderr=report,
+            )
         raise _error(GitResult(result.argv, result.returncode, result.stdout, report))
+
+
+def _refusal(report: str) -> str:
+    """Why a push was refused: the porcelain status and the server's own `remote:` lines."""
+    status = ""
+    remote: list[str] = []
+    for line in report.splitlines():
+        if line.startswith("!\t"):
+            status = line.rsplit("\t", 1)[-1].strip()
+        elif line.startswith("remote:"):
+            text = line.removeprefix("remote:").strip()
+            if text and not text.startswith(("error: failed", "To ")):
+                remote.append(text)
+    return "; ".join(part for part in [status, *remote[-3:]] if part)
 
 
 class Snapshot:

@@ -54,7 +54,7 @@ DEFAULT_AUTHOR = "promoter[bot] <promoter[bot]@users.noreply.github.com>"
 class RetryPolicy:
     """Bounded, jittered exponential backoff for a push that lost a race."""
 
-    attempts: int = 12
+    attempts: int = 20
     max_seconds: float = 180.0
     max_wait: float = 6.0
     sleep: Callable[[float], None] = time.sleep
