@@ -30,7 +30,7 @@ from tenacity import (
 from promoter import ci
 from promoter import config as configuration
 from promoter.errors import InputError, PromoterError, TargetNotFoundError
-from promoter.forges import ChangeRequestSpec, open_forge
+from promoter.forges import ChangeRequestSpec, Forge, open_forge
 from promoter.forges.local import review_hint
 from promoter.imageref import ImageRef
 from promoter.promotion.message import branch_name, commit_message, title
@@ -215,6 +215,7 @@ class _Run:
             snapshot = Snapshot(self.clone, tip)
             root = Path(tempfile.mkdtemp(prefix="tree-", dir=self.workdir))
             config = self._read_config(snapshot, root)
+            settings = configuration.environment(config, env) if config else None
         mode = self.command.mode or (settings.mode if settings else "pull-request")
         plan = self._plan(snapshot, root, config, env)
         result = dataclasses.replace(plan.summarise(env, mode), base=base)
@@ -247,12 +248,15 @@ class _Run:
     ) -> EnvironmentResult:
         """Rebuild `promote/<env>/<app>` as base tip + one commit; push with a lease."""
         base = result.base or self.default_branch
+        forge = open_forge(self.forge_kind, repository_url=self.remote.url)
         branch = branch_name(env, app_names(config, env, self.images, self.command.app))
         hint = review_hint(base, branch) if self.forge_kind == "local" else None
         current = self.clone.remote_branch(branch)
         if current is not None:
             self.clone.fetch_commit(current)
             if self.clone.commit_info(current)[0] == tree:
+                # Also after a crash between push and opening the request: ensure it exists.
+                self._open_request(forge, env, result, config, branch)
                 return dataclasses.replace(
                     result, status=Status.UNCHANGED, branch=branch, commit=current, review=hint
                 )
@@ -273,19 +277,28 @@ class _Run:
             tree, tip, message, identity=self.identity, sign=self.command.sign
         )
         self.clone.push(commit, branch, lease=current, force=True)
-        forge = open_forge(self.forge_kind, repository_url=self.remote.url)
+        self._open_request(forge, env, result, config, branch)
+        return dataclasses.replace(result, branch=branch, commit=commit, pushed=True, review=hint)
+
+    def _open_request(
+        self,
+        forge: Forge,
+        env: str,
+        result: EnvironmentResult,
+        config: configuration.Config | None,
+        branch: str,
+    ) -> None:
         settings = configuration.environment(config, env) if config else None
         forge.open_or_update(
             ChangeRequestSpec(
                 head=branch,
-                base=base,
+                base=result.base or self.default_branch,
                 title=title(env, result),
                 body="",
                 labels=tuple(settings.labels) if settings else (),
                 reviewers=tuple(settings.reviewers) if settings else (),
             )
         )
-        return dataclasses.replace(result, branch=branch, commit=commit, pushed=True, review=hint)
 
     def _superseded_on(
         self, snapshot: Snapshot, config: configuration.Config | None, env: str

@@ -305,3 +305,16 @@ def test_promote_push_hook_rejection_message_says_why(
     assert run.returncode == 1, run.stderr
     (line,) = run.stderr.strip().splitlines()
     assert "pre-receive hook declined" in line or "pushes to main are closed" in line
+
+
+def test_promote_unsupported_forge_for_pull_request_pushes_nothing(
+    promoter: Promoter, bare: Path
+) -> None:
+    before = refs(bare)
+    run = promoter.run(
+        "--config-repo", str(bare), "--forge", "github",
+        "--env", "production", "--image", "ghcr.io/acme/web:1.5.0",
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "--forge" in run.stderr
+    assert refs(bare) == before
