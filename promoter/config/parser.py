@@ -1,47 +1,38 @@
-"""promoter.yaml: the model of environments and apps, its validation, and where it lives.
+"""promoter.yaml text → `Config`: one walk over the composed nodes, with precise errors.
 
-The file is composed (never constructed) with ruamel.yaml so that every error names the
-file, line and field, and so that no YAML type guessing slips past: `base: 1.10` is a
-number, not a branch, and is reported as such. Environment settings inherit from
-`defaults`: a value set on the environment replaces the default (lists are not merged),
-except `policies`, which merge key by key. Target paths are relative to the repository
-root, not to the config file. `promoter/schema/promoter.schema.json` describes the same
-format for editors; this module stays the source of truth for messages. Knows nothing of
-editing, git or forges.
+Composed (never constructed) with ruamel.yaml, so every error names file, line and field
+and no YAML type guessing slips past (`base: 1.10` is a number, not a branch).
 """
 
 from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
-from typing import Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from promoter.config.model import (
+    MODES,
+    TARGET_KINDS,
+    VERSION,
+    App,
+    Config,
+    Environment,
+    FreezeWindow,
+    Mode,
+    Policies,
+    Target,
+)
 from promoter.discovery import (
     did_you_mean,
-    discover_targets,
-    list_environments,
     normalize_relative,
-    resolve_in_repo,
-    search_directory,
 )
 from promoter.errors import ConfigError, ImageRefError, PathEscapeError, YamlError
 from promoter.imageref import ImageRef, parse_image_ref
 
-__all__ = [  # the discovery functions are re-exported: cli may import config, not discovery
-    "CONFIG_NAMES", "MODES", "App", "Config", "Environment", "FreezeWindow", "Mode", "Policies",
-    "Target", "TargetKind", "discover_targets", "environment", "find_app", "find_config",
-    "list_environments", "load_config", "parse_config", "resolve_in_repo", "search_directory",
-]  # fmt: skip
-
-CONFIG_NAMES = ("promoter.yaml", ".promoter.yaml", "promoter.yml")
-VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
 BRANCH_PATTERN = r"^(?![-/.])(?!.*(\.\.|//|@\{|/\.))[^\s~^:?*\[\\]+(?<![/.])(?<!\.lock)$"
 LABEL_PATTERN = r"^[^,\s]([^,\r\n]*[^,\s])?$"
@@ -64,134 +55,10 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SETTINGS = ("mode", "base", "labels", "reviewers", "policies")
 _TARGET_OPTIONS = {"helm": "key", "file": "pointer"}
 
-TargetKind = Literal["kustomize", "helm", "file", "directory"]
-_TARGET_KINDS: tuple[TargetKind, ...] = ("kustomize", "helm", "file", "directory")
-
-
-Mode = Literal["push", "pull-request"]
-"""How a promotion lands: a direct push to `base`, or a pull/merge request against it."""
-MODES: tuple[Mode, ...] = ("push", "pull-request")
-
-
-@dataclass(frozen=True, slots=True)
-class FreezeWindow:
-    """No promotion from `start` (inclusive) to `end` (exclusive); both timezone-aware.
-
-    A date-only `end` covers that whole day (UTC), so `end: 2027-01-03` reads as written.
-    """
-
-    start: datetime
-    end: datetime
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Policies:
-    """Declared here, enforced by the guards: a soak time, freeze windows, no downgrades."""
-
-    soak: timedelta | None = None
-    freeze: tuple[FreezeWindow, ...] = ()
-    no_downgrade: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Environment:
-    """Where and how a promotion lands. `base` None means the remote's default branch."""
-
-    name: str
-    mode: Mode = "pull-request"
-    base: str | None = None
-    labels: tuple[str, ...] = ()
-    reviewers: tuple[str, ...] = ()
-    source: str | None = None
-    policies: Policies = Policies()
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A place an app's image lives, `path` relative to the repository root.
-
-    `key` is the Helm values key (`image.tag`) for `helm`, the JSON pointer for `file`.
-    """
-
-    kind: TargetKind
-    path: str
-    key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class App:
-    name: str
-    image: ImageRef
-    targets: dict[str, tuple[Target, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    """A validated promoter.yaml; `name` is how errors and reports refer to the file."""
-
-    name: str
-    environments: dict[str, Environment]
-    apps: dict[str, App] = field(default_factory=dict)
-    version: int = VERSION
-
-
-def find_config(root: Path) -> Path | None:
-    """The config file at the repository root, by the names promoter accepts, in order."""
-    for name in CONFIG_NAMES:
-        candidate = root / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def load_config(path: Path, *, root: Path) -> Config:
-    """Read and validate `path`, then check every target path against `root` (symlinks)."""
-    try:
-        name = path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        name = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror or exc}", path=name) from exc
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise YamlError("not UTF-8 text", path=name, line=line) from exc
-    parser = _Parser(name)
-    config = parser.parse(text)
-    for site_field, line, relative in parser.paths:
-        try:
-            resolve_in_repo(root, relative)
-        except PathEscapeError as exc:
-            raise PathEscapeError(exc.message, path=name, line=line, field=site_field) from exc
-    return config
-
-
-def parse_config(text: str, name: str) -> Config:
-    """Validate config text; paths are checked lexically only (no root, no symlinks)."""
-    return _Parser(name).parse(text)
-
-
-def environment(config: Config, name: str) -> Environment:
-    """The environment called `name`, or a `ConfigError` listing the declared ones."""
-    found = config.environments.get(name)
-    if found is None:
-        raise ConfigError(_unknown_environment(name, list(config.environments)))
-    return found
-
-
-def find_app(config: Config, image: ImageRef) -> App | None:
-    """The app whose image is `image`'s repository (tags and Docker Hub spelling ignored)."""
-    return next((app for app in config.apps.values() if app.image.same_repository(image)), None)
-
-
 Entries = list[tuple[str, ScalarNode, Node]]
 
 
-class _Parser:
+class Parser:
     """Walks the composed node tree once, building the model and recording path sites."""
 
     def __init__(self, name: str) -> None:
@@ -315,7 +182,7 @@ class _Parser:
                 if source not in names or source == name:
                     known = [n for n in names if n != name]
                     raise self.error(
-                        source_node, f"{where}.source", _unknown_environment(source, known)
+                        source_node, f"{where}.source", unknown_environment(source, known)
                     )
                 sources[name] = (source_node, source)
             result[name] = self.settings(name, where, own, defaults, source)
@@ -460,7 +327,7 @@ class _Parser:
         for env, key, value in entries:
             at = f"{where}.{env}"
             if env not in environments:
-                raise self.error(key, at, _unknown_environment(env, list(environments)))
+                raise self.error(key, at, unknown_environment(env, list(environments)))
             items = value.value if isinstance(value, SequenceNode) else [value]
             if not items:
                 raise self.error(value, at, "expected at least one target")
@@ -473,13 +340,13 @@ class _Parser:
         return result
 
     def target(self, node: Node, where: str) -> Target:
-        allowed = (*_TARGET_KINDS, *_TARGET_OPTIONS.values())
+        allowed = (*TARGET_KINDS, *_TARGET_OPTIONS.values())
         entries = {k: (key, v) for k, key, v in self.mapping(node, where, allowed)}
-        kinds = [k for k in _TARGET_KINDS if k in entries]
+        kinds = [k for k in TARGET_KINDS if k in entries]
         if len(kinds) != 1:
             got = " and ".join(kinds) if kinds else "none"
             raise self.error(
-                node, where, f"expected exactly one of {', '.join(_TARGET_KINDS)}; got {got}"
+                node, where, f"expected exactly one of {', '.join(TARGET_KINDS)}; got {got}"
             )
         kind = kinds[0]
         for owner, extra in _TARGET_OPTIONS.items():
@@ -511,7 +378,7 @@ class _Parser:
         return Target(kind, path, key)
 
 
-def _unknown_environment(name: str, known: list[str]) -> str:
+def unknown_environment(name: str, known: list[str]) -> str:
     hint = did_you_mean(name, known)
     return f"unknown environment {name!r}; known: {', '.join(sorted(known))}{hint}"
 

@@ -1,0 +1,83 @@
+"""The promoter.yaml model: environments, apps, targets and policies, as validated values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from promoter.imageref import ImageRef
+
+CONFIG_NAMES = ("promoter.yaml", ".promoter.yaml", "promoter.yml")
+VERSION = 1
+
+TargetKind = Literal["kustomize", "helm", "file", "directory"]
+TARGET_KINDS: tuple[TargetKind, ...] = ("kustomize", "helm", "file", "directory")
+
+
+Mode = Literal["push", "pull-request"]
+"""How a promotion lands: a direct push to `base`, or a pull/merge request against it."""
+MODES: tuple[Mode, ...] = ("push", "pull-request")
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeWindow:
+    """No promotion from `start` (inclusive) to `end` (exclusive); both timezone-aware.
+
+    A date-only `end` covers that whole day (UTC), so `end: 2027-01-03` reads as written.
+    """
+
+    start: datetime
+    end: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """Declared here, enforced by the guards: a soak time, freeze windows, no downgrades."""
+
+    soak: timedelta | None = None
+    freeze: tuple[FreezeWindow, ...] = ()
+    no_downgrade: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """Where and how a promotion lands. `base` None means the remote's default branch."""
+
+    name: str
+    mode: Mode = "pull-request"
+    base: str | None = None
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    source: str | None = None
+    policies: Policies = Policies()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A place an app's image lives, `path` relative to the repository root.
+
+    `key` is the Helm values key (`image.tag`) for `helm`, the JSON pointer for `file`.
+    """
+
+    kind: TargetKind
+    path: str
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    name: str
+    image: ImageRef
+    targets: dict[str, tuple[Target, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A validated promoter.yaml; `name` is how errors and reports refer to the file."""
+
+    name: str
+    environments: dict[str, Environment]
+    apps: dict[str, App] = field(default_factory=dict)
+    version: int = VERSION
