@@ -2,14 +2,15 @@
 
 A promotion reads a handful of files and writes one commit, so the config repository is
 never checked out. `Clone` is a bare, shallow (depth 1), single-branch clone made with
-`--filter=tree:1`: it starts with the tip commit and its root tree alone, and fetches the
-tree objects on the paths the run reads, level by level (`fetch --refetch
---filter=tree:0 <oids>` fetches exactly those objects and nothing below them; without
-`--refetch`, git's lazy fetch would first pull every tree below with `blob:none`), then
-the blobs in one batch. The
-new commit is built with plumbing (`hash-object`, `mktree --missing`, `commit-tree`) and
-pushed as a thin pack, so the cost is one wide directory listing plus the files, not the
-repository. A server without filter support gets a plain depth-1 clone instead.
+`--filter=tree:2`: the tip commit, its root tree, root-level files (promoter.yaml) and the
+top-level listings, nothing else. The trees on the paths the run reads are then fetched
+on demand with `fetch --refetch --filter=tree:<n> <oids>` (exactly those objects and n-1
+levels below; without `--refetch`, git's lazy fetch would first pull every tree below with
+`blob:none`): one level at a time, except below a wide directory, where the rest of the
+path and its file come in one request. The commit is built with plumbing (`hash-object`,
+`mktree --missing`, `commit-tree`) and pushed as a thin pack. The cost is the wide listing
+plus the files, not the repository. Servers that cap the tree depth get `tree:0` and a
+level-by-level walk; servers without filters get a plain depth-1 clone.
 
 Knows nothing of YAML, forges or promoter.yaml.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -63,6 +65,10 @@ _AUTH_FAILED = re.compile(
 _WRITTEN = re.compile(r"Writing objects: 100% \(\d+/\d+\), ([\d.]+) (bytes|KiB|MiB|GiB)")
 _UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 _NO_FILTER = "filtering not recognized by server"
+_CLONE_DEPTH = 2
+"""`tree:2`: the tip commit, its root tree, root-level files (promoter.yaml) and listings."""
+WIDE_DIRECTORY = 32
+"""Entries above which a directory's children are taken to be small, many siblings."""
 _TREE_MODE = "40000"
 _LINK_MODE = "120000"
 
@@ -251,6 +257,12 @@ def _error(result: GitResult) -> GitError:
     )
 
 
+def _is_filter_refusal(stderr: str) -> bool:
+    return "filter" in stderr and bool(
+        re.search(r"max depth|not supported|unsupported|invalid|disallowed|not allowed", stderr)
+    )
+
+
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else ""
@@ -280,8 +292,12 @@ class Clone:
         self.stats = stats
         self.partial = True
         self.refetch = True
+        self.deep = True
+        """Whether the server takes `tree:<n>` filters with n > 0 (some cap the depth at 0)."""
         self._trees: dict[str, dict[str, Entry]] = {}
         self._present: set[str] = set()
+        self._depth: dict[str, int] = {}
+        """Levels below a present tree that are present too (its subtrees and their blobs)."""
         self._oid_bytes = 20
 
     @classmethod
@@ -296,19 +312,41 @@ class Clone:
     ) -> Clone:
         clone = cls(directory, remote, auth, stats)
         args = ["clone", "--bare", "--depth=1", "--single-branch", "--no-tags"]
-        args += ["--filter=tree:1"]
         if branch:
             args += ["--branch", branch]
-        with clone._measure():
-            result = clone._git(*args, "--", remote.url, str(directory), cwd=directory.parent)
+        for depth in (_CLONE_DEPTH, 0):
+            try:
+                with clone._measure():
+                    result = clone._git(
+                        *args,
+                        f"--filter=tree:{depth}",
+                        "--",
+                        remote.url,
+                        str(directory),
+                        cwd=directory.parent,
+                    )
+                break
+            except GitError as exc:
+                if depth == 0 or not _is_filter_refusal(exc.stderr):
+                    raise
+                shutil.rmtree(directory, ignore_errors=True)
+                clone.deep = False
+                stats.notes.append(f"server refuses tree:{depth} filters; walking level by level")
         if _NO_FILTER in result.stderr:
             clone.partial = False
             if not remote.is_local:
                 stats.notes.append("server does not support partial clone; fetched the full tip")
         if clone._git("rev-parse", "--show-object-format").stdout.strip() == b"sha256":
             clone._oid_bytes = 32
-        clone._present.add(clone.commit_info(clone.ref(clone.head_branch()))[0])
+        clone._arrived(clone.ref(clone.head_branch()), depth)
         return clone
+
+    def _arrived(self, commit: str, filter_depth: int) -> None:
+        """Record what a `--filter=tree:<filter_depth>` fetch of `commit` brought."""
+        if filter_depth > 0:
+            root = self.commit_info(commit)[0]
+            self._present.add(root)
+            self._depth[root] = max(self._depth.get(root, 0), filter_depth - 1)
 
     def _git(
         self,
@@ -360,11 +398,12 @@ class Clone:
     def update(self, branch: str) -> str:
         """Fetch the branch's current tip (after a rejected push); returns its commit."""
         refspec = f"+refs/heads/{branch}:refs/heads/{branch}"
-        filters = ["--filter=tree:1"] if self.partial else []
+        depth = _CLONE_DEPTH if self.deep else 0
+        filters = [f"--filter=tree:{depth}"] if self.partial else []
         with self._measure():
             self._git("fetch", "--depth=1", "--no-tags", *filters, "origin", refspec)
         tip = self.ref(branch)
-        self._present.add(self.commit_info(tip)[0])
+        self._arrived(tip, depth)
         return tip
 
     def remote_branch(self, branch: str) -> str | None:
@@ -421,25 +460,58 @@ class Clone:
         self._present.update(wanted)
 
     def tree(self, oid: str) -> dict[str, Entry]:
-        return self.trees([oid])[oid]
+        return self.trees({oid: 0})[oid]
 
-    def trees(self, oids: Iterable[str], *, fetch: bool = True) -> dict[str, dict[str, Entry]]:
-        """Entries of each tree, fetching the missing ones in one round trip.
+    def trees(
+        self, wanted: Mapping[str, int], *, fetch: bool = True
+    ) -> dict[str, dict[str, Entry]]:
+        """Entries of each tree, fetching the missing ones, one request per depth.
 
-        `fetch=False` is for trees known to be present (below a `subtree()` fetch).
+        `wanted` maps a tree to how many levels below it the caller will read next; a
+        missing tree is fetched with that many levels (`tree:<n+1>`), so the rest of a path
+        arrives in one round trip. `fetch=False` is for trees known to be present.
         """
-        wanted = list(dict.fromkeys(oids))
         missing = [o for o in wanted if o not in self._trees]
-        if missing:
-            if fetch:
-                self._fetch(missing, "tree:0")
-            for oid, raw in self._cat(missing).items():
-                self._trees[oid] = self._parse_tree(raw)
+        if fetch and self.partial and self.refetch:
+            by_depth: dict[int, list[str]] = {}
+            for oid in missing:
+                if oid not in self._present:
+                    depth = wanted[oid] if self.deep else 0
+                    by_depth.setdefault(depth, []).append(oid)
+            for depth, oids in sorted(by_depth.items()):
+                self._fetch_trees(oids, depth)
+        for oid, raw in self._cat(missing).items():
+            self._trees[oid] = self._parse_tree(raw)
+        for oid in wanted:
+            self._propagate(oid)
         return {o: self._trees[o] for o in wanted}
+
+    def _fetch_trees(self, oids: list[str], depth: int) -> None:
+        try:
+            self._fetch(oids, f"tree:{depth + 1}" if depth else "tree:0")
+        except GitError as exc:
+            if depth == 0 or not _is_filter_refusal(exc.stderr):
+                raise
+            self.deep = False
+            self.stats.notes.append("server refuses deep tree filters; walking level by level")
+            self._fetch(oids, "tree:0")
+            return
+        for oid in oids:
+            self._depth[oid] = max(self._depth.get(oid, 0), depth)
+
+    def _propagate(self, oid: str) -> None:
+        """A tree present with n levels below it makes its children present with n-1."""
+        depth = self._depth.get(oid, 0)
+        if depth < 1:
+            return
+        for entry in self._trees[oid].values():
+            self._present.add(entry.oid)
+            if entry.is_tree:
+                self._depth[entry.oid] = max(self._depth.get(entry.oid, 0), depth - 1)
 
     def blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         wanted = list(dict.fromkeys(oids))
-        self._fetch(wanted, "blob:none")
+        self._fetch([o for o in wanted if o not in self._present], "blob:none")
         return self._cat(wanted)
 
     def subtree(self, oid: str) -> None:
@@ -571,18 +643,27 @@ class Snapshot:
         self.root = clone.commit_info(commit)[0]
 
     def entries(self, paths: Iterable[str]) -> dict[str, Entry | None]:
-        """The entry at each path (None when missing), walking all paths level by level."""
-        pending = {p: (self.root, list(PurePosixPath(p).parts)) for p in dict.fromkeys(paths)}
+        """The entry at each path (None when missing), walking all paths level by level.
+
+        Below a wide directory (an `apps/` listing with hundreds of entries) each entry is
+        one of many small siblings, so the rest of the path is fetched in one request;
+        elsewhere one level at a time, so a wide subtree is never pulled in whole.
+        """
+        pending = {p: (self.root, list(PurePosixPath(p).parts), 0) for p in dict.fromkeys(paths)}
         found: dict[str, Entry | None] = {}
         while pending:
-            listing = self.clone.trees({tree for tree, _ in pending.values()})
-            advanced: dict[str, tuple[str, list[str]]] = {}
-            for path, (tree, parts) in pending.items():
+            wanted: dict[str, int] = {}
+            for tree, _, depth in pending.values():
+                wanted[tree] = max(wanted.get(tree, 0), depth)
+            listing = self.clone.trees(wanted)
+            advanced: dict[str, tuple[str, list[str], int]] = {}
+            for path, (tree, parts, _) in pending.items():
                 entry = listing[tree].get(parts[0])
                 if entry is None or len(parts) == 1:
                     found[path] = entry
                 elif entry.is_tree:
-                    advanced[path] = (entry.oid, parts[1:])
+                    wide = len(listing[tree]) > WIDE_DIRECTORY
+                    advanced[path] = (entry.oid, parts[1:], len(parts) - 1 if wide else 0)
                 else:
                     found[path] = None
             pending = advanced
@@ -602,7 +683,7 @@ class Snapshot:
         stack = [(tree, "" if directory in ("", ".") else directory.rstrip("/") + "/")]
         while stack:
             oid, prefix = stack.pop()
-            for name, entry in self.clone.trees([oid], fetch=False)[oid].items():
+            for name, entry in self.clone.trees({oid: 0}, fetch=False)[oid].items():
                 if entry.is_tree:
                     stack.append((entry.oid, f"{prefix}{name}/"))
                 elif entry.mode != "160000":

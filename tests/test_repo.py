@@ -240,3 +240,48 @@ def test_clone_auth_failure_over_http_is_clear(tmp_path: Path) -> None:
             )
     assert "PROMOTER_TOKEN" in str(caught.value)
     assert "wrong-token-xyz" not in str(caught.value)
+
+
+def _wide_remote(tmp_path: Path, apps: int = 40) -> Path:
+    work = tmp_path / "wide"
+    for i in range(apps):
+        leaf = work / f"apps/app-{i:02d}/overlays/staging"
+        leaf.mkdir(parents=True)
+        (leaf / "kustomization.yaml").write_text(f"newTag: {i}.0.0\n")
+    (work / "promoter.yaml").write_text("version: 1\n")
+    _git("init", "-q", "-b", "main", cwd=work)
+    _git("add", "-A", cwd=work)
+    _git("commit", "-q", "-m", "init", cwd=work)
+    bare = tmp_path / "wide.git"
+    _git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
+    _git("config", "uploadpack.allowFilter", "true", cwd=bare)
+    return bare
+
+
+def test_snapshot_fetches_the_rest_of_a_path_below_a_wide_directory(tmp_path: Path) -> None:
+    """tree:2 brings promoter.yaml and the apps/ listing; one more request brings the file."""
+    stats = GitStats()
+    clone = _clone(_wide_remote(tmp_path), tmp_path, stats)
+    snapshot = Snapshot(clone, clone.ref("main"))
+    snapshot.materialise(["promoter.yaml"], tmp_path / "tree")
+    assert stats.fetches == 1
+    path = "apps/app-17/overlays/staging/kustomization.yaml"
+    snapshot.materialise([path], tmp_path / "tree")
+    assert (tmp_path / "tree" / path).read_text() == "newTag: 17.0.0\n"
+    assert stats.fetches == 2
+    assert not (tmp_path / "tree/apps/app-18").exists()
+
+
+def test_clone_falls_back_when_the_server_caps_tree_depth(tmp_path: Path) -> None:
+    remote = _wide_remote(tmp_path)
+    _git("config", "uploadpackfilter.tree.maxDepth", "0", cwd=remote)
+    stats = GitStats()
+    clone = _clone(remote, tmp_path, stats)
+    assert clone.partial
+    assert not clone.deep
+    assert any("tree:2" in note for note in stats.notes)
+    snapshot = Snapshot(clone, clone.ref("main"))
+    path = "apps/app-03/overlays/staging/kustomization.yaml"
+    snapshot.materialise([path, "promoter.yaml"], tmp_path / "tree")
+    assert (tmp_path / "tree" / path).read_text() == "newTag: 3.0.0\n"
+    assert (tmp_path / "tree/promoter.yaml").read_text() == "version: 1\n"
