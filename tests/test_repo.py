@@ -285,3 +285,19 @@ def test_clone_falls_back_when_the_server_caps_tree_depth(tmp_path: Path) -> Non
     snapshot.materialise([path, "promoter.yaml"], tmp_path / "tree")
     assert (tmp_path / "tree" / path).read_text() == "newTag: 3.0.0\n"
     assert (tmp_path / "tree/promoter.yaml").read_text() == "version: 1\n"
+
+
+def test_clone_over_http_keeps_the_token_out_of_its_config(tmp_path: Path) -> None:
+    from fakes.githttp import GitHttpServer, make_bare_repo
+
+    make_bare_repo(tmp_path, "r.git", {"promoter.yaml": b"version: 1\n"})
+    token = "tok-" + os.urandom(8).hex()
+    with GitHttpServer(tmp_path, token=token) as server:
+        remote = parse_remote(server.repo_url("r.git"))
+        auth = Auth(Secret(token), remote.origin or "")
+        clone = Clone.create(remote, tmp_path / "c.git", branch=None, auth=auth, stats=GitStats())
+        Snapshot(clone, clone.ref("main")).materialise(["promoter.yaml"], tmp_path / "t")
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "c.git").rglob("*") if p.is_file())
+    assert token.encode() not in stored
+    assert base64.b64encode(f"x-access-token:{token}".encode()) not in stored
+    assert (tmp_path / "t/promoter.yaml").read_bytes() == b"version: 1\n"
