@@ -82,6 +82,13 @@ _OUTPUT = click.option(
 )
 @click.option("--base", metavar="BRANCH", help="Base branch (default: promoter.yaml, else HEAD).")
 @click.option(
+    "--api-url",
+    metavar="URL",
+    help="Forge API root, e.g. https://ghe.example.com/api/v3 (default: from the URL, "
+    "GITHUB_API_URL).",
+)
+@click.option("--auto-merge", is_flag=True, help="Ask the forge to merge the request when green.")
+@click.option(
     "--author",
     envvar="PROMOTER_AUTHOR",
     default="promoter[bot] <promoter[bot]@users.noreply.github.com>",
@@ -111,6 +118,8 @@ def cli(
     mode: str | None,
     forge: str | None,
     base: str | None,
+    api_url: str | None,
+    auto_merge: bool,
     author: str,
     skip_ci: bool,
     sign: bool,
@@ -151,6 +160,8 @@ def cli(
             mode=mode,
             forge=forge,
             base=base,
+            api_url=api_url,
+            auto_merge=auto_merge,
             author=author,
             skip_ci=skip_ci,
             sign=sign,
@@ -251,7 +262,10 @@ def _env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
         newer = ", ".join(dict.fromkeys(s.label for s in env.superseded))
         return [f"{prefix}{status}: already at a newer version ({newer}); nothing pushed"]
     if env.status.value == "unchanged" and env.branch and env.changes:
-        return [f"{prefix}{status}: {env.branch} already holds {env.summary()}"]
+        line = f"{prefix}{status}: {env.branch} already holds {env.summary()}"
+        if env.pull_request:
+            line += f"; pull request #{env.pull_request.number}: {env.pull_request.url}"
+        return [line]
     if not env.changes:
         return [f"{prefix}{status}: already up to date"]
     if env.commit is None:
@@ -264,6 +278,9 @@ def _env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
     line = f"{prefix}{status} {env.summary()}, pushed {env.commit[:7]} to {env.branch}"
     if env.review:
         line += f" (review: {env.review})"
+    if env.pull_request:
+        line += f"; pull request #{env.pull_request.number} {env.pull_request.operation}: "
+        line += env.pull_request.url
     return [line]
 
 

@@ -9,6 +9,7 @@ PromoterError            exit 1
    └─ GitError           exit 1  a git command failed (argv and stderr redacted)
       ├─ GitAuthError    exit 1  the remote refused the credentials
       └─ PushRejectedError      the branch moved under us (transient: fetch, re-apply, retry)
+   └─ ForgeError         exit 1  the forge API failed; ForgeAuthError: token refused or too weak
 ```
 
 `str(error)` is the sentence the user sees: location first (`file:line: field: ...`), then
@@ -119,3 +120,11 @@ class PushRejectedError(GitError):
 
     def __init__(self, message: str, *, argv: tuple[str, ...] = (), stderr: str = "") -> None:
         super().__init__(message, argv=argv, stderr=stderr, transient=True)
+
+
+class ForgeError(OperationalError):
+    """The forge's API refused or failed a call (after retries, when they apply)."""
+
+
+class ForgeAuthError(ForgeError):
+    """The forge rejected the token, or the token lacks a permission the run needs."""

@@ -619,6 +619,20 @@ class Clone:
             )
         raise _error(GitResult(result.argv, result.returncode, result.stdout, report))
 
+    def delete_branch(self, branch: str, *, lease: str) -> None:
+        """Delete a remote branch, unless it moved since `lease` was read."""
+        args = ["push", "--porcelain", f"--force-with-lease=refs/heads/{branch}:{lease}"]
+        result = self._git(*args, "origin", f":refs/heads/{branch}", check=False)
+        if result.returncode != 0:
+            report = result.stdout.decode("utf-8", "replace") + "\n" + result.stderr
+            if _REJECTED.search(report):
+                raise PushRejectedError(
+                    f"{branch} moved while it was being deleted; retrying",
+                    argv=result.argv,
+                    stderr=_last_line(report),
+                )
+            raise _error(GitResult(result.argv, result.returncode, result.stdout, report))
+
 
 def _refusal(report: str) -> str:
     """Why a push was refused: the porcelain status and the server's own `remote:` lines."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from promoter.errors import ConfigError
+from promoter.redact import Secret
 
 MARKER = "<!-- promoter -->"
 """Ends every body promoter writes, so it can recognise its own change requests."""
@@ -56,15 +57,25 @@ class Forge(Protocol):
 FORGES = ("github", "gitlab", "local")
 
 
-def open_forge(kind: str, *, repository_url: str) -> Forge:
-    """The adapter for `kind`; GitHub and GitLab adapters arrive with their issues."""
+def open_forge(
+    kind: str,
+    *,
+    repository_url: str,
+    token: Secret | None = None,
+    api_url: str | None = None,
+) -> Forge:
+    """The adapter for `kind`; client libraries load only here."""
     if kind == "local":
         from promoter.forges.local import LocalForge
 
         return LocalForge(repository_url)
-    if kind in ("github", "gitlab"):
+    if kind == "github":
+        from promoter.forges.github import GitHubForge
+
+        return GitHubForge(repository_url, token=token, api_url=api_url)
+    if kind == "gitlab":
         raise ConfigError(
-            f"pull requests on {kind} are not supported yet; use --mode push, or "
+            "merge requests on gitlab are not supported yet; use --mode push, or "
             "--forge local to push the promotion branch without opening a request",
             field="--forge",
         )

@@ -29,11 +29,17 @@ from tenacity import (
 
 from promoter import ci
 from promoter import config as configuration
-from promoter.errors import InputError, PromoterError, TargetNotFoundError
-from promoter.forges import ChangeRequestSpec, Forge, open_forge
+from promoter.errors import InputError, OperationalError, PromoterError, TargetNotFoundError
+from promoter.forges import ChangeRequestSpec, Forge, Outcome, open_forge
 from promoter.forges.local import review_hint
 from promoter.imageref import ImageRef
-from promoter.promotion.message import branch_name, commit_message, title
+from promoter.promotion.message import (
+    TRAILER,
+    branch_name,
+    commit_message,
+    pull_request_body,
+    title,
+)
 from promoter.promotion.plan import (
     EnvironmentPlan,
     app_names,
@@ -42,7 +48,14 @@ from promoter.promotion.plan import (
     parse_images,
     plan_environment,
 )
-from promoter.promotion.result import EnvironmentResult, Result, Stats, Status, overall
+from promoter.promotion.result import (
+    EnvironmentResult,
+    PullRequestInfo,
+    Result,
+    Stats,
+    Status,
+    overall,
+)
 from promoter.redact import Secret
 from promoter.repo import Auth, Clone, GitStats, Identity, Remote, Snapshot, parse_remote
 
@@ -75,6 +88,8 @@ class PromoteCommand:
     skip_ci: bool = False
     sign: bool = False
     allow_downgrade: bool = False
+    auto_merge: bool = False
+    api_url: str | None = None
     source_repo: str | None = None
     source_commit: str | None = None
     pipeline_url: str | None = None
@@ -145,6 +160,7 @@ class _Run:
         )
         self.git_stats = GitStats()
         self.stats = Stats()
+        self.forge: Forge | None = None
 
     def _auth(self) -> Auth | None:
         if self.remote.origin is None:
@@ -183,6 +199,7 @@ class _Run:
         self.stats.bytes_fetched = self.git_stats.bytes_fetched
         self.stats.bytes_sent = self.git_stats.bytes_sent
         self.stats.notes = list(dict.fromkeys(self.git_stats.notes))
+        self.stats.api_calls = getattr(self.forge, "calls", 0)
 
     def _environment(self, env: str) -> EnvironmentResult:
         policy = self.command.retry
@@ -220,6 +237,9 @@ class _Run:
         plan = self._plan(snapshot, root, config, env)
         result = dataclasses.replace(plan.summarise(env, mode), base=base)
         if self.command.dry_run or result.status is not Status.CHANGED:
+            retire = mode == "pull-request" and result.status is Status.UNCHANGED
+            if retire and not self.command.dry_run:
+                self._retire(env, config, base)
             return result
         changes = {
             path.resolve().relative_to(root.resolve()).as_posix(): data
@@ -247,18 +267,28 @@ class _Run:
         tip: str,
     ) -> EnvironmentResult:
         """Rebuild `promote/<env>/<app>` as base tip + one commit; push with a lease."""
-        base = result.base or self.default_branch
-        forge = open_forge(self.forge_kind, repository_url=self.remote.url)
+        forge = self._forge()
         branch = branch_name(env, app_names(config, env, self.images, self.command.app))
-        hint = review_hint(base, branch) if self.forge_kind == "local" else None
+        hint = review_hint(result.base or "", branch) if forge.name == "local" else None
         current = self.clone.remote_branch(branch)
         if current is not None:
             self.clone.fetch_commit(current)
-            if self.clone.commit_info(current)[0] == tree:
-                # Also after a crash between push and opening the request: ensure it exists.
-                self._open_request(forge, env, result, config, branch)
+            current_tree, _, message = self.clone.commit_info(current)
+            if TRAILER not in message:
+                raise OperationalError(
+                    f"{branch} has commits promoter did not make (tip {current[:12]}); "
+                    "promoter will not force-push over them. Merge or close its pull request "
+                    "and delete the branch, or push those changes elsewhere, then rerun"
+                )
+            if current_tree == tree:
+                info = self._open_request(forge, env, result, config, branch)
                 return dataclasses.replace(
-                    result, status=Status.UNCHANGED, branch=branch, commit=current, review=hint
+                    result,
+                    status=Status.UNCHANGED,
+                    branch=branch,
+                    commit=current,
+                    review=hint,
+                    pull_request=info,
                 )
             behind = self._superseded_on(Snapshot(self.clone, current), config, env)
             if behind is not None:
@@ -277,8 +307,20 @@ class _Run:
             tree, tip, message, identity=self.identity, sign=self.command.sign
         )
         self.clone.push(commit, branch, lease=current, force=True)
-        self._open_request(forge, env, result, config, branch)
-        return dataclasses.replace(result, branch=branch, commit=commit, pushed=True, review=hint)
+        info = self._open_request(forge, env, result, config, branch)
+        return dataclasses.replace(
+            result, branch=branch, commit=commit, pushed=True, review=hint, pull_request=info
+        )
+
+    def _forge(self) -> Forge:
+        if self.forge is None:
+            self.forge = open_forge(
+                self.forge_kind,
+                repository_url=self.remote.url,
+                token=self.auth.token if self.auth else None,
+                api_url=self.command.api_url,
+            )
+        return self.forge
 
     def _open_request(
         self,
@@ -287,18 +329,39 @@ class _Run:
         result: EnvironmentResult,
         config: configuration.Config | None,
         branch: str,
-    ) -> None:
+    ) -> PullRequestInfo | None:
         settings = configuration.environment(config, env) if config else None
-        forge.open_or_update(
+        outcome, request = forge.open_or_update(
             ChangeRequestSpec(
                 head=branch,
                 base=result.base or self.default_branch,
                 title=title(env, result),
-                body="",
+                body=pull_request_body(env, result, self.images, self.source),
                 labels=tuple(settings.labels) if settings else (),
                 reviewers=tuple(settings.reviewers) if settings else (),
             )
         )
+        if forge.name == "local":
+            return None
+        if self.command.auto_merge and outcome is not Outcome.UNCHANGED:
+            forge.enable_auto_merge(request)
+        return PullRequestInfo(request.number, request.url, outcome.value)
+
+    def _retire(self, env: str, config: configuration.Config | None, base: str) -> None:
+        """The base already holds the change: close the now pointless request, drop its branch."""
+        branch = branch_name(env, app_names(config, env, self.images, self.command.app))
+        current = self.clone.remote_branch(branch)
+        if current is None:
+            return
+        forge = self._forge()
+        request = forge.find_open(branch, base)
+        if request is not None:
+            forge.close(
+                request,
+                f"Closed by promoter: {base} already holds this version, so this pull request "
+                "has nothing left to change.",
+            )
+        self.clone.delete_branch(branch, lease=current)
 
     def _superseded_on(
         self, snapshot: Snapshot, config: configuration.Config | None, env: str

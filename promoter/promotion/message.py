@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from promoter.ci import Source
+from promoter.forges import MARKER
 from promoter.imageref import ImageRef
 from promoter.promotion.result import EnvironmentResult
 
@@ -63,3 +64,45 @@ def commit_message(
     if source.pipeline_url:
         trailers.append(f"Pipeline-url: {source.pipeline_url}")
     return f"{subject}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(trailers) + "\n"
+
+
+def pull_request_body(
+    env: str, result: EnvironmentResult, images: Sequence[ImageRef], source: Source
+) -> str:
+    """A table of what changes, where the build came from, and promoter's hidden marker."""
+    rows = [
+        f"| {c.image.rsplit('/', 1)[-1]} | {env} | `{c.file}`:{c.line} | "
+        f"{_cell(c.old)} → {_cell(c.new)} |"
+        for c in result.changes
+        if c.old != c.new
+    ]
+    lines = [
+        f"Promotes {', '.join(f'`{image}`' for image in images)} to **{env}**.",
+        "",
+        "| app | environment | file | change |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+    origin = []
+    if source.repository and source.commit:
+        link = f"{source.repository}/commit/{source.commit}"
+        origin.append(f"source commit [{source.commit[:12]}]({link})")
+    elif source.commit:
+        origin.append(f"source commit `{source.commit[:12]}`")
+    if source.pipeline_url:
+        origin.append(f"[CI run]({source.pipeline_url})")
+    if origin:
+        lines += ["", "Built from " + ", ".join(origin) + "."]
+    lines += [
+        "",
+        "This pull request is kept up to date by promoter: a newer build updates it in place.",
+        MARKER,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: str | None) -> str:
+    if value is None:
+        return "(added)"
+    escaped = value.replace("|", "\\|")
+    return f"`{escaped}`"

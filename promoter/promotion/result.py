@@ -80,6 +80,18 @@ class Superseded:
 
 
 @dataclass(frozen=True, slots=True)
+class PullRequestInfo:
+    """The change request a run opened, updated, left alone or closed."""
+
+    number: int
+    url: str
+    operation: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"number": self.number, "url": self.url, "operation": self.operation}
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentResult:
     env: str
     status: Status
@@ -92,6 +104,7 @@ class EnvironmentResult:
     pushed: bool = False
     superseded: tuple[Superseded, ...] = ()
     review: str | None = None
+    pull_request: PullRequestInfo | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -103,6 +116,7 @@ class EnvironmentResult:
             "commit": self.commit,
             "pushed": self.pushed,
             "changes": [c.as_json() for c in self.changes],
+            "pull_request": self.pull_request.as_json() if self.pull_request else None,
             "superseded": [
                 {"file": s.file, "image": s.image, "current": s.current, "wanted": s.wanted}
                 for s in self.superseded

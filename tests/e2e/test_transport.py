@@ -307,14 +307,17 @@ def test_promote_push_hook_rejection_message_says_why(
     assert "pre-receive hook declined" in line or "pushes to main are closed" in line
 
 
-def test_promote_unsupported_forge_for_pull_request_pushes_nothing(
-    promoter: Promoter, bare: Path
+@pytest.mark.parametrize(
+    ("forge", "code", "says"), [("gitlab", 2, "--forge"), ("github", 1, "token")]
+)
+def test_promote_forge_unusable_for_pull_request_pushes_nothing(
+    promoter: Promoter, bare: Path, forge: str, code: int, says: str
 ) -> None:
     before = refs(bare)
     run = promoter.run(
-        "--config-repo", str(bare), "--forge", "github",
+        "--config-repo", str(bare), "--forge", forge,
         "--env", "production", "--image", "ghcr.io/acme/web:1.5.0",
     )  # fmt: skip
-    assert run.returncode == 2, run.stderr
-    assert "--forge" in run.stderr
+    assert run.returncode == code, run.stderr
+    assert says in run.stderr
     assert refs(bare) == before

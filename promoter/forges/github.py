@@ -1,0 +1,286 @@
+"""GitHub (github.com and Enterprise Server) pull requests through PyGithub.
+
+One living PR per promotion branch: found by `owner:branch`, created when missing,
+patched only where it differs, and found-then-updated when a racing run created it first
+(422 "A pull request already exists"). PyGithub's own retries are off (`retry=None`):
+this module's tenacity loop is the one retry layer, for 5xx and rate limits only,
+honouring `Retry-After` and `x-ratelimit-reset`. Every other failure becomes one clear
+`ForgeError` line. Knows nothing of YAML or git.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+from promoter.errors import ForgeAuthError, ForgeError
+from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
+from promoter.redact import Secret, redact
+
+if TYPE_CHECKING:
+    from github.GithubException import GithubException
+    from github.PullRequest import PullRequest
+    from github.Repository import Repository
+
+T = TypeVar("T")
+MAX_WAIT = 60.0
+"""A rate limit that resets later than this fails the run instead of stalling CI."""
+_SECONDARY = "secondary rate limit"
+
+
+def api_url_for(repository_url: str, env: dict[str, str] | None = None) -> str:
+    """The REST root for a repository URL: api.github.com, `GITHUB_API_URL`, or GHES."""
+    env = dict(os.environ) if env is None else env
+    parts = urlsplit(repository_url)
+    if parts.hostname == "github.com":
+        return "https://api.github.com"
+    if env.get("GITHUB_API_URL"):
+        return env["GITHUB_API_URL"].rstrip("/")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}/api/v3"
+
+
+def repository_name(repository_url: str) -> str:
+    """`owner/name` from `https://host/owner/name(.git)`."""
+    path = urlsplit(repository_url).path.strip("/").removesuffix(".git")
+    parts = path.split("/")
+    if len(parts) < 2 or not all(parts[-2:]):
+        raise ForgeError(f"cannot tell owner/repository from {repository_url!r}")
+    return "/".join(parts[-2:])
+
+
+class GitHubForge:
+    name = "github"
+
+    def __init__(
+        self,
+        repository_url: str,
+        *,
+        token: Secret | None,
+        api_url: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        write_interval: float | None = None,
+    ) -> None:
+        from github import Auth, Github
+
+        if token is None:
+            raise ForgeAuthError(
+                "no GitHub token: set PROMOTER_TOKEN (or GITHUB_TOKEN) to a token that can "
+                "write pull requests"
+            )
+        self.full_name = repository_name(repository_url)
+        self.api_url = (api_url or api_url_for(repository_url)).rstrip("/")
+        interval = write_interval
+        if interval is None:
+            interval = float(os.environ.get("PROMOTER_GITHUB_WRITE_INTERVAL", "1.0"))
+        self.client = Github(
+            base_url=self.api_url,
+            auth=Auth.Token(token.reveal()),
+            retry=None,
+            seconds_between_requests=0,
+            seconds_between_writes=interval,
+            timeout=30,
+        )
+        self.sleep = sleep
+        self.calls = 0
+        self._repo: Repository | None = None
+
+    # -- the Forge protocol ------------------------------------------------------------
+
+    def find_open(self, head: str, base: str) -> ChangeRequest | None:
+        pull = self._find(head, base)
+        return self._request(pull) if pull is not None else None
+
+    def open_or_update(self, spec: ChangeRequestSpec) -> tuple[Outcome, ChangeRequest]:
+        pull = self._find(spec.head, spec.base)
+        if pull is None:
+            created = self._create(spec)
+            if created is not None:
+                self._decorate(created, spec, fresh=True)
+                return Outcome.CREATED, self._request(created, spec)
+            pull = self._find(spec.head, spec.base)
+            if pull is None:
+                raise ForgeError(
+                    f"GitHub said a pull request for {spec.head} exists, but none is open"
+                )
+        changed = self._update(pull, spec)
+        changed |= self._decorate(pull, spec, fresh=False)
+        outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
+        return outcome, self._request(pull, spec)
+
+    def enable_auto_merge(self, cr: ChangeRequest) -> None:
+        pull = self._call(lambda: self.repo.get_pull(cr.number))
+        try:
+            self._call(lambda: pull.enable_automerge(merge_method="SQUASH"))
+        except ForgeError as error:
+            if "clean status" in str(error).lower():
+                return  # mergeable right away; GitHub refuses auto-merge then
+            raise
+
+    def close(self, cr: ChangeRequest, reason: str) -> None:
+        pull = self._call(lambda: self.repo.get_pull(cr.number))
+        self._call(lambda: pull.create_issue_comment(reason))
+        self._call(lambda: pull.edit(state="closed"))
+
+    # -- steps -------------------------------------------------------------------------
+
+    @property
+    def repo(self) -> Repository:
+        if self._repo is None:
+            self._repo = self._call(lambda: self.client.get_repo(self.full_name, lazy=True))
+        return self._repo
+
+    def _find(self, head: str, base: str) -> PullRequest | None:
+        owner = self.full_name.split("/")[0]
+        pulls = self._call(
+            lambda: list(self.repo.get_pulls(state="open", head=f"{owner}:{head}", base=base))
+        )
+        return pulls[0] if pulls else None
+
+    def _create(self, spec: ChangeRequestSpec) -> PullRequest | None:
+        """The new PR, or None when a racing run created it first (then find it)."""
+        try:
+            return self._call(
+                lambda: self.repo.create_pull(
+                    base=spec.base,
+                    head=spec.head,
+                    title=spec.title,
+                    body=spec.body,
+                    draft=spec.draft,
+                )
+            )
+        except ForgeError as error:
+            if "already exists" in str(error):
+                return None
+            raise
+
+    def _update(self, pull: PullRequest, spec: ChangeRequestSpec) -> bool:
+        if pull.title == spec.title and (pull.body or "") == spec.body:
+            return False
+        self._call(lambda: pull.edit(title=spec.title, body=spec.body))
+        return True
+
+    def _decorate(self, pull: PullRequest, spec: ChangeRequestSpec, *, fresh: bool) -> bool:
+        """Add missing labels and review requests; never remove what humans added."""
+        changed = False
+        have = set() if fresh else {label.name for label in pull.labels}
+        missing = [label for label in spec.labels if label not in have]
+        if missing:
+            self._call(lambda: pull.add_to_labels(*missing))
+            changed = True
+        users, teams = _split_reviewers(spec.reviewers)
+        if not fresh:
+            users = [u for u in users if u not in {r.login for r in pull.requested_reviewers}]
+            teams = [t for t in teams if t not in {r.slug for r in pull.requested_teams}]
+        if users or teams:
+            self._call(lambda: pull.create_review_request(reviewers=users, team_reviewers=teams))
+            changed = True
+        return changed
+
+    def _request(self, pull: PullRequest, spec: ChangeRequestSpec | None = None) -> ChangeRequest:
+        spec = spec or ChangeRequestSpec(
+            head=pull.head.ref, base=pull.base.ref, title=pull.title, body=pull.body or ""
+        )
+        return ChangeRequest(pull.number, pull.html_url, spec)
+
+    # -- one retry layer and error translation ------------------------------------------
+
+    def _call(self, action: Callable[[], T]) -> T:
+        from github.GithubException import GithubException
+
+        retrying = Retrying(
+            stop=stop_after_attempt(5) | stop_after_delay(180),
+            wait=_wait_for,
+            retry=retry_if_exception(lambda e: isinstance(e, GithubException) and _transient(e)),
+            reraise=True,
+            sleep=self.sleep,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self.calls += 1
+                    return action()
+        except GithubException as error:
+            raise _translate(error, self.full_name) from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _split_reviewers(reviewers: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """`acme/sre` is a team (slug `sre`); `alice` or `@alice` a user."""
+    users = [r.lstrip("@") for r in reviewers if "/" not in r]
+    teams = [r.split("/", 1)[1] for r in reviewers if "/" in r]
+    return users, teams
+
+
+def _transient(error: GithubException) -> bool:
+    if error.status >= 500:
+        return True
+    message = _message(error).lower()
+    headers = {k.lower(): v for k, v in (error.headers or {}).items()}
+    if error.status in (403, 429):
+        if _SECONDARY in message or "retry-after" in headers:
+            return True
+        return headers.get("x-ratelimit-remaining") == "0"
+    return False
+
+
+def _wait_for(retry_state: object) -> float:
+    """Retry-After, else the primary limit's reset, else short exponential backoff."""
+    from github.GithubException import GithubException
+
+    outcome = getattr(retry_state, "outcome", None)
+    error = outcome.exception() if outcome is not None else None
+    attempt = int(getattr(retry_state, "attempt_number", 1))
+    backoff = min(2.0 ** (attempt - 1), 8.0)
+    if not isinstance(error, GithubException):
+        return backoff
+    headers = {k.lower(): v for k, v in (error.headers or {}).items()}
+    if "retry-after" in headers:
+        try:
+            return min(float(headers["retry-after"]), MAX_WAIT)
+        except ValueError:
+            return backoff
+    if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+        try:
+            wait = float(headers["x-ratelimit-reset"]) - time.time()
+        except ValueError:
+            return backoff
+        return min(max(wait, 0.0) + 1.0, MAX_WAIT)
+    return backoff
+
+
+def _message(error: GithubException) -> str:
+    data = error.data
+    if isinstance(data, dict):
+        text = str(data.get("message") or "")
+        details = [
+            str(e.get("message") or e.get("code") or "")
+            for e in data.get("errors") or []
+            if isinstance(e, dict)
+        ]
+        return "; ".join(part for part in [text, *details] if part)
+    return str(data or error.message or "")
+
+
+def _translate(error: GithubException, full_name: str) -> ForgeError:
+    message = redact(_message(error)) or f"HTTP {error.status}"
+    if error.status == 401:
+        return ForgeAuthError(
+            f"GitHub rejected the token ({message}): set PROMOTER_TOKEN to a valid token "
+            f"with access to {full_name}"
+        )
+    if error.status == 403 and "not accessible" in message.lower():
+        return ForgeAuthError(
+            f"token cannot write pull requests in {full_name} ({message}): it needs "
+            "contents:write and pull_requests:write"
+        )
+    if error.status == 404:
+        return ForgeError(
+            f"{full_name} not found on GitHub, or the token cannot see it ({message})"
+        )
+    return ForgeError(f"GitHub: {message} (HTTP {error.status}, {full_name})")
