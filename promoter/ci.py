@@ -79,3 +79,30 @@ def find_token(forge: str, env: Mapping[str, str]) -> tuple[str, str] | None:
 def _hosts(url: str | None) -> set[str]:
     host = urlsplit(url).hostname if url else None
     return {host.lower()} if host else set()
+
+
+def mask_commands(env: Mapping[str, str]) -> list[str]:
+    """`::add-mask::` lines for every token variable set, under GitHub Actions only."""
+    if env.get("GITHUB_ACTIONS") != "true":
+        return []
+    names = dict.fromkeys(n for names in TOKEN_VARIABLES.values() for n in names)
+    return [f"::add-mask::{env[n]}" for n in names if env.get(n, "").strip()]
+
+
+def write_github_outputs(outputs: Mapping[str, str], summary: str, env: Mapping[str, str]) -> None:
+    """Append step outputs to `$GITHUB_OUTPUT` and Markdown to `$GITHUB_STEP_SUMMARY`."""
+    if env.get("GITHUB_ACTIONS") != "true":
+        return
+    output_file = env.get("GITHUB_OUTPUT")
+    if output_file:
+        with open(output_file, "a", encoding="utf-8") as handle:
+            for name, value in outputs.items():
+                if "\n" in value:
+                    delimiter = f"promoter_{abs(hash(value)):x}"
+                    handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+                else:
+                    handle.write(f"{name}={value}\n")
+    summary_file = env.get("GITHUB_STEP_SUMMARY")
+    if summary_file and summary:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(summary if summary.endswith("\n") else summary + "\n")

@@ -145,7 +145,10 @@ def cli(
     if not images:
         raise click.UsageError("missing --image")
     from promoter.errors import InputError
-    from promoter.promotion import PromoteCommand, promote
+    from promoter.promotion import PromoteCommand, mask_commands, promote
+
+    for command in mask_commands():
+        click.echo(command, err=True)  # the runner reads workflow commands on both streams
 
     if not config_repo:
         raise InputError("missing --config-repo (or PROMOTER_CONFIG_REPO)", field="--config-repo")

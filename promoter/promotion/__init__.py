@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from promoter.promotion.flow import PromoteCommand, RetryPolicy, promote
 from promoter.promotion.plan import bump
+from promoter.promotion.report import mask_commands
 from promoter.promotion.result import (
     Change,
     EnvironmentResult,
@@ -26,5 +27,6 @@ __all__ = [
     "Stats",
     "Status",
     "bump",
+    "mask_commands",
     "promote",
 ]

@@ -33,6 +33,7 @@ from promoter.errors import InputError, OperationalError, PromoterError, TargetN
 from promoter.forges import ChangeRequestSpec, Forge, Outcome, open_forge
 from promoter.forges.local import review_hint
 from promoter.imageref import ImageRef
+from promoter.promotion import report
 from promoter.promotion.message import (
     TRAILER,
     branch_name,
@@ -104,8 +105,11 @@ def promote(command: PromoteCommand) -> Result:
     if command.mode is not None and command.mode not in MODES:
         raise InputError(f"unknown mode {command.mode!r} (push or pull-request)", field="--mode")
     if "://" in command.config_repo or is_bare_repository(Path(command.config_repo)):
-        return _Run(command, images, parse_remote(command.config_repo)).promote()
-    return _promote_checkout(command, images, Path(command.config_repo))
+        result = _Run(command, images, parse_remote(command.config_repo)).promote()
+    else:
+        result = _promote_checkout(command, images, Path(command.config_repo))
+    report.publish(result)
+    return result
 
 
 def is_bare_repository(path: Path) -> bool:
