@@ -114,13 +114,15 @@ class GitHubForge:
         return outcome, self._request(pull, spec)
 
     def enable_auto_merge(self, cr: ChangeRequest) -> None:
+        """Auto-merge; a PR that is already mergeable ("clean status") is merged now."""
         pull = self._call(lambda: self.repo.get_pull(cr.number))
         try:
             self._call(lambda: pull.enable_automerge(merge_method="SQUASH"))
         except ForgeError as error:
-            if "clean status" in str(error).lower():
-                return  # mergeable right away; GitHub refuses auto-merge then
-            raise
+            if "clean status" not in str(error).lower():
+                raise
+            head = pull.head.sha
+            self._call(lambda: pull.merge(merge_method="squash", sha=head))
 
     def close(self, cr: ChangeRequest, reason: str) -> None:
         pull = self._call(lambda: self.repo.get_pull(cr.number))

@@ -1,0 +1,203 @@
+"""promote against a fake GitHub on loopback: real PyGithub, real git, one living PR."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.github import FakeGitHub
+
+from .conftest import Promoter, fixture_files, git
+
+TOKEN = "ghs_e2e_fake_token_1234"
+WEB = "ghcr.io/acme/web"
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[FakeGitHub]:
+    with FakeGitHub(tmp_path / "gh", token=TOKEN) as fake:
+        fake.create_repo("acme", "config", fixture_files())
+        yield fake
+    assert fake.validation_errors == []
+
+
+@pytest.fixture
+def gh_promoter(tmp_path: Path) -> Promoter:
+    tmpdir = tmp_path / "run-tmp"
+    tmpdir.mkdir()
+    return Promoter(tmpdir, token=TOKEN)
+
+
+def _promote(
+    promoter: Promoter, github: FakeGitHub, *args: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    run = promoter.run(
+        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
+        "--api-url", github.api_url, "--output", "json", *args,
+        env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0", **(env or {})},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    report = run.json()
+    shown = [
+        line
+        for line in (run.stdout + run.stderr).splitlines()
+        if not line.startswith("::add-mask::")  # the runner consumes these; never echoed
+    ]
+    assert not any(TOKEN in line for line in shown)
+    return report
+
+
+def _production(promoter: Promoter, github: FakeGitHub, tag: str, *extra: str) -> dict[str, Any]:
+    report = _promote(promoter, github, "--env", "production", "--image", f"{WEB}:{tag}", *extra)
+    (env,) = report["environments"]
+    return env
+
+
+def _bare(github: FakeGitHub) -> Path:
+    return Path(github.root) / "acme" / "config.git"
+
+
+def test_github_first_run_creates_pr_with_labels_and_reviewers(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    env = _production(gh_promoter, github, "1.5.0")
+
+    assert env["status"] == "changed"
+    assert env["pull_request"]["operation"] == "created"
+    (pull,) = github.pulls[("acme", "config")]
+    assert pull.head == "promote/production/web"
+    assert pull.base == "main"
+    assert pull.title == "Promote web to production: 1.4.1 → 1.5.0"
+    assert "<!-- promoter -->" in pull.body
+    assert "| web | production | `apps/web/overlays/production/kustomization.yaml`" in pull.body
+    assert set(pull.labels) == {"promotion", "production"}
+    assert pull.requested_reviewers == ["alice"]
+    assert pull.requested_teams == ["sre"]
+    assert env["pull_request"]["number"] == pull.number
+    assert github.count("POST", path_regex=r"/pulls$") == 1
+    rest = [c for c in github.calls]
+    assert len(rest) <= 6, [f"{c.method} {c.path}" for c in rest]
+
+
+def test_github_newer_tag_updates_the_same_pr_without_comments(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    _production(gh_promoter, github, "1.5.0")
+    first = git(_bare(github), "rev-parse", "promote/production/web").strip()
+
+    env = _production(gh_promoter, github, "1.5.1")
+
+    assert env["pull_request"]["operation"] == "updated"
+    (pull,) = github.pulls[("acme", "config")]
+    assert pull.title == "Promote web to production: 1.4.1 → 1.5.1"
+    assert "`1.5.1`" in pull.body
+    assert pull.comments == []
+    assert git(_bare(github), "rev-parse", "promote/production/web").strip() != first
+    assert github.count("POST", path_regex=r"/pulls$") == 1
+
+
+def test_github_same_tag_again_is_unchanged_with_zero_writes(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    _production(gh_promoter, github, "1.5.0")
+    writes = github.write_calls
+
+    env = _production(gh_promoter, github, "1.5.0")
+
+    assert env["status"] == "unchanged"
+    assert env["pull_request"]["operation"] == "unchanged"
+    assert github.write_calls == writes
+
+
+def test_github_racing_run_created_the_pr_first_is_updated(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    github.race_create_pull("acme", "config")
+
+    env = _production(gh_promoter, github, "1.5.0")
+
+    assert env["pull_request"]["operation"] in ("updated", "unchanged")
+    assert len(github.pulls[("acme", "config")]) == 1
+
+
+def test_github_502_and_secondary_rate_limit_are_retried(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    github.fail_502("POST", r"/pulls$")
+    github.secondary_rate_limit("GET", r"/pulls$", retry_after=1)
+
+    env = _production(gh_promoter, github, "1.5.0")
+
+    assert env["pull_request"]["operation"] == "created"
+    assert len(github.pulls[("acme", "config")]) == 1
+
+
+def test_github_bad_credentials_exit_1_nothing_pushed(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    before = git(_bare(github), "for-each-ref").splitlines()
+    github.bad_credentials()
+    run = gh_promoter.run(
+        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
+        "--api-url", github.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
+        env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
+    )  # fmt: skip
+    assert run.returncode == 1
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("promote: error:")
+    assert TOKEN not in line
+    assert git(_bare(github), "for-each-ref").splitlines() == before
+
+
+def test_github_auto_merge_requested_when_checks_are_pending(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    github.set_branch_protection(
+        "acme", "config", "main", required_signatures=False, required_status_checks=["ci"]
+    )
+    _production(gh_promoter, github, "1.5.0", "--auto-merge")
+    (pull,) = github.pulls[("acme", "config")]
+    assert pull.auto_merge is not None
+    assert not pull.merged
+
+
+def test_github_auto_merge_of_a_clean_pr_merges_it_now(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    _production(gh_promoter, github, "1.5.0", "--auto-merge")
+    (pull,) = github.pulls[("acme", "config")]
+    assert pull.merged
+    overlay = "apps/web/overlays/production/kustomization.yaml"
+    assert 'newTag: "1.5.0"' in git(_bare(github), "show", f"main:{overlay}")
+
+
+def test_github_push_mode_commits_to_base_without_a_pr(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    report = _promote(gh_promoter, github, "--env", "staging", "--image", f"{WEB}:1.5.0")
+    (env,) = report["environments"]
+    assert env["branch"] == "main"
+    assert env["pull_request"] is None
+    assert github.pulls.get(("acme", "config"), []) == []
+    assert git(_bare(github), "rev-parse", "main").strip() == env["commit"]
+
+
+def test_github_actions_outputs_and_summary(
+    gh_promoter: Promoter, github: FakeGitHub, tmp_path: Path
+) -> None:
+    out, summary = tmp_path / "gh-output", tmp_path / "gh-summary"
+    report = _promote(
+        gh_promoter, github, "--env", "production", "--image", f"{WEB}:1.5.0",
+        env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(out),
+             "GITHUB_STEP_SUMMARY": str(summary)},
+    )  # fmt: skip
+    (env,) = report["environments"]
+    values = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert values["pr-url"] == env["pull_request"]["url"]
+    assert values["pr-number"] == str(env["pull_request"]["number"])
+    assert values["operation"] == "created"
+    assert values["commit-sha"] == env["commit"]
+    assert values["changed"] == "true"
+    assert "| production | changed | web 1.4.1 → 1.5.0 |" in summary.read_text()
