@@ -53,6 +53,10 @@ class Forge(Protocol):
 
     def close(self, cr: ChangeRequest, reason: str) -> None: ...
 
+    def signature_required(self, base: str) -> bool:
+        """Whether `base` only accepts signed commits (False when it cannot be read)."""
+        ...
+
 
 FORGES = ("github", "gitlab", "local")
 

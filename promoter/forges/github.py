@@ -129,6 +129,14 @@ class GitHubForge:
         self._call(lambda: pull.create_issue_comment(reason))
         self._call(lambda: pull.edit(state="closed"))
 
+    def signature_required(self, base: str) -> bool:
+        """Branch protection's "require signed commits"; unreadable (no admin) counts as no."""
+        try:
+            branch = self._call(lambda: self.repo.get_branch(base))
+            return bool(self._call(branch.get_required_signatures))
+        except ForgeError:
+            return False
+
     # -- steps -------------------------------------------------------------------------
 
     @property

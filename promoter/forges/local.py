@@ -28,6 +28,9 @@ class LocalForge:
     def close(self, cr: ChangeRequest, reason: str) -> None:
         return None
 
+    def signature_required(self, base: str) -> bool:
+        return False
+
 
 def review_hint(base: str, head: str) -> str:
     return f"git diff {base}...{head}"

@@ -306,6 +306,12 @@ class _Run:
                     superseded=tuple(behind.superseded),
                     review=hint,
                 )
+        base = result.base or self.default_branch
+        if not self.command.sign and forge.signature_required(base):
+            raise OperationalError(
+                f"{base} requires signed commits, and commits promoter pushes with git are "
+                "unsigned: pass --sign with a signing key the forge knows; nothing was pushed"
+            )
         message = commit_message(env, result, self.images, self.source)
         commit = self.clone.write_commit(
             tree, tip, message, identity=self.identity, sign=self.command.sign

@@ -201,3 +201,38 @@ def test_github_actions_outputs_and_summary(
     assert values["commit-sha"] == env["commit"]
     assert values["changed"] == "true"
     assert "| production | changed | web 1.4.1 → 1.5.0 |" in summary.read_text()
+
+
+def test_github_base_requiring_signed_commits_fails_before_pushing(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    github.set_branch_protection("acme", "config", "main", required_signatures=True)
+    before = git(_bare(github), "for-each-ref").splitlines()
+    run = gh_promoter.run(
+        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
+        "--api-url", github.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
+        env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
+    )  # fmt: skip
+    assert run.returncode == 1
+    (line,) = run.stderr.strip().splitlines()
+    assert "requires signed commits" in line
+    assert git(_bare(github), "for-each-ref").splitlines() == before
+    assert github.pulls.get(("acme", "config"), []) == []
+
+
+def test_github_base_already_holding_the_change_closes_the_pr_with_a_comment(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    _production(gh_promoter, github, "1.5.0")
+    _promote(
+        gh_promoter, github, "--env", "production", "--image", f"{WEB}:1.5.0", "--mode", "push"
+    )
+
+    env = _production(gh_promoter, github, "1.5.0")
+
+    assert env["status"] == "unchanged"
+    (pull,) = github.pulls[("acme", "config")]
+    assert pull.state == "closed"
+    assert len(pull.comments) == 1
+    assert "already holds" in pull.comments[0].body
+    assert "promote/production/web" not in git(_bare(github), "branch", "--list", "promote/*")
