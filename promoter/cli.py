@@ -89,6 +89,11 @@ _OUTPUT = click.option(
 )
 @click.option("--auto-merge", is_flag=True, help="Ask the forge to merge the request when green.")
 @click.option(
+    "--no-clone",
+    is_flag=True,
+    help="GitHub only: read and commit through the API (Git Data API), no git at all.",
+)
+@click.option(
     "--author",
     envvar="PROMOTER_AUTHOR",
     default="promoter[bot] <promoter[bot]@users.noreply.github.com>",
@@ -120,6 +125,7 @@ def cli(
     base: str | None,
     api_url: str | None,
     auto_merge: bool,
+    no_clone: bool,
     author: str,
     skip_ci: bool,
     sign: bool,
@@ -165,6 +171,7 @@ def cli(
             base=base,
             api_url=api_url,
             auto_merge=auto_merge,
+            no_clone=no_clone,
             author=author,
             skip_ci=skip_ci,
             sign=sign,

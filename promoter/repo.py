@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from promoter.errors import GitAuthError, GitError, InputError, PushRejectedError
@@ -648,10 +649,30 @@ def _refusal(report: str) -> str:
     return "; ".join(part for part in [status, *remote[-3:]] if part)
 
 
+class ObjectStore(Protocol):
+    """What a `Snapshot` reads and writes: a `Clone`, or the forge API under `--no-clone`."""
+
+    def commit_info(self, oid: str) -> tuple[str, tuple[str, ...], str]: ...
+
+    def tree(self, oid: str) -> dict[str, Entry]: ...
+
+    def trees(
+        self, wanted: Mapping[str, int], *, fetch: bool = True
+    ) -> dict[str, dict[str, Entry]]: ...
+
+    def subtree(self, oid: str) -> None: ...
+
+    def blobs(self, oids: Iterable[str]) -> dict[str, bytes]: ...
+
+    def hash_blob(self, data: bytes) -> str: ...
+
+    def make_tree(self, entries: Mapping[str, Entry]) -> str: ...
+
+
 class Snapshot:
     """The files of one commit of a `Clone`, read by path, fetched on demand."""
 
-    def __init__(self, clone: Clone, commit: str) -> None:
+    def __init__(self, clone: ObjectStore, commit: str) -> None:
         self.clone = clone
         self.commit = commit
         self.root = clone.commit_info(commit)[0]

@@ -31,9 +31,12 @@ from promoter import ci
 from promoter import config as configuration
 from promoter.errors import InputError, OperationalError, PromoterError, TargetNotFoundError
 from promoter.forges import ChangeRequestSpec, Forge, Outcome, open_forge
+from promoter.forges.github import GitHubForge
+from promoter.forges.github_repo import GitHubRepository
 from promoter.forges.local import review_hint
 from promoter.imageref import ImageRef
 from promoter.promotion import report
+from promoter.promotion.api_store import ApiClone
 from promoter.promotion.message import (
     TRAILER,
     branch_name,
@@ -91,6 +94,7 @@ class PromoteCommand:
     allow_downgrade: bool = False
     auto_merge: bool = False
     api_url: str | None = None
+    no_clone: bool = False
     source_repo: str | None = None
     source_commit: str | None = None
     pipeline_url: str | None = None
@@ -181,13 +185,7 @@ class _Run:
         started = time.monotonic()
         workdir = Path(tempfile.mkdtemp(prefix="promoter-"))
         try:
-            self.clone = Clone.create(
-                self.remote,
-                workdir / "repo.git",
-                branch=self.command.base,
-                auth=self.auth,
-                stats=self.git_stats,
-            )
+            self.clone = self._open(workdir)
             self.workdir = workdir
             self.default_branch = self.clone.head_branch()
             environments = [self._environment(env) for env in self.command.envs]
@@ -196,6 +194,21 @@ class _Run:
             self._record(started)
         status = overall([e.status for e in environments])
         return Result(status, tuple(environments), self.command.dry_run, self.stats)
+
+    def _open(self, workdir: Path) -> Clone | ApiClone:
+        """The partial clone, or under `--no-clone` the forge's Git Data API."""
+        if not self.command.no_clone:
+            return Clone.create(
+                self.remote,
+                workdir / "repo.git",
+                branch=self.command.base,
+                auth=self.auth,
+                stats=self.git_stats,
+            )
+        forge = self._forge()
+        if not isinstance(forge, GitHubForge):
+            raise InputError("--no-clone needs the github forge", field="--no-clone")
+        return ApiClone(GitHubRepository(forge), self.git_stats)
 
     def _record(self, started: float) -> None:
         self.stats.seconds = time.monotonic() - started

@@ -236,3 +236,35 @@ def test_github_base_already_holding_the_change_closes_the_pr_with_a_comment(
     assert len(pull.comments) == 1
     assert "already holds" in pull.comments[0].body
     assert "promote/production/web" not in git(_bare(github), "branch", "--list", "promote/*")
+
+
+def _tree_bytes(github: FakeGitHub, ref: str) -> dict[str, str]:
+    listing = git(_bare(github), "ls-tree", "-r", ref)
+    return {line.split("\t")[1]: line.split()[2] for line in listing.splitlines()}
+
+
+@pytest.mark.parametrize("env_name", ["staging", "production"])
+def test_github_no_clone_writes_the_same_bytes_as_the_clone_path(
+    gh_promoter: Promoter, tmp_path: Path, env_name: str
+) -> None:
+    trees = {}
+    for mode in ("clone", "no-clone"):
+        with FakeGitHub(tmp_path / mode, token=TOKEN, app_token=True) as fake:
+            fake.create_repo("acme", "config", fixture_files())
+            extra = ("--no-clone",) if mode == "no-clone" else ()
+            report = _promote(
+                gh_promoter, fake, "--env", env_name, "--image", f"{WEB}:1.5.0", *extra
+            )
+            (env,) = report["environments"]
+            assert env["status"] == "changed"
+            ref = env["branch"]
+            trees[mode] = _tree_bytes(fake, ref)
+            if mode == "no-clone":
+                assert report["stats"]["git_calls"] == 0
+                assert report["stats"]["bytes_fetched"] == 0
+                again = _promote(
+                    gh_promoter, fake, "--env", env_name, "--image", f"{WEB}:1.5.0", *extra
+                )
+                assert again["status"] == "unchanged"
+            assert fake.validation_errors == []
+    assert trees["clone"] == trees["no-clone"]
