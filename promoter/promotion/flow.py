@@ -320,15 +320,23 @@ class _Run:
                     review=hint,
                 )
         base = result.base or self.default_branch
-        if not self.command.sign and forge.signature_required(base):
+        signed_only = forge.signature_required(base)
+        if signed_only and not (self.command.sign or isinstance(self.clone, ApiClone)):
             raise OperationalError(
                 f"{base} requires signed commits, and commits promoter pushes with git are "
-                "unsigned: pass --sign with a signing key the forge knows; nothing was pushed"
+                "unsigned: pass --sign with a signing key the forge knows, or use --no-clone "
+                "with a GitHub App token; nothing was pushed"
             )
         message = commit_message(env, result, self.images, self.source)
         commit = self.clone.write_commit(
             tree, tip, message, identity=self.identity, sign=self.command.sign
         )
+        api = self.clone if isinstance(self.clone, ApiClone) else None
+        if signed_only and api is not None and not api.store.is_verified(commit):
+            raise OperationalError(
+                f"{base} requires signed commits, but GitHub did not verify {commit[:12]} "
+                "(API commits are signed only for GitHub App tokens); nothing was pushed"
+            )
         self.clone.push(commit, branch, lease=current, force=True)
         info = self._open_request(forge, env, result, config, branch)
         return dataclasses.replace(

@@ -268,3 +268,26 @@ def test_github_no_clone_writes_the_same_bytes_as_the_clone_path(
                 assert again["status"] == "unchanged"
             assert fake.validation_errors == []
     assert trees["clone"] == trees["no-clone"]
+
+
+@pytest.mark.parametrize(("app_token", "expected"), [(True, 0), (False, 1)])
+def test_github_no_clone_signed_only_base_needs_a_verified_api_commit(
+    gh_promoter: Promoter, tmp_path: Path, app_token: bool, expected: int
+) -> None:
+    with FakeGitHub(tmp_path / "gh", token=TOKEN, app_token=app_token) as fake:
+        fake.create_repo("acme", "config", fixture_files())
+        fake.set_branch_protection("acme", "config", "main", required_signatures=True)
+        run = gh_promoter.run(
+            "--config-repo", fake.git_url("acme", "config"), "--forge", "github",
+            "--api-url", fake.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
+            "--no-clone", env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
+        )  # fmt: skip
+        assert run.returncode == expected, run.stderr
+        pulls = fake.pulls.get(("acme", "config"), [])
+        if app_token:
+            (pull,) = pulls
+            assert pull.head == "promote/production/web"
+        else:
+            assert "did not verify" in run.stderr
+            assert pulls == []
+            assert "promote/production/web" not in git(_bare(fake), "branch", "--list")
