@@ -128,3 +128,7 @@ class ForgeError(OperationalError):
 
 class ForgeAuthError(ForgeError):
     """The forge rejected the token, or the token lacks a permission the run needs."""
+
+
+class ForgeCredentialsError(ForgeAuthError):
+    """The forge does not accept the token at all (HTTP 401)."""

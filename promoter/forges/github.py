@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from promoter.errors import ForgeAuthError, ForgeError
+from promoter.errors import ForgeAuthError, ForgeCredentialsError, ForgeError
 from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
 from promoter.redact import Secret, redact
 
@@ -130,10 +130,16 @@ class GitHubForge:
         self._call(lambda: pull.edit(state="closed"))
 
     def signature_required(self, base: str) -> bool:
-        """Branch protection's "require signed commits"; unreadable (no admin) counts as no."""
+        """Branch protection's "require signed commits"; unreadable (no admin) counts as no.
+
+        Also the run's first API call before anything is pushed, so a token the API
+        refuses (401) stops the run with nothing half-done.
+        """
         try:
             branch = self._call(lambda: self.repo.get_branch(base))
             return bool(self._call(branch.get_required_signatures))
+        except ForgeCredentialsError:
+            raise
         except ForgeError:
             return False
 
@@ -280,7 +286,7 @@ def _message(error: GithubException) -> str:
 def _translate(error: GithubException, full_name: str) -> ForgeError:
     message = redact(_message(error)) or f"HTTP {error.status}"
     if error.status == 401:
-        return ForgeAuthError(
+        return ForgeCredentialsError(
             f"GitHub rejected the token ({message}): set PROMOTER_TOKEN to a valid token "
             f"with access to {full_name}"
         )

@@ -291,3 +291,41 @@ def test_github_no_clone_signed_only_base_needs_a_verified_api_commit(
             assert "did not verify" in run.stderr
             assert pulls == []
             assert "promote/production/web" not in git(_bare(fake), "branch", "--list")
+
+
+def test_github_api_refusing_the_token_pushes_nothing(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    """git accepts the token but the REST API answers 401: stop before pushing the branch."""
+    github.fail_next(
+        "*", r"/repos/", 401, body={"message": "Bad credentials", "status": "401",
+        "documentation_url": "https://docs.github.com/rest"}, times=50,
+    )  # fmt: skip
+    before = git(_bare(github), "for-each-ref").splitlines()
+    run = gh_promoter.run(
+        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
+        "--api-url", github.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
+        env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
+    )  # fmt: skip
+    assert run.returncode == 1
+    (line,) = run.stderr.strip().splitlines()
+    assert "GitHub rejected the token" in line
+    assert git(_bare(github), "for-each-ref").splitlines() == before
+
+
+def test_github_primary_rate_limit_waits_for_reset(
+    gh_promoter: Promoter, github: FakeGitHub
+) -> None:
+    github.primary_rate_limit("POST", r"/pulls$", reset_in=1)
+    env = _production(gh_promoter, github, "1.5.0")
+    assert env["pull_request"]["operation"] == "created"
+    assert github.count("POST", path_regex=r"/pulls$") == 2
+
+
+def test_github_enterprise_server_layout(gh_promoter: Promoter, tmp_path: Path) -> None:
+    with FakeGitHub(tmp_path / "ghes", token=TOKEN, layout="ghes") as fake:
+        fake.create_repo("acme", "config", fixture_files())
+        assert fake.api_url.endswith("/api/v3")
+        env = _production(gh_promoter, fake, "1.5.0")
+        assert env["pull_request"]["operation"] == "created"
+        assert fake.validation_errors == []
