@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from promoter.errors import ConfigError
+
 TOKEN_VARIABLES = {
     "github": ("PROMOTER_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"),
     "gitlab": ("PROMOTER_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN"),
@@ -106,3 +108,22 @@ def write_github_outputs(outputs: Mapping[str, str], summary: str, env: Mapping[
     if summary_file and summary:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(summary if summary.endswith("\n") else summary + "\n")
+
+
+def find_github_app(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """(App id, PEM private key) from `PROMOTER_GITHUB_APP_ID` and
+    `PROMOTER_GITHUB_APP_PRIVATE_KEY` (the PEM text, or a path to the PEM file)."""
+    app_id = env.get("PROMOTER_GITHUB_APP_ID", "").strip()
+    key = env.get("PROMOTER_GITHUB_APP_PRIVATE_KEY", "").strip()
+    if not app_id or not key:
+        return None
+    if "-----BEGIN" not in key:
+        try:
+            with open(key, encoding="utf-8") as handle:
+                key = handle.read()
+        except OSError as error:
+            raise ConfigError(
+                f"PROMOTER_GITHUB_APP_PRIVATE_KEY is neither a PEM key nor a readable file "
+                f"({error.strerror})"
+            ) from error
+    return app_id, key

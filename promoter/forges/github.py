@@ -54,6 +54,35 @@ def repository_name(repository_url: str) -> str:
     return "/".join(parts[-2:])
 
 
+def installation_token(
+    repository_url: str, app_id: str, private_key: str, api_url: str | None
+) -> str:
+    """Mint a GitHub App installation token for the repository (valid for an hour).
+
+    An App token pushes, opens PRs that trigger workflows, and gets verified API commits.
+    """
+    from github import Auth, GithubIntegration
+    from github.GithubException import GithubException
+
+    full_name = repository_name(repository_url)
+    owner, name = full_name.split("/")
+    try:
+        integration = GithubIntegration(
+            auth=Auth.AppAuth(int(app_id), private_key),
+            base_url=(api_url or api_url_for(repository_url)).rstrip("/"),
+        )
+        installation = integration.get_repo_installation(owner, name)
+        return str(integration.get_access_token(installation.id).token)
+    except ValueError as error:
+        raise ForgeAuthError(f"PROMOTER_GITHUB_APP_ID must be a number, got {app_id!r}") from error
+    except GithubException as error:
+        found = _translate(error, full_name)
+        raise ForgeAuthError(
+            f"GitHub App {app_id} could not get a token for {full_name}: {found.message} "
+            "(is the App installed on the repository, and is the private key its own?)"
+        ) from error
+
+
 class GitHubForge:
     name = "github"
 

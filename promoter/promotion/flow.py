@@ -173,6 +173,14 @@ class _Run:
     def _auth(self) -> Auth | None:
         if self.remote.origin is None:
             return None
+        app = ci.find_github_app(os.environ) if self.forge_kind == "github" else None
+        if app is not None and not os.environ.get("PROMOTER_TOKEN"):
+            from promoter.forges.github import installation_token
+
+            app_id, key = app
+            Secret(key)  # registered: a key echoed in an error is masked too
+            token = installation_token(self.remote.url, app_id, key, self.command.api_url)
+            return Auth(Secret(token), self.remote.origin, "x-access-token")
         found = ci.find_token(self.forge_kind, os.environ)
         if found is None:
             return None
