@@ -433,6 +433,8 @@ def make_bare_repo(root: Path, name: str, files: dict[str, bytes], *, branch: st
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"})
     identity = ["-c", "user.name=Fixture", "-c", "user.email=fixture@example.com"]
     identity += ["-c", f"init.defaultBranch={branch}", "-c", "commit.gpgSign=false"]
+    # No background auto-gc: with many files it would still write while the work tree is removed.
+    identity += ["-c", "gc.auto=0", "-c", "maintenance.auto=false"]
 
     def git(*args: str, cwd: Path) -> None:
         subprocess.run(

@@ -24,6 +24,8 @@ import json
 import math
 import os
 import re
+import secrets
+import string
 import threading
 import time
 import zlib
@@ -38,7 +40,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from .githttp import GitHttpServer, _GitHandler, _Response, make_bare_repo
+from .githttp import (
+    GitHttpServer,
+    _GitHandler,
+    _parse_authorization,
+    _Response,
+    make_bare_repo,
+)
 from .github_state import (
     ZERO_SHA,
     ApiError,
@@ -71,6 +79,23 @@ _SECONDARY = (
     "If you reach out to GitHub Support for help, please include the request ID FAKE:0001."
 )
 _RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+# App JWT refusals (401), GitHub's texts as observed (github.md §7; not in the OpenAPI spec).
+_JWT_UNDECODABLE = "A JSON web token could not be decoded"
+_JWT_EXPIRED = (
+    "'Expiration time' claim ('exp') must be a numeric value representing the future time "
+    "at which the assertion expires"
+)
+_JWT_TOO_FAR = "'Expiration time' claim ('exp') is too far in the future"
+_JWT_IAT = (
+    "'Issued at' claim ('iat') must be an Integer representing the time that the assertion "
+    "was issued"
+)
+_APP_PERMISSIONS = {
+    "contents": "write",
+    "pull_requests": "write",
+    "issues": "write",
+    "metadata": "read",
+}
 _VALIDATION_LOCK = threading.Lock()
 JSON = Any  # a decoded JSON value
 
@@ -112,6 +137,7 @@ class _Request:
     path: str  # relative to the API root, still percent-encoded
     query: dict[str, str]
     body: JSON
+    as_app: bool = False  # authenticated with an installation token (app_token or minted)
 
 
 @dataclass
@@ -131,6 +157,7 @@ class _Route:
     handler: Handler
     docs: str
     validate: bool = True
+    jwt: bool = False  # GitHub App endpoint: needs `Authorization: Bearer <App JWT>`
 
 
 class FakeGitHub:
@@ -140,6 +167,12 @@ class FakeGitHub:
     or `Bearer` on the API and as Basic (any user) or Bearer on git. `app_token=True` makes it
     behave like an installation token: commits made through the API are verified and
     `GET /user` is forbidden, as for a GitHub App.
+
+    With `app_id` and `app_public_key_pem` the fake is also a GitHub App installed (as
+    `installation_id`) on every repository: App JWTs (RS256, checked with the public key) are
+    accepted on `GET /repos/{o}/{r}/installation` and `POST /app/installations/{id}/
+    access_tokens` only, and the tokens minted there (`minted_tokens`, valid for
+    `token_lifetime` seconds) work like `token` with `app_token=True` on REST and git.
     """
 
     def __init__(
@@ -152,16 +185,32 @@ class FakeGitHub:
         validate: bool = True,
         lifetime: float = 600.0,
         login: str | None = None,
+        app_id: int | None = None,
+        app_public_key_pem: bytes | None = None,
+        installation_id: int = 4242,
     ) -> None:
         if layout not in ("github.com", "ghes"):
             raise ValueError(f"layout must be 'github.com' or 'ghes', not {layout!r}")
+        if (app_id is None) != (app_public_key_pem is None):
+            raise ValueError("give both app_id and app_public_key_pem, or neither")
+        self.app_id = app_id
+        self.installation_id = installation_id
+        self._app_key: Any = None
+        if app_public_key_pem is not None:
+            from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+            self._app_key = load_pem_public_key(app_public_key_pem)
+        self.minted_tokens: list[str] = []
+        self.token_lifetime = 3600.0  # seconds; PyGithub refreshes below 20 s left
+        self._token_expiry: dict[str, float] = {}
         self.root = Path(root).resolve()
         self.token = token
         self.layout = layout
         self.app_token = app_token
         self.validate = validate
         self.lifetime = lifetime
-        self.login = login or ("promoter-bot[bot]" if app_token else "promoter-bot")
+        as_app = app_token or app_id is not None
+        self.login = login or ("promoter-bot[bot]" if as_app else "promoter-bot")
         self.hub = Hub(self.login)
         self.pulls: dict[tuple[str, str], list[PullState]] = self.hub.pulls
         self.calls: list[Call] = []
@@ -187,9 +236,7 @@ class FakeGitHub:
         with ExitStack() as stack:
             # GitHttpServer runs `git http-backend`; its own listener is unused, the fake's
             # handler hands it the git requests that reach this server.
-            self._git = stack.enter_context(
-                GitHttpServer(self.root, token=self.token, lifetime=self.lifetime)
-            )
+            self._git = stack.enter_context(_GitBackend(self, lifetime=self.lifetime))
             handler = partial(_Handler, git=self._git, fake=self)
             self._server = stack.enter_context(serve(handler, lifetime=self.lifetime))
             self.url = self._server.url
@@ -266,6 +313,20 @@ class FakeGitHub:
             self.hub.merge_pull(
                 state, pull, method=method, sha=None, title=None, message=None, enforce_checks=False
             )
+
+    def _minted_token_valid(self, secret: str) -> bool:
+        with self._log_lock:
+            expiry = self._token_expiry.get(secret)
+        return expiry is not None and time.time() < expiry
+
+    def _mint_token(self) -> tuple[str, float]:
+        alphabet = string.ascii_letters + string.digits
+        token = "ghs_" + "".join(secrets.choice(alphabet) for _ in range(36))
+        expiry = time.time() + self.token_lifetime
+        with self._log_lock:
+            self.minted_tokens.append(token)
+            self._token_expiry[token] = expiry
+        return token, expiry
 
     def _repo(self, owner: str, name: str) -> RepoState:
         state = self.hub.repo(owner, name)
@@ -451,6 +512,23 @@ def _is_gap(path: list[Any], instance: object, validator: object, message: str) 
     return str(last) == "state_reason"
 
 
+class _GitBackend(GitHttpServer):
+    """`git http-backend` that also takes the installation tokens the fake's App minted."""
+
+    def __init__(self, fake: FakeGitHub, *, lifetime: float) -> None:
+        super().__init__(fake.root, token=fake.token, lifetime=lifetime)
+        self._fake = fake
+
+    def authenticate(self, header: str | None) -> tuple[bool, str | None]:
+        ok, user = super().authenticate(header)
+        if ok:
+            return ok, user
+        user, secret = _parse_authorization(header)
+        if secret is not None and self._fake._minted_token_valid(secret.decode("utf-8", "replace")):
+            return True, user or "git"
+        return False, None
+
+
 class _Handler(_GitHandler):
     """One connection: git smart-HTTP paths go to `git http-backend`, the rest is the API."""
 
@@ -610,9 +688,20 @@ class _Api:
         """(answer, path to validate or None) for one request; faults and auth come first."""
         graphql = "/graphql" if self.fake.layout == "github.com" else "/api/graphql"
         prefix = "" if self.fake.layout == "github.com" else "/api/v3"
-        if not self._authorized(auth):
+        app_route = raw_path.startswith(prefix + "/") and self._is_jwt_route(
+            method, raw_path[len(prefix) :]
+        )
+        as_app = False
+        if self.fake.revoked:
+            refusal: str | None = "Bad credentials"
+        elif app_route:
+            refusal = self._jwt_refusal(auth)
+        else:
+            authorized, as_app = self._credentials(auth)
+            refusal = None if authorized else "Bad credentials"
+        if refusal is not None:
             docs = "https://docs.github.com/graphql" if raw_path == graphql else _DOCS
-            answer = _Answer(401, _error_body(401, "Bad credentials", docs))
+            answer = _Answer(401, _error_body(401, refusal, docs))
             return answer, self._validation_path(method, raw_path, prefix, graphql)
         fault = self.fake._take_fault(method, raw_path)
         if fault is not None and not fault.replay:
@@ -627,7 +716,7 @@ class _Api:
         route, params = self._match(method, path)
         if route is None:
             return _Answer(404, _error_body(404, "Not Found", _DOCS)), None
-        request = _Request(method, path, query, body)
+        request = _Request(method, path, query, body, as_app)
         with self.hub.lock:
             if fault is not None:  # race_create_pull: someone else's identical request wins
                 self._call(route, request, params)
@@ -644,11 +733,50 @@ class _Api:
             body.update(documentation_url=route.docs, status=str(error.status))
             return _Answer(error.status, body)
 
-    def _authorized(self, header: str | None) -> bool:
+    def _credentials(self, header: str | None) -> tuple[bool, bool]:
+        """(authorized, as an installation) for a REST/GraphQL request; App JWTs are refused
+        here (401), as GitHub refuses them outside the App endpoints."""
         if self.fake.revoked or not header:
-            return False
+            return False, False
         scheme, _, secret = header.strip().partition(" ")
-        return scheme.lower() in ("token", "bearer") and secret.strip() == self.fake.token
+        secret = secret.strip()
+        if scheme.lower() not in ("token", "bearer"):
+            return False, False
+        if secret == self.fake.token:
+            return True, self.fake.app_token
+        return (True, True) if self.fake._minted_token_valid(secret) else (False, False)
+
+    def _is_jwt_route(self, method: str, path: str) -> bool:
+        route, _ = self._match(method, path)
+        return route is not None and route.jwt
+
+    def _jwt_refusal(self, header: str | None) -> str | None:
+        """None when `header` carries a valid App JWT, else GitHub's 401 message."""
+        import jwt
+
+        fake = self.fake
+        scheme, _, token = (header or "").strip().partition(" ")
+        if fake._app_key is None or scheme.lower() != "bearer":
+            return _JWT_UNDECODABLE
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                fake._app_key,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False, "verify_iss": False},
+            )
+        except jwt.PyJWTError:
+            return _JWT_UNDECODABLE
+        if str(claims.get("iss")) != str(fake.app_id):
+            return _JWT_UNDECODABLE  # another app's key: the signature cannot verify
+        iat, exp, now = claims.get("iat"), claims.get("exp"), time.time()
+        if not isinstance(iat, int | float) or isinstance(iat, bool) or iat > now + 1:
+            return _JWT_IAT
+        if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= now:
+            return _JWT_EXPIRED
+        if exp - iat > 600 or exp > now + 600:
+            return _JWT_TOO_FAR
+        return None
 
     def _match(self, method: str, path: str) -> tuple[_Route | None, dict[str, str]]:
         for route in _ROUTES:
@@ -1325,7 +1453,7 @@ def _missing(resource: str, field_name: str) -> ApiError:
 
 
 def _get_user(api: _Api, request: _Request, params: dict[str, str]) -> _Answer:
-    if api.fake.app_token:
+    if request.as_app:
         raise ApiError(403, "Resource not accessible by integration")
     body = api.user(api.fake.login)
     body.update(
@@ -1721,7 +1849,7 @@ def _create_git_commit(api: _Api, request: _Request, params: dict[str, str]) -> 
         body.get("committer"), {"name": author.name, "email": author.email}, stamp
     )
     sha = repo.store.write_commit(tree, parents, message, author, committer)
-    if api.fake.app_token:
+    if request.as_app:
         repo.mark_verified(sha)
     answer = api.git_commit_json(repo, repo.store.read_commit(sha))
     return _Answer(201, answer, {"Location": str(answer["url"])})
@@ -1733,6 +1861,64 @@ def _identity(value: JSON, default: dict[str, str], stamp: str) -> Person:
         str(value.get("name", default["name"])),
         str(value.get("email", default["email"])),
         str(value.get("date", stamp)),
+    )
+
+
+def _get_installation(api: _Api, request: _Request, params: dict[str, str]) -> _Answer:
+    """The App is installed on every repository of the fake (an unknown one: 404)."""
+    repo = api.repo(params)
+    account = api.user(repo.owner)
+    installation = api.fake.installation_id
+    stamp = "2026-01-01T00:00:00Z"
+    body = {
+        "id": installation,
+        "app_id": api.fake.app_id,
+        "app_slug": api.fake.login.removesuffix("[bot]"),
+        "target_id": account["id"],
+        "target_type": account["type"],
+        "account": account,
+        "access_tokens_url": f"{api.api}/app/installations/{installation}/access_tokens",
+        "repositories_url": f"{api.api}/installation/repositories",
+        "html_url": f"{api.web}/organizations/{repo.owner}/settings/installations/{installation}",
+        "permissions": dict(_APP_PERMISSIONS),
+        "events": [],
+        "repository_selection": "selected",
+        "single_file_name": None,
+        "created_at": stamp,
+        "updated_at": stamp,
+        "suspended_by": None,
+        "suspended_at": None,
+    }
+    return _Answer(200, body)
+
+
+def _create_access_token(api: _Api, request: _Request, params: dict[str, str]) -> _Answer:
+    """A fresh `ghs_` token; `permissions` may narrow the App's, never widen them (422)."""
+    if unquote(params["installation_id"]) != str(api.fake.installation_id):
+        raise ApiError(404, "Not Found")
+    body = request.body if isinstance(request.body, dict) else {}
+    wanted = body.get("permissions") or {}
+    if not isinstance(wanted, dict):
+        raise _invalid_field("permissions")
+    levels = {"read": 1, "write": 2, "admin": 3}
+    for name, level in wanted.items():
+        granted = _APP_PERMISSIONS.get(str(name))
+        if granted is None or levels.get(str(level), 9) > levels[granted]:
+            raise ApiError(422, "The permissions requested are not granted to this installation.")
+    token, expiry = api.fake._mint_token()
+    expires_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiry))
+    answer = {
+        "token": token,
+        "expires_at": expires_at,
+        "permissions": {str(k): str(v) for k, v in wanted.items()} or dict(_APP_PERMISSIONS),
+        "repository_selection": "selected",
+    }
+    return _Answer(201, answer)
+
+
+def _invalid_field(field_name: str) -> ApiError:
+    return ApiError(
+        422, "Validation Failed", [{"resource": "Token", "field": field_name, "code": "invalid"}]
     )
 
 
@@ -1999,13 +2185,35 @@ _ISSUE = _REPO + r"/issues/(?P<number>\d+)"
 _D = "https://docs.github.com/rest/"
 
 
-def _route(method: str, pattern: str, handler: Handler, docs: str, validate: bool = True) -> _Route:
-    return _Route(method, re.compile(pattern), handler, _D + docs, validate)
+def _route(
+    method: str,
+    pattern: str,
+    handler: Handler,
+    docs: str,
+    validate: bool = True,
+    *,
+    jwt: bool = False,
+) -> _Route:
+    return _Route(method, re.compile(pattern), handler, _D + docs, validate, jwt)
 
 
 _ROUTES: tuple[_Route, ...] = (
     _route("GET", r"/user", _get_user, "users/users#get-the-authenticated-user", validate=False),
     _route("GET", _REPO, _get_repo, "repos/repos#get-a-repository"),
+    _route(
+        "GET",
+        _REPO + r"/installation",
+        _get_installation,
+        "apps/apps#get-a-repository-installation-for-the-authenticated-app",
+        jwt=True,
+    ),
+    _route(
+        "POST",
+        r"/app/installations/(?P<installation_id>[^/]+)/access_tokens",
+        _create_access_token,
+        "apps/apps#create-an-installation-access-token-for-an-app",
+        jwt=True,
+    ),
     _route("GET", _REPO + r"/pulls", _list_pulls, "pulls/pulls#list-pull-requests"),
     _route("POST", _REPO + r"/pulls", _create_pull, "pulls/pulls#create-a-pull-request"),
     _route("GET", _PULL, _get_pull, "pulls/pulls#get-a-pull-request"),

@@ -10,17 +10,23 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from github import (
     Auth,
     BadCredentialsException,
     Github,
     GithubException,
+    GithubIntegration,
     GithubRetry,
     InputGitTreeElement,
     RateLimitExceededException,
@@ -877,3 +883,187 @@ def test_race_create_pull_answers_422_after_creating_it(fake: FakeGitHub, tmp_pa
     assert [p.number for p in found] == [1]
     assert fake.count("POST", "/pulls") == 1
     assert fake.count("POST", path_regex=r"/pulls$") == 1
+
+
+# -- GitHub App authentication ----------------------------------------------------------------
+
+APP_ID = 123456
+PACE = {"seconds_between_requests": 0, "seconds_between_writes": 0}
+
+
+def app_key_pair(seed: int = 0) -> tuple[str, bytes]:
+    """(private key PEM for `Auth.AppAuth`, public key PEM for the fake): 2048-bit RSA, made
+    once per module and `seed` (another seed: another app's key)."""
+    return _key_pair(seed)
+
+
+@cache
+def _key_pair(seed: int) -> tuple[str, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+@pytest.fixture
+def app_fake(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FakeGitHub]:
+    """A fake that is also GitHub App APP_ID (installation 4242), with acme/config."""
+    layout = getattr(request, "param", "github.com")
+    _, public = app_key_pair()
+    with FakeGitHub(
+        tmp_path / "forge", layout=layout, lifetime=120, app_id=APP_ID, app_public_key_pem=public
+    ) as server:
+        server.create_repo(OWNER, NAME, FILES)
+        yield server
+        assert server.errors == []
+        assert server.validation_errors == []
+
+
+def integration(fake: FakeGitHub, private_pem: str | None = None) -> GithubIntegration:
+    auth = Auth.AppAuth(APP_ID, private_pem or app_key_pair()[0])
+    return GithubIntegration(auth=auth, base_url=fake.api_url, retry=None, **PACE)  # type: ignore[arg-type]
+
+
+def app_jwt(claims: dict[str, object], seed: int = 0) -> str:
+    """An RS256 JWT with exactly `claims` (PyJWT's `jwt.encode` refuses an int `iss`)."""
+    payload = json.dumps(claims).encode()
+    return jwt.PyJWS().encode(payload, app_key_pair(seed)[0], algorithm="RS256")
+
+
+def bearer_request(fake: FakeGitHub, method: str, path: str, credential: str) -> tuple[int, object]:
+    request = urllib.request.Request(
+        fake.api_url + path,
+        method=method,
+        data=b'{"permissions": {}}' if method == "POST" else None,
+        headers={"Authorization": f"Bearer {credential}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize("app_fake", ["github.com", "ghes"], indirect=True)
+def test_app_jwt_mints_installation_token_for_rest_and_git(
+    app_fake: FakeGitHub, tmp_path: Path
+) -> None:
+    gi = integration(app_fake)
+    installation = gi.get_repo_installation(OWNER, NAME)
+    token = gi.get_access_token(installation.id).token
+    # git smart-HTTP with Basic x-access-token:<token>, as actions/checkout does.
+    authed = app_fake.git_url(OWNER, NAME).replace("://", f"://x-access-token:{token}@")
+    work = tmp_path / "work"
+    git("clone", "-q", authed, str(work))
+    (work / "envs/staging/values.yaml").write_bytes(STAGING["envs/staging/values.yaml"])
+    git("commit", "-q", "-am", "Promote web", cwd=work)
+    git("push", "-q", "origin", "HEAD:refs/heads/promote/web/staging", cwd=work)
+    gh = Github(base_url=app_fake.api_url, auth=Auth.Token(token), retry=None, **PACE)  # type: ignore[arg-type]
+    repo = gh.get_repo(f"{OWNER}/{NAME}")
+    pull = repo.create_pull(base="main", head="promote/web/staging", title="Promote web")
+    head = repo.get_git_commit(pull.head.sha)
+    api_commit = repo.create_git_commit("api", head.tree, [head])
+
+    assert installation.id == 4242
+    assert installation.app_id == APP_ID
+    assert token.startswith("ghs_")
+    assert app_fake.minted_tokens == [token]
+    assert pull.number == 1
+    assert pull.user.login == "promoter-bot[bot]"
+    assert api_commit.verification.verified is True  # an installation token's API commit
+    with pytest.raises(GithubException) as user:
+        _ = gh.get_user().login
+    assert user.value.status == 403
+    auth_headers = [c for c in app_fake.calls if "installation" in c.path]
+    assert [(c.method, c.status) for c in auth_headers] == [("GET", 200), ("POST", 201)]
+
+
+def test_app_installation_auth_mints_lazily_and_static_token_still_works(
+    app_fake: FakeGitHub,
+) -> None:
+    app_auth = Auth.AppAuth(APP_ID, app_key_pair()[0])
+    gh = Github(
+        base_url=app_fake.api_url,
+        auth=app_auth.get_installation_auth(app_fake.installation_id),
+        retry=None,
+        **PACE,  # type: ignore[arg-type]
+    )
+
+    assert gh.get_repo(f"{OWNER}/{NAME}").default_branch == "main"
+    assert app_fake.count("POST", "/access_tokens") == 1
+    assert len(app_fake.minted_tokens) == 1
+    assert repo_of(app_fake).full_name == "acme/config"  # the fake's own `token` is untouched
+
+
+def test_app_wrong_key_or_bad_jwt_is_401(app_fake: FakeGitHub) -> None:
+    other_key = app_key_pair(1)[0]
+    with pytest.raises(GithubException) as wrong_key:
+        integration(app_fake, other_key).get_repo_installation(OWNER, NAME)
+    now = int(time.time())
+    expired = app_jwt({"iat": now - 700, "exp": now - 10, "iss": str(APP_ID)})
+    too_far = app_jwt({"iat": now - 60, "exp": now + 900, "iss": APP_ID})
+    other_app = app_jwt({"iat": now - 60, "exp": now + 300, "iss": "999"})
+    int_iss = app_jwt({"iat": now - 60, "exp": now + 300, "iss": APP_ID})
+    path = f"/app/installations/{app_fake.installation_id}/access_tokens"
+
+    assert wrong_key.value.status == 401
+    assert wrong_key.value.data["message"] == "A JSON web token could not be decoded"
+    assert bearer_request(app_fake, "POST", path, expired)[0] == 401
+    assert bearer_request(app_fake, "POST", path, expired)[1]["message"].startswith(  # type: ignore[index]
+        "'Expiration time' claim ('exp') must be a numeric value"
+    )
+    assert bearer_request(app_fake, "POST", path, too_far) == (
+        401,
+        {
+            "message": "'Expiration time' claim ('exp') is too far in the future",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "401",
+        },
+    )
+    assert bearer_request(app_fake, "GET", "/repos/acme/config/installation", other_app)[0] == 401
+    # A JWT is no credential for the ordinary endpoints, a token none for the App ones.
+    assert bearer_request(app_fake, "GET", "/repos/acme/config", int_iss) == (
+        401,
+        {
+            "message": "Bad credentials",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "401",
+        },
+    )
+    assert bearer_request(app_fake, "POST", path, app_fake.token)[1] == {
+        "message": "A JSON web token could not be decoded",
+        "documentation_url": "https://docs.github.com/rest",
+        "status": "401",
+    }
+    status, minted = bearer_request(app_fake, "POST", path, int_iss)  # `iss` may be an int
+    assert status == 201
+    assert isinstance(minted, dict)
+    assert minted["token"] == app_fake.minted_tokens[-1]
+    assert bearer_request(app_fake, "POST", "/app/installations/1/access_tokens", int_iss)[0] == 404
+
+
+def test_app_minted_token_expires_and_unknown_repo_is_404(app_fake: FakeGitHub) -> None:
+    gi = integration(app_fake)
+    app_fake.token_lifetime = 0
+    token = gi.get_access_token(app_fake.installation_id).token
+    with pytest.raises(UnknownObjectException):
+        gi.get_repo_installation(OWNER, "missing")
+    with pytest.raises(GithubException) as narrowed:
+        gi.get_access_token(app_fake.installation_id, permissions={"administration": "write"})
+
+    with pytest.raises(BadCredentialsException):
+        client(app_fake, token=token).get_repo(f"{OWNER}/{NAME}")
+    assert narrowed.value.status == 422
+
+
+def test_fake_without_app_refuses_app_endpoints(fake: FakeGitHub) -> None:
+    with pytest.raises(GithubException) as caught:
+        integration(fake).get_repo_installation(OWNER, NAME)
+    assert caught.value.status == 401
+    assert fake.minted_tokens == []
