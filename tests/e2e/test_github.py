@@ -329,3 +329,55 @@ def test_github_enterprise_server_layout(gh_promoter: Promoter, tmp_path: Path) 
         env = _production(gh_promoter, fake, "1.5.0")
         assert env["pull_request"]["operation"] == "created"
         assert fake.validation_errors == []
+
+
+def test_github_app_credentials_mint_the_token_for_git_and_api(
+    tmp_path: Path,
+) -> None:
+    from fakes.test_github import app_key_pair
+
+    private, public = app_key_pair()
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(private)
+    runner = Promoter(tmp_path / "run-tmp-app", token=None)
+    runner.tmpdir.mkdir()
+    with FakeGitHub(tmp_path / "gh", token=TOKEN, app_id=321, app_public_key_pem=public) as fake:
+        fake.create_repo("acme", "config", fixture_files())
+        run = runner.run(
+            "--config-repo", fake.git_url("acme", "config"), "--forge", "github",
+            "--api-url", fake.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
+            "--no-clone", "--output", "json",
+            env={"PROMOTER_GITHUB_APP_ID": "321", "PROMOTER_GITHUB_APP_PRIVATE_KEY": str(key_file),
+                 "PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        (minted,) = fake.minted_tokens
+        assert minted not in run.stdout + run.stderr
+        assert private.splitlines()[1] not in run.stdout + run.stderr
+        (pull,) = fake.pulls[("acme", "config")]
+        commit = run.json()["environments"][0]["commit"]
+        verified = [c for c in fake.calls if c.method == "POST" and c.path.endswith("/git/commits")]
+        assert verified
+        assert pull.head == "promote/production/web"
+        assert commit
+        assert fake.validation_errors == []
+
+
+def test_github_app_with_the_wrong_key_is_one_clear_line(tmp_path: Path) -> None:
+    from fakes.test_github import app_key_pair
+
+    _, public = app_key_pair()
+    other, _ = app_key_pair(seed=1)
+    runner = Promoter(tmp_path / "run-tmp-app", token=None)
+    runner.tmpdir.mkdir()
+    with FakeGitHub(tmp_path / "gh", token=TOKEN, app_id=321, app_public_key_pem=public) as fake:
+        fake.create_repo("acme", "config", fixture_files())
+        run = runner.run(
+            "--config-repo", fake.git_url("acme", "config"), "--forge", "github",
+            "--api-url", fake.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
+            env={"PROMOTER_GITHUB_APP_ID": "321", "PROMOTER_GITHUB_APP_PRIVATE_KEY": other},
+        )  # fmt: skip
+    assert run.returncode == 1
+    (line,) = run.stderr.strip().splitlines()
+    assert "GitHub App 321 could not get a token for acme/config" in line
+    assert other.splitlines()[1] not in line
