@@ -60,8 +60,9 @@ _OUTPUT = click.option(
     "--config-repo",
     envvar="PROMOTER_CONFIG_REPO",
     metavar="URL|PATH",
-    help="Config repository: https:// or file:// URL, or a bare repository's path (cloned, "
-    "committed, pushed); a plain checkout is edited in place [env: PROMOTER_CONFIG_REPO].",
+    help="Config repository: https:// or file:// URL, or a local repository's path (cloned, "
+    "committed, pushed); a directory that is not a git repository is edited in place "
+    "[env: PROMOTER_CONFIG_REPO].",
 )
 @click.option(
     "--config",

@@ -52,6 +52,9 @@ _SETTINGS = (
     ("advice.detachedHead", "false"),
 )
 """Packs are kept (so their size is the bytes fetched) and no background work outlives us."""
+_LOCAL_RECEIVE_PACK = "--receive-pack=git -c receive.denyCurrentBranch=updateInstead receive-pack"
+"""A push into a local working tree's checked-out branch also updates its files (if they
+are clean). It must be argv: git drops GIT_CONFIG_* from a local transport's env."""
 
 _REJECTED = re.compile(
     r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
@@ -593,6 +596,8 @@ class Clone:
     def push(self, commit: str, branch: str, *, lease: str | None, force: bool) -> None:
         """Push `commit` to `branch`. `force` uses a lease on `lease` (None: must not exist)."""
         args = ["push", "--porcelain", "--progress", "--no-verify"]
+        if self.remote.is_local:
+            args.append(_LOCAL_RECEIVE_PACK)
         if force:
             args.append(f"--force-with-lease=refs/heads/{branch}:{lease or ''}")
         args += ["origin", f"{commit}:refs/heads/{branch}"]

@@ -1,7 +1,7 @@
 """The use case: promote images to environments in a config repository, race-safe.
 
-A checkout (a directory that is not a bare repository) is edited in place. A repository
-(URL, `file://`, or a bare repository's path) is cloned partially, each environment's
+A plain directory (not a git repository) is edited in place. A repository (URL,
+`file://`, a bare repository or a working tree's path) is cloned partially, each environment's
 edit becomes one commit built on the branch tip and pushed: to the base branch in `push`
 mode, to `promote/<env>/<app>` (with a lease) in `pull-request` mode. A push rejected
 because the tip moved is retried from scratch on the new tip: fetch, re-plan, re-commit;
@@ -108,7 +108,7 @@ def promote(command: PromoteCommand) -> Result:
         raise InputError("no environment given", field="--env")
     if command.mode is not None and command.mode not in MODES:
         raise InputError(f"unknown mode {command.mode!r} (push or pull-request)", field="--mode")
-    if "://" in command.config_repo or is_bare_repository(Path(command.config_repo)):
+    if "://" in command.config_repo or is_repository(Path(command.config_repo)):
         result = _Run(command, images, parse_remote(command.config_repo)).promote()
     else:
         result = _promote_checkout(command, images, Path(command.config_repo))
@@ -116,7 +116,10 @@ def promote(command: PromoteCommand) -> Result:
     return result
 
 
-def is_bare_repository(path: Path) -> bool:
+def is_repository(path: Path) -> bool:
+    """A bare repository, or the top of a working tree (its `.git` a directory or a file)."""
+    if (path / ".git").exists():
+        return True
     return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
 
 

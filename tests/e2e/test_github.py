@@ -224,8 +224,18 @@ def test_github_base_already_holding_the_change_closes_the_pr_with_a_comment(
     gh_promoter: Promoter, github: FakeGitHub
 ) -> None:
     _production(gh_promoter, github, "1.5.0")
+    # --skip-ci: a distinct commit; an identical one in the same second would share the PR
+    # head's id, and GitHub (and the fake) would then count the PR as merged, not closed.
     _promote(
-        gh_promoter, github, "--env", "production", "--image", f"{WEB}:1.5.0", "--mode", "push"
+        gh_promoter,
+        github,
+        "--env",
+        "production",
+        "--image",
+        f"{WEB}:1.5.0",
+        "--mode",
+        "push",
+        "--skip-ci",
     )
 
     env = _production(gh_promoter, github, "1.5.0")
