@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fakes.github import FakeGitHub
 
-from .conftest import Promoter, fixture_files, git
+from .conftest import Promoter, Run, fixture_files, git
 
 TOKEN = "ghs_e2e_fake_token_1234"
 WEB = "ghcr.io/acme/web"
@@ -30,14 +30,21 @@ def gh_promoter(tmp_path: Path) -> Promoter:
     return Promoter(tmpdir, token=TOKEN)
 
 
+def _run(
+    promoter: Promoter, github: FakeGitHub, *args: str, env: dict[str, str] | None = None
+) -> Run:
+    """`promote` against the fake's repository acme/config, GitHub forge, no write pacing."""
+    return promoter.run(
+        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
+        "--api-url", github.api_url, *args,
+        env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0", **(env or {})},
+    )  # fmt: skip
+
+
 def _promote(
     promoter: Promoter, github: FakeGitHub, *args: str, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    run = promoter.run(
-        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
-        "--api-url", github.api_url, "--output", "json", *args,
-        env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0", **(env or {})},
-    )  # fmt: skip
+    run = _run(promoter, github, "--output", "json", *args, env=env)
     assert run.returncode == 0, run.stderr
     report = run.json()
     shown = [
@@ -139,11 +146,14 @@ def test_github_bad_credentials_exit_1_nothing_pushed(
 ) -> None:
     before = git(_bare(github), "for-each-ref").splitlines()
     github.bad_credentials()
-    run = gh_promoter.run(
-        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
-        "--api-url", github.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
-        env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
-    )  # fmt: skip
+    run = _run(
+        gh_promoter,
+        github,
+        "--env",
+        "production",
+        "--image",
+        f"{WEB}:1.5.0",
+    )
     assert run.returncode == 1
     (line,) = run.stderr.strip().splitlines()
     assert line.startswith("promote: error:")
@@ -208,11 +218,14 @@ def test_github_base_requiring_signed_commits_fails_before_pushing(
 ) -> None:
     github.set_branch_protection("acme", "config", "main", required_signatures=True)
     before = git(_bare(github), "for-each-ref").splitlines()
-    run = gh_promoter.run(
-        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
-        "--api-url", github.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
-        env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
-    )  # fmt: skip
+    run = _run(
+        gh_promoter,
+        github,
+        "--env",
+        "production",
+        "--image",
+        f"{WEB}:1.5.0",
+    )
     assert run.returncode == 1
     (line,) = run.stderr.strip().splitlines()
     assert "requires signed commits" in line
@@ -287,11 +300,9 @@ def test_github_no_clone_signed_only_base_needs_a_verified_api_commit(
     with FakeGitHub(tmp_path / "gh", token=TOKEN, app_token=app_token) as fake:
         fake.create_repo("acme", "config", fixture_files())
         fake.set_branch_protection("acme", "config", "main", required_signatures=True)
-        run = gh_promoter.run(
-            "--config-repo", fake.git_url("acme", "config"), "--forge", "github",
-            "--api-url", fake.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
-            "--no-clone", env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
-        )  # fmt: skip
+        run = _run(
+        gh_promoter, fake, "--env", "production", "--image", f"{WEB}:1.5.0",
+            "--no-clone",         )  # fmt: skip
         assert run.returncode == expected, run.stderr
         pulls = fake.pulls.get(("acme", "config"), [])
         if app_token:
@@ -308,15 +319,25 @@ def test_github_api_refusing_the_token_pushes_nothing(
 ) -> None:
     """git accepts the token but the REST API answers 401: stop before pushing the branch."""
     github.fail_next(
-        "*", r"/repos/", 401, body={"message": "Bad credentials", "status": "401",
-        "documentation_url": "https://docs.github.com/rest"}, times=50,
-    )  # fmt: skip
+        "*",
+        r"/repos/",
+        401,
+        body={
+            "message": "Bad credentials",
+            "status": "401",
+            "documentation_url": "https://docs.github.com/rest",
+        },
+        times=50,
+    )
     before = git(_bare(github), "for-each-ref").splitlines()
-    run = gh_promoter.run(
-        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
-        "--api-url", github.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
-        env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
-    )  # fmt: skip
+    run = _run(
+        gh_promoter,
+        github,
+        "--env",
+        "production",
+        "--image",
+        f"{WEB}:1.5.0",
+    )
     assert run.returncode == 1
     (line,) = run.stderr.strip().splitlines()
     assert "GitHub rejected the token" in line
@@ -353,13 +374,22 @@ def test_github_app_credentials_mint_the_token_for_git_and_api(
     runner.tmpdir.mkdir()
     with FakeGitHub(tmp_path / "gh", token=TOKEN, app_id=321, app_public_key_pem=public) as fake:
         fake.create_repo("acme", "config", fixture_files())
-        run = runner.run(
-            "--config-repo", fake.git_url("acme", "config"), "--forge", "github",
-            "--api-url", fake.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
-            "--no-clone", "--output", "json",
-            env={"PROMOTER_GITHUB_APP_ID": "321", "PROMOTER_GITHUB_APP_PRIVATE_KEY": str(key_file),
-                 "PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
-        )  # fmt: skip
+        run = _run(
+            runner,
+            fake,
+            "--env",
+            "production",
+            "--image",
+            f"{WEB}:1.5.0",
+            "--no-clone",
+            "--output",
+            "json",
+            env={
+                "PROMOTER_GITHUB_APP_ID": "321",
+                "PROMOTER_GITHUB_APP_PRIVATE_KEY": str(key_file),
+                "PROMOTER_GITHUB_WRITE_INTERVAL": "0",
+            },
+        )
         assert run.returncode == 0, run.stderr
         (minted,) = fake.minted_tokens
         assert minted not in run.stdout + run.stderr
@@ -382,11 +412,15 @@ def test_github_app_with_the_wrong_key_is_one_clear_line(tmp_path: Path) -> None
     runner.tmpdir.mkdir()
     with FakeGitHub(tmp_path / "gh", token=TOKEN, app_id=321, app_public_key_pem=public) as fake:
         fake.create_repo("acme", "config", fixture_files())
-        run = runner.run(
-            "--config-repo", fake.git_url("acme", "config"), "--forge", "github",
-            "--api-url", fake.api_url, "--env", "production", "--image", f"{WEB}:1.5.0",
+        run = _run(
+            runner,
+            fake,
+            "--env",
+            "production",
+            "--image",
+            f"{WEB}:1.5.0",
             env={"PROMOTER_GITHUB_APP_ID": "321", "PROMOTER_GITHUB_APP_PRIVATE_KEY": other},
-        )  # fmt: skip
+        )
     assert run.returncode == 1
     (line,) = run.stderr.strip().splitlines()
     assert "GitHub App 321 could not get a token for acme/config" in line
