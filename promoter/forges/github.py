@@ -144,19 +144,19 @@ class GitHubForge:
 
     def enable_auto_merge(self, cr: ChangeRequest) -> None:
         """Auto-merge; a PR that is already mergeable ("clean status") is merged now."""
-        pull = self._call(lambda: self.repo.get_pull(cr.number))
+        pull = self.call(lambda: self.repo.get_pull(cr.number))
         try:
-            self._call(lambda: pull.enable_automerge(merge_method="SQUASH"))
+            self.call(lambda: pull.enable_automerge(merge_method="SQUASH"))
         except ForgeError as error:
             if "clean status" not in str(error).lower():
                 raise
             head = pull.head.sha
-            self._call(lambda: pull.merge(merge_method="squash", sha=head))
+            self.call(lambda: pull.merge(merge_method="squash", sha=head))
 
     def close(self, cr: ChangeRequest, reason: str) -> None:
-        pull = self._call(lambda: self.repo.get_pull(cr.number))
-        self._call(lambda: pull.create_issue_comment(reason))
-        self._call(lambda: pull.edit(state="closed"))
+        pull = self.call(lambda: self.repo.get_pull(cr.number))
+        self.call(lambda: pull.create_issue_comment(reason))
+        self.call(lambda: pull.edit(state="closed"))
 
     def signature_required(self, base: str) -> bool:
         """Branch protection's "require signed commits"; unreadable (no admin) counts as no.
@@ -165,8 +165,8 @@ class GitHubForge:
         refuses (401) stops the run with nothing half-done.
         """
         try:
-            branch = self._call(lambda: self.repo.get_branch(base))
-            return bool(self._call(branch.get_required_signatures))
+            branch = self.call(lambda: self.repo.get_branch(base))
+            return bool(self.call(branch.get_required_signatures))
         except ForgeCredentialsError:
             raise
         except ForgeError:
@@ -177,12 +177,12 @@ class GitHubForge:
     @property
     def repo(self) -> Repository:
         if self._repo is None:
-            self._repo = self._call(lambda: self.client.get_repo(self.full_name, lazy=True))
+            self._repo = self.call(lambda: self.client.get_repo(self.full_name, lazy=True))
         return self._repo
 
     def _find(self, head: str, base: str) -> PullRequest | None:
         owner = self.full_name.split("/")[0]
-        pulls = self._call(
+        pulls = self.call(
             lambda: list(self.repo.get_pulls(state="open", head=f"{owner}:{head}", base=base))
         )
         return pulls[0] if pulls else None
@@ -190,7 +190,7 @@ class GitHubForge:
     def _create(self, spec: ChangeRequestSpec) -> PullRequest | None:
         """The new PR, or None when a racing run created it first (then find it)."""
         try:
-            return self._call(
+            return self.call(
                 lambda: self.repo.create_pull(
                     base=spec.base,
                     head=spec.head,
@@ -207,7 +207,7 @@ class GitHubForge:
     def _update(self, pull: PullRequest, spec: ChangeRequestSpec) -> bool:
         if pull.title == spec.title and (pull.body or "") == spec.body:
             return False
-        self._call(lambda: pull.edit(title=spec.title, body=spec.body))
+        self.call(lambda: pull.edit(title=spec.title, body=spec.body))
         return True
 
     def _decorate(self, pull: PullRequest, spec: ChangeRequestSpec, *, fresh: bool) -> bool:
@@ -216,14 +216,14 @@ class GitHubForge:
         have = set() if fresh else {label.name for label in pull.labels}
         missing = [label for label in spec.labels if label not in have]
         if missing:
-            self._call(lambda: pull.add_to_labels(*missing))
+            self.call(lambda: pull.add_to_labels(*missing))
             changed = True
         users, teams = _split_reviewers(spec.reviewers)
         if not fresh:
             users = [u for u in users if u not in {r.login for r in pull.requested_reviewers}]
             teams = [t for t in teams if t not in {r.slug for r in pull.requested_teams}]
         if users or teams:
-            self._call(lambda: pull.create_review_request(reviewers=users, team_reviewers=teams))
+            self.call(lambda: pull.create_review_request(reviewers=users, team_reviewers=teams))
             changed = True
         return changed
 
@@ -235,7 +235,11 @@ class GitHubForge:
 
     # -- one retry layer and error translation ------------------------------------------
 
-    def _call(self, action: Callable[[], T]) -> T:
+    def call(self, action: Callable[[], T]) -> T:
+        """Run one PyGithub action under the retry layer; failures become `ForgeError`s.
+
+        Public because `github_repo.GitHubRepository` shares this forge's client and layer.
+        """
         from github.GithubException import GithubException
 
         retrying = Retrying(

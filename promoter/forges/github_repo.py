@@ -33,17 +33,13 @@ class GitHubRepository:
     def __init__(self, forge: GitHubForge) -> None:
         self.forge = forge
 
-    @property
-    def calls(self) -> int:
-        return self.forge.calls
-
     def default_branch(self) -> str:
         repo = self.forge.repo
-        return str(self.forge._call(lambda: repo.default_branch))
+        return str(self.forge.call(lambda: repo.default_branch))
 
     def branch_tip(self, branch: str) -> str | None:
         try:
-            return str(self.forge._call(lambda: self._ref(branch).object.sha))
+            return str(self.forge.call(lambda: self._ref(branch).object.sha))
         except ForgeError as error:
             if "not found" in str(error).lower():
                 return None
@@ -57,17 +53,17 @@ class GitHubRepository:
         return ref
 
     def commit(self, oid: str) -> tuple[str, tuple[str, ...], str]:
-        found = self.forge._call(lambda: self.forge.repo.get_git_commit(oid))
+        found = self.forge.call(lambda: self.forge.repo.get_git_commit(oid))
         return found.tree.sha, tuple(p.sha for p in found.parents), found.message
 
     def tree(self, oid: str, *, recursive: bool = False) -> dict[str, TreeEntry]:
-        found = self.forge._call(lambda: self.forge.repo.get_git_tree(oid, recursive=recursive))
+        found = self.forge.call(lambda: self.forge.repo.get_git_tree(oid, recursive=recursive))
         if getattr(found, "raw_data", {}).get("truncated"):
             raise ForgeError(f"tree {oid[:12]} is too large for the API; use a clone")
         return {e.path: TreeEntry(e.mode.lstrip("0") or "0", e.sha) for e in found.tree}
 
     def blob(self, oid: str) -> bytes:
-        found = self.forge._call(lambda: self.forge.repo.get_git_blob(oid))
+        found = self.forge.call(lambda: self.forge.repo.get_git_blob(oid))
         if found.encoding == "base64":
             return base64.b64decode(found.content)
         return str(found.content).encode()
@@ -83,29 +79,29 @@ class GitHubRepository:
             except UnicodeDecodeError:
                 encoded = base64.b64encode(data).decode()
                 create = functools.partial(self.forge.repo.create_git_blob, encoded, "base64")
-                blob = self.forge._call(create)
+                blob = self.forge.call(create)
                 elements.append(InputGitTreeElement(path, mode, "blob", sha=blob.sha))
                 continue
             elements.append(InputGitTreeElement(path, mode, "blob", content=text))
-        base = self.forge._call(lambda: self.forge.repo.get_git_tree(base_tree))
-        created = self.forge._call(lambda: self.forge.repo.create_git_tree(elements, base))
+        base = self.forge.call(lambda: self.forge.repo.get_git_tree(base_tree))
+        created = self.forge.call(lambda: self.forge.repo.create_git_tree(elements, base))
         return str(created.sha)
 
     def create_commit(self, message: str, tree: str, parent: str, name: str, email: str) -> str:
         from github.InputGitAuthor import InputGitAuthor
 
         repo = self.forge.repo
-        git_tree = self.forge._call(lambda: repo.get_git_tree(tree))
-        parent_commit = self.forge._call(lambda: repo.get_git_commit(parent))
+        git_tree = self.forge.call(lambda: repo.get_git_tree(tree))
+        parent_commit = self.forge.call(lambda: repo.get_git_commit(parent))
         author = InputGitAuthor(name, email)
-        created = self.forge._call(
+        created = self.forge.call(
             lambda: repo.create_git_commit(message, git_tree, [parent_commit], author, author)
         )
         return str(created.sha)
 
     def create_branch(self, branch: str, oid: str) -> None:
         try:
-            self.forge._call(lambda: self.forge.repo.create_git_ref(f"refs/heads/{branch}", oid))
+            self.forge.call(lambda: self.forge.repo.create_git_ref(f"refs/heads/{branch}", oid))
         except ForgeError as error:
             raise _moved(branch, error) from error
 
@@ -114,19 +110,19 @@ class GitHubRepository:
     ) -> None:
         """Move `branch`: a fast-forward (GitHub's compare-and-swap), or forced from `expected`."""
         try:
-            ref = self.forge._call(lambda: self._ref(branch))
+            ref = self.forge.call(lambda: self._ref(branch))
             if expected is not None and ref.object.sha != expected:
                 raise PushRejectedError(f"{branch} moved since it was read; retrying")
-            self.forge._call(lambda: ref.edit(oid, force=force))
+            self.forge.call(lambda: ref.edit(oid, force=force))
         except ForgeError as error:
             raise _moved(branch, error) from error
 
     def delete_branch(self, branch: str) -> None:
-        ref = self.forge._call(lambda: self._ref(branch))
-        self.forge._call(ref.delete)
+        ref = self.forge.call(lambda: self._ref(branch))
+        self.forge.call(ref.delete)
 
     def is_verified(self, oid: str) -> bool:
-        found = self.forge._call(lambda: self.forge.repo.get_commit(oid))
+        found = self.forge.call(lambda: self.forge.repo.get_commit(oid))
         verification = found.raw_data.get("commit", {}).get("verification") or {}
         return bool(verification.get("verified"))
 

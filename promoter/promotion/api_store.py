@@ -20,8 +20,6 @@ _TREE = "40000"
 
 
 class ApiClone:
-    partial = True
-
     def __init__(self, store: GitHubRepository, stats: GitStats) -> None:
         self.store = store
         self.stats = stats

@@ -31,7 +31,7 @@ from promoter import ci
 from promoter import config as configuration
 from promoter.errors import InputError, OperationalError, PromoterError, TargetNotFoundError
 from promoter.forges import ChangeRequestSpec, Forge, Outcome, open_forge
-from promoter.forges.github import GitHubForge
+from promoter.forges.github import GitHubForge, installation_token
 from promoter.forges.github_repo import GitHubRepository
 from promoter.forges.local import review_hint
 from promoter.imageref import ImageRef
@@ -178,8 +178,6 @@ class _Run:
             return None
         app = ci.find_github_app(os.environ) if self.forge_kind == "github" else None
         if app is not None and not os.environ.get("PROMOTER_TOKEN"):
-            from promoter.forges.github import installation_token
-
             app_id, key = app
             Secret(key)  # registered: a key echoed in an error is masked too
             token = installation_token(self.remote.url, app_id, key, self.command.api_url)
@@ -249,17 +247,11 @@ class _Run:
     def _attempt(self, env: str, *, fresh: bool) -> EnvironmentResult:
         """Everything from the branch tip to a pushed commit; safe to repeat from scratch."""
         tip_branch = self.command.base or self.default_branch
-        tip = self.clone.update(tip_branch) if fresh else self.clone.ref(tip_branch)
-        snapshot = Snapshot(self.clone, tip)
-        root = Path(tempfile.mkdtemp(prefix="tree-", dir=self.workdir))
-        config = self._read_config(snapshot, root)
+        tip, snapshot, root, config = self._checkout(tip_branch, fetch=fresh)
         settings = configuration.environment(config, env) if config else None
         base = self.command.base or (settings.base if settings else None) or self.default_branch
         if base != tip_branch:
-            tip = self.clone.update(base)
-            snapshot = Snapshot(self.clone, tip)
-            root = Path(tempfile.mkdtemp(prefix="tree-", dir=self.workdir))
-            config = self._read_config(snapshot, root)
+            tip, snapshot, root, config = self._checkout(base, fetch=True)
             settings = configuration.environment(config, env) if config else None
         mode = self.command.mode or (settings.mode if settings else "pull-request")
         plan = self._plan(snapshot, root, config, env)
@@ -283,14 +275,13 @@ class _Run:
             )
             self.clone.push(commit, base, lease=None, force=False)
             return dataclasses.replace(result, branch=base, commit=commit, pushed=True)
-        return self._pull_request(env, result, config, snapshot, tree, tip)
+        return self._pull_request(env, result, config, tree, tip)
 
     def _pull_request(
         self,
         env: str,
         result: EnvironmentResult,
         config: configuration.Config | None,
-        snapshot: Snapshot,
         tree: str,
         tip: str,
     ) -> EnvironmentResult:
@@ -417,6 +408,15 @@ class _Run:
         except PromoterError:
             return None
         return plan if plan.superseded else None
+
+    def _checkout(
+        self, branch: str, *, fetch: bool
+    ) -> tuple[str, Snapshot, Path, configuration.Config | None]:
+        """The branch tip, its snapshot, a fresh directory for its files, and its config."""
+        tip = self.clone.update(branch) if fetch else self.clone.ref(branch)
+        snapshot = Snapshot(self.clone, tip)
+        root = Path(tempfile.mkdtemp(prefix="tree-", dir=self.workdir))
+        return tip, snapshot, root, self._read_config(snapshot, root)
 
     def _read_config(self, snapshot: Snapshot, root: Path) -> configuration.Config | None:
         if self.command.config_file is None:

@@ -66,6 +66,16 @@ def _bare(github: FakeGitHub) -> Path:
     return Path(github.root) / "acme" / "config.git"
 
 
+def _refused_line(promoter: Promoter, github: FakeGitHub) -> str:
+    """Promote web 1.5.0 to production, expecting exit 1 with nothing pushed; the one line."""
+    before = git(_bare(github), "for-each-ref").splitlines()
+    run = _run(promoter, github, "--env", "production", "--image", f"{WEB}:1.5.0")
+    assert run.returncode == 1
+    (line,) = run.stderr.strip().splitlines()
+    assert git(_bare(github), "for-each-ref").splitlines() == before
+    return line
+
+
 def test_github_first_run_creates_pr_with_labels_and_reviewers(
     gh_promoter: Promoter, github: FakeGitHub
 ) -> None:
@@ -144,21 +154,10 @@ def test_github_502_and_secondary_rate_limit_are_retried(
 def test_github_bad_credentials_exit_1_nothing_pushed(
     gh_promoter: Promoter, github: FakeGitHub
 ) -> None:
-    before = git(_bare(github), "for-each-ref").splitlines()
     github.bad_credentials()
-    run = _run(
-        gh_promoter,
-        github,
-        "--env",
-        "production",
-        "--image",
-        f"{WEB}:1.5.0",
-    )
-    assert run.returncode == 1
-    (line,) = run.stderr.strip().splitlines()
+    line = _refused_line(gh_promoter, github)
     assert line.startswith("promote: error:")
     assert TOKEN not in line
-    assert git(_bare(github), "for-each-ref").splitlines() == before
 
 
 def test_github_auto_merge_requested_when_checks_are_pending(
@@ -217,19 +216,8 @@ def test_github_base_requiring_signed_commits_fails_before_pushing(
     gh_promoter: Promoter, github: FakeGitHub
 ) -> None:
     github.set_branch_protection("acme", "config", "main", required_signatures=True)
-    before = git(_bare(github), "for-each-ref").splitlines()
-    run = _run(
-        gh_promoter,
-        github,
-        "--env",
-        "production",
-        "--image",
-        f"{WEB}:1.5.0",
-    )
-    assert run.returncode == 1
-    (line,) = run.stderr.strip().splitlines()
+    line = _refused_line(gh_promoter, github)
     assert "requires signed commits" in line
-    assert git(_bare(github), "for-each-ref").splitlines() == before
     assert github.pulls.get(("acme", "config"), []) == []
 
 
@@ -329,19 +317,8 @@ def test_github_api_refusing_the_token_pushes_nothing(
         },
         times=50,
     )
-    before = git(_bare(github), "for-each-ref").splitlines()
-    run = _run(
-        gh_promoter,
-        github,
-        "--env",
-        "production",
-        "--image",
-        f"{WEB}:1.5.0",
-    )
-    assert run.returncode == 1
-    (line,) = run.stderr.strip().splitlines()
+    line = _refused_line(gh_promoter, github)
     assert "GitHub rejected the token" in line
-    assert git(_bare(github), "for-each-ref").splitlines() == before
 
 
 def test_github_primary_rate_limit_waits_for_reset(
