@@ -15,7 +15,10 @@ LEAVES = {"errors", "redact", "imageref"}
 ALLOWED: dict[str, set[str]] = {
     "cli": {"promotion", "config", "demo"} | LEAVES,
     "demo": {"promotion", "repo"} | LEAVES,
-    "promotion": {"config", "editing", "repo", "forges", "guards", "ci", "discovery"} | LEAVES,
+    "promotion": {
+        "config", "editing", "environments", "repo", "forges", "guards", "ci", "discovery"
+    } | LEAVES,
+    "environments": {"environments", "config", "editing", "discovery"} | LEAVES,
     "config": {"discovery"} | LEAVES,
     "discovery": {"config"} | LEAVES,
     "editing": {"editing"} | LEAVES,
@@ -35,6 +38,7 @@ FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {
     "repo": {"github", "gitlab", "ruamel", "click"},
     "guards": {"subprocess", "github", "gitlab", "ruamel", "click"},
     "promotion": {"click", "github", "gitlab"},
+    "environments": {"subprocess", "github", "gitlab", "click", "requests"},
 }
 
 

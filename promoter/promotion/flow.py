@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,8 @@ from tenacity import (
 )
 
 from promoter import ci
+from promoter.environments import RepoFiles
+from promoter.environments.files import read_files
 from promoter import config as configuration
 from promoter.errors import InputError, OperationalError, PromoterError, TargetNotFoundError
 from promoter.forges import ChangeRequestSpec, Forge, Outcome, open_forge
@@ -430,10 +432,14 @@ class _Run:
         config: configuration.Config | None,
         env: str,
     ) -> EnvironmentPlan:
-        files, directories = needed_paths(config, env, self.images, self.command.app)
-        for directory in directories:
-            files += [f for f in snapshot.files_under(directory) if is_yaml_path(f)]
-        snapshot.materialise(files, root)
+        repo_files: RepoFiles | None = None
+        if config is None:
+            repo_files = SnapshotFiles(snapshot, root)
+        else:
+            files, directories = needed_paths(config, env, self.images, self.command.app)
+            for directory in directories:
+                files += [f for f in snapshot.files_under(directory) if is_yaml_path(f)]
+            snapshot.materialise(files, root)
         return plan_environment(
             root,
             config,
@@ -441,4 +447,25 @@ class _Run:
             self.images,
             self.command.app,
             allow_downgrade=self.command.allow_downgrade,
+            repo_files=repo_files,
         )
+
+
+class SnapshotFiles:
+    """A commit's files for the environment model: the listing in one fetch (all trees, no
+    blobs), then each batch of files in one more, written under `root` for the editors."""
+
+    def __init__(self, snapshot: Snapshot, root: Path) -> None:
+        self.snapshot = snapshot
+        self.root = root
+        self._paths: list[str] | None = None
+
+    def paths(self) -> list[str]:
+        if self._paths is None:
+            self._paths = self.snapshot.files_under("")
+        return self._paths
+
+    def read(self, paths: Iterable[str]) -> dict[str, bytes]:
+        wanted = list(paths)
+        self.snapshot.materialise(wanted, self.root)
+        return read_files(self.root, wanted)

@@ -10,8 +10,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from promoter import config as configuration
-from promoter.editing import BumpRequest, FileEdit, edit_bytes, write_atomic
+from promoter import environments
+from promoter.editing import BumpRequest, Context, FileEdit, edit_bytes, write_atomic
 from promoter.editing.engine import load_context
+from promoter.editing.source import parse_bytes
+from promoter.environments import Action, EnvironmentView, RepoFiles
 from promoter.errors import InputError, TargetNotFoundError
 from promoter.guards import is_downgrade
 from promoter.imageref import ImageRef, parse_image_ref
@@ -54,24 +57,69 @@ class EnvironmentPlan:
         self.names: dict[Path, str] = {}
         self.changes: list[Change] = []
         self.superseded: list[Superseded] = []
+        self.matched: dict[str, int] = {}
+        """References found (or inserted) per image: zero means nothing was promoted."""
 
-    def edit(
-        self, path: Path, name: str, request: BumpRequest, image: ImageRef, root: Path | None
-    ) -> None:
+    def _load(self, path: Path, name: str) -> bytes:
         if path not in self.final:
             self.original[path] = _read(path, name)
             self.final[path] = self.original[path]
             self.names[path] = name
-        done = edit_bytes(self.final[path], name, request, load_context(path, root))
+        return self.final[path]
+
+    def edit(
+        self,
+        path: Path,
+        name: str,
+        request: BumpRequest,
+        image: ImageRef,
+        root: Path | None,
+        context: Context | None = None,
+    ) -> None:
+        context = load_context(path, root) if context is None else context
+        done = edit_bytes(self._load(path, name), name, request, context)
+        self.record(path, image, done)
+
+    def record(self, path: Path, image: ImageRef, done: FileEdit) -> None:
+        """Keep `done` as the file's new bytes, unless it would move a version backwards."""
+        self.matched[image.name] = self.matched.get(image.name, 0) + done.matched
         if not self.allow_downgrade:
             behind = [e for e in done.edits if e.old is not None and is_downgrade(e.old, e.new)]
             if behind:
                 self.superseded.extend(
-                    Superseded(name, image.name, e.old or "", e.new) for e in behind
+                    Superseded(done.name, image.name, e.old or "", e.new) for e in behind
                 )
                 return
         self.final[path] = done.after
         self.changes.extend(_changes(image, done))
+
+    def apply(self, root: Path, action: Action, image: ImageRef) -> None:
+        """Carry out one action of the environment model."""
+        path = configuration.resolve_in_repo(root, action.path)
+        if action.kind == "edit":
+            bases = tuple(
+                parse_bytes(_read(root / b, b), b) for b in action.base_values
+            )
+            request = BumpRequest(image, key=action.key)
+            self.edit(path, action.path, request, image, root, Context(base_values=bases))
+            return
+        from promoter.editing.insert import ImageEntry, insert_image_entries, insert_value
+
+        raw = self._load(path, action.path)
+        if action.kind == "insert-images":
+            entries = [ImageEntry(name, image.tag, image.digest) for name in action.names]
+            done = insert_image_entries(raw, action.path, entries)
+        else:
+            done = insert_value(raw, action.path, action.doc, action.keys, action.value)
+        self.record(path, image, done)
+
+    def check_found(self, env: str, images: Sequence[ImageRef]) -> None:
+        """No reference found is never "already up to date"."""
+        for image in images:
+            if not self.matched.get(image.name):
+                raise TargetNotFoundError(
+                    f"environment {env!r}: no reference to {image.name} found in its targets"
+                )
 
     def write(self) -> None:
         for path, data in self.final.items():
@@ -106,9 +154,17 @@ def plan_environment(
     app: str | None,
     *,
     allow_downgrade: bool = False,
+    repo_files: RepoFiles | None = None,
 ) -> EnvironmentPlan:
-    explicit = _explicit_files(config, env) if config else set()
     plan = EnvironmentPlan(allow_downgrade=allow_downgrade)
+    if config is None:
+        files = repo_files or environments.DirectoryFiles(root)
+        for view in discover(files, env, images, app):
+            for action in view.actions:
+                plan.apply(root, action, view.image)
+        plan.check_found(env, images)
+        return plan
+    explicit = _explicit_files(config, env)
     for image in images:
         for path, display, key in targets(root, config, env, image, app):
             try:
@@ -116,7 +172,27 @@ def plan_environment(
             except TargetNotFoundError:
                 if key is not None or display in explicit:
                     raise
+    plan.check_found(env, images)
     return plan
+
+
+def discover(
+    files: RepoFiles, env: str, images: Sequence[ImageRef], app: str | None
+) -> list[EnvironmentView]:
+    """The environment model's view of each image; a refusal is an input error."""
+    views = []
+    for image in images:
+        if app is not None and app != image.app_name:
+            raise InputError(
+                f"--app {app} does not match image {image.name} (app {image.app_name}); "
+                "without promoter.yaml the app is named by the image",
+                field="--app",
+            )
+        view = environments.discover(files, env, image, app=app)
+        if view.refusal is not None:
+            raise TargetNotFoundError(view.refusal)
+        views.append(view)
+    return views
 
 
 def bump(
@@ -221,21 +297,12 @@ def app_names(
 
 def targets(
     root: Path,
-    config: configuration.Config | None,
+    config: configuration.Config,
     env: str,
     image: ImageRef,
     app_name: str | None,
 ) -> list[tuple[Path, str, str | None]]:
     """(absolute path, repo-relative name, key) of each file to edit for one image."""
-    if config is None:
-        if app_name is not None and app_name != image.app_name:
-            raise InputError(
-                f"--app {app_name} does not match image {image.name} (app {image.app_name}); "
-                "without promoter.yaml the app is named by the image",
-                field="--app",
-            )
-        files = configuration.discover_targets(root, env, image)
-        return [(path, path.relative_to(root).as_posix(), None) for path in files]
     configuration.environment(config, env)
     found: list[tuple[Path, str, str | None]] = []
     for entry in _apps(config, env, image, app_name):

@@ -1,0 +1,20 @@
+"""Environments as the repository defines them: entry points, owned and shared files, and
+where each environment effectively sets an image (see `model`). Knows nothing of git."""
+
+from promoter.environments.files import DirectoryFiles, RepoFiles, list_files
+from promoter.environments.model import Action, EnvironmentView, Setting, discover, environments
+from promoter.environments.naming import did_you_mean, infer_environments, names
+
+__all__ = [
+    "Action",
+    "DirectoryFiles",
+    "EnvironmentView",
+    "RepoFiles",
+    "Setting",
+    "did_you_mean",
+    "discover",
+    "environments",
+    "infer_environments",
+    "list_files",
+    "names",
+]

@@ -1,0 +1,654 @@
+"""Where one environment deploys an image, and what promoting it there must touch.
+
+Built from the repository's own structure, never from a file merely mentioning a name:
+- Kustomize: the environment's entry points are the topmost kustomizations whose path
+  names it (not Components: those are mixins other environments share). Everything an
+  entry reaches is read. A file is the environment's own when its path names the
+  environment (and no other); anything else an entry reaches may be shared, so it is
+  never edited: the environment gets its own override instead, the way
+  `kustomize edit set image` adds an `images:` entry (kustomize applies an overlay's
+  `images:` after everything its bases and components did), or, for a Helm release's
+  values, the key path in the environment's own patch of that release.
+- Helm: an environment values file (`values-<env>.yaml`, `<env>-values.yaml`,
+  `envs/<env>/values.yaml`, ...) layered over the chart's `values.yaml`: edited where it
+  sets the image, else the chart's key path is inserted into it.
+- Any other file whose path names the environment (a release manifest, an Argo CD
+  Application, a Flux HelmRelease) is edited where it references the image. An Argo CD
+  Application or Flux Kustomization there also makes the directory it deploys an entry.
+When none of that finds the image, the answer is a refusal that says where the image is
+set, never "already up to date". Bytes in, decisions out: knows nothing of git.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+
+from promoter.editing import BumpRequest, Context
+from promoter.editing.engine import find_all
+from promoter.editing.model import Found, Insertion, Target
+from promoter.editing.source import YamlFile, mapping_get, parse_bytes, scalar_text
+from promoter.environments import naming
+from promoter.environments.files import RepoFiles
+from promoter.environments.kustomize import (
+    Graph,
+    Kustomization,
+    directory_of,
+    is_kustomization_path,
+    kustomization_in,
+    parse_kustomization,
+)
+from promoter.errors import PromoterError, YamlError
+from promoter.imageref import ImageRef, find_image_ref
+
+YAML_SUFFIXES = (".yaml", ".yml")
+VALUES_NAMES = ("values.yaml", "values.yml")
+MAX_ROUNDS = 8
+"""Reads of the kustomization graph; each round goes one base deeper (real repos: 2-3)."""
+MAX_SURVEY_FILES = 4000
+"""A refusal lists where the image is set by reading this many files at most."""
+CONTAINER_KINDS = frozenset({"container-image", "kustomize"})
+"""Reference kinds an `images:` entry of the entry kustomization overrides."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A place the image is set, and whether the environment owns it."""
+
+    path: str
+    line: int
+    owned: bool
+    readers: tuple[str, ...] = ()
+    """Entry points or roots known to read it (for messages)."""
+
+    def describe(self) -> str:
+        where = f"{self.path}:{self.line}"
+        if self.owned:
+            return f"{where} (own)"
+        if self.readers:
+            return f"{where} (shared by {', '.join(self.readers)})"
+        return f"{where} (shared)"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One change a promotion makes in one file.
+
+    `edit`: set the references already there (`key`: one explicit location; `base_values`:
+    chart values that name a tag-only override). `insert-images`: add `images:` entries
+    for `names`. `insert-value`: create `keys` in document `doc` holding `value`.
+    """
+
+    kind: str
+    path: str
+    reason: str
+    key: str | None = None
+    base_values: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    doc: int = 0
+    keys: tuple[str, ...] = ()
+    value: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "insert-images":
+            return f"insert images: entries ({', '.join(self.names)}) into {self.path}"
+        if self.kind == "insert-value":
+            return f"insert {'.'.join(self.keys)} into {self.path}"
+        return f"edit {self.path}" + (f" at {self.key}" if self.key else "")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentView:
+    """What an environment deploys of one image, and how to promote it (or why not)."""
+
+    env: str
+    image: ImageRef
+    entries: tuple[str, ...]
+    examined: tuple[str, ...]
+    settings: tuple[Setting, ...]
+    actions: tuple[Action, ...]
+    refusal: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def discover(
+    files: RepoFiles,
+    env: str,
+    image: ImageRef,
+    *,
+    app: str | None = None,
+    known: Sequence[str] | None = None,
+) -> EnvironmentView:
+    """The environment's view of `image`; `refusal` says why nothing can be promoted."""
+    return _Discovery(files, env, image, app or image.app_name, known).run()
+
+
+def environments(files: RepoFiles) -> list[str]:
+    return naming.infer_environments(files.paths())
+
+
+class _Discovery:
+    def __init__(
+        self,
+        files: RepoFiles,
+        env: str,
+        image: ImageRef,
+        app: str,
+        known: Sequence[str] | None,
+    ) -> None:
+        self.files = files
+        self.env = env
+        self.image = image
+        self.app = app
+        self.all_paths = files.paths()
+        self.path_set = set(self.all_paths)
+        self.known = sorted({*(known or naming.infer_environments(self.all_paths)), env})
+        self.data: dict[str, bytes] = {}
+        self.parsed: dict[str, YamlFile | None] = {}
+        self.graph = Graph(self.all_paths)
+        self.notes: list[str] = []
+        self.request = BumpRequest(image)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _read(self, paths: Sequence[str]) -> None:
+        wanted = [p for p in dict.fromkeys(paths) if p not in self.data and p in self.path_set]
+        if wanted:
+            self.data.update(self.files.read(wanted))
+        for path in wanted:
+            if is_kustomization_path(path) and path in self.data:
+                self.graph.add(parse_kustomization(path, self.data[path]))
+
+    def _yaml(self, path: str) -> YamlFile | None:
+        if path not in self.parsed:
+            raw = self.data.get(path)
+            try:
+                self.parsed[path] = None if raw is None else parse_bytes(raw, path)
+            except YamlError as exc:
+                self.notes.append(str(exc))
+                self.parsed[path] = None
+        return self.parsed[path]
+
+    # -- the environment's files -----------------------------------------------------
+
+    def _own(self, path: str) -> bool:
+        return naming.names(path, self.env, self.app) and not naming.is_ambiguous(
+            path, self.env, self.known, self.app
+        )
+
+    def _scope(self) -> list[str]:
+        """Paths worth reading: under a directory named after the app when the environment
+        has files there (a monorepo of hundreds of apps), else the whole repository."""
+        yaml_paths = [p for p in self.all_paths if _is_yaml(p)]
+        scoped = [p for p in yaml_paths if self.app in posixpath.dirname(p).split("/")]
+        if any(self._own(p) for p in scoped):
+            return scoped
+        return yaml_paths
+
+    def run(self) -> EnvironmentView:
+        scope = self._scope()
+        named = [p for p in scope if self._own(p)]
+        ambiguous = [
+            p
+            for p in scope
+            if naming.names(p, self.env, self.app) and p not in named and _is_yaml(p)
+        ]
+        for path in ambiguous[:3]:
+            others = naming.claims(path, self.known, self.app) - {self.env}
+            self.notes.append(f"{path} also names {', '.join(sorted(others))}: not assigned")
+        kustomizations = [p for p in scope if is_kustomization_path(p)]
+        values_bases = [b for p in named for b in self._chart_values(p)]
+        self._read([*kustomizations, *named, *values_bases])
+        entries = self._entries(named)
+        pointer_entries = self._pointer_entries(named)
+        for entry in pointer_entries:
+            if entry not in entries:
+                entries.append(entry)
+        self.pointer_dirs = [directory_of(e) for e in pointer_entries]
+        reached = self._read_reach(entries)
+        actions: list[Action] = []
+        settings: dict[tuple[str, int], Setting] = {}
+        examined: list[str] = list(dict.fromkeys([*named, *[p for r in reached for p in r]]))
+        for entry, reach in zip(entries, reached, strict=True):
+            actions.extend(self._entry_actions(entry, reach, settings))
+        in_graph = {p for r in reached for p in r}
+        for path in named:
+            if path in in_graph or is_kustomization_path(path) or self._reached_by_others(path):
+                continue
+            actions.extend(self._standalone_actions(path, settings))
+        actions = _dedupe(actions)
+        refusal = None
+        if not actions:
+            refusal = self._refusal(named, entries, examined, list(settings.values()))
+        return EnvironmentView(
+            self.env,
+            self.image,
+            tuple(entries),
+            tuple(examined),
+            tuple(settings.values()),
+            tuple(actions),
+            refusal,
+            tuple(self.notes),
+        )
+
+    def _entries(self, named: list[str]) -> list[str]:
+        """Topmost non-Component kustomizations among the environment's own paths."""
+        candidates = [
+            p
+            for p in named
+            if is_kustomization_path(p)
+            and p in self.graph.nodes
+            and not self.graph.nodes[p].is_component
+        ]
+        inner: set[str] = set()
+        for path in candidates:
+            reach, _ = self.graph.reach(path)
+            inner.update(r for r in reach if r != path)
+        return [p for p in candidates if p not in inner]
+
+    def _pointer_entries(self, named: list[str]) -> list[str]:
+        """Directories that the environment's Argo CD Applications and Flux Kustomizations
+        deploy from this repository."""
+        found: list[str] = []
+        for path in named:
+            if is_kustomization_path(path):
+                continue
+            yaml_file = self._yaml(path)
+            if yaml_file is None:
+                continue
+            for doc in yaml_file.docs:
+                for directory in _deployed_paths(doc):
+                    entry = kustomization_in(directory, self.path_set)
+                    if entry is not None:
+                        found.append(entry)
+        self._read(found)
+        return [e for e in dict.fromkeys(found) if e in self.graph.nodes]
+
+    def _read_reach(self, entries: list[str]) -> list[list[str]]:
+        for _ in range(MAX_ROUNDS):
+            wanted: list[str] = []
+            for entry in entries:
+                reach, missing = self.graph.reach(entry)
+                wanted.extend(missing)
+                wanted.extend(p for p in reach if p not in self.data)
+            wanted = [p for p in wanted if p in self.path_set and p not in self.data]
+            if not wanted:
+                break
+            self._read(wanted)
+            # Files that could not be read (too large) must not be asked for again.
+            for path in wanted:
+                self.data.setdefault(path, b"")
+        return [self.graph.reach(entry)[0] for entry in entries]
+
+    def _reached_by_others(self, path: str) -> bool:
+        return any(
+            not self._own(node)
+            for node in self.graph.referrers(path)
+        )
+
+    def _chart_values(self, path: str) -> list[str]:
+        """The chart values a values file of the environment layers over."""
+        if is_kustomization_path(path) or not _is_yaml(path):
+            return []
+        directory = directory_of(path)
+        for _ in range(3):
+            for name in VALUES_NAMES:
+                candidate = name if directory == "." else f"{directory}/{name}"
+                if candidate != path and candidate in self.path_set:
+                    return [candidate]
+            charts = sorted(
+                {
+                    directory_of(p)
+                    for p in self.all_paths
+                    if posixpath.basename(p) == "Chart.yaml"
+                    and directory_of(directory_of(p)) == directory
+                }
+            )
+            if len(charts) == 1:
+                return [
+                    f"{charts[0]}/{name}"
+                    for name in VALUES_NAMES
+                    if f"{charts[0]}/{name}" in self.path_set
+                ][:1]
+            if directory == ".":
+                break
+            directory = directory_of(directory)
+        return []
+
+    # -- references --------------------------------------------------------------------
+
+    def _found(self, path: str, base_values: Sequence[str] = ()) -> list[Found]:
+        yaml_file = self._yaml(path)
+        if yaml_file is None:
+            return []
+        bases = tuple(b for b in (self._yaml(v) for v in base_values) if b is not None)
+        return find_all(yaml_file, self.request, Context(base_values=bases))
+
+    def _setting(self, path: str, found: Found, owned: bool, readers: Sequence[str]) -> Setting:
+        node = found.node if isinstance(found, Target) else found.mapping
+        return Setting(path, int(node.start_mark.line) + 1, owned, tuple(readers))
+
+    def _entry_actions(
+        self, entry: str, reach: list[str], settings: dict[tuple[str, int], Setting]
+    ) -> list[Action]:
+        own_dirs = [d for d in self.pointer_dirs if d == directory_of(entry)]
+        actions: list[Action] = []
+        shared: list[tuple[str, Found]] = []
+        for path in reach:
+            if not _is_yaml(path) and not is_kustomization_path(path):
+                continue
+            owned = self._own(path) or any(
+                path == d or path.startswith(f"{d}/") for d in own_dirs
+            )
+            found = self._found(path)
+            if not found:
+                continue
+            readers = () if owned else tuple(self._readers(path, entry))
+            for item in found:
+                setting = self._setting(path, item, owned, readers)
+                settings.setdefault((setting.path, setting.line), setting)
+            if owned:
+                actions.append(Action("edit", path, "the environment's own file sets it"))
+            else:
+                shared.extend((path, item) for item in found)
+        if not shared:
+            return actions
+        covered = self._entry_image_names(entry)
+        names: list[str] = []
+        for path, item in shared:
+            if item.kind in CONTAINER_KINDS:
+                for name in self._spellings(path, item):
+                    if name not in covered:
+                        names.append(name)
+                continue
+            insertion = self._patch_insertion(entry, reach, path, item)
+            if insertion is None:
+                return []  # a shared setting the environment cannot override: refuse
+            actions.append(insertion)
+        if names:
+            actions.append(
+                Action(
+                    "insert-images",
+                    entry,
+                    "the image is set in shared files; the entry kustomization overrides it",
+                    names=tuple(dict.fromkeys(names)),
+                )
+            )
+        return actions
+
+    def _readers(self, path: str, entry: str) -> list[str]:
+        readers = [entry]
+        for node in self.graph.referrers(path):
+            if node != entry:
+                readers.append(node)
+        return [directory_of(r) for r in readers][:4]
+
+    def _entry_image_names(self, entry: str) -> set[str]:
+        """Image names the entry's own `images:` entries already match."""
+        yaml_file = self._yaml(entry)
+        names: set[str] = set()
+        if yaml_file is None or not yaml_file.docs:
+            return names
+        doc = yaml_file.docs[0]
+        images = mapping_get(doc, "images") if isinstance(doc, MappingNode) else None
+        for item in getattr(images, "value", None) or ():
+            name = scalar_text(mapping_get(item, "name")) if isinstance(item, MappingNode) else None
+            if name:
+                names.add(name)
+        return names
+
+    def _spellings(self, path: str, item: Found) -> list[str]:
+        """How the resource writes the image's name, which an `images:` entry must match."""
+        if not isinstance(item, Target):
+            return []
+        if item.kind == "kustomize":
+            entry = self._mapping_at(path, item.doc, item.path[:-1])
+            if entry is None:
+                return []
+            new_name = scalar_text(mapping_get(entry, "newName"))
+            name = scalar_text(mapping_get(entry, "name"))
+            return [n for n in (new_name or name,) if n]
+        ref = find_image_ref(str(item.node.value).strip())
+        return [ref.name] if ref is not None else []
+
+    def _mapping_at(self, path: str, doc: int, keys: tuple[str | int, ...]) -> Node | None:
+        yaml_file = self._yaml(path)
+        if yaml_file is None or doc >= len(yaml_file.docs):
+            return None
+        node: Node | None = yaml_file.docs[doc]
+        for key in keys:
+            if node is None:
+                return None
+            if isinstance(key, int):
+                values = getattr(node, "value", None)
+                node = values[key] if isinstance(values, list) and key < len(values) else None
+            else:
+                node = mapping_get(node, key)
+        return node
+
+    def _patch_insertion(
+        self, entry: str, reach: list[str], path: str, item: Found
+    ) -> Action | None:
+        """The key path of a shared object's value, in the environment's own patch of it."""
+        keys = (*item.path, item.key) if isinstance(item, Insertion) else item.path
+        if any(isinstance(k, int) for k in keys):
+            return None
+        yaml_file = self._yaml(path)
+        if yaml_file is None:
+            return None
+        identity = _identity(yaml_file.docs[item.doc])
+        if identity is None:
+            return None
+        for candidate in reach:
+            if candidate == path or not self._own(candidate):
+                continue
+            patch = self._yaml(candidate)
+            if patch is None or is_kustomization_path(candidate):
+                continue
+            for index, doc in enumerate(patch.docs):
+                if _identity(doc) != identity:
+                    continue
+                text_keys = tuple(str(k) for k in keys)
+                existing = self._mapping_at(candidate, index, text_keys)
+                if isinstance(existing, ScalarNode):
+                    pointer = "/" + "/".join(
+                        [str(index), *(k.replace("~", "~0").replace("/", "~1") for k in text_keys)]
+                    )
+                    return Action(
+                        "edit",
+                        candidate,
+                        "the environment's own patch overrides the shared value",
+                        key=pointer,
+                    )
+                return Action(
+                    "insert-value",
+                    candidate,
+                    f"the value is set in shared {path}; the environment's own patch "
+                    "overrides it",
+                    doc=index,
+                    keys=text_keys,
+                    value=item.new,
+                )
+        return None
+
+    def _standalone_actions(
+        self, path: str, settings: dict[tuple[str, int], Setting]
+    ) -> list[Action]:
+        bases = self._chart_values(path)
+        found = self._found(path, bases)
+        if found:
+            for item in found:
+                setting = self._setting(path, item, True, ())
+                settings.setdefault((setting.path, setting.line), setting)
+            return [Action("edit", path, "the environment's own file sets it", base_values=tuple(bases))]
+        yaml_file = self._yaml(path)
+        if not bases or yaml_file is None or _is_object_file(yaml_file):
+            return []
+        actions: list[Action] = []
+        for item in self._found(bases[0]):
+            keys = (*item.path, item.key) if isinstance(item, Insertion) else item.path
+            if item.doc != 0 or any(isinstance(k, int) for k in keys):
+                continue
+            setting = self._setting(bases[0], item, False, ())
+            settings.setdefault((setting.path, setting.line), setting)
+            actions.append(
+                Action(
+                    "insert-value",
+                    path,
+                    f"the chart's {bases[0]} sets it; the environment's values file overrides it",
+                    doc=0,
+                    keys=tuple(str(k) for k in keys),
+                    value=item.new,
+                )
+            )
+        return actions
+
+    # -- refusal -----------------------------------------------------------------------
+
+    def _refusal(
+        self,
+        named: list[str],
+        entries: list[str],
+        examined: list[str],
+        settings: list[Setting],
+    ) -> str:
+        image = self.image.name
+        if not named and not entries:
+            known = [e for e in self.known if e != self.env]
+            qualified = naming.qualified(self.env, known)
+            if qualified:
+                return (
+                    f"environment {self.env!r} is ambiguous: the repository has "
+                    f"{', '.join(qualified)}; name one of them"
+                )
+            return (
+                f"no files for environment {self.env!r}; environments found: "
+                f"{', '.join(known) or 'none'}{naming.did_you_mean(self.env, known)}"
+            )
+        where = settings or self._survey()
+        if not where:
+            return (
+                f"environment {self.env!r} does not deploy {image}: no file it reads "
+                f"references it (looked at {_summary(examined or named)}); if it should, add a "
+                f"target to promoter.yaml (apps.<app>.targets.{self.env})"
+            )
+        set_in = (
+            "; it is set in " + ", ".join(s.describe() for s in where[:4])
+            if where
+            else f"; no file read sets {image}"
+        )
+        looked = _summary(examined or named)
+        if not entries and all(is_kustomization_path(p) for p in named):
+            kinds = [p for p in named if p in self.graph.nodes and self.graph.nodes[p].is_component]
+            if kinds:
+                return (
+                    f"{self.env!r} is not an environment: {', '.join(kinds[:3])} is a kustomize "
+                    f"Component that other environments include{set_in}"
+                )
+        return (
+            f"environment {self.env!r} has no place of its own that sets or can override "
+            f"{image} (looked at {looked}){set_in}; to choose, add a target to promoter.yaml "
+            f"(apps.<app>.targets.{self.env}: [{{kind, path, key, create: true}}])"
+        )
+
+    def _survey(self) -> list[Setting]:
+        """Where the image is set anywhere (bounded), for a refusal's message."""
+        paths = [p for p in self._scope() if p not in self.data][:MAX_SURVEY_FILES]
+        self._read(paths)
+        found: list[Setting] = []
+        for path in self._scope():
+            try:
+                items = self._found(path)
+            except PromoterError:
+                continue
+            for item in items:
+                readers = [directory_of(r) for r in self.graph.referrers(path)][:3]
+                found.append(self._setting(path, item, False, readers))
+                break
+            if len(found) >= 4:
+                break
+        return found
+
+
+def _is_yaml(path: str) -> bool:
+    return path.endswith(YAML_SUFFIXES) or is_kustomization_path(path)
+
+
+def _is_object_file(yaml_file: YamlFile) -> bool:
+    """Kubernetes objects, not Helm values: a new top-level key would break them."""
+    for doc in yaml_file.docs:
+        if isinstance(doc, MappingNode) and None not in (
+            mapping_get(doc, "kind"),
+            mapping_get(doc, "apiVersion"),
+        ):
+            return True
+    return False
+
+
+def _identity(doc: Node | None) -> tuple[str, str] | None:
+    if not isinstance(doc, MappingNode):
+        return None
+    kind = scalar_text(mapping_get(doc, "kind"))
+    name = scalar_text(mapping_get(mapping_get(doc, "metadata") or doc, "name"))
+    if not kind or not name:
+        return None
+    return kind, name
+
+
+def _deployed_paths(doc: Node | None) -> list[str]:
+    """`spec.source(s).path` of an Argo CD Application, `spec.path` of a Flux Kustomization."""
+    if not isinstance(doc, MappingNode):
+        return []
+    kind = scalar_text(mapping_get(doc, "kind"))
+    spec = mapping_get(doc, "spec")
+    if spec is None:
+        return []
+    paths: list[str] = []
+    if kind == "Application":
+        sources = [mapping_get(spec, "source")]
+        listed = mapping_get(spec, "sources")
+        sources.extend(getattr(listed, "value", None) or [])
+        for source in sources:
+            text = scalar_text(mapping_get(source, "path")) if source is not None else None
+            if text:
+                paths.append(text)
+    elif kind == "Kustomization":
+        text = scalar_text(mapping_get(spec, "path"))
+        if text:
+            paths.append(text)
+    cleaned = []
+    for text in paths:
+        normal = posixpath.normpath(text.strip().removeprefix("./") or ".")
+        if not normal.startswith(("..", "/")):
+            cleaned.append(normal)
+    return cleaned
+
+
+def _dedupe(actions: list[Action]) -> list[Action]:
+    seen: dict[tuple[str, str, str | None, tuple[str, ...]], Action] = {}
+    for action in actions:
+        seen.setdefault((action.kind, action.path, action.key, action.keys), action)
+    merged: dict[str, Action] = {}
+    result: list[Action] = []
+    for action in seen.values():
+        if action.kind == "insert-images":
+            previous = merged.get(action.path)
+            if previous is not None:
+                names = tuple(dict.fromkeys([*previous.names, *action.names]))
+                merged[action.path] = Action(
+                    previous.kind, previous.path, previous.reason, names=names
+                )
+                continue
+            merged[action.path] = action
+            continue
+        result.append(action)
+    return [*result, *merged.values()]
+
+
+def _summary(paths: Sequence[str], limit: int = 5) -> str:
+    shown = list(paths[:limit])
+    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(shown) + more if shown else "no files"

@@ -1,0 +1,106 @@
+"""Which paths name an environment: whole path segments and whole stem parts, nothing looser.
+
+A wrong-environment edit is the worst failure promoter can have, so a name matches only
+as a whole: a directory segment equal to it (`overlays/prod/`), or a file stem that is the
+name once a `values` or app-name word is taken off (`values-prod.yaml`, `prod-values.yaml`,
+`values.prod.yaml`, `web-prod.yaml`, `prod.yaml`). A hyphenated qualifier is part of the
+name it qualifies: `pre-prod`, `non-prod`, `prod-eu` and `smoke-test-staging` are not
+`prod`/`staging`. A path that two environments' names both claim is ambiguous and never
+assigned to either. Knows nothing of YAML, git or forges.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+YAML_SUFFIXES = (".yaml", ".yml")
+ENV_CONTAINERS = frozenset({"overlays", "envs", "env", "environments", "clusters", "stages"})
+"""Directories whose children are environments (`overlays/<env>/`)."""
+KNOWN_ENVIRONMENTS = frozenset({
+    "dev", "develop", "development", "test", "testing", "qa", "uat", "integration", "stage",
+    "staging", "preprod", "pre-prod", "prod", "production", "sandbox", "preview",
+})  # fmt: skip
+"""Names recognised as environments wherever they appear as a directory or file name."""
+NOT_ENVIRONMENTS = frozenset({
+    "base", "bases", "common", "shared", "default", "defaults", "components", "templates",
+    "values", "kustomization", "flux-system",
+})  # fmt: skip
+_STRONG = re.compile(r"[._]")
+
+
+def stem(name: str) -> str:
+    for suffix in YAML_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def stem_names(name: str, env: str, app: str | None = None) -> bool:
+    """The file name `name` names `env`: as the whole stem, once a word is taken off."""
+    text = stem(name)
+    if text == env:
+        return True
+    if env in _STRONG.split(text):
+        return True
+    words = ["values", *([app] if app else [])]
+    for word in words:
+        for separator in "-._":
+            if text == f"{word}{separator}{env}" or text == f"{env}{separator}{word}":
+                return True
+    return False
+
+
+def names(path: str, env: str, app: str | None = None) -> bool:
+    """A directory segment of `path` is `env`, or its file name names `env` (see module)."""
+    parts = PurePosixPath(path).parts
+    return env in parts[:-1] or stem_names(parts[-1], env, app)
+
+
+def claims(path: str, known: Iterable[str], app: str | None = None) -> set[str]:
+    """The known environments that `path` names."""
+    return {env for env in known if names(path, env, app)}
+
+
+def is_ambiguous(path: str, env: str, known: Iterable[str], app: str | None = None) -> bool:
+    """`path` names `env` and another known environment too (`staging/values-prod.yaml`)."""
+    return bool(claims(path, known, app) - {env})
+
+
+def infer_environments(paths: Iterable[str]) -> list[str]:
+    """Environment names the repository's layout suggests, sorted."""
+    found: set[str] = set()
+    suffixed: set[str] = set()
+    for path in paths:
+        parts = PurePosixPath(path).parts
+        directories = parts[:-1]
+        for index, part in enumerate(directories):
+            after_container = index > 0 and directories[index - 1] in ENV_CONTAINERS
+            if part in KNOWN_ENVIRONMENTS or after_container:
+                found.add(part)
+        text = stem(parts[-1])
+        match = re.match(r"^values[-.](?P<a>.+)$|^(?P<b>.+)[-.]values$", text)
+        if match and match.group("a"):
+            found.add(match.group("a"))
+        elif match:
+            suffixed.add(match.group("b"))
+        elif text in KNOWN_ENVIRONMENTS:
+            found.add(text)
+    # `<x>-values.yaml` names an environment only when x is one already (`staging-values`);
+    # `podinfo-values.yaml` is an app's values.
+    found.update(x for x in suffixed if x in found or x in KNOWN_ENVIRONMENTS)
+    return sorted(found - NOT_ENVIRONMENTS)
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def qualified(name: str, known: Iterable[str]) -> list[str]:
+    """Known environments that qualify `name` with a hyphenated word (`production-east`)."""
+    return sorted(
+        env for env in known if env != name and name in env.split("-") and env.startswith(name)
+    )
