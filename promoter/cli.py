@@ -241,11 +241,10 @@ def demo(fixture: Path | None) -> int:
 def validate(config_repo: Path, config_file: Path | None) -> int:
     """Check promoter.yaml: schema, environments, apps and that target paths stay in the repo."""
     from promoter.config import find_config, load_config
-    from promoter.errors import TargetNotFoundError
 
     path = config_file or find_config(config_repo)
     if path is None:
-        raise TargetNotFoundError("no promoter.yaml found", path=str(config_repo))
+        return _outline(config_repo)
     config = load_config(path, root=config_repo)
     click.echo(f"{path}: ok ({len(config.environments)} environments, {len(config.apps)} apps)")
     return 0
@@ -296,11 +295,14 @@ def _env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
 
 
 def _error_json(error: PromoterError) -> str:
+    outcomes = getattr(error, "outcomes", [])
+    changes = [c for o in outcomes for c in o.get("changes", [])]
     return json.dumps(
         {
             "schema_version": 1,
             "status": "error",
-            "changes": [],
+            "changes": changes,
+            "environments": outcomes,
             "error": {
                 "message": redact(str(error)),
                 "exit_code": error.exit_code,
@@ -346,3 +348,89 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _outline(config_repo: Path) -> int:
+    """No promoter.yaml: show what zero-config discovery sees instead."""
+    from promoter.errors import TargetNotFoundError
+    from promoter.promotion.explain import outline
+
+    if not config_repo.is_dir():
+        raise TargetNotFoundError("config repository not found", path=str(config_repo))
+    found = outline(config_repo)
+    click.echo(
+        "no promoter.yaml: zero-config discovery applies "
+        f"({len(found)} environments found{': ' + ', '.join(found) if found else ''})"
+    )
+    for env, paths in found.items():
+        shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
+        click.echo(f"  {env}: {shown or 'no YAML files'}")
+    click.echo("run `promote explain --env ENV --image REF` to see what a promotion would touch")
+    return 0
+
+
+@cli.command()
+@click.option("--env", "envs", multiple=True, required=True, metavar="ENV", help="Environment.")
+@click.option(
+    "--image", "images", multiple=True, required=True, metavar="REF", help="Image (repeatable)."
+)
+@click.option("--app", metavar="NAME", help="Only this app of promoter.yaml.")
+@click.option(
+    "--config-repo",
+    envvar="PROMOTER_CONFIG_REPO",
+    default=".",
+    show_default=True,
+    metavar="URL|PATH",
+    help="Config repository: a local directory or repository, or an https:// or file:// URL.",
+)
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--base", metavar="BRANCH", help="Branch to read (default: HEAD).")
+@_OUTPUT
+def explain(
+    envs: tuple[str, ...],
+    images: tuple[str, ...],
+    app: str | None,
+    config_repo: str,
+    config_file: Path | None,
+    base: str | None,
+    output: str,
+) -> int:
+    """Show where each environment sets the image and what a promotion would do; no writes."""
+    from promoter.promotion import PromoteCommand
+    from promoter.promotion.flow import explain as run_explain
+
+    report = run_explain(
+        PromoteCommand(
+            config_repo=config_repo,
+            envs=envs,
+            images=images,
+            app=app,
+            config_file=config_file,
+            base=base,
+            dry_run=True,
+        )
+    )
+    if output == "json":
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        return 0
+    click.echo(f"environments found: {', '.join(report.environments_found) or 'none'}")
+    for item in report.explanations:
+        origin = "promoter.yaml" if item.configured else "discovered"
+        click.echo(f"\n{item.env} / {item.image} ({origin})")
+        if item.entry_points:
+            click.echo(f"  entry points: {', '.join(item.entry_points)}")
+        for setting in item.settings:
+            shared = setting["shared_by"]
+            owner = "own" if setting["owned"] else "shared"
+            if shared and isinstance(shared, list):
+                owner += f" by {', '.join(str(s) for s in shared)}"
+            click.echo(f"  set in: {setting['path']}:{setting['line']} ({owner})")
+        for action in item.actions:
+            click.echo(f"  would: {action['detail']} ({action['reason']})")
+        if item.refusal:
+            click.echo(f"  refuses: {item.refusal}")
+        elif not item.actions:
+            click.echo("  would: nothing (already up to date)")
+        for note in item.notes:
+            click.echo(f"  note: {note}")
+    return 0

@@ -10,6 +10,7 @@ PromoterError            exit 1
       ├─ GitAuthError    exit 1  the remote refused the credentials
       └─ PushRejectedError      the branch moved under us (transient: fetch, re-apply, retry)
    └─ ForgeError         exit 1  the forge API failed; ForgeAuthError: token refused or too weak
+PartialPromotionError    exit 1  a multi-environment run failed after some environments landed
 ```
 
 `str(error)` is the sentence the user sees: location first (`file:line: field: ...`), then
@@ -17,6 +18,15 @@ what is wrong and, where known, what to do. Owns no I/O and imports nothing of p
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class Reportable(Protocol):
+    """An environment's outcome as a partial failure reports it."""
+
+    def as_json(self) -> dict[str, object]: ...
 
 
 class PromoterError(Exception):
@@ -132,3 +142,21 @@ class ForgeAuthError(ForgeError):
 
 class ForgeCredentialsError(ForgeAuthError):
     """The forge does not accept the token at all (HTTP 401)."""
+
+
+class PartialPromotionError(PromoterError):
+    """A multi-environment run failed after it had pushed some environments.
+
+    Exit 1, never 2: something was written. `outcomes` holds each environment's result (as
+    JSON) so the report says what landed and what did not.
+    """
+
+    def __init__(self, message: str, outcomes: Sequence[Reportable], cause: PromoterError) -> None:
+        self.outcomes = [o.as_json() for o in outcomes]
+        done = ", ".join(f"{o.get('env')} {o.get('status')}" for o in self.outcomes)
+        super().__init__(
+            f"{message} (already landed: {done}; rerun to finish: it is idempotent)",
+            path=cause.path,
+            line=cause.line,
+            field=cause.field,
+        )

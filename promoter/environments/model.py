@@ -35,7 +35,6 @@ from promoter.environments import naming
 from promoter.environments.files import RepoFiles
 from promoter.environments.kustomize import (
     Graph,
-    Kustomization,
     directory_of,
     is_kustomization_path,
     kustomization_in,
@@ -151,6 +150,7 @@ class _Discovery:
         self.graph = Graph(self.all_paths)
         self.notes: list[str] = []
         self.request = BumpRequest(image)
+        self._root_reach: dict[str, set[str]] | None = None
 
     # -- reading ---------------------------------------------------------------------
 
@@ -284,10 +284,7 @@ class _Discovery:
         return [self.graph.reach(entry)[0] for entry in entries]
 
     def _reached_by_others(self, path: str) -> bool:
-        return any(
-            not self._own(node)
-            for node in self.graph.referrers(path)
-        )
+        return any(not self._own(node) for node in self.graph.referrers(path))
 
     def _chart_values(self, path: str) -> list[str]:
         """The chart values a values file of the environment layers over."""
@@ -340,9 +337,7 @@ class _Discovery:
         for path in reach:
             if not _is_yaml(path) and not is_kustomization_path(path):
                 continue
-            owned = self._own(path) or any(
-                path == d or path.startswith(f"{d}/") for d in own_dirs
-            )
+            owned = self._own(path) or any(path == d or path.startswith(f"{d}/") for d in own_dirs)
             found = self._found(path)
             if not found:
                 continue
@@ -380,10 +375,17 @@ class _Discovery:
         return actions
 
     def _readers(self, path: str, entry: str) -> list[str]:
-        readers = [entry]
-        for node in self.graph.referrers(path):
-            if node != entry:
-                readers.append(node)
+        """The entry and the other top-level kustomizations that read `path` (for messages)."""
+        if self._root_reach is None:
+            referenced = {c for node in self.graph.nodes.values() for c in self.graph.children(node)}
+            self._root_reach = {
+                root: set(self.graph.reach(root)[0])
+                for root in self.graph.nodes
+                if root not in referenced and not self.graph.nodes[root].is_component
+            }
+        readers = [entry] + [
+            root for root, reach in self._root_reach.items() if root != entry and path in reach
+        ]
         return [directory_of(r) for r in readers][:4]
 
     def _entry_image_names(self, entry: str) -> set[str]:
@@ -466,8 +468,7 @@ class _Discovery:
                 return Action(
                     "insert-value",
                     candidate,
-                    f"the value is set in shared {path}; the environment's own patch "
-                    "overrides it",
+                    f"the value is set in shared {path}; the environment's own patch overrides it",
                     doc=index,
                     keys=text_keys,
                     value=item.new,
@@ -483,7 +484,9 @@ class _Discovery:
             for item in found:
                 setting = self._setting(path, item, True, ())
                 settings.setdefault((setting.path, setting.line), setting)
-            return [Action("edit", path, "the environment's own file sets it", base_values=tuple(bases))]
+            return [
+                Action("edit", path, "the environment's own file sets it", base_values=tuple(bases))
+            ]
         yaml_file = self._yaml(path)
         if not bases or yaml_file is None or _is_object_file(yaml_file):
             return []
@@ -541,7 +544,7 @@ class _Discovery:
             else f"; no file read sets {image}"
         )
         looked = _summary(examined or named)
-        if not entries and all(is_kustomization_path(p) for p in named):
+        if not entries:
             kinds = [p for p in named if p in self.graph.nodes and self.graph.nodes[p].is_component]
             if kinds:
                 return (
@@ -565,7 +568,7 @@ class _Discovery:
             except PromoterError:
                 continue
             for item in items:
-                readers = [directory_of(r) for r in self.graph.referrers(path)][:3]
+                readers = self._readers(path, path)[1:]
                 found.append(self._setting(path, item, False, readers))
                 break
             if len(found) >= 4:

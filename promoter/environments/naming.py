@@ -48,7 +48,7 @@ def stem_names(name: str, env: str, app: str | None = None) -> bool:
     words = ["values", *([app] if app else [])]
     for word in words:
         for separator in "-._":
-            if text == f"{word}{separator}{env}" or text == f"{env}{separator}{word}":
+            if text in (f"{word}{separator}{env}", f"{env}{separator}{word}"):
                 return True
     return False
 

@@ -10,6 +10,7 @@ never a textual rebase. A target that already holds a newer version is `supersed
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -28,10 +29,16 @@ from tenacity import (
 )
 
 from promoter import ci
+from promoter import config as configuration
 from promoter.environments import RepoFiles
 from promoter.environments.files import read_files
-from promoter import config as configuration
-from promoter.errors import InputError, OperationalError, PromoterError, TargetNotFoundError
+from promoter.errors import (
+    InputError,
+    OperationalError,
+    PartialPromotionError,
+    PromoterError,
+    TargetNotFoundError,
+)
 from promoter.forges import ChangeRequestSpec, Forge, Outcome, open_forge
 from promoter.forges.github import GitHubForge, installation_token
 from promoter.forges.github_repo import GitHubRepository
@@ -39,6 +46,7 @@ from promoter.forges.local import review_hint
 from promoter.imageref import ImageRef
 from promoter.promotion import report
 from promoter.promotion.api_store import ApiClone
+from promoter.promotion.explain import Report, explain_directory, explain_files
 from promoter.promotion.message import (
     TRAILER,
     branch_name,
@@ -118,6 +126,21 @@ def promote(command: PromoteCommand) -> Result:
     return result
 
 
+def explain(command: PromoteCommand) -> Report:
+    """What a promotion of `command` would touch per environment, and why; read-only."""
+    if not command.envs:
+        raise InputError("no environment given", field="--env")
+    path = Path(command.config_repo)
+    if "://" not in command.config_repo and path.is_dir() and (
+        (path / ".git").exists() or not is_repository(path)
+    ):
+        return explain_directory(
+            path, command.config_file, command.envs, command.images, command.app
+        )
+    images = parse_images(command.images)
+    return _Run(command, images, parse_remote(command.config_repo)).explain()
+
+
 def is_repository(path: Path) -> bool:
     """A bare repository, or the top of a working tree (its `.git` a directory or a file)."""
     if (path / ".git").exists():
@@ -130,6 +153,10 @@ def _promote_checkout(command: PromoteCommand, images: list[ImageRef], root: Pat
     if not root.is_dir():
         raise TargetNotFoundError("config repository not found", path=str(root))
     config = _load_config(root, command.config_file)
+    for env in command.envs:  # every environment is valid before the first write
+        plan_environment(
+            root, config, env, images, command.app, allow_downgrade=command.allow_downgrade
+        )
     environments = []
     for env in command.envs:
         mode = configuration.environment(config, env).mode if config else None
@@ -199,12 +226,43 @@ class _Run:
             self.clone = self._open(workdir)
             self.workdir = workdir
             self.default_branch = self.clone.head_branch()
-            environments = [self._environment(env) for env in self.command.envs]
+            for env in self.command.envs:  # every environment is valid before the first push
+                self._validate(env)
+            environments = []
+            for env in self.command.envs:
+                try:
+                    environments.append(self._environment(env))
+                except PromoterError as error:
+                    if not any(e.pushed for e in environments):
+                        raise
+                    raise PartialPromotionError(
+                        f"{env}: {error.message}", environments, error
+                    ) from error
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
             self._record(started)
         status = overall([e.status for e in environments])
         return Result(status, tuple(environments), self.command.dry_run, self.stats)
+
+    def explain(self) -> Report:
+        workdir = Path(tempfile.mkdtemp(prefix="promoter-"))
+        try:
+            self.clone = self._open(workdir)
+            self.workdir = workdir
+            self.default_branch = self.clone.head_branch()
+            _, snapshot, root, config = self._checkout(
+                self.command.base or self.default_branch, fetch=False
+            )
+            files = SnapshotFiles(snapshot, root)
+            if config is not None:
+                for env in self.command.envs:
+                    with contextlib.suppress(PromoterError):  # explained below
+                        self._plan(snapshot, root, config, env)  # materialises the targets
+            return explain_files(
+                files, root, config, self.command.envs, self.images, self.command.app
+            )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def _open(self, workdir: Path) -> Clone | ApiClone:
         """The partial clone, or under `--no-clone` the forge's Git Data API."""
@@ -246,8 +304,15 @@ class _Run:
         assert result is not None
         return result
 
-    def _attempt(self, env: str, *, fresh: bool) -> EnvironmentResult:
-        """Everything from the branch tip to a pushed commit; safe to repeat from scratch."""
+    def _validate(self, env: str) -> None:
+        """Plan `env` on the current tip and drop the plan: a refusal stops the run here."""
+        self._prepare(env, fresh=False)
+
+    def _prepare(
+        self, env: str, *, fresh: bool
+    ) -> tuple[str, Snapshot, Path, configuration.Config | None, str, str, EnvironmentPlan]:
+        """Check out the environment's base and plan it: (tip, snapshot, root, config,
+        base, mode, plan)."""
         tip_branch = self.command.base or self.default_branch
         tip, snapshot, root, config = self._checkout(tip_branch, fetch=fresh)
         settings = configuration.environment(config, env) if config else None
@@ -257,6 +322,11 @@ class _Run:
             settings = configuration.environment(config, env) if config else None
         mode = self.command.mode or (settings.mode if settings else "pull-request")
         plan = self._plan(snapshot, root, config, env)
+        return tip, snapshot, root, config, base, mode, plan
+
+    def _attempt(self, env: str, *, fresh: bool) -> EnvironmentResult:
+        """Everything from the branch tip to a pushed commit; safe to repeat from scratch."""
+        tip, snapshot, root, config, base, mode, plan = self._prepare(env, fresh=fresh)
         result = dataclasses.replace(plan.summarise(env, mode), base=base)
         if self.command.dry_run or result.status is not Status.CHANGED:
             retire = mode == "pull-request" and result.status is Status.UNCHANGED

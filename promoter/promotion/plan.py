@@ -97,9 +97,7 @@ class EnvironmentPlan:
         """Carry out one action of the environment model."""
         path = configuration.resolve_in_repo(root, action.path)
         if action.kind == "edit":
-            bases = tuple(
-                parse_bytes(_read(root / b, b), b) for b in action.base_values
-            )
+            bases = tuple(parse_bytes(_read(root / b, b), b) for b in action.base_values)
             request = BumpRequest(image, key=action.key)
             self.edit(path, action.path, request, image, root, Context(base_values=bases))
             return

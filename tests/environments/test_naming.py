@@ -1,0 +1,77 @@
+"""Environment names match whole path segments and whole stem parts, never qualifiers."""
+
+from __future__ import annotations
+
+import pytest
+
+from promoter.environments.naming import infer_environments, is_ambiguous, names, qualified
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "overlays/prod/kustomization.yaml",
+        "charts/web/values-prod.yaml",
+        "charts/web/prod-values.yaml",
+        "charts/web/values.prod.yaml",
+        "envs/prod/values.yaml",
+        "values/prod.yaml",
+        "clusters/prod/web.yaml",
+        "deploy/web-prod.yaml",
+        "deploy/web_prod.yaml",
+        "prod.yaml",
+    ],
+)
+def test_names_whole_segment_or_stem_part_matches(path: str) -> None:
+    assert names(path, "prod", "web")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "deploy/web-pre-prod.yaml",
+        "deploy/web-non-prod.yaml",
+        "overlays/pre-prod/kustomization.yaml",
+        "overlays/non-prod/kustomization.yaml",
+        "overlays/prod-eu/kustomization.yaml",
+        "charts/web/values-prod-eu.yaml",
+        "charts/web/values-preprod.yaml",
+        "products/web.yaml",
+        "deploy/api-prod.yaml",
+    ],
+)
+def test_names_hyphenated_qualifier_does_not_match(path: str) -> None:
+    assert not names(path, "prod", "web")
+
+
+def test_names_staging_not_smoke_test_staging() -> None:
+    assert not names("tools/smoke-test-staging.yaml", "staging", "web")
+    assert names("tools/smoke-test-staging.yaml", "smoke-test-staging", "web")
+
+
+def test_is_ambiguous_two_environments_claim_one_file() -> None:
+    known = ["staging", "prod"]
+    assert is_ambiguous("staging/values-prod.yaml", "prod", known)
+    assert is_ambiguous("staging/values-prod.yaml", "staging", known)
+    assert not is_ambiguous("staging/values.yaml", "staging", known)
+
+
+def test_infer_environments_app_values_is_not_an_environment() -> None:
+    paths = ["apps/staging/podinfo-values.yaml", "charts/web/staging-values.yaml"]
+    assert infer_environments(paths) == ["staging"]
+
+
+def test_infer_environments_containers_and_values_names() -> None:
+    paths = [
+        "environments/prd-5-aws/web/kustomization.yaml",
+        "helm/values-production-east.yaml",
+        "overlays/base/kustomization.yaml",
+    ]
+    assert infer_environments(paths) == ["prd-5-aws", "production-east"]
+
+
+def test_qualified_lists_hyphenated_variants() -> None:
+    assert qualified("production", ["production-east", "production-west", "pre-production"]) == [
+        "production-east",
+        "production-west",
+    ]
