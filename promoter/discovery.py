@@ -1,19 +1,9 @@
-"""Zero-config discovery: which files of a config repository belong to an environment.
+"""Repository paths: the path-escape check every module uses, and `directory:` targets.
 
-Without a promoter.yaml, an environment is found by the layout conventions GitOps repos
-already follow: a directory named after it (`overlays/staging/`, `envs/staging/`,
-`clusters/staging/`, `staging/`) or a file named after it (`values-staging.yaml`,
-`values.staging.yaml`, `staging.yaml`, `web-staging.yaml`). Candidates are then screened
-cheaply on their raw bytes for the image's name (its last path component, as a word); the
-editing engine does the real match later, so a false positive costs a parse, never a wrong
-edit.
-
-Aliases: `prod`/`production` and `stage`/`staging` stand for each other only when the name
-asked for matches no file at all. A repo using both spellings for different things keeps
-the exact one, so the fallback never mixes two environments.
-
-Also owns the path-escape check every module uses before touching a repository path.
-Knows nothing of promoter.yaml, YAML parsing, git or forges.
+A `directory:` target of promoter.yaml is screened cheaply on raw bytes for the image's
+name (its last path component, as a word); the editing engine does the real match, and a
+run where it matches nothing is refused, never reported as up to date. Zero-config
+discovery lives in `environments`. Knows nothing of YAML parsing, git or forges.
 """
 
 from __future__ import annotations
@@ -84,37 +74,6 @@ def normalize_relative(relative: str, *, field: str | None = None) -> str:
     return PurePosixPath(relative).as_posix()
 
 
-def list_environments(root: Path) -> list[str]:
-    """Environment names the repository's layout suggests, sorted."""
-    return _environments(_yaml_files(root, root))
-
-
-def discover_targets(root: Path, env: str, repository: ImageRef) -> list[Path]:
-    """Files of `env` that may reference `repository`, sorted; never empty.
-
-    Raises `TargetNotFoundError` when no file belongs to `env` (naming the environments
-    that do exist), or when none of its files mentions the image.
-    """
-    files = _yaml_files(root, root)
-    candidates = [r for r in files if _belongs_to(r, env)]
-    alias = ALIASES.get(env)
-    if not candidates and alias is not None:
-        candidates = [r for r in files if _belongs_to(r, alias)]
-    if not candidates:
-        known = _environments(files)
-        raise TargetNotFoundError(
-            f"no files for environment {env!r} in {root}; environments found: "
-            f"{', '.join(known) or 'none'}{did_you_mean(env, known)}"
-        )
-    found = [root / relative for relative in candidates if _mentions(root, relative, repository)]
-    if not found:
-        raise TargetNotFoundError(
-            f"no file for environment {env!r} in {root} mentions {repository.app_name!r} "
-            f"(looked at {_summary(candidates)})"
-        )
-    return found
-
-
 def search_directory(root: Path, directory: str, repository: ImageRef) -> list[Path]:
     """YAML files under `directory` (relative to `root`) that may reference `repository`.
 
@@ -123,7 +82,7 @@ def search_directory(root: Path, directory: str, repository: ImageRef) -> list[P
     """
     start = resolve_in_repo(root, directory)
     if not start.is_dir():
-        raise TargetNotFoundError(f"directory {directory!r} not found in {root}")
+        raise TargetNotFoundError(f"directory {directory!r} not found in the repository")
     candidates = _yaml_files(root, start)
     found = [root / r for r in candidates if _mentions(root, r, repository)]
     if not found:
@@ -137,41 +96,6 @@ def search_directory(root: Path, directory: str, repository: ImageRef) -> list[P
 def did_you_mean(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _environments(files: list[PurePosixPath]) -> list[str]:
-    return sorted({env for relative in files for env in _inferred_environments(relative)})
-
-
-def _belongs_to(relative: PurePosixPath, env: str) -> bool:
-    """A directory segment is `env`, or the file name is `env` among `-`/`.`/`_` parts.
-
-    A values file names exactly one environment (`values-pre-staging.yaml` is not staging).
-    """
-    if env in relative.parts[:-1]:
-        return True
-    stem = _stem(relative.name)
-    values = _VALUES_NAME.match(stem)
-    if values:
-        return (values.group("a") or values.group("b")) == env
-    parts, wanted = _NAME_PARTS.split(stem), _NAME_PARTS.split(env)
-    return any(parts[i : i + len(wanted)] == wanted for i in range(len(parts) - len(wanted) + 1))
-
-
-def _inferred_environments(relative: PurePosixPath) -> set[str]:
-    found: set[str] = set()
-    directories = relative.parts[:-1]
-    for index, part in enumerate(directories):
-        after_container = index > 0 and directories[index - 1] in ENV_CONTAINERS
-        if part in KNOWN_ENVIRONMENTS or after_container:
-            found.add(part)
-    stem = _stem(relative.name)
-    values = _VALUES_NAME.match(stem)
-    if values:
-        found.add(values.group("a") or values.group("b"))
-    elif stem in KNOWN_ENVIRONMENTS:
-        found.add(stem)
-    return found - NOT_ENVIRONMENTS
 
 
 def _stem(name: str) -> str:

@@ -40,8 +40,6 @@ from promoter.config.parser import (
     unknown_environment,
 )
 from promoter.discovery import (
-    discover_targets,
-    list_environments,
     resolve_in_repo,
     search_directory,
 )
@@ -52,7 +50,7 @@ __all__ = [  # the discovery functions are re-exported: cli may import config, n
     "BRANCH_PATTERN", "CONFIG_NAMES", "DURATION_PATTERN", "HELM_KEY_PATTERN", "LABEL_PATTERN",
     "MODES", "MOMENT_PATTERN", "NAME_PATTERN", "POINTER_PATTERN", "REVIEWER_PATTERN", "VERSION",
     "App", "Config", "Environment", "FreezeWindow", "Mode", "Policies", "Target", "TargetKind",
-    "discover_targets", "environment", "find_app", "find_config", "list_environments",
+    "environment", "find_app", "find_config",
     "load_config", "parse_config", "resolve_in_repo", "search_directory",
 ]  # fmt: skip
 

@@ -161,7 +161,10 @@ def load_context(path: FsPath, root: FsPath | None = None) -> Context:
             base = directory / candidate
             if base.is_file() and base != path:
                 with contextlib.suppress(YamlError):
-                    bases.append(parse_bytes(base.read_bytes(), str(base)))
+                    name = base.as_posix()
+                    if root is not None and base.resolve().is_relative_to(root.resolve()):
+                        name = base.resolve().relative_to(root.resolve()).as_posix()
+                    bases.append(parse_bytes(base.read_bytes(), name))
         if root is not None and directory.resolve() == root.resolve():
             break
         directory = directory.parent

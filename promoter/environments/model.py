@@ -44,6 +44,7 @@ from promoter.errors import PromoterError, YamlError
 from promoter.imageref import ImageRef, find_image_ref
 
 YAML_SUFFIXES = (".yaml", ".yml")
+CONFIG_NAMES = frozenset({"promoter.yaml", ".promoter.yaml", "promoter.yml"})
 VALUES_NAMES = ("values.yaml", "values.yml")
 MAX_ROUNDS = 8
 """Reads of the kustomization graph; each round goes one base deeper (real repos: 2-3)."""
@@ -180,13 +181,27 @@ class _Discovery:
         )
 
     def _scope(self) -> list[str]:
-        """Paths worth reading: under a directory named after the app when the environment
-        has files there (a monorepo of hundreds of apps), else the whole repository."""
-        yaml_paths = [p for p in self.all_paths if _is_yaml(p)]
-        scoped = [p for p in yaml_paths if self.app in posixpath.dirname(p).split("/")]
-        if any(self._own(p) for p in scoped):
-            return scoped
-        return yaml_paths
+        """YAML paths worth reading first: where a directory is named after the app
+        (`apps/web/`), its siblings (`apps/api/`, ... hundreds in a monorepo) are left out;
+        a base they share is still read when an entry point reaches it."""
+        yaml_paths = [p for p in self.all_paths if _is_yaml(p) and p not in CONFIG_NAMES]
+        parents: set[tuple[str, ...]] = set()
+        for path in yaml_paths:
+            parts = tuple(path.split("/")[:-1])
+            for index, part in enumerate(parts):
+                if part == self.app:
+                    parents.add(parts[:index])
+        if not parents:
+            return yaml_paths
+        kept = []
+        for path in yaml_paths:
+            directories = path.split("/")[:-1]
+            if not any(
+                tuple(directories[:index]) in parents and directories[index] != self.app
+                for index in range(len(directories))
+            ):
+                kept.append(path)
+        return kept
 
     def run(self) -> EnvironmentView:
         scope = self._scope()
@@ -377,7 +392,9 @@ class _Discovery:
     def _readers(self, path: str, entry: str) -> list[str]:
         """The entry and the other top-level kustomizations that read `path` (for messages)."""
         if self._root_reach is None:
-            referenced = {c for node in self.graph.nodes.values() for c in self.graph.children(node)}
+            referenced = {
+                c for node in self.graph.nodes.values() for c in self.graph.children(node)
+            }
             self._root_reach = {
                 root: set(self.graph.reach(root)[0])
                 for root in self.graph.nodes

@@ -1,0 +1,263 @@
+"""The environment model: entry points, owned and shared files, edit/insert/refuse decisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promoter.environments import DirectoryFiles, EnvironmentView, discover
+from promoter.imageref import parse_image_ref
+
+CONFIG_REPO = Path(__file__).resolve().parents[2] / "fixtures" / "configrepo"
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: {image}
+"""
+
+
+def view(root: Path, env: str, image: str) -> EnvironmentView:
+    return discover(DirectoryFiles(root), env, parse_image_ref(image))
+
+
+def described(result: EnvironmentView) -> list[str]:
+    return [action.describe() for action in result.actions]
+
+
+def write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("env", "image", "expected"),
+    [
+        ("dev", "ghcr.io/acme/web:2", ["edit apps/web/overlays/dev/kustomization.yaml"]),
+        (
+            "staging",
+            "ghcr.io/acme/web:1.4.3",
+            [
+                "edit apps/web/overlays/staging/kustomization.yaml",
+                "edit clusters/staging/flux-image-marker.yaml",
+            ],
+        ),
+        (
+            "production",
+            "ghcr.io/acme/web:2",
+            ["edit apps/web/overlays/production/kustomization.yaml"],
+        ),
+        ("dev", "ghcr.io/acme/api:2", ["edit charts/api/values-dev.yaml"]),
+        ("staging", "ghcr.io/acme/api:2", ["edit charts/api/values-staging.yaml"]),
+        ("production", "ghcr.io/acme/api:2.4.0", ["edit charts/api/values-production.yaml"]),
+        ("production", "ghcr.io/acme/worker:2", ["edit apps/worker/production/deployment.yaml"]),
+    ],
+)
+def test_discover_config_repo_edits_the_environments_own_setting(
+    env: str, image: str, expected: list[str]
+) -> None:
+    result = view(CONFIG_REPO, env, image)
+    assert result.refusal is None
+    assert described(result) == expected
+
+
+def test_discover_unknown_environment_lists_known() -> None:
+    result = view(CONFIG_REPO, "qa", "ghcr.io/acme/web:2")
+    assert result.actions == ()
+    assert result.refusal == (
+        "no files for environment 'qa'; environments found: dev, production, staging"
+    )
+
+
+def test_discover_misspelt_environment_hints() -> None:
+    result = view(CONFIG_REPO, "producton", "ghcr.io/acme/web:2")
+    assert result.refusal is not None
+    assert result.refusal.endswith("(did you mean 'production'?)")
+
+
+def test_discover_prod_is_not_an_alias_of_production() -> None:
+    result = view(CONFIG_REPO, "prod", "ghcr.io/acme/web:2")
+    assert result.actions == ()
+    assert result.refusal is not None
+
+
+def test_discover_image_not_in_environment_says_where_it_is_set() -> None:
+    result = view(CONFIG_REPO, "dev", "ghcr.io/acme/worker:2")
+    assert result.actions == ()
+    assert result.refusal is not None
+    assert "apps/worker/production/deployment.yaml:" in result.refusal
+    assert "promoter.yaml (apps.<app>.targets.dev" in result.refusal
+    assert "/tmp" not in result.refusal
+
+
+@pytest.fixture
+def overlays(tmp_path: Path) -> Path:
+    """A shared base and three overlays without `images:`; `pre-prod` qualifies `prod`."""
+    write(tmp_path, "base/deployment.yaml", DEPLOYMENT.format(image="ghcr.io/acme/web:1.0"))
+    write(tmp_path, "base/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    for env in ("dev", "pre-prod", "prod"):
+        write(tmp_path, f"overlays/{env}/kustomization.yaml", "resources:\n  - ../../base\n")
+    return tmp_path
+
+
+def test_discover_inherited_image_inserts_into_own_entry(overlays: Path) -> None:
+    result = view(overlays, "prod", "ghcr.io/acme/web:2.0")
+    assert result.entries == ("overlays/prod/kustomization.yaml",)
+    assert described(result) == [
+        "insert images: entries (ghcr.io/acme/web) into overlays/prod/kustomization.yaml"
+    ]
+    [setting] = result.settings
+    assert (setting.path, setting.line, setting.owned) == ("base/deployment.yaml", 10, False)
+    assert "overlays/pre-prod" in setting.readers
+
+
+def test_discover_overlay_with_own_images_entry_edits_it(overlays: Path) -> None:
+    write(
+        overlays,
+        "overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\nimages:\n  - name: ghcr.io/acme/web\n    newTag: 1.1\n",
+    )
+    assert described(view(overlays, "prod", "ghcr.io/acme/web:2.0")) == [
+        "edit overlays/prod/kustomization.yaml"
+    ]
+
+
+def test_discover_own_entry_covers_only_its_spelling(overlays: Path) -> None:
+    write(
+        overlays,
+        "base/cache.yaml",
+        DEPLOYMENT.format(image="docker.io/redis:7").replace("name: web", "name: cache"),
+    )
+    write(overlays, "base/other.yaml", DEPLOYMENT.format(image="redis:7"))
+    write(
+        overlays,
+        "base/kustomization.yaml",
+        "resources:\n  - deployment.yaml\n  - cache.yaml\n  - other.yaml\n",
+    )
+    write(
+        overlays,
+        "overlays/dev/kustomization.yaml",
+        "resources:\n  - ../../base\nimages:\n  - name: redis\n    newTag: '7'\n",
+    )
+    result = view(overlays, "dev", "redis:8")
+    assert described(result) == [
+        "edit overlays/dev/kustomization.yaml",
+        "insert images: entries (docker.io/redis) into overlays/dev/kustomization.yaml",
+    ]
+
+
+def test_discover_component_mixin_is_not_an_environment(tmp_path: Path) -> None:
+    write(tmp_path, "app/deployment.yaml", DEPLOYMENT.format(image="ghcr.io/acme/web:1.0"))
+    write(tmp_path, "app/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    write(
+        tmp_path,
+        "mixins/envs/prd/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamePrefix: prd-\n",
+    )
+    for env in ("prd-1", "prd-2"):
+        write(
+            tmp_path,
+            f"environments/{env}/kustomization.yaml",
+            "resources:\n  - ../../app\ncomponents:\n  - ../../mixins/envs/prd\n",
+        )
+    result = view(tmp_path, "prd", "ghcr.io/acme/web:2")
+    assert result.actions == ()
+    assert result.refusal is not None
+    assert result.refusal.startswith("'prd' is not an environment: mixins/envs/prd/")
+    assert described(view(tmp_path, "prd-1", "ghcr.io/acme/web:2")) == [
+        "insert images: entries (ghcr.io/acme/web) into environments/prd-1/kustomization.yaml"
+    ]
+
+
+def test_discover_helm_env_values_without_tag_inserts_chart_key(tmp_path: Path) -> None:
+    write(tmp_path, "chart/Chart.yaml", "name: web\n")
+    write(
+        tmp_path,
+        "chart/values.yaml",
+        "image:\n  repository: ghcr.io/acme/web\n  tag: 1.0\nreplicas: 1\n",
+    )
+    write(tmp_path, "chart/values-east.yaml", "replicas: 3\n")
+    write(tmp_path, "chart/values-west.yaml", "image:\n  tag: 1.1\n")
+    east = view(tmp_path, "east", "ghcr.io/acme/web:2.0")
+    assert described(east) == ["insert image.tag into chart/values-east.yaml"]
+    assert east.actions[0].value == "2.0"
+    assert described(view(tmp_path, "west", "ghcr.io/acme/web:2.0")) == [
+        "edit chart/values-west.yaml"
+    ]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["chart/staging-values.yaml", "chart/envs/staging/values.yaml", "chart/values/staging.yaml"],
+)
+def test_discover_helm_values_naming_layouts(tmp_path: Path, layout: str) -> None:
+    write(tmp_path, "chart/Chart.yaml", "name: web\n")
+    write(tmp_path, "chart/values.yaml", "image:\n  repository: ghcr.io/acme/web\n  tag: 1.0\n")
+    write(tmp_path, layout, "image:\n  tag: 1.1\n")
+    assert described(view(tmp_path, "staging", "ghcr.io/acme/web:2.0")) == [f"edit {layout}"]
+
+
+def test_discover_chart_values_alone_is_shared_and_refused(tmp_path: Path) -> None:
+    write(tmp_path, "chart/Chart.yaml", "name: web\n")
+    write(tmp_path, "chart/values.yaml", "image:\n  repository: ghcr.io/acme/web\n  tag: 1.0\n")
+    write(tmp_path, "chart/values-prod.yaml", "image:\n  tag: 1.1\n")
+    result = view(tmp_path, "dev", "ghcr.io/acme/web:2.0")
+    assert result.actions == ()
+
+
+def test_discover_helmrelease_patch_gets_the_shared_key_path(tmp_path: Path) -> None:
+    release = (
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n"
+        "spec:\n  values:\n    image:\n      repository: ghcr.io/acme/web\n      tag: 1.0\n"
+    )
+    write(tmp_path, "apps/base/release.yaml", release)
+    write(tmp_path, "apps/base/kustomization.yaml", "resources:\n  - release.yaml\n")
+    patch = (
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n"
+        "spec:\n  values:\n    replicas: 2\n"
+    )
+    for env in ("staging", "production"):
+        write(tmp_path, f"apps/{env}/patch.yaml", patch)
+        write(
+            tmp_path,
+            f"apps/{env}/kustomization.yaml",
+            "resources:\n  - ../base\npatches:\n  - path: patch.yaml\n",
+        )
+    result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0")
+    assert described(result) == ["insert spec.values.image.tag into apps/staging/patch.yaml"]
+    write(tmp_path, "apps/staging/patch.yaml", patch + "    image:\n      tag: 1.5\n")
+    result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0")
+    assert described(result) == ["edit apps/staging/patch.yaml at /0/spec/values/image/tag"]
+
+
+def test_discover_ambiguous_file_is_never_assigned(tmp_path: Path) -> None:
+    write(tmp_path, "staging/values-prod.yaml", "image: ghcr.io/acme/web:1.0\n")
+    write(tmp_path, "prod/web.yaml", "image: ghcr.io/acme/web:1.0\n")
+    result = view(tmp_path, "prod", "ghcr.io/acme/web:2.0")
+    assert described(result) == ["edit prod/web.yaml"]
+    assert any("staging/values-prod.yaml also names staging" in n for n in result.notes)
+
+
+def test_discover_argocd_application_points_at_its_directory(tmp_path: Path) -> None:
+    write(tmp_path, "base/deployment.yaml", DEPLOYMENT.format(image="ghcr.io/acme/web:1.0"))
+    write(tmp_path, "base/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    write(tmp_path, "deploy/eu1/kustomization.yaml", "resources:\n  - ../../base\n")
+    write(
+        tmp_path,
+        "argocd/web-staging.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web-staging\n"
+        "spec:\n  source:\n    path: deploy/eu1\n",
+    )
+    result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0")
+    assert result.entries == ("deploy/eu1/kustomization.yaml",)
+    assert described(result) == [
+        "insert images: entries (ghcr.io/acme/web) into deploy/eu1/kustomization.yaml"
+    ]
