@@ -347,6 +347,24 @@ ERRORS = [
         id="no-target-kind",
     ),
     pytest.param(
+        snippet(target="{file: a.yaml, pointer: /spec/image, create: true}"),
+        ConfigError,
+        "promoter.yaml:9: apps.web.targets.dev.create: only valid with kustomize or helm",
+        id="create-with-file",
+    ),
+    pytest.param(
+        snippet(target="{helm: values.yaml, create: true}"),
+        ConfigError,
+        "promoter.yaml:9: apps.web.targets.dev.create: needs key: the values key to create",
+        id="create-helm-without-key",
+    ),
+    pytest.param(
+        snippet(target="{kustomize: a.yaml, create: yes please}"),
+        ConfigError,
+        "promoter.yaml:9: apps.web.targets.dev.create: expected true or false, got 'yes please'",
+        id="create-not-boolean",
+    ),
+    pytest.param(
         snippet(target="{kustomize: a.yaml, key: image.tag}"),
         ConfigError,
         "promoter.yaml:9: apps.web.targets.dev.key: only valid with helm",
@@ -869,3 +887,12 @@ def test_schema_accepts_what_only_validator_rejects(
 ) -> None:
     assert validator.is_valid(as_json(text))
     assert not python_accepts(text)
+
+
+def test_parse_config_create_targets() -> None:
+    config = parse_config(
+        snippet(target="[{kustomize: k.yaml, create: true}, {helm: v.yaml, key: image.tag, "
+        "create: true}, {helm: w.yaml}]"),
+        "promoter.yaml",
+    )
+    assert [t.create for t in config.apps["web"].targets["dev"]] == [True, True, False]

@@ -59,11 +59,15 @@ class Target:
     """A place an app's image lives, `path` relative to the repository root.
 
     `key` is the Helm values key (`image.tag`) for `helm`, the JSON pointer for `file`.
+    `create` asks for the setting to be added when the file lacks it: an `images:` entry
+    for `kustomize`, the key path for `helm` (it needs `key`), so every decision that
+    zero-config discovery makes can also be written down.
     """
 
     kind: TargetKind
     path: str
     key: str | None = None
+    create: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -340,7 +340,7 @@ class Parser:
         return result
 
     def target(self, node: Node, where: str) -> Target:
-        allowed = (*TARGET_KINDS, *_TARGET_OPTIONS.values())
+        allowed = (*TARGET_KINDS, *_TARGET_OPTIONS.values(), "create")
         entries = {k: (key, v) for k, key, v in self.mapping(node, where, allowed)}
         kinds = [k for k in TARGET_KINDS if k in entries]
         if len(kinds) != 1:
@@ -375,7 +375,18 @@ class Parser:
                 else (POINTER_PATTERN, "JSON pointer (use e.g. /spec/image)")
             )
             key = self.string(entries[option][1], f"{where}.{option}", pattern, what)
-        return Target(kind, path, key)
+        create = False
+        if "create" in entries:
+            create_key, value = entries["create"]
+            at = f"{where}.create"
+            if not isinstance(value, ScalarNode) or value.tag != _BOOL:
+                raise self.error(value, at, f"expected true or false, got {_shown(value)}")
+            create = str(value.value).lower() == "true"
+            if create and kind not in ("kustomize", "helm"):
+                raise self.error(create_key, at, "only valid with kustomize or helm")
+            if create and kind == "helm" and key is None:
+                raise self.error(create_key, at, "needs key: the values key to create")
+        return Target(kind, path, key, create)
 
 
 def unknown_environment(name: str, known: list[str]) -> str:

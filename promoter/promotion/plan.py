@@ -6,6 +6,7 @@ Works on a directory: a user's checkout, or the few files a partial clone materi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -111,6 +112,26 @@ class EnvironmentPlan:
             done = insert_value(raw, action.path, action.doc, action.keys, action.value)
         self.record(path, image, done)
 
+    def create(
+        self,
+        path: Path,
+        name: str,
+        target: configuration.Target,
+        configured: ImageRef,
+        image: ImageRef,
+    ) -> None:
+        """A `create: true` target that lacks the setting gets it added."""
+        from promoter.editing.insert import ImageEntry, insert_image_entries, insert_value
+
+        raw = self._load(path, name)
+        if target.kind == "kustomize":
+            entry = ImageEntry(configured.name, image.tag, image.digest)
+            done = insert_image_entries(raw, name, [entry])
+        else:
+            keys = [part.replace("\\.", ".") for part in re.split(r"(?<!\\)\.", target.key or "")]
+            done = insert_value(raw, name, 0, keys, image.tag or image.digest or "")
+        self.record(path, image, done)
+
     def check_found(self, env: str, images: Sequence[ImageRef]) -> None:
         """No reference found is never "already up to date"."""
         for image in images:
@@ -164,11 +185,13 @@ def plan_environment(
         return plan
     explicit = _explicit_files(config, env)
     for image in images:
-        for path, display, key in targets(root, config, env, image, app):
+        for path, display, key, target in targets(root, config, env, image, app):
             try:
                 plan.edit(path, display, BumpRequest(image, key=key), image, root)
             except TargetNotFoundError:
-                if key is not None or display in explicit:
+                if target is not None and target.create:
+                    plan.create(path, display, target, _app_image(config, image, app), image)
+                elif key is not None or display in explicit:
                     raise
     plan.check_found(env, images)
     return plan
@@ -293,26 +316,35 @@ def app_names(
     return sorted({a.name for image in images for a in _apps(config, env, image, app)})
 
 
+def _app_image(config: configuration.Config, image: ImageRef, app: str | None) -> ImageRef:
+    """The image as promoter.yaml spells it: the name an inserted `images:` entry matches."""
+    for entry in config.apps.values():
+        if entry.image.same_repository(image) and app in (None, entry.name):
+            return entry.image
+    return image
+
+
 def targets(
     root: Path,
     config: configuration.Config,
     env: str,
     image: ImageRef,
     app_name: str | None,
-) -> list[tuple[Path, str, str | None]]:
-    """(absolute path, repo-relative name, key) of each file to edit for one image."""
+) -> list[tuple[Path, str, str | None, configuration.Target | None]]:
+    """(absolute path, repo-relative name, key, target) of each file to edit for one image;
+    the target is None for the files a `directory:` target found."""
     configuration.environment(config, env)
-    found: list[tuple[Path, str, str | None]] = []
+    found: list[tuple[Path, str, str | None, configuration.Target | None]] = []
     for entry in _apps(config, env, image, app_name):
         for target in entry.targets.get(env, ()):
             if target.kind == "directory":
                 for path in configuration.search_directory(root, target.path, image):
-                    found.append((path, path.relative_to(root).as_posix(), None))
+                    found.append((path, path.relative_to(root).as_posix(), None, None))
                 continue
             path = configuration.resolve_in_repo(
                 root, target.path, field=f"apps.{entry.name}.targets.{env}"
             )
-            found.append((path, target.path, target.key))
+            found.append((path, target.path, target.key, target))
     return found
 
 
