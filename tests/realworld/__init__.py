@@ -1,0 +1,1 @@
+"""Real config repositories judged by rendering every environment (shared/realworld/README.md)."""
