@@ -22,6 +22,7 @@ set, never "already up to date". Bytes in, decisions out: knows nothing of git.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -219,6 +220,8 @@ class _Discovery:
         self._read([*kustomizations, *named, *values_bases])
         entries = self._entries(named)
         pointer_entries = self._pointer_entries(named)
+        if not named:
+            pointer_entries = self._application_pointers(scope)
         for entry in pointer_entries:
             if entry not in entries:
                 entries.append(entry)
@@ -276,6 +279,25 @@ class _Discovery:
                 continue
             for doc in yaml_file.docs:
                 for directory in _deployed_paths(doc):
+                    entry = kustomization_in(directory, self.path_set)
+                    if entry is not None:
+                        found.append(entry)
+        self._read(found)
+        return [e for e in dict.fromkeys(found) if e in self.graph.nodes]
+
+    def _application_pointers(self, scope: list[str]) -> list[str]:
+        """No path names the environment: Argo CD Applications (by name or destination) and
+        ApplicationSet list elements that name it point at what it deploys. One more read,
+        only on this path."""
+        self._read(scope[:MAX_SURVEY_FILES])
+        found: list[str] = []
+        for path in scope[:MAX_SURVEY_FILES]:
+            raw = self.data.get(path, b"")
+            if b"Application" not in raw:
+                continue
+            yaml_file = self._yaml(path)
+            for doc in yaml_file.docs if yaml_file is not None else ():
+                for directory in _application_paths(doc, self.env, self.app):
                     entry = kustomization_in(directory, self.path_set)
                     if entry is not None:
                         found.append(entry)
@@ -624,27 +646,81 @@ def _deployed_paths(doc: Node | None) -> list[str]:
         return []
     kind = scalar_text(mapping_get(doc, "kind"))
     spec = mapping_get(doc, "spec")
+    if kind == "Application":
+        return _source_paths(spec)
+    if kind == "Kustomization" and spec is not None:
+        text = scalar_text(mapping_get(spec, "path"))
+        return _cleaned([text] if text else [])
+    return []
+
+
+def _source_paths(spec: Node | None) -> list[str]:
     if spec is None:
         return []
-    paths: list[str] = []
-    if kind == "Application":
-        sources = [mapping_get(spec, "source")]
-        listed = mapping_get(spec, "sources")
-        sources.extend(getattr(listed, "value", None) or [])
-        for source in sources:
-            text = scalar_text(mapping_get(source, "path")) if source is not None else None
-            if text:
-                paths.append(text)
-    elif kind == "Kustomization":
-        text = scalar_text(mapping_get(spec, "path"))
+    sources = [mapping_get(spec, "source")]
+    listed = mapping_get(spec, "sources")
+    sources.extend(getattr(listed, "value", None) or [])
+    paths = []
+    for source in sources:
+        text = scalar_text(mapping_get(source, "path")) if source is not None else None
         if text:
             paths.append(text)
+    return _cleaned(paths)
+
+
+def _cleaned(paths: list[str]) -> list[str]:
     cleaned = []
     for text in paths:
         normal = posixpath.normpath(text.strip().removeprefix("./") or ".")
         if not normal.startswith(("..", "/")):
             cleaned.append(normal)
     return cleaned
+
+
+def _application_paths(doc: Node | None, env: str, app: str) -> list[str]:
+    """Directories an Argo CD Application or ApplicationSet deploys for `env`."""
+    kind = scalar_text(mapping_get(doc, "kind")) if isinstance(doc, MappingNode) else None
+    if kind == "Application" and doc is not None:
+        metadata = mapping_get(doc, "metadata")
+        destination = mapping_get(mapping_get(doc, "spec") or doc, "destination")
+        labels = [
+            scalar_text(mapping_get(metadata, "name")) if metadata is not None else None,
+            *(
+                scalar_text(mapping_get(destination, key))
+                for key in ("namespace", "name")
+                if destination is not None
+            ),
+        ]
+        if any(label and naming.stem_names(label, env, app) for label in labels):
+            return _deployed_paths(doc)
+        return []
+    if kind != "ApplicationSet" or doc is None:
+        return []
+    spec = mapping_get(doc, "spec")
+    template = mapping_get(spec, "template") if spec is not None else None
+    generators = mapping_get(spec, "generators") if spec is not None else None
+    found: list[str] = []
+    for generator in getattr(generators, "value", None) or ():
+        listed = mapping_get(generator, "list") if isinstance(generator, MappingNode) else None
+        elements = mapping_get(listed, "elements") if listed is not None else None
+        for element in getattr(elements, "value", None) or ():
+            if not isinstance(element, MappingNode):
+                continue
+            fields = {
+                str(k.value): str(v.value)
+                for k, v in element.value
+                if isinstance(k, ScalarNode) and isinstance(v, ScalarNode)
+            }
+            if not any(naming.stem_names(value, env, app) for value in fields.values()):
+                continue
+            spec_node = mapping_get(template, "spec") if template is not None else None
+            for template_path in _source_paths(spec_node):
+                text = template_path
+                for key, value in fields.items():
+                    text = re.sub(r"\{\{\s*\.?" + re.escape(key) + r"\s*\}\}", value, text)
+                if "{{" not in text:
+                    found.append(posixpath.normpath(text))
+    return found
 
 
 def _dedupe(actions: list[Action]) -> list[Action]:

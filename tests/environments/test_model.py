@@ -261,3 +261,28 @@ def test_discover_argocd_application_points_at_its_directory(tmp_path: Path) -> 
     assert described(result) == [
         "insert images: entries (ghcr.io/acme/web) into deploy/eu1/kustomization.yaml"
     ]
+
+
+def test_discover_argocd_application_named_for_env_outside_env_paths(tmp_path: Path) -> None:
+    write(tmp_path, "base/deployment.yaml", DEPLOYMENT.format(image="ghcr.io/acme/web:1.0"))
+    write(tmp_path, "base/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    for region in ("eu1", "us1"):
+        write(tmp_path, f"deploy/{region}/kustomization.yaml", "resources:\n  - ../../base\n")
+    write(
+        tmp_path,
+        "argocd/apps.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web-qa\n"
+        "spec:\n  destination:\n    namespace: web-qa\n  source:\n    path: deploy/us1\n---\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: web\n"
+        "spec:\n  generators:\n    - list:\n        elements:\n          - env: stage\n"
+        "            region: eu1\n  template:\n    spec:\n      source:\n"
+        "        path: 'deploy/{{region}}'\n",
+    )
+    qa = view(tmp_path, "qa", "ghcr.io/acme/web:2.0")
+    assert qa.entries == ("deploy/us1/kustomization.yaml",)
+    assert described(qa) == [
+        "insert images: entries (ghcr.io/acme/web) into deploy/us1/kustomization.yaml"
+    ]
+    stage = view(tmp_path, "stage", "ghcr.io/acme/web:2.0")
+    assert stage.entries == ("deploy/eu1/kustomization.yaml",)
+    assert view(tmp_path, "prod", "ghcr.io/acme/web:2.0").actions == ()
