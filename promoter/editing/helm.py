@@ -84,12 +84,19 @@ def find(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Fo
     candidates: list[_Candidate] = []
     for doc_index, doc in iter_documents(yaml_file):
         is_object = None not in (mapping_get(doc, "kind"), mapping_get(doc, "apiVersion"))
+        registry = _global_registry(doc)
+        found: list[_Candidate] = []
+        mappings: list[tuple[Path, MappingNode]] = []
         for path, node, _key in walk(doc):
             if not isinstance(node, MappingNode) or (is_object and path[:1] == ("status",)):
                 continue
-            candidates.extend(
-                _mapping_candidates(yaml_file, doc_index, path, node, request, context)
+            mappings.append((path, node))
+            found.extend(
+                _mapping_candidates(yaml_file, doc_index, path, node, request, context, registry)
             )
+        if not found:
+            found = _prefix_candidates(doc_index, mappings, request)
+        candidates.extend(found)
     # The engine keeps the first claim on a node, so definitions go before alias uses.
     return [c.found for c in sorted(candidates, key=lambda c: c.indirect)]
 
@@ -101,9 +108,10 @@ def _mapping_candidates(
     mapping: MappingNode,
     request: BumpRequest,
     context: Context,
+    global_registry: str | None = None,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
-    block = _find_block([mapping], path)
+    block = _find_block([mapping], path, global_registry)
     if block is not None:
         if block.ref.same_repository(request.image):
             found.extend(_block_candidates(yaml_file, doc, path, block, request, mapping))
@@ -140,14 +148,23 @@ def _layouts(mapping: MappingNode, path: Path) -> list[_Layout]:
     return layouts
 
 
-def _find_block(chain: list[MappingNode], path: Path) -> _Block | None:
-    """The first layout whose repository key (in `chain`, earliest mapping wins) names one."""
+def _find_block(
+    chain: list[MappingNode], path: Path, global_registry: str | None = None
+) -> _Block | None:
+    """The first layout whose repository key (in `chain`, earliest mapping wins) names one.
+
+    `global_registry` is Bitnami's `global.imageRegistry`, which overrides every image's
+    registry; it applies to a repository written without a registry of its own.
+    """
     for layout in _layouts(chain[0], path):
         repository_node = _get(chain, layout.repository)
         repository = scalar_text(repository_node)
         if repository is None or "{{" in repository or not isinstance(repository_node, ScalarNode):
             continue
         registry = scalar_value(_get(chain, layout.registry)) or ""
+        own = find_image_ref(repository)
+        if global_registry and own is not None and own.registry is None:
+            registry = global_registry
         if "{{" in registry:
             continue
         ref = find_image_ref(f"{registry}/{repository}" if registry else repository)
@@ -158,6 +175,42 @@ def _find_block(chain: list[MappingNode], path: Path) -> _Block | None:
         if layout.repository in _NAMED_BY_KEY or (has_tag and not written_whole):
             return _Block(layout, ref, repository_node)
     return None
+
+
+def _global_registry(doc: Node) -> str | None:
+    registry = scalar_value(mapping_get(mapping_get(doc, "global") or doc, "imageRegistry"))
+    if not registry or "{{" in registry or mapping_get(doc, "global") is None:
+        return None
+    return registry
+
+
+def _prefix_candidates(
+    doc: int, mappings: list[tuple[Path, MappingNode]], request: BumpRequest
+) -> list[_Candidate]:
+    """`images: {repository: ghcr.io/acme, tag: 1.4.1}`: a registry/organisation prefix with
+    one tag for every image under it (the chart appends each image's name). Matched only
+    when nothing in the document names the image itself, and only under an `image(s)` key.
+    """
+    image = request.image
+    if image.tag is None or image.digest is not None:
+        return []
+    found: list[_Candidate] = []
+    for path, mapping in mappings:
+        if not path or path[-1] not in ("images", "image"):
+            continue
+        prefix = scalar_text(mapping_get(mapping, "repository"))
+        tag_entry = _entry(mapping, "tag")
+        if not prefix or "{{" in prefix or tag_entry is None:
+            continue
+        registry = scalar_value(mapping_get(mapping, "registry")) or ""
+        joined = f"{registry}/{prefix}" if registry else prefix
+        ref = find_image_ref(f"{joined.rstrip('/')}/{image.app_name}")
+        if ref is None or find_image_ref(joined) is None or not ref.same_repository(image):
+            continue
+        target = _value_target(doc, path, mapping, "tag", tag_entry, image.tag)
+        if target is not None:
+            found.append(target)
+    return found
 
 
 def _block_candidates(

@@ -314,3 +314,25 @@ def test_bump_already_at_tag_unchanged() -> None:
 def test_bump_crlf_preserved() -> None:
     text = "image:\r\n  repository: acme/web\r\n  tag: v1 # keep\r\n"
     assert _bump(text, "acme/web:v2") == text.replace("v1", "v2")
+
+
+def test_bump_global_image_registry_joins_short_repository() -> None:
+    text = "global:\n  imageRegistry: ghcr.io\nimage:\n  repository: acme/web\n  tag: 1.4.1\n"
+    assert _bump(text, "ghcr.io/acme/web:1.4.2") == text.replace("1.4.1", "1.4.2")
+    with pytest.raises(TargetNotFoundError):
+        _bump(text, "docker.io/acme/web:1.4.2")
+
+
+def test_bump_registry_prefix_with_shared_tag() -> None:
+    text = "images:\n  repository: ghcr.io/acme\n  tag: 1.4.1\n  pullPolicy: Always\n"
+    assert _bump(text, "ghcr.io/acme/web:1.4.2") == text.replace("1.4.1", "1.4.2")
+    with pytest.raises(TargetNotFoundError):
+        _bump(text, "ghcr.io/other/web:1.4.2")
+
+
+def test_bump_registry_prefix_ignored_when_the_image_is_named() -> None:
+    text = (
+        "images:\n  repository: ghcr.io/acme\n  tag: 1.0.0\n"
+        "web:\n  image:\n    repository: ghcr.io/acme/web\n    tag: 1.4.1\n"
+    )
+    assert _bump(text, "ghcr.io/acme/web:1.4.2") == text.replace("1.4.1", "1.4.2")
