@@ -15,8 +15,9 @@ source, three structures name images:
 
 A lone `image.tag` parameter with no repository anywhere in the source (Argo CD's own
 `single-global-helm/.argocd-source.yaml`) names no image, so it is never matched by repository:
-target it with an explicit `--key /helm/parameters/0/value` (the pointer editor). `helm.values`
-strings and container lists inside `valuesObject` are left to their own editors.
+target it with an explicit `--key /helm/parameters/0/value` (the pointer editor). A
+`helm.values: |` string is a values file: edited as one (Helm blocks and image strings) and
+spliced back line by line. Container lists inside `valuesObject` are left to their editors.
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ from promoter.editing.source import (
     YamlFile,
     iter_documents,
     mapping_get,
+    parse_text,
     scalar_text,
     scalar_value,
     walk,
 )
+from promoter.editing.splice import apply_replacements, replace_scalar
 from promoter.editing.workloads import bumped_reference
-from promoter.errors import EditRefusedError
+from promoter.errors import EditRefusedError, YamlError
 from promoter.imageref import ImageRef, find_image_ref
 
 KIND_KUSTOMIZE = "argocd-kustomize-images"
@@ -163,7 +166,41 @@ def _helm(
                 yaml_file, doc, (*path, "helm", "valuesObject"), values_object, names, request
             )
         )
+    values_text = mapping_get(helm, "values")
+    if isinstance(values_text, ScalarNode) and values_text.style == "|":
+        target = _values_string(yaml_file, doc, (*path, "helm", "values"), values_text, request)
+        if target is not None:
+            found.append(target)
     return found
+
+
+def _values_string(
+    yaml_file: YamlFile, doc: int, path: Path, node: ScalarNode, request: BumpRequest
+) -> Target | None:
+    """`helm.values: |` holds a values file as a string: edit it as one, splice it back."""
+    from promoter.editing import helm as helm_values  # helm imports nothing of argocd
+
+    try:
+        inner = parse_text(str(node.value), yaml_file.name)
+    except YamlError:
+        return None
+    first_line = int(node.start_mark.line) + 1
+    try:
+        targets = [
+            t for t in helm_values.find(inner, request, Context()) if isinstance(t, Target)
+        ]
+        replacements = [
+            replace_scalar(inner, t.node, t.new) for t in targets if t.node.value != t.new
+        ]
+    except EditRefusedError as exc:
+        raise EditRefusedError(
+            f"{exc.message} (inside {yaml_file.pointer(doc, path)})",
+            path=yaml_file.name,
+            line=first_line + exc.line if exc.line else first_line,
+        ) from exc
+    if not targets:
+        return None
+    return Target(doc, path, node, apply_replacements(inner.text, replacements), KIND_VALUES)
 
 
 def _parameters(

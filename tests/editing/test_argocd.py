@@ -342,3 +342,28 @@ helm:
 """
     with pytest.raises(EditRefusedError, match="digest-only promotion needs a digest key"):
         _bump(text, f"ghcr.io/acme/web@{DIGEST_NEW}", ".argocd-source.yaml")
+
+
+def test_bump_helm_values_string_block() -> None:
+    text = (
+        "apiVersion: argoproj.io/v1alpha1\n"
+        "kind: Application\n"
+        "metadata:\n  name: web-staging\n"
+        "spec:\n"
+        "  source:\n"
+        "    helm:\n"
+        "      values: |\n"
+        "        replicas: 2\n"
+        "        image:\n"
+        "          repository: ghcr.io/acme/web\n"
+        "          tag: 1.4.1 # pinned by CI\n"
+    )
+    result = edit_bytes(
+        text.encode(), "app.yaml", BumpRequest(parse_image_ref("ghcr.io/acme/web:1.4.2"))
+    )
+    assert result.after.decode() == text.replace("1.4.1", "1.4.2")
+    again = edit_bytes(
+        result.after, "app.yaml", BumpRequest(parse_image_ref("ghcr.io/acme/web:1.4.2"))
+    )
+    assert not again.changed
+    assert again.matched == 1
