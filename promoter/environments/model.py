@@ -153,6 +153,7 @@ class _Discovery:
         self.notes: list[str] = []
         self.request = BumpRequest(image)
         self._root_reach: dict[str, set[str]] | None = None
+        self.errors: dict[str, YamlError] = {}
 
     # -- reading ---------------------------------------------------------------------
 
@@ -171,6 +172,7 @@ class _Discovery:
                 self.parsed[path] = None if raw is None else parse_bytes(raw, path)
             except YamlError as exc:
                 self.notes.append(str(exc))
+                self.errors[path] = exc
                 self.parsed[path] = None
         return self.parsed[path]
 
@@ -355,8 +357,12 @@ class _Discovery:
     # -- references --------------------------------------------------------------------
 
     def _found(self, path: str, base_values: Sequence[str] = ()) -> list[Found]:
+        """References in `path`. A file of the environment's own that is not YAML is an
+        error, not "no reference": it may be exactly where the image is set."""
         yaml_file = self._yaml(path)
         if yaml_file is None:
+            if path in self.errors and self._own(path):
+                raise self.errors[path]
             return []
         bases = tuple(b for b in (self._yaml(v) for v in base_values) if b is not None)
         return find_all(yaml_file, self.request, Context(base_values=bases))

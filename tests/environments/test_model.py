@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from promoter.environments import DirectoryFiles, EnvironmentView, discover
+from promoter.errors import YamlError
 from promoter.imageref import parse_image_ref
 
 CONFIG_REPO = Path(__file__).resolve().parents[2] / "fixtures" / "configrepo"
@@ -286,3 +287,10 @@ def test_discover_argocd_application_named_for_env_outside_env_paths(tmp_path: P
     stage = view(tmp_path, "stage", "ghcr.io/acme/web:2.0")
     assert stage.entries == ("deploy/eu1/kustomization.yaml",)
     assert view(tmp_path, "prod", "ghcr.io/acme/web:2.0").actions == ()
+
+
+def test_discover_own_file_not_yaml_is_an_error_with_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "envs/prod/web.yaml", "image: ghcr.io/acme/web:1.0\n  bad: [\n")
+    with pytest.raises(YamlError) as info:
+        view(tmp_path, "prod", "ghcr.io/acme/web:2.0")
+    assert str(info.value).startswith("envs/prod/web.yaml:")
