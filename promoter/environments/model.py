@@ -579,9 +579,10 @@ class _Discovery:
         where = settings or self._survey()
         if not where:
             return (
-                f"environment {self.env!r} does not deploy {image}: no file it reads "
-                f"references it (looked at {_summary(examined or named)}); if it should, add a "
-                f"target to promoter.yaml (apps.<app>.targets.{self.env})"
+                f"environment {self.env!r}: no file of the repository references {image} "
+                f"(looked at {_summary(examined or named)}); if the environment deploys it from "
+                "elsewhere (a remote chart's defaults), add a target with create: true to "
+                f"promoter.yaml (apps.<app>.targets.{self.env})"
             )
         set_in = (
             "; it is set in " + ", ".join(s.describe() for s in where[:4])
