@@ -501,9 +501,7 @@ class _Discovery:
                 text_keys = tuple(str(k) for k in keys)
                 existing = self._mapping_at(candidate, index, text_keys)
                 if isinstance(existing, ScalarNode):
-                    pointer = "/" + "/".join(
-                        [str(index), *(k.replace("~", "~0").replace("/", "~1") for k in text_keys)]
-                    )
+                    pointer = patch.pointer(index, text_keys)
                     return Action(
                         "edit",
                         candidate,

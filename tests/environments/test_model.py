@@ -236,7 +236,7 @@ def test_discover_helmrelease_patch_gets_the_shared_key_path(tmp_path: Path) -> 
     assert described(result) == ["insert spec.values.image.tag into apps/staging/patch.yaml"]
     write(tmp_path, "apps/staging/patch.yaml", patch + "    image:\n      tag: 1.5\n")
     result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0")
-    assert described(result) == ["edit apps/staging/patch.yaml at /0/spec/values/image/tag"]
+    assert described(result) == ["edit apps/staging/patch.yaml at /spec/values/image/tag"]
 
 
 def test_discover_ambiguous_file_is_never_assigned(tmp_path: Path) -> None:
