@@ -2,8 +2,9 @@
 where each environment effectively sets an image (see `model`). Knows nothing of git."""
 
 from promoter.environments.files import DirectoryFiles, RepoFiles, list_files
-from promoter.environments.model import Action, EnvironmentView, Setting, discover, environments
+from promoter.environments.model import discover, environments
 from promoter.environments.naming import did_you_mean, infer_environments, names
+from promoter.environments.view import Action, EnvironmentView, Setting
 
 __all__ = [
     "Action",

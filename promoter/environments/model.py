@@ -22,9 +22,7 @@ set, never "already up to date". Bytes in, decisions out: knows nothing of git.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -41,6 +39,8 @@ from promoter.environments.kustomize import (
     kustomization_in,
     parse_kustomization,
 )
+from promoter.environments.pointers import application_paths, deployed_paths, identity
+from promoter.environments.view import Action, EnvironmentView, Setting, dedupe
 from promoter.errors import PromoterError, YamlError
 from promoter.imageref import ImageRef, find_image_ref
 
@@ -53,66 +53,6 @@ MAX_SURVEY_FILES = 4000
 """A refusal lists where the image is set by reading this many files at most."""
 CONTAINER_KINDS = frozenset({"container-image", "kustomize"})
 """Reference kinds an `images:` entry of the entry kustomization overrides."""
-
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """A place the image is set, and whether the environment owns it."""
-
-    path: str
-    line: int
-    owned: bool
-    readers: tuple[str, ...] = ()
-    """Entry points or roots known to read it (for messages)."""
-
-    def describe(self) -> str:
-        where = f"{self.path}:{self.line}"
-        if self.owned:
-            return f"{where} (own)"
-        if self.readers:
-            return f"{where} (shared by {', '.join(self.readers)})"
-        return f"{where} (shared)"
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """One change a promotion makes in one file.
-
-    `edit`: set the references already there (`key`: one explicit location; `base_values`:
-    chart values that name a tag-only override). `insert-images`: add `images:` entries
-    for `names`. `insert-value`: create `keys` in document `doc` holding `value`.
-    """
-
-    kind: str
-    path: str
-    reason: str
-    key: str | None = None
-    base_values: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-    doc: int = 0
-    keys: tuple[str, ...] = ()
-    value: str = ""
-
-    def describe(self) -> str:
-        if self.kind == "insert-images":
-            return f"insert images: entries ({', '.join(self.names)}) into {self.path}"
-        if self.kind == "insert-value":
-            return f"insert {'.'.join(self.keys)} into {self.path}"
-        return f"edit {self.path}" + (f" at {self.key}" if self.key else "")
-
-
-@dataclass(frozen=True, slots=True)
-class EnvironmentView:
-    """What an environment deploys of one image, and how to promote it (or why not)."""
-
-    env: str
-    image: ImageRef
-    entries: tuple[str, ...]
-    examined: tuple[str, ...]
-    settings: tuple[Setting, ...]
-    actions: tuple[Action, ...]
-    refusal: str | None = None
-    notes: tuple[str, ...] = field(default=())
 
 
 def discover(
@@ -239,7 +179,7 @@ class _Discovery:
             if path in in_graph or is_kustomization_path(path) or self._reached_by_others(path):
                 continue
             actions.extend(self._standalone_actions(path, settings))
-        actions = _dedupe(actions)
+        actions = dedupe(actions)
         refusal = None
         if not actions:
             refusal = self._refusal(named, entries, examined, list(settings.values()))
@@ -280,7 +220,7 @@ class _Discovery:
             if yaml_file is None:
                 continue
             for doc in yaml_file.docs:
-                for directory in _deployed_paths(doc):
+                for directory in deployed_paths(doc):
                     entry = kustomization_in(directory, self.path_set)
                     if entry is not None:
                         found.append(entry)
@@ -299,7 +239,7 @@ class _Discovery:
                 continue
             yaml_file = self._yaml(path)
             for doc in yaml_file.docs if yaml_file is not None else ():
-                for directory in _application_paths(doc, self.env, self.app):
+                for directory in application_paths(doc, self.env, self.app):
                     entry = kustomization_in(directory, self.path_set)
                     if entry is not None:
                         found.append(entry)
@@ -486,8 +426,8 @@ class _Discovery:
         yaml_file = self._yaml(path)
         if yaml_file is None:
             return None
-        identity = _identity(yaml_file.docs[item.doc])
-        if identity is None:
+        shared_object = identity(yaml_file.docs[item.doc])
+        if shared_object is None:
             return None
         for candidate in reach:
             if candidate == path or not self._own(candidate):
@@ -496,7 +436,7 @@ class _Discovery:
             if patch is None or is_kustomization_path(candidate):
                 continue
             for index, doc in enumerate(patch.docs):
-                if _identity(doc) != identity:
+                if identity(doc) != shared_object:
                     continue
                 text_keys = tuple(str(k) for k in keys)
                 existing = self._mapping_at(candidate, index, text_keys)
@@ -633,120 +573,6 @@ def _is_object_file(yaml_file: YamlFile) -> bool:
         ):
             return True
     return False
-
-
-def _identity(doc: Node | None) -> tuple[str, str] | None:
-    if not isinstance(doc, MappingNode):
-        return None
-    kind = scalar_text(mapping_get(doc, "kind"))
-    name = scalar_text(mapping_get(mapping_get(doc, "metadata") or doc, "name"))
-    if not kind or not name:
-        return None
-    return kind, name
-
-
-def _deployed_paths(doc: Node | None) -> list[str]:
-    """`spec.source(s).path` of an Argo CD Application, `spec.path` of a Flux Kustomization."""
-    if not isinstance(doc, MappingNode):
-        return []
-    kind = scalar_text(mapping_get(doc, "kind"))
-    spec = mapping_get(doc, "spec")
-    if kind == "Application":
-        return _source_paths(spec)
-    if kind == "Kustomization" and spec is not None:
-        text = scalar_text(mapping_get(spec, "path"))
-        return _cleaned([text] if text else [])
-    return []
-
-
-def _source_paths(spec: Node | None) -> list[str]:
-    if spec is None:
-        return []
-    sources = [mapping_get(spec, "source")]
-    listed = mapping_get(spec, "sources")
-    sources.extend(getattr(listed, "value", None) or [])
-    paths = []
-    for source in sources:
-        text = scalar_text(mapping_get(source, "path")) if source is not None else None
-        if text:
-            paths.append(text)
-    return _cleaned(paths)
-
-
-def _cleaned(paths: list[str]) -> list[str]:
-    cleaned = []
-    for text in paths:
-        normal = posixpath.normpath(text.strip().removeprefix("./") or ".")
-        if not normal.startswith(("..", "/")):
-            cleaned.append(normal)
-    return cleaned
-
-
-def _application_paths(doc: Node | None, env: str, app: str) -> list[str]:
-    """Directories an Argo CD Application or ApplicationSet deploys for `env`."""
-    kind = scalar_text(mapping_get(doc, "kind")) if isinstance(doc, MappingNode) else None
-    if kind == "Application" and doc is not None:
-        metadata = mapping_get(doc, "metadata")
-        destination = mapping_get(mapping_get(doc, "spec") or doc, "destination")
-        labels = [
-            scalar_text(mapping_get(metadata, "name")) if metadata is not None else None,
-            *(
-                scalar_text(mapping_get(destination, key))
-                for key in ("namespace", "name")
-                if destination is not None
-            ),
-        ]
-        if any(label and naming.stem_names(label, env, app) for label in labels):
-            return _deployed_paths(doc)
-        return []
-    if kind != "ApplicationSet" or doc is None:
-        return []
-    spec = mapping_get(doc, "spec")
-    template = mapping_get(spec, "template") if spec is not None else None
-    generators = mapping_get(spec, "generators") if spec is not None else None
-    found: list[str] = []
-    for generator in getattr(generators, "value", None) or ():
-        listed = mapping_get(generator, "list") if isinstance(generator, MappingNode) else None
-        elements = mapping_get(listed, "elements") if listed is not None else None
-        for element in getattr(elements, "value", None) or ():
-            if not isinstance(element, MappingNode):
-                continue
-            fields = {
-                str(k.value): str(v.value)
-                for k, v in element.value
-                if isinstance(k, ScalarNode) and isinstance(v, ScalarNode)
-            }
-            if not any(naming.stem_names(value, env, app) for value in fields.values()):
-                continue
-            spec_node = mapping_get(template, "spec") if template is not None else None
-            for template_path in _source_paths(spec_node):
-                text = template_path
-                for key, value in fields.items():
-                    text = re.sub(r"\{\{\s*\.?" + re.escape(key) + r"\s*\}\}", value, text)
-                if "{{" not in text:
-                    found.append(posixpath.normpath(text))
-    return found
-
-
-def _dedupe(actions: list[Action]) -> list[Action]:
-    seen: dict[tuple[str, str, str | None, tuple[str, ...]], Action] = {}
-    for action in actions:
-        seen.setdefault((action.kind, action.path, action.key, action.keys), action)
-    merged: dict[str, Action] = {}
-    result: list[Action] = []
-    for action in seen.values():
-        if action.kind == "insert-images":
-            previous = merged.get(action.path)
-            if previous is not None:
-                names = tuple(dict.fromkeys([*previous.names, *action.names]))
-                merged[action.path] = Action(
-                    previous.kind, previous.path, previous.reason, names=names
-                )
-                continue
-            merged[action.path] = action
-            continue
-        result.append(action)
-    return [*result, *merged.values()]
 
 
 def _summary(paths: Sequence[str], limit: int = 5) -> str:
