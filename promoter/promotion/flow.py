@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +31,6 @@ from tenacity import (
 from promoter import ci
 from promoter import config as configuration
 from promoter.environments import RepoFiles
-from promoter.environments.files import read_files
 from promoter.errors import (
     InputError,
     OperationalError,
@@ -47,6 +46,7 @@ from promoter.imageref import ImageRef
 from promoter.promotion import report
 from promoter.promotion.api_store import ApiClone
 from promoter.promotion.explain import Report, explain_directory, explain_files
+from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.message import (
     TRAILER,
     branch_name,
@@ -519,23 +519,3 @@ class _Run:
             allow_downgrade=self.command.allow_downgrade,
             repo_files=repo_files,
         )
-
-
-class SnapshotFiles:
-    """A commit's files for the environment model: the listing in one fetch (all trees, no
-    blobs), then each batch of files in one more, written under `root` for the editors."""
-
-    def __init__(self, snapshot: Snapshot, root: Path) -> None:
-        self.snapshot = snapshot
-        self.root = root
-        self._paths: list[str] | None = None
-
-    def paths(self) -> list[str]:
-        if self._paths is None:
-            self._paths = self.snapshot.files_under("")
-        return self._paths
-
-    def read(self, paths: Iterable[str]) -> dict[str, bytes]:
-        wanted = list(paths)
-        self.snapshot.materialise(wanted, self.root)
-        return read_files(self.root, wanted)
