@@ -147,3 +147,36 @@ def test_promotion_missing_target_file_exit_2(repo: Path) -> None:
 def test_promotion_missing_config_repo_exit_2(tmp_path: Path) -> None:
     done = run("--config-repo", str(tmp_path / "nope"), "--env", "dev", "--image", "a/b:1")
     assert done.returncode == 2
+
+
+def test_promotion_in_place_second_environment_bad_writes_nothing(repo: Path) -> None:
+    (repo / "promoter.yaml").unlink()
+    before = snapshot(repo)
+    done = run(
+        "--config-repo", str(repo), "--env", "dev", "--env", "stagin",
+        "--image", "ghcr.io/acme/api:9.9.9",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "promote: error: no files for environment 'stagin'; environments found: dev, "
+        "production, staging (did you mean 'staging'?)"
+    ]
+    assert snapshot(repo) == before
+
+
+def test_promotion_directory_target_without_reference_is_refused(repo: Path) -> None:
+    """A `directory:` target whose files only mention the app is never 'up to date'."""
+    (repo / "mentions").mkdir()
+    (repo / "mentions" / "notes.yaml").write_text("owner: web team\nname: web\n")
+    config = (repo / "promoter.yaml").read_text()
+    config = config.replace(
+        "      dev: {kustomize: apps/web/overlays/dev/kustomization.yaml}",
+        "      dev: {directory: mentions}",
+    )
+    assert "{directory: mentions}" in config
+    (repo / "promoter.yaml").write_text(config)
+    before = snapshot(repo)
+    done = run("--config-repo", str(repo), "--env", "dev", "--image", "ghcr.io/acme/web:9.9.9")
+    assert done.returncode == 2, done.stderr
+    assert "no reference to ghcr.io/acme/web found" in done.stderr
+    assert snapshot(repo) == before
