@@ -160,6 +160,7 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
     else:
         mapping: Node = root
         depth = 0
+        parent_column: int | None = None
         while depth < len(path):
             if not isinstance(mapping, MappingNode):
                 raise _refuse(yaml_file, mapping, f"{'.'.join(path[:depth])} is not a mapping")
@@ -175,6 +176,7 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
                 raise _refuse(yaml_file, child, f"{pointer} is already set; edit it instead")
             if not isinstance(child, MappingNode):
                 raise _refuse(yaml_file, child, f"{'.'.join(path[: depth + 1])} is not a mapping")
+            parent_column = int(key_node.start_mark.column)
             mapping = child
             depth += 1
         assert isinstance(mapping, MappingNode)
@@ -206,6 +208,8 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
             raise _refuse(yaml_file, mapping, "cannot add a key to an empty mapping")
         else:
             column = mapping.value[0][0].start_mark.column
+            if parent_column is not None and column > parent_column:
+                style.mapping_indent = column - parent_column  # this block's own step
             at, prefix, suffix = _after_last_entry(yaml_file, mapping)
             new_text = _keep_last_line(
                 text, at, prefix + style.nested_block(column, remainder, value) + suffix
@@ -362,10 +366,14 @@ def _null_span(yaml_file: YamlFile, key_node: Node, value: Node) -> tuple[int, i
     match = re.match(r"[ \t]*(~|null|Null|NULL)?", rest)
     assert match is not None
     if match.group(1):
+        after = rest[match.end() :]
+        if after.strip() and not after.strip().startswith("#"):
+            raise _refuse(yaml_file, value, "cannot place a block after this key")
         return colon + 1, colon + 1 + match.end()
     if rest.strip() and not rest.strip().startswith("#"):
         raise _refuse(yaml_file, value, "cannot place a block after this key")
-    return colon + 1, colon + 1
+    # `key:  # comment`: the block goes after the comment, which stays on the key's line.
+    return line_end, line_end
 
 
 def _after_node(yaml_file: YamlFile, node: Node) -> tuple[int, str, str]:
