@@ -300,6 +300,8 @@ class Clone:
         """Whether the server takes `tree:<n>` filters with n > 0 (some cap the depth at 0)."""
         self._trees: dict[str, dict[str, Entry]] = {}
         self._present: set[str] = set()
+        self._complete: set[str] = set()
+        """Trees whose every subtree has been fetched (`subtree`)."""
         self._depth: dict[str, int] = {}
         """Levels below a present tree that are present too (its subtrees and their blobs)."""
         self._oid_bytes = 20
@@ -443,8 +445,10 @@ class Clone:
                 parents.append(value)
         return tree, tuple(parents), message
 
-    def _fetch(self, oids: Sequence[str], spec: str, *, depth: bool = False) -> None:
-        wanted = [o for o in dict.fromkeys(oids) if o not in self._present]
+    def _fetch(
+        self, oids: Sequence[str], spec: str, *, depth: bool = False, force: bool = False
+    ) -> None:
+        wanted = [o for o in dict.fromkeys(oids) if force or o not in self._present]
         if not wanted:
             return
         if self.partial and self.refetch:
@@ -519,9 +523,15 @@ class Clone:
         return self._cat(wanted)
 
     def subtree(self, oid: str) -> None:
-        """Fetch every tree under `oid` in one request (for directory listings)."""
-        if oid not in self._present:
-            self._fetch([oid], "blob:none")
+        """Fetch every tree under `oid` in one request (for directory listings).
+
+        `oid` itself being present says nothing of the trees below it (the clone brings the
+        root with two levels): without this request, reading them would make git fetch
+        each missing tree lazily, one round trip per directory.
+        """
+        if oid not in self._complete:
+            self._fetch([oid], "blob:none", force=True)
+        self._complete.add(oid)
         self._present.add(oid)
 
     def _cat(self, oids: Sequence[str]) -> dict[str, bytes]:
@@ -720,14 +730,17 @@ class Snapshot:
             tree = entry.oid
         self.clone.subtree(tree)
         files: list[str] = []
-        stack = [(tree, "" if directory in ("", ".") else directory.rstrip("/") + "/")]
-        while stack:
-            oid, prefix = stack.pop()
-            for name, entry in self.clone.trees({oid: 0}, fetch=False)[oid].items():
-                if entry.is_tree:
-                    stack.append((entry.oid, f"{prefix}{name}/"))
-                elif entry.mode != "160000":
-                    files.append(prefix + name)
+        level = [(tree, "" if directory in ("", ".") else directory.rstrip("/") + "/")]
+        while level:  # one `cat-file --batch` per depth, not one per directory
+            listings = self.clone.trees({oid: 0 for oid, _ in level}, fetch=False)
+            below: list[tuple[str, str]] = []
+            for oid, prefix in level:
+                for name, entry in listings[oid].items():
+                    if entry.is_tree:
+                        below.append((entry.oid, f"{prefix}{name}/"))
+                    elif entry.mode != "160000":
+                        files.append(prefix + name)
+            level = below
         return sorted(files)
 
     def materialise(self, paths: Iterable[str], dest: Path) -> list[str]:
