@@ -301,3 +301,38 @@ def test_clone_over_http_keeps_the_token_out_of_its_config(tmp_path: Path) -> No
     assert token.encode() not in stored
     assert base64.b64encode(f"x-access-token:{token}".encode()) not in stored
     assert (tmp_path / "t/promoter.yaml").read_bytes() == b"version: 1\n"
+
+
+def test_snapshot_listing_and_a_batch_of_files_are_one_request_each(tmp_path: Path) -> None:
+    """Zero-config discovery reads the whole listing, then files spread over the tree: one
+    git network operation each however many directories (no lazy fetch per tree)."""
+    from fakes.githttp import GitHttpServer, make_bare_repo
+
+    files = {
+        f"apps/app-{i:03d}/{part}": f"tag: {i}\n".encode()
+        for i in range(300)
+        for part in ("base/deployment.yaml", "overlays/dev/k.yaml", "overlays/prod/k.yaml")
+    }
+    make_bare_repo(tmp_path, "r.git", files)
+    token = "tok-" + os.urandom(8).hex()
+    with GitHttpServer(tmp_path, token=token) as server:
+        remote = parse_remote(server.repo_url("r.git"))
+        auth = Auth(Secret(token), remote.origin or "")
+        clone = Clone.create(remote, tmp_path / "c.git", branch=None, auth=auth, stats=GitStats())
+        snapshot = Snapshot(clone, clone.ref("main"))
+
+        def operations() -> int:
+            return sum(1 for r in server.requests if r.method == "GET" and "info/refs" in r.path)
+
+        after_clone = operations()
+        listing = snapshot.files_under("")
+        assert len(listing) == 900
+        assert operations() == after_clone + 1
+        wanted = [p for p in listing if p.endswith("prod/k.yaml")][::6]
+        assert len(wanted) == 50
+        snapshot.materialise(wanted, tmp_path / "t")
+        assert operations() == after_clone + 2
+        snapshot.materialise(wanted, tmp_path / "t2")
+        assert Snapshot(clone, clone.ref("main")).files_under("") == listing
+        assert operations() == after_clone + 2
+    assert (tmp_path / "t" / wanted[-1]).read_bytes() == files[wanted[-1]]
