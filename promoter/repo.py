@@ -522,6 +522,14 @@ class Clone:
         self._fetch([o for o in wanted if o not in self._present], "blob:none")
         return self._cat(wanted)
 
+    def subtrees(self, oids: Iterable[str]) -> None:
+        """Fetch every tree under each of `oids`, all in one request."""
+        wanted = [o for o in dict.fromkeys(oids) if o not in self._complete]
+        if wanted:
+            self._fetch(wanted, "blob:none", force=True)
+        self._complete.update(wanted)
+        self._present.update(wanted)
+
     def subtree(self, oid: str) -> None:
         """Fetch every tree under `oid` in one request (for directory listings).
 
@@ -677,6 +685,8 @@ class ObjectStore(Protocol):
 
     def subtree(self, oid: str) -> None: ...
 
+    def subtrees(self, oids: Iterable[str]) -> None: ...
+
     def blobs(self, oids: Iterable[str]) -> dict[str, bytes]: ...
 
     def hash_blob(self, data: bytes) -> str: ...
@@ -729,9 +739,48 @@ class Snapshot:
                 return []
             tree = entry.oid
         self.clone.subtree(tree)
+        prefix = "" if directory in ("", ".") else directory.rstrip("/") + "/"
+        return sorted(self._walk([(tree, prefix)]))
+
+    def listing(self, focus: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+        """(file paths, directories left out): the whole tree in one request, except that in
+        a wide directory holding a child named in `focus` (`apps/web` among 8,000 apps) the
+        other children are left out and returned, to be listed with `files_under` if read.
+
+        The clone brought the root and its children's listings, so this is decided before
+        anything is fetched.
+        """
+        root = self.clone.trees({self.root: 1})[self.root]
+        wanted: list[tuple[str, str]] = []
         files: list[str] = []
-        level = [(tree, "" if directory in ("", ".") else directory.rstrip("/") + "/")]
-        while level:  # one `cat-file --batch` per depth, not one per directory
+        skipped: list[str] = []
+        tops = {n: e for n, e in root.items() if e.is_tree}
+        listings = self.clone.trees({e.oid: 0 for e in tops.values()}) if tops else {}
+        for name, entry in sorted(root.items()):
+            if not entry.is_tree:
+                if entry.mode != "160000":
+                    files.append(name)
+                continue
+            children = listings[entry.oid]
+            kept = [c for c in children if c in focus and children[c].is_tree]
+            if len(children) <= WIDE_DIRECTORY or not kept:
+                wanted.append((entry.oid, f"{name}/"))
+                continue
+            for child, sub in sorted(children.items()):
+                if child in kept:
+                    wanted.append((sub.oid, f"{name}/{child}/"))
+                elif sub.is_tree:
+                    skipped.append(f"{name}/{child}")
+                elif sub.mode != "160000":
+                    files.append(f"{name}/{child}")
+        self.clone.subtrees(oid for oid, _ in wanted)
+        files.extend(self._walk(wanted))
+        return sorted(files), skipped
+
+    def _walk(self, level: list[tuple[str, str]]) -> list[str]:
+        """Blob paths below present trees: one `cat-file --batch` per depth."""
+        files: list[str] = []
+        while level:
             listings = self.clone.trees({oid: 0 for oid, _ in level}, fetch=False)
             below: list[tuple[str, str]] = []
             for oid, prefix in level:
@@ -741,7 +790,7 @@ class Snapshot:
                     elif entry.mode != "160000":
                         files.append(prefix + name)
             level = below
-        return sorted(files)
+        return files
 
     def materialise(self, paths: Iterable[str], dest: Path) -> list[str]:
         """Write the files at `paths` (if present) under `dest`; returns those written.

@@ -25,6 +25,11 @@ class RepoFiles(Protocol):
         """The bytes of each path that exists and is a readable file; one batch."""
         ...
 
+    def expand(self, paths: Iterable[str]) -> list[str]:
+        """Files newly listed because `paths` (references the listing lacked) lie in a
+        directory the first listing left out; usually none."""
+        ...
+
 
 class DirectoryFiles:
     """A directory on disk: a checkout, or the files a partial clone materialised."""
@@ -40,6 +45,9 @@ class DirectoryFiles:
 
     def read(self, paths: Iterable[str]) -> dict[str, bytes]:
         return read_files(self.root, paths)
+
+    def expand(self, paths: Iterable[str]) -> list[str]:
+        return []  # the listing is complete
 
 
 def list_files(root: Path) -> list[str]:

@@ -159,6 +159,14 @@ class Graph:
                     found.append(child)
         return found
 
+    def unresolved(self, node: Kustomization) -> list[str]:
+        """References of `node` that the listing does not hold (maybe not listed yet)."""
+        found = []
+        for path in (*node.directories, *node.files):
+            if path not in self.all_paths and self.resolve(path) is None:
+                found.append(path)
+        return found
+
     def reach(self, start: str) -> tuple[list[str], list[str]]:
         """(every file reached from `start`, kustomizations reached but not yet read)."""
         seen: dict[str, None] = {}

@@ -247,12 +247,25 @@ class _Discovery:
         return [e for e in dict.fromkeys(found) if e in self.graph.nodes]
 
     def _read_reach(self, entries: list[str]) -> list[list[str]]:
+        asked: set[str] = set()
         for _ in range(MAX_ROUNDS):
             wanted: list[str] = []
+            unlisted: list[str] = []
             for entry in entries:
                 reach, missing = self.graph.reach(entry)
                 wanted.extend(missing)
                 wanted.extend(p for p in reach if p not in self.data)
+                for path in reach:
+                    node = self.graph.nodes.get(path)
+                    if node is not None:
+                        unlisted.extend(u for u in self.graph.unresolved(node) if u not in asked)
+            if unlisted:
+                asked.update(unlisted)
+                listed = self.files.expand(unlisted)
+                self.path_set.update(listed)
+                self.graph.all_paths.update(listed)
+                if listed:
+                    continue
             wanted = [p for p in wanted if p in self.path_set and p not in self.data]
             if not wanted:
                 break

@@ -46,6 +46,10 @@ class ApiClone:
                 self._trees[oid] = {n: Entry(e.mode, e.oid) for n, e in listing.items()}
         return {oid: self._trees[oid] for oid in wanted}
 
+    def subtrees(self, oids: Iterable[str]) -> None:
+        for oid in oids:
+            self.subtree(oid)
+
     def subtree(self, oid: str) -> None:
         """One recursive listing fills in every tree below `oid`."""
         listing = self.store.tree(oid, recursive=True)

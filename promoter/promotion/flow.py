@@ -253,7 +253,7 @@ class _Run:
             _, snapshot, root, config = self._checkout(
                 self.command.base or self.default_branch, fetch=False
             )
-            files = SnapshotFiles(snapshot, root)
+            files = SnapshotFiles(snapshot, root, {i.app_name for i in self.images})
             if config is not None:
                 for env in self.command.envs:
                     with contextlib.suppress(PromoterError):  # explained below
@@ -504,7 +504,8 @@ class _Run:
     ) -> EnvironmentPlan:
         repo_files: RepoFiles | None = None
         if config is None:
-            repo_files = SnapshotFiles(snapshot, root)
+            apps = {image.app_name for image in self.images} | {self.command.app or ""}
+            repo_files = SnapshotFiles(snapshot, root, apps - {""})
         else:
             files, directories = needed_paths(config, env, self.images, self.command.app)
             for directory in directories:

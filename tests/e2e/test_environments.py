@@ -200,3 +200,26 @@ def test_explain_zero_config_json(promoter: Promoter, overlays: Path) -> None:
     assert [a["action"] for a in prod["actions"]] == ["insert-images"]
     assert pre_prod["entry_points"] == ["overlays/pre-prod/kustomization.yaml"]
     assert promoter.leftovers() == []
+
+
+def test_promote_zero_config_wide_monorepo_lists_a_shared_sibling_on_demand(
+    promoter: Promoter, tmp_path: Path
+) -> None:
+    """`apps/` holds 40 apps: siblings of `apps/shop` are not listed up front, but the
+    shared base its overlay reaches is, when reached; and the shop overlay gets its entry."""
+    files = {
+        f"apps/app-{i:02d}/overlays/prod/kustomization.yaml": b"resources: []\n" for i in range(40)
+    }
+    files["apps/shared/base/deployment.yaml"] = DEPLOYMENT.encode()
+    files["apps/shared/base/kustomization.yaml"] = b"resources:\n  - deployment.yaml\n"
+    for env in ("dev", "prod"):
+        files[f"apps/shop/overlays/{env}/kustomization.yaml"] = (
+            b"resources:\n  - ../../../shared/base\n"
+        )
+    bare = make_bare_repo(tmp_path / "srv", "mono.git", files)
+    promoter.token = None
+    args = ("--config-repo", str(bare), "--env", "prod", "--image", "ghcr.io/acme/shop:1.1.0")
+    report = promoter.run(*args, "--mode", "push", "--output", "json").ok().json()
+    assert report["status"] == "changed"
+    assert touched(bare, "main") == ["apps/shop/overlays/prod/kustomization.yaml"]
+    assert "newTag: 1.1.0" in show(bare, "main", "apps/shop/overlays/prod/kustomization.yaml")
