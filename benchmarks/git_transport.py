@@ -590,10 +590,10 @@ def _time(samples: list[Sample]) -> float:
     return median([s.seconds for s in samples])
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the `## Git transport` section of `path` (or append it); keep the rest."""
+def write_section(path: Path, section: str, heading: str = "## Git transport") -> None:
+    """Replace the `heading` section of `path` (or append it); keep the rest."""
     text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"^## Git transport.*?(?=^## (?!#)|\Z)", re.MULTILINE | re.DOTALL)
+    pattern = re.compile(rf"^{re.escape(heading)}.*?(?=^## (?!#)|\Z)", re.MULTILINE | re.DOTALL)
     if pattern.search(text):
         text = pattern.sub(lambda _: section.rstrip() + "\n\n", text).rstrip() + "\n"
     else:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from benchmarks.git_transport import (  # noqa: E402
     log,
     median,
     run_promoter,
+    write_section,
 )
 from tests.fakes.githttp import GitHttpServer  # noqa: E402
 
@@ -156,17 +156,6 @@ def report(results: dict[int, dict[str, list[Sample]]], runs: int) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of `path` (or append it); keep the rest."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}.*?(?=^## (?!#)|\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip() + "\n\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
-    path.write_text(text)
-
-
 def _git_out(*args: str) -> str:
     return subprocess.run(
         ["git", *args], capture_output=True, text=True, check=False, cwd=ROOT
@@ -198,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     section = report(results, runs)
     print(section)
     if args.output is not None:
-        write_section(args.output, section)
+        write_section(args.output, section, HEADING)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import PurePath
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from promoter.editing.embedded import rewrite_embedded
 from promoter.editing.model import (
     BumpRequest,
     Context,
@@ -41,14 +42,12 @@ from promoter.editing.source import (
     YamlFile,
     iter_documents,
     mapping_get,
-    parse_text,
     scalar_text,
     scalar_value,
     walk,
 )
-from promoter.editing.splice import apply_replacements, replace_scalar
 from promoter.editing.workloads import bumped_reference
-from promoter.errors import EditRefusedError, YamlError
+from promoter.errors import EditRefusedError
 from promoter.imageref import ImageRef, find_image_ref
 
 KIND_KUSTOMIZE = "argocd-kustomize-images"
@@ -180,27 +179,11 @@ def _values_string(
     """`helm.values: |` holds a values file as a string: edit it as one, splice it back."""
     from promoter.editing import helm as helm_values  # helm imports nothing of argocd
 
-    try:
-        inner = parse_text(str(node.value), yaml_file.name)
-    except YamlError:
-        return None
-    first_line = int(node.start_mark.line) + 1
-    try:
-        targets = [
-            t for t in helm_values.find(inner, request, Context()) if isinstance(t, Target)
-        ]
-        replacements = [
-            replace_scalar(inner, t.node, t.new) for t in targets if t.node.value != t.new
-        ]
-    except EditRefusedError as exc:
-        raise EditRefusedError(
-            f"{exc.message} (inside {yaml_file.pointer(doc, path)})",
-            path=yaml_file.name,
-            line=first_line + exc.line if exc.line else first_line,
-        ) from exc
-    if not targets:
-        return None
-    return Target(doc, path, node, apply_replacements(inner.text, replacements), KIND_VALUES)
+    def find(inner: YamlFile) -> list[Target]:
+        found = helm_values.find(inner, request, Context())
+        return [t for t in found if isinstance(t, Target)]
+
+    return rewrite_embedded(yaml_file, doc, path, node, find, KIND_VALUES)
 
 
 def _parameters(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from promoter.editing.embedded import rewrite_embedded
 from promoter.editing.model import BumpRequest, Context, Found, Target, updated_reference
 from promoter.editing.source import (
     STR_TAG,
@@ -23,12 +24,9 @@ from promoter.editing.source import (
     iter_documents,
     key_text,
     mapping_get,
-    parse_text,
     scalar_text,
     walk,
 )
-from promoter.editing.splice import apply_replacements, replace_scalar
-from promoter.errors import EditRefusedError, YamlError
 from promoter.imageref import find_image_ref
 
 CONTAINER_LISTS = frozenset(
@@ -135,25 +133,12 @@ def _embedded(
     yaml_file: YamlFile, doc: int, path: Path, node: ScalarNode, request: BumpRequest
 ) -> Target | None:
     """The whole block's new text, with each matching image replaced inside it."""
-    try:
-        inner = parse_text(str(node.value), yaml_file.name)
-    except YamlError:
-        return None
-    first_line = int(node.start_mark.line) + 1
-    try:
-        targets = [
+
+    def find(inner: YamlFile) -> list[Target]:
+        return [
             target
             for inner_doc, inner_root in iter_documents(inner)
             for target in _find_in_document(inner, inner_doc, inner_root, request, embedded=True)
         ]
-        if not targets:
-            return None
-        replacements = [replace_scalar(inner, t.node, t.new) for t in targets]
-    except EditRefusedError as exc:
-        raise EditRefusedError(
-            f"{exc.message} (inside the block scalar at {yaml_file.pointer(doc, path)})",
-            path=yaml_file.name,
-            line=first_line + exc.line if exc.line else first_line,
-        ) from exc
-    new = apply_replacements(inner.text, replacements)
-    return Target(doc, path, node, new, KIND)
+
+    return rewrite_embedded(yaml_file, doc, path, node, find, KIND)
