@@ -94,6 +94,8 @@ class _Discovery:
         self.request = BumpRequest(image)
         self._root_reach: dict[str, set[str]] | None = None
         self.errors: dict[str, YamlError] = {}
+        self.entries: list[str] = []
+        self.pointer_dirs: list[str] = []
 
     # -- reading ---------------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class _Discovery:
             if entry not in entries:
                 entries.append(entry)
         self.pointer_dirs = [directory_of(e) for e in pointer_entries]
+        self.entries = entries
         reached = self._read_reach(entries)
         actions: list[Action] = []
         settings: dict[tuple[str, int], Setting] = {}
@@ -334,6 +337,7 @@ class _Discovery:
             if not _is_yaml(path) and not is_kustomization_path(path):
                 continue
             owned = self._own(path) or any(path == d or path.startswith(f"{d}/") for d in own_dirs)
+            owned = owned and not self._other_readers(path, self.entries)
             found = self._found(path)
             if not found:
                 continue
@@ -370,8 +374,8 @@ class _Discovery:
             )
         return actions
 
-    def _readers(self, path: str, entry: str) -> list[str]:
-        """The entry and the other top-level kustomizations that read `path` (for messages)."""
+    def _roots(self) -> dict[str, set[str]]:
+        """Top-level kustomizations (read by none) and everything each reaches."""
         if self._root_reach is None:
             referenced = {
                 c for node in self.graph.nodes.values() for c in self.graph.children(node)
@@ -381,10 +385,23 @@ class _Discovery:
                 for root in self.graph.nodes
                 if root not in referenced and not self.graph.nodes[root].is_component
             }
+        return self._root_reach
+
+    def _readers(self, path: str, entry: str) -> list[str]:
+        """The entry and the other top-level kustomizations that read `path` (for messages)."""
         readers = [entry] + [
-            root for root, reach in self._root_reach.items() if root != entry and path in reach
+            root for root, reach in self._roots().items() if root != entry and path in reach
         ]
         return [directory_of(r) for r in readers][:4]
+
+    def _other_readers(self, path: str, entries: Sequence[str]) -> list[str]:
+        """Top-level kustomizations outside the environment that reach `path`: a file named
+        after the environment that another one also includes is not its own."""
+        return [
+            root
+            for root, reach in self._roots().items()
+            if path in reach and root not in entries and not any(e in reach for e in entries)
+        ]
 
     def _entry_image_names(self, entry: str) -> set[str]:
         """Image names the entry's own `images:` entries already match."""

@@ -294,3 +294,30 @@ def test_discover_own_file_not_yaml_is_an_error_with_its_line(tmp_path: Path) ->
     with pytest.raises(YamlError) as info:
         view(tmp_path, "prod", "ghcr.io/acme/web:2.0")
     assert str(info.value).startswith("envs/prod/web.yaml:")
+
+
+def test_discover_env_named_file_another_environment_includes_is_shared(
+    overlays: Path,
+) -> None:
+    """`overlays/prod/replicas.yaml` names prod, but pre-prod includes it too: never edited."""
+    write(
+        overlays,
+        "overlays/prod/web.yaml",
+        DEPLOYMENT.format(image="ghcr.io/acme/web:1.0").replace("name: web\n", "name: extra\n", 1),
+    )
+    write(
+        overlays,
+        "overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\n  - web.yaml\n",
+    )
+    write(
+        overlays,
+        "overlays/pre-prod/kustomization.yaml",
+        "resources:\n  - ../../base\n  - ../prod/web.yaml\n",
+    )
+    result = view(overlays, "prod", "ghcr.io/acme/web:2.0")
+    assert described(result) == [
+        "insert images: entries (ghcr.io/acme/web) into overlays/prod/kustomization.yaml"
+    ]
+    shared = [s for s in result.settings if s.path == "overlays/prod/web.yaml"]
+    assert shared and not shared[0].owned
