@@ -320,4 +320,5 @@ def test_discover_env_named_file_another_environment_includes_is_shared(
         "insert images: entries (ghcr.io/acme/web) into overlays/prod/kustomization.yaml"
     ]
     shared = [s for s in result.settings if s.path == "overlays/prod/web.yaml"]
-    assert shared and not shared[0].owned
+    assert shared
+    assert not shared[0].owned
