@@ -95,7 +95,8 @@ def infer_environments(paths: Iterable[str]) -> list[str]:
 
 
 def did_you_mean(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
+    """A hint, never a substitute: `production` suggests `prod`, it does not become it."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
