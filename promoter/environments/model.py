@@ -47,6 +47,8 @@ from promoter.imageref import ImageRef, find_image_ref
 YAML_SUFFIXES = (".yaml", ".yml")
 CONFIG_NAMES = frozenset({"promoter.yaml", ".promoter.yaml", "promoter.yml"})
 VALUES_NAMES = ("values.yaml", "values.yml")
+WIDE_DIRECTORY = 32
+"""As the partial clone's listing: a directory wider than this is a monorepo's app list."""
 MAX_ROUNDS = 8
 """Reads of the kustomization graph; each round goes one base deeper (real repos: 2-3)."""
 MAX_SURVEY_FILES = 4000
@@ -126,16 +128,21 @@ class _Discovery:
         )
 
     def _scope(self) -> list[str]:
-        """YAML paths worth reading first: where a directory is named after the app
-        (`apps/web/`), its siblings (`apps/api/`, ... hundreds in a monorepo) are left out;
-        a base they share is still read when an entry point reaches it."""
+        """YAML paths worth reading first: in a wide directory (more than `WIDE_DIRECTORY`
+        subdirectories, a monorepo's `apps/`) holding one named after the app, the app's
+        siblings are left out; a base they share is still read when an entry reaches it.
+        A narrow directory (`charts/web`, `charts/staging`) is read whole."""
         yaml_paths = [p for p in self.all_paths if _is_yaml(p) and p not in CONFIG_NAMES]
-        parents: set[tuple[str, ...]] = set()
+        children: dict[tuple[str, ...], set[str]] = {}
         for path in yaml_paths:
             parts = tuple(path.split("/")[:-1])
-            for index, part in enumerate(parts):
-                if part == self.app:
-                    parents.add(parts[:index])
+            for index in range(len(parts)):
+                children.setdefault(parts[:index], set()).add(parts[index])
+        parents = {
+            parent
+            for parent, names in children.items()
+            if self.app in names and len(names) > WIDE_DIRECTORY
+        }
         if not parents:
             return yaml_paths
         kept = []
@@ -299,6 +306,8 @@ class _Discovery:
                     and directory_of(directory_of(p)) == directory
                 }
             )
+            if len(charts) > 1:  # several charts side by side: the one named after the app
+                charts = [c for c in charts if posixpath.basename(c) == self.app]
             if len(charts) == 1:
                 return [
                     f"{charts[0]}/{name}"

@@ -139,8 +139,8 @@ class EnvironmentResult:
 
 
 def _short(value: str | None) -> str:
-    if value is None:
-        return "(none)"
+    if value is None:  # a key or entry added: the version was inherited from elsewhere
+        return "(inherited)"
     return tag_of(value) or value
 
 

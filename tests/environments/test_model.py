@@ -322,3 +322,17 @@ def test_discover_env_named_file_another_environment_includes_is_shared(
     shared = [s for s in result.settings if s.path == "overlays/prod/web.yaml"]
     assert shared
     assert not shared[0].owned
+
+
+def test_discover_env_values_beside_several_charts_take_the_apps_chart(tmp_path: Path) -> None:
+    for app in ("web", "api"):
+        write(tmp_path, f"charts/{app}/Chart.yaml", f"name: {app}\n")
+        write(
+            tmp_path,
+            f"charts/{app}/values.yaml",
+            f"image:\n  repository: ghcr.io/acme/{app}\n  tag: 1.0\n",
+        )
+    write(tmp_path, "charts/staging/web-values.yaml", "replicas: 2\n")
+    result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0")
+    assert described(result) == ["insert image.tag into charts/staging/web-values.yaml"]
+    assert [(s.path, s.owned) for s in result.settings] == [("charts/web/values.yaml", False)]
