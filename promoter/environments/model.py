@@ -98,6 +98,8 @@ class _Discovery:
         self.errors: dict[str, YamlError] = {}
         self.entries: list[str] = []
         self.pointer_dirs: list[str] = []
+        self.exclusive_dirs: list[str] = []
+        """Directories only this environment's Applications deploy (owned by pointer)."""
 
     # -- reading ---------------------------------------------------------------------
 
@@ -176,7 +178,7 @@ class _Discovery:
         for entry in pointer_entries:
             if entry not in entries:
                 entries.append(entry)
-        self.pointer_dirs = [directory_of(e) for e in pointer_entries]
+        self.pointer_dirs = list(self.exclusive_dirs)
         self.entries = entries
         reached = self._read_reach(entries)
         actions: list[Action] = []
@@ -235,26 +237,48 @@ class _Discovery:
                     if entry is not None:
                         found.append(entry)
         self._read(found)
-        return [e for e in dict.fromkeys(found) if e in self.graph.nodes]
+        entries = [e for e in dict.fromkeys(found) if e in self.graph.nodes]
+        unnamed = [e for e in entries if not self._own(e)]
+        if unnamed:
+            _, foreign = self._applications(self._scope())
+            self.exclusive_dirs += [
+                directory_of(e) for e in unnamed if directory_of(e) not in foreign
+            ]
+        return entries
 
     def _application_pointers(self, scope: list[str]) -> list[str]:
         """No path names the environment: Argo CD Applications (by name or destination) and
         ApplicationSet list elements that name it point at what it deploys. One more read,
         only on this path."""
+        found, foreign = self._applications(scope)
+        self._read(found)
+        entries = [e for e in dict.fromkeys(found) if e in self.graph.nodes]
+        self.exclusive_dirs += [
+            directory_of(e) for e in entries if directory_of(e) not in foreign
+        ]
+        return entries
+
+    def _applications(self, scope: list[str]) -> tuple[list[str], set[str]]:
+        """(entry kustomizations the environment's Applications deploy, directories other
+        Applications deploy): a directory another environment deploys too is shared."""
         self._read(scope[:MAX_SURVEY_FILES])
         found: list[str] = []
+        foreign: set[str] = set()
         for path in scope[:MAX_SURVEY_FILES]:
             raw = self.data.get(path, b"")
-            if b"Application" not in raw:
+            if b"Application" not in raw and b"kustomize.toolkit.fluxcd.io" not in raw:
                 continue
             yaml_file = self._yaml(path)
             for doc in yaml_file.docs if yaml_file is not None else ():
-                for directory in application_paths(doc, self.env, self.app):
+                mine, others = application_paths(doc, self.env, self.app)
+                if not mine and not others and not self._own(path):
+                    others = deployed_paths(doc)  # a Flux Kustomization of another env
+                foreign.update(others)
+                for directory in mine:
                     entry = kustomization_in(directory, self.path_set)
                     if entry is not None:
                         found.append(entry)
-        self._read(found)
-        return [e for e in dict.fromkeys(found) if e in self.graph.nodes]
+        return found, foreign
 
     def _read_reach(self, entries: list[str]) -> list[list[str]]:
         asked: set[str] = set()
@@ -360,6 +384,10 @@ class _Discovery:
                 shared.extend((path, item) for item in found)
         if not shared:
             return actions
+        entry_owned = self._own(entry) or directory_of(entry) in self.pointer_dirs
+        if not entry_owned or self._other_readers(entry, self.entries):
+            self.notes.append(f"{entry} is shared with other environments: no override there")
+            return []
         covered = self._entry_image_names(entry)
         names: list[str] = []
         for path, item in shared:

@@ -60,8 +60,11 @@ def _cleaned(paths: list[str]) -> list[str]:
     return cleaned
 
 
-def application_paths(doc: Node | None, env: str, app: str) -> list[str]:
-    """Directories an Argo CD Application or ApplicationSet deploys for `env`."""
+def application_paths(
+    doc: Node | None, env: str, app: str
+) -> tuple[list[str], list[str]]:
+    """(directories an Argo CD Application or ApplicationSet deploys for `env`, those it
+    deploys for anything else): a directory in both lists is shared, never `env`'s own."""
     kind = scalar_text(mapping_get(doc, "kind")) if isinstance(doc, MappingNode) else None
     if kind == "Application" and doc is not None:
         metadata = mapping_get(doc, "metadata")
@@ -75,14 +78,15 @@ def application_paths(doc: Node | None, env: str, app: str) -> list[str]:
             ),
         ]
         if any(label and naming.stem_names(label, env, app) for label in labels):
-            return deployed_paths(doc)
-        return []
+            return deployed_paths(doc), []
+        return [], deployed_paths(doc)
     if kind != "ApplicationSet" or doc is None:
-        return []
+        return [], []
     spec = mapping_get(doc, "spec")
     template = mapping_get(spec, "template") if spec is not None else None
     generators = mapping_get(spec, "generators") if spec is not None else None
-    found: list[str] = []
+    mine: list[str] = []
+    others: list[str] = []
     for generator in getattr(generators, "value", None) or ():
         listed = mapping_get(generator, "list") if isinstance(generator, MappingNode) else None
         elements = mapping_get(listed, "elements") if listed is not None else None
@@ -94,13 +98,12 @@ def application_paths(doc: Node | None, env: str, app: str) -> list[str]:
                 for k, v in element.value
                 if isinstance(k, ScalarNode) and isinstance(v, ScalarNode)
             }
-            if not any(naming.stem_names(value, env, app) for value in fields.values()):
-                continue
+            ours = any(naming.stem_names(value, env, app) for value in fields.values())
             spec_node = mapping_get(template, "spec") if template is not None else None
             for template_path in _source_paths(spec_node):
                 text = template_path
                 for key, value in fields.items():
                     text = re.sub(r"\{\{\s*\.?" + re.escape(key) + r"\s*\}\}", value, text)
                 if "{{" not in text:
-                    found.append(posixpath.normpath(text))
-    return found
+                    (mine if ours else others).append(posixpath.normpath(text))
+    return mine, others

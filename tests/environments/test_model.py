@@ -336,3 +336,20 @@ def test_discover_env_values_beside_several_charts_take_the_apps_chart(tmp_path:
     result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0")
     assert described(result) == ["insert image.tag into charts/staging/web-values.yaml"]
     assert [(s.path, s.owned) for s in result.settings] == [("charts/web/values.yaml", False)]
+
+
+def test_discover_directory_two_environments_deploy_is_never_overridden(tmp_path: Path) -> None:
+    """Applications for staging and prod both deploy `deploy/all`: neither owns it."""
+    write(tmp_path, "deploy/all/deployment.yaml", DEPLOYMENT.format(image="ghcr.io/acme/web:1"))
+    write(tmp_path, "deploy/all/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    application = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web-{env}\n"
+        "spec:\n  source:\n    path: deploy/all\n"
+    )
+    for env in ("staging", "prod"):
+        write(tmp_path, f"argocd/{env}/web.yaml", application.format(env=env))
+    result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0")
+    assert result.entries == ("deploy/all/kustomization.yaml",)
+    assert result.actions == ()
+    assert result.refusal is not None
+    assert "deploy/all/deployment.yaml:10" in result.refusal
