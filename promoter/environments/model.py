@@ -341,6 +341,16 @@ class _Discovery:
             if directory == ".":
                 break
             directory = directory_of(directory)
+        # `envs/staging/values.yaml` for `charts/web`: the one chart named after the app.
+        named_charts = {
+            directory_of(p)
+            for p in self.all_paths
+            if posixpath.basename(p) == "Chart.yaml"
+            and posixpath.basename(directory_of(p)) == self.app
+        }
+        if len(named_charts) == 1:
+            chart = named_charts.pop()
+            return [f"{chart}/{n}" for n in VALUES_NAMES if f"{chart}/{n}" in self.path_set][:1]
         return []
 
     # -- references --------------------------------------------------------------------

@@ -353,3 +353,11 @@ def test_discover_directory_two_environments_deploy_is_never_overridden(tmp_path
     assert result.actions == ()
     assert result.refusal is not None
     assert "deploy/all/deployment.yaml:10" in result.refusal
+
+
+def test_discover_env_values_far_from_the_chart_named_after_the_app(tmp_path: Path) -> None:
+    write(tmp_path, "charts/web/Chart.yaml", "name: web\n")
+    write(tmp_path, "charts/web/values.yaml", "image:\n  repository: ghcr.io/acme/web\n  tag: 1\n")
+    write(tmp_path, "envs/staging/values.yaml", "replicas: 2\n")
+    result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0")
+    assert described(result) == ["insert image.tag into envs/staging/values.yaml"]
