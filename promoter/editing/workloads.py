@@ -84,7 +84,9 @@ def _find_in_document(
         if isinstance(node, MappingNode):
             if _is_object(node):
                 live.append((*path, "status"))
-            for target in _container_images(yaml_file, doc_index, path, node, request):
+            targets = _container_images(yaml_file, doc_index, path, node, request)
+            targets += _json6902_image(yaml_file, doc_index, path, node, request)
+            for target in targets:
                 if id(target.node) not in seen:
                     seen.add(id(target.node))
                     found.append(target)
@@ -121,11 +123,32 @@ def _container_images(
     return targets
 
 
+def _json6902_image(
+    yaml_file: YamlFile, doc: int, path: Path, mapping: MappingNode, request: BumpRequest
+) -> list[Target]:
+    """A JSON 6902 operation that sets a container's image (`op: replace`, `path:
+    /spec/template/spec/containers/0/image`, `value: repo:tag`), in a patch file or an
+    inline `patch:` of a kustomization: kustomize applies it, so it is where the image is
+    set."""
+    op = scalar_text(mapping_get(mapping, "op"))
+    where = scalar_text(mapping_get(mapping, "path")) or ""
+    value = mapping_get(mapping, "value")
+    text = scalar_text(value)
+    if op not in ("add", "replace") or not where.endswith("/image") or text is None:
+        return []
+    if not isinstance(value, ScalarNode) or not any(f"/{k}/" in where for k in CONTAINER_LISTS):
+        return []
+    new = bumped_reference(text, request, yaml_file, value)
+    return [] if new is None else [Target(doc, (*path, "value"), value, new, KIND)]
+
+
 def _may_hold_manifest(node: ScalarNode) -> bool:
     """A cheap screen before parsing a literal block scalar as YAML."""
     if node.style != "|" or node.tag != STR_TAG:
         return False
     text = str(node.value)
+    if "op:" in text and "/image" in text and "value:" in text:
+        return True  # JSON 6902 operations
     return "image:" in text and any(f"{key}:" in text for key in CONTAINER_LISTS)
 
 

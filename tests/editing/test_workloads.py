@@ -367,3 +367,45 @@ def test_container_lists_include_values_file_sidecars() -> None:
     assert {"extraContainers", "sidecars", "extraInitContainers", "sidecarContainers"} <= (
         CONTAINER_LISTS
     )
+
+
+def test_bump_json6902_patch_file_sets_container_image() -> None:
+    text = (
+        "- op: replace\n"
+        "  path: /spec/template/spec/containers/0/image\n"
+        "  value: ghcr.io/acme/web:1.1  # pinned by CI\n"
+        "- op: replace\n"
+        "  path: /spec/replicas\n"
+        "  value: 3\n"
+    )
+    result = edit_bytes(
+        text.encode(), "patch.yaml", BumpRequest(parse_image_ref("ghcr.io/acme/web:1.4.2"))
+    )
+    assert result.after.decode() == text.replace("web:1.1", "web:1.4.2")
+
+
+def test_bump_json6902_inline_patch_in_kustomization() -> None:
+    text = (
+        "resources:\n  - ../../base\n"
+        "patches:\n"
+        "  - target: {kind: Deployment, name: web}\n"
+        "    patch: |-\n"
+        "      - op: add\n"
+        "        path: /spec/template/spec/initContainers/0/image\n"
+        "        value: ghcr.io/acme/web:1.1\n"
+    )
+    result = edit_bytes(
+        text.encode(), "kustomization.yaml", BumpRequest(parse_image_ref("ghcr.io/acme/web:1.4.2"))
+    )
+    assert result.after.decode() == text.replace("web:1.1", "web:1.4.2")
+
+
+def test_find_json6902_other_paths_and_ops_ignored() -> None:
+    text = (
+        "- op: remove\n  path: /spec/template/spec/containers/0/image\n"
+        "- op: replace\n  path: /metadata/annotations/image\n  value: ghcr.io/acme/web:1.1\n"
+    )
+    with pytest.raises(TargetNotFoundError):
+        edit_bytes(
+            text.encode(), "patch.yaml", BumpRequest(parse_image_ref("ghcr.io/acme/web:1.4.2"))
+        )
