@@ -239,7 +239,8 @@ def demo(fixture: Path | None) -> int:
 )
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False))
 def validate(config_repo: Path, config_file: Path | None) -> int:
-    """Check promoter.yaml: schema, environments, apps and that target paths stay in the repo."""
+    """Check promoter.yaml (schema, environments, apps, target paths); without one, show
+    the environments zero-config discovery finds."""
     from promoter.config import find_config, load_config
 
     path = config_file or find_config(config_repo)
@@ -370,7 +371,9 @@ def _outline(config_repo: Path) -> int:
 
 
 @cli.command()
-@click.option("--env", "envs", multiple=True, required=True, metavar="ENV", help="Environment.")
+@click.option(
+    "--env", "envs", multiple=True, required=True, metavar="ENV", help="Environment (repeatable)."
+)
 @click.option(
     "--image", "images", multiple=True, required=True, metavar="REF", help="Image (repeatable)."
 )
