@@ -175,3 +175,45 @@ def test_cli_help_lists_exit_codes() -> None:
     done = run("--help")
     assert done.returncode == 0
     assert "3  blocked by a policy" in done.stdout
+
+
+FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "configrepo"
+
+
+def test_cli_validate_without_config_shows_discovery(tmp_path: Path) -> None:
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE_REPO, repo)
+    (repo / "promoter.yaml").unlink()
+    done = run("validate", "--config-repo", str(repo))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (
+        "no promoter.yaml: zero-config discovery applies "
+        "(3 environments found: dev, production, staging)"
+    )
+    assert "  staging: apps/web/overlays/staging/kustomization.yaml, " in done.stdout
+
+
+def test_cli_explain_text_names_settings_and_actions() -> None:
+    done = run(
+        "explain", "--config-repo", str(FIXTURE_REPO), "--env", "staging",
+        "--image", "ghcr.io/acme/api:9.9.9",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "staging / ghcr.io/acme/api (promoter.yaml)" in done.stdout
+    assert "would: edit charts/api/values-staging.yaml" in done.stdout
+
+
+def test_cli_explain_refusal_is_reported_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "overlays/dev").mkdir(parents=True)
+    (tmp_path / "overlays/dev/kustomization.yaml").write_text("resources: []\n")
+    done = run(
+        "explain", "--config-repo", str(tmp_path), "--env", "dev",
+        "--image", "ghcr.io/acme/web:1.0", "--output", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [item] = json.loads(done.stdout)["explanations"]
+    assert item["actions"] == []
+    assert "no file of the repository references ghcr.io/acme/web" in item["refusal"]

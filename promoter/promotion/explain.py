@@ -155,7 +155,7 @@ def _configured(
                 "action": "edit",
                 "path": c.file,
                 "reason": "configured in promoter.yaml",
-                "detail": f"{c.pointer}: {c.old} -> {c.new}",
+                "detail": f"edit {c.file} at {c.pointer}: {c.old} -> {c.new}",
             }
             for c in plan.changes
         ),
