@@ -180,3 +180,24 @@ def test_promotion_directory_target_without_reference_is_refused(repo: Path) -> 
     assert done.returncode == 2, done.stderr
     assert "no reference to ghcr.io/acme/web found" in done.stderr
     assert snapshot(repo) == before
+
+
+def test_promotion_insertion_never_moves_the_inherited_version_backwards(tmp_path: Path) -> None:
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base/deployment.yaml").write_text(
+        "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
+        "        - name: web\n          image: ghcr.io/acme/web:3.0.0\n"
+    )
+    (tmp_path / "base/kustomization.yaml").write_text("resources:\n  - deployment.yaml\n")
+    (tmp_path / "overlays/prod").mkdir(parents=True)
+    overlay = tmp_path / "overlays/prod/kustomization.yaml"
+    overlay.write_text("resources:\n  - ../../base\n")
+    args = ("--config-repo", str(tmp_path), "--env", "prod", "--image", "ghcr.io/acme/web:2.0.0")
+    done = run(*args, "--output", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == "superseded"
+    assert overlay.read_text() == "resources:\n  - ../../base\n"
+    done = run(*args, "--allow-downgrade")
+    assert done.returncode == 0, done.stderr
+    assert "newTag: 2.0.0" in overlay.read_text()

@@ -400,11 +400,13 @@ class _Discovery:
             return []
         covered = self._entry_image_names(entry)
         names: list[str] = []
+        inherited: list[str] = []
         for path, item in shared:
             if item.kind in CONTAINER_KINDS:
                 for name in self._spellings(path, item):
                     if name not in covered:
                         names.append(name)
+                        inherited.extend(_current(item))
                 continue
             insertion = self._patch_insertion(entry, reach, path, item)
             if insertion is None:
@@ -417,6 +419,7 @@ class _Discovery:
                     entry,
                     "the image is set in shared files; the entry kustomization overrides it",
                     names=tuple(dict.fromkeys(names)),
+                    inherited=tuple(dict.fromkeys(inherited)),
                 )
             )
         return actions
@@ -532,6 +535,7 @@ class _Discovery:
                     doc=index,
                     keys=text_keys,
                     value=item.new,
+                    inherited=tuple(_current(item)),
                 )
         return None
 
@@ -565,6 +569,7 @@ class _Discovery:
                     doc=0,
                     keys=tuple(str(k) for k in keys),
                     value=item.new,
+                    inherited=tuple(_current(item)),
                 )
             )
         return actions
@@ -635,6 +640,17 @@ class _Discovery:
             if len(found) >= 4:
                 break
         return found
+
+
+def _current(item: Found) -> list[str]:
+    """The version a shared setting holds now (a tag, or a whole reference), if any."""
+    if not isinstance(item, Target):
+        return []
+    value = str(item.node.value).strip()
+    if item.kind in ("container-image", "image-string"):
+        ref = find_image_ref(value)
+        return [value] if ref is not None and ref.tag is not None else []
+    return [value] if value else []
 
 
 def _is_yaml(path: str) -> bool:

@@ -34,6 +34,8 @@ class Action:
     `edit`: set the references already there (`key`: one explicit location; `base_values`:
     chart values that name a tag-only override). `insert-images`: add `images:` entries
     for `names`. `insert-value`: create `keys` in document `doc` holding `value`.
+    `inherited`: the versions an insertion overrides (what the environment runs now), so a
+    promotion never moves it backwards through a new key.
     """
 
     kind: str
@@ -45,6 +47,7 @@ class Action:
     doc: int = 0
     keys: tuple[str, ...] = ()
     value: str = ""
+    inherited: tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.kind == "insert-images":
@@ -79,8 +82,9 @@ def dedupe(actions: list[Action]) -> list[Action]:
             previous = merged.get(action.path)
             if previous is not None:
                 names = tuple(dict.fromkeys([*previous.names, *action.names]))
+                inherited = tuple(dict.fromkeys([*previous.inherited, *action.inherited]))
                 merged[action.path] = Action(
-                    previous.kind, previous.path, previous.reason, names=names
+                    previous.kind, previous.path, previous.reason, names=names, inherited=inherited
                 )
                 continue
             merged[action.path] = action

@@ -105,6 +105,14 @@ class EnvironmentPlan:
         from promoter.editing.insert import ImageEntry, insert_image_entries, insert_value
 
         raw = self._load(path, action.path)
+        wanted = str(image)
+        behind = [old for old in action.inherited if is_downgrade(old, wanted)]
+        if behind and not self.allow_downgrade:  # the environment already runs a newer one
+            self.matched[image.name] = self.matched.get(image.name, 0) + 1
+            self.superseded.extend(
+                Superseded(action.path, image.name, old, wanted) for old in behind
+            )
+            return
         if action.kind == "insert-images":
             entries = [ImageEntry(name, image.tag, image.digest) for name in action.names]
             done = insert_image_entries(raw, action.path, entries)
