@@ -376,6 +376,7 @@ class _Discovery:
         own_dirs = [d for d in self.pointer_dirs if d == directory_of(entry)]
         actions: list[Action] = []
         shared: list[tuple[str, Found]] = []
+        patched: set[tuple[str, str, str]] = set()
         for path in reach:
             if not _is_yaml(path) and not is_kustomization_path(path):
                 continue
@@ -390,8 +391,16 @@ class _Discovery:
                 settings.setdefault((setting.path, setting.line), setting)
             if owned:
                 actions.append(Action("edit", path, "the environment's own file sets it"))
+                patched.update(self._containers(path, found))
             else:
                 shared.extend((path, item) for item in found)
+        # A shared container whose image the environment's own strategic-merge patch sets
+        # (same kind, name and container) is already overridden there.
+        shared = [
+            (path, item)
+            for path, item in shared
+            if not (self._containers(path, [item]) and self._containers(path, [item]) <= patched)
+        ]
         if not shared:
             return actions
         entry_owned = self._own(entry) or directory_of(entry) in self.pointer_dirs
@@ -423,6 +432,24 @@ class _Discovery:
                 )
             )
         return actions
+
+    def _containers(self, path: str, found: Sequence[Found]) -> set[tuple[str, str, str]]:
+        """(kind, name, container) of each container image among `found` in `path`."""
+        yaml_file = self._yaml(path)
+        result: set[tuple[str, str, str]] = set()
+        if yaml_file is None:
+            return result
+        for item in found:
+            if not isinstance(item, Target) or item.kind != "container-image":
+                continue
+            if len(item.path) < 3 or item.path[-1] != "image":
+                continue
+            obj = identity(yaml_file.docs[item.doc])
+            container = self._mapping_at(path, item.doc, item.path[:-1])
+            name = scalar_text(mapping_get(container, "name")) if container is not None else None
+            if obj is not None and name:
+                result.add((*obj, name))
+        return result
 
     def _roots(self) -> dict[str, set[str]]:
         """Top-level kustomizations (read by none) and everything each reaches."""

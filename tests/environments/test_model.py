@@ -361,3 +361,33 @@ def test_discover_env_values_far_from_the_chart_named_after_the_app(tmp_path: Pa
     write(tmp_path, "envs/staging/values.yaml", "replicas: 2\n")
     result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0")
     assert described(result) == ["insert image.tag into envs/staging/values.yaml"]
+
+
+def test_discover_own_patch_of_the_container_is_the_setting(overlays: Path) -> None:
+    """prod's own strategic-merge patch sets the base container's image: edit it alone; dev
+    patches only replicas, so it gets an `images:` entry."""
+    patch = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: web\n          image: ghcr.io/acme/web:1.1\n"
+    )
+    write(overlays, "overlays/prod/image.yaml", patch)
+    write(
+        overlays,
+        "overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\npatches:\n  - path: image.yaml\n",
+    )
+    assert described(view(overlays, "prod", "ghcr.io/acme/web:2.0")) == [
+        "edit overlays/prod/image.yaml"
+    ]
+    write(
+        overlays,
+        "base/worker.yaml",
+        DEPLOYMENT.format(image="ghcr.io/acme/web:1.0").replace(
+            "name: web\nspec", "name: worker\nspec"
+        ),
+    )
+    write(overlays, "base/kustomization.yaml", "resources:\n  - deployment.yaml\n  - worker.yaml\n")
+    assert described(view(overlays, "prod", "ghcr.io/acme/web:2.0")) == [
+        "edit overlays/prod/image.yaml",
+        "insert images: entries (ghcr.io/acme/web) into overlays/prod/kustomization.yaml",
+    ]
