@@ -79,13 +79,18 @@ _LINK_MODE = "120000"
 
 @dataclass(slots=True)
 class GitStats:
-    """What the run cost in git: calls, seconds, pack bytes received and sent."""
+    """What the run cost in git: calls, seconds, pack bytes received and sent.
+
+    `network_ops` counts the calls that talk to the remote (clone, fetch, ls-remote, push):
+    on a CI link each costs round trips, so it is what a repository's size must not drive.
+    """
 
     calls: int = 0
     seconds: float = 0.0
     bytes_fetched: int = 0
     bytes_sent: int = 0
     fetches: int = 0
+    network_ops: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -164,9 +169,14 @@ class Auth:
 
 
 def git_environment(
-    auth: Auth | None = None, extra: Mapping[str, str] | None = None
+    auth: Auth | None = None,
+    extra: Mapping[str, str] | None = None,
+    settings: Sequence[tuple[str, str]] = (),
 ) -> dict[str, str]:
-    """A fresh env per call: no inherited repository, no prompts, our settings appended."""
+    """A fresh env per call: no inherited repository, no prompts, our settings appended.
+
+    `settings` are per-call config (never secrets), passed like the rest: not argv.
+    """
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
     env.update(
         GIT_TERMINAL_PROMPT="0",
@@ -177,7 +187,7 @@ def git_environment(
         GIT_HTTP_LOW_SPEED_LIMIT="1000",
         GIT_HTTP_LOW_SPEED_TIME="60",
     )
-    settings = list(_SETTINGS) + (auth.config() if auth else [])
+    settings = list(_SETTINGS) + list(settings) + (auth.config() if auth else [])
     try:
         count = int(env.get("GIT_CONFIG_COUNT", "0"))
     except ValueError:
@@ -202,6 +212,7 @@ def run_git(
     auth: Auth | None = None,
     env: Mapping[str, str] | None = None,
     stats: GitStats | None = None,
+    settings: Sequence[tuple[str, str]] = (),
 ) -> GitResult:
     """The only subprocess call in promoter: argv list, scrubbed env, timeout, redaction."""
     argv = ("git", *args)
@@ -213,7 +224,7 @@ def run_git(
             input=input,
             capture_output=True,
             timeout=timeout,
-            env=git_environment(auth, env),
+            env=git_environment(auth, env, settings),
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
@@ -261,6 +272,15 @@ def _error(result: GitResult) -> GitError:
     )
 
 
+_NO_NEGOTIATION = (("fetch.negotiationAlgorithm", "noop"),)
+"""Send no `have`s: a fetch by id must not let the server assume the client has them."""
+
+
+def _is_unknown_option(stderr: str) -> bool:
+    """An older git than the option needs (it prints usage), not a failed fetch."""
+    return bool(re.search(r"unknown option|usage: git fetch", stderr))
+
+
 def _is_filter_refusal(stderr: str) -> bool:
     return "filter" in stderr and bool(
         re.search(r"max depth|not supported|unsupported|invalid|disallowed|not allowed", stderr)
@@ -296,12 +316,15 @@ class Clone:
         self.stats = stats
         self.partial = True
         self.refetch = True
+        """Whether git has `fetch --refetch` (2.36); older ones fetch without negotiating."""
+        self.lazy = False
+        """Whether git is too old for either: it then fetches each missing object as read."""
         self.deep = True
         """Whether the server takes `tree:<n>` filters with n > 0 (some cap the depth at 0)."""
         self._trees: dict[str, dict[str, Entry]] = {}
         self._present: set[str] = set()
         self._complete: set[str] = set()
-        """Trees whose every subtree has been fetched (`subtree`)."""
+        """Trees whose every subtree is present (`subtrees`), blobs aside."""
         self._depth: dict[str, int] = {}
         """Levels below a present tree that are present too (its subtrees and their blobs)."""
         self._oid_bytes = 20
@@ -361,6 +384,7 @@ class Clone:
         input: bytes | None = None,
         env: Mapping[str, str] | None = None,
         check: bool = True,
+        settings: Sequence[tuple[str, str]] = (),
     ) -> GitResult:
         return run_git(
             args,
@@ -370,6 +394,7 @@ class Clone:
             check=check,
             auth=self.auth,
             stats=self.stats,
+            settings=settings,
         )
 
     class _Measure:
@@ -383,6 +408,7 @@ class Clone:
         def __exit__(self, *exc: object) -> None:
             self.clone.stats.bytes_fetched += max(0, self.clone._pack_bytes() - self.before)
             self.clone.stats.fetches += 1
+            self.clone.stats.network_ops += 1
 
     def _measure(self) -> Clone._Measure:
         return Clone._Measure(self)
@@ -413,6 +439,7 @@ class Clone:
         return tip
 
     def remote_branch(self, branch: str) -> str | None:
+        self.stats.network_ops += 1
         out = self._git("ls-remote", "origin", f"refs/heads/{branch}").stdout.decode()
         for line in out.splitlines():
             oid, _, name = line.partition("\t")
@@ -445,26 +472,40 @@ class Clone:
                 parents.append(value)
         return tree, tuple(parents), message
 
-    def _fetch(
-        self, oids: Sequence[str], spec: str, *, depth: bool = False, force: bool = False
-    ) -> None:
-        wanted = [o for o in dict.fromkeys(oids) if force or o not in self._present]
-        if not wanted:
+    def _fetch(self, oids: Sequence[str], spec: str, *, depth: bool = False) -> None:
+        """Fetch the objects `oids` not yet present, however many, in one request.
+
+        Ids go on stdin (thousands of blobs would overflow argv). Only missing objects are
+        asked for, so git < 2.36 (no `--refetch`) gets the same single request by not
+        negotiating, as git's own lazy fetch does: a `have` would make the server leave
+        out every object reachable from the tip, i.e. all of them.
+        """
+        wanted = [o for o in dict.fromkeys(oids) if o not in self._present]
+        if not wanted or not self.partial or self.lazy:
+            self._present.update(wanted)
             return
-        if self.partial and self.refetch:
-            args = ["fetch", "--refetch", f"--filter={spec}", "--no-tags"]
-            args += ["--no-write-fetch-head", "--recurse-submodules=no"]
-            if depth:
-                args.append("--depth=1")
-            try:
-                with self._measure():
-                    self._git(*args, "origin", *wanted)
-            except GitError as exc:
-                if "refetch" not in exc.stderr:
-                    raise
-                # git < 2.36: no --refetch; fall back to git's own lazy fetching.
+        args = ["fetch", f"--filter={spec}", "--no-tags", "--no-write-fetch-head"]
+        args += ["--recurse-submodules=no", "--stdin"]
+        if depth:
+            args.append("--depth=1")
+        ids = "".join(f"{o}\n" for o in wanted).encode()
+        try:
+            with self._measure():
+                if self.refetch:
+                    self._git(*args, "--refetch", "origin", input=ids)
+                else:
+                    self._git(*args, "origin", input=ids, settings=_NO_NEGOTIATION)
+        except GitError as exc:
+            if not _is_unknown_option(exc.stderr):
+                raise
+            if self.refetch:
                 self.refetch = False
-                self.stats.notes.append("git < 2.36: objects are fetched lazily")
+                self.stats.notes.append("git < 2.36: objects are fetched without negotiation")
+                self._fetch(wanted, spec, depth=depth)
+                return
+            # git < 2.29 (no `fetch --stdin`): leave it to git's lazy fetch on each read.
+            self.lazy = True
+            self.stats.notes.append("git < 2.29: objects are fetched lazily, one at a time")
         self._present.update(wanted)
 
     def tree(self, oid: str) -> dict[str, Entry]:
@@ -480,7 +521,7 @@ class Clone:
         arrives in one round trip. `fetch=False` is for trees known to be present.
         """
         missing = [o for o in wanted if o not in self._trees]
-        if fetch and self.partial and self.refetch:
+        if fetch and self.partial and not self.lazy:
             by_depth: dict[int, list[str]] = {}
             for oid in missing:
                 if oid not in self._present:
@@ -508,14 +549,21 @@ class Clone:
             self._depth[oid] = max(self._depth.get(oid, 0), depth)
 
     def _propagate(self, oid: str) -> None:
-        """A tree present with n levels below it makes its children present with n-1."""
+        """A tree present with n levels below it makes its children present with n-1; a
+        complete tree makes its subtrees present and complete (not its blobs)."""
         depth = self._depth.get(oid, 0)
-        if depth < 1:
+        complete = oid in self._complete
+        if depth < 1 and not complete:
             return
         for entry in self._trees[oid].values():
-            self._present.add(entry.oid)
             if entry.is_tree:
-                self._depth[entry.oid] = max(self._depth.get(entry.oid, 0), depth - 1)
+                self._present.add(entry.oid)
+                if complete:
+                    self._complete.add(entry.oid)
+                if depth >= 1:
+                    self._depth[entry.oid] = max(self._depth.get(entry.oid, 0), depth - 1)
+            elif depth >= 1:
+                self._present.add(entry.oid)
 
     def blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         wanted = list(dict.fromkeys(oids))
@@ -523,24 +571,34 @@ class Clone:
         return self._cat(wanted)
 
     def subtrees(self, oids: Iterable[str]) -> None:
-        """Fetch every tree under each of `oids`, all in one request."""
-        wanted = [o for o in dict.fromkeys(oids) if o not in self._complete]
-        if wanted:
-            self._fetch(wanted, "blob:none", force=True)
-        self._complete.update(wanted)
-        self._present.update(wanted)
+        """Make every tree under each of `oids` present: one request at most, for all.
+
+        A present tree says nothing of the trees below it (the clone brings the root with
+        two levels): reading them unfetched would make git fetch each lazily, one round
+        trip per directory. So the present trees are read down to the first missing ones,
+        and those are fetched together with everything below them (`blob:none`); trees
+        already complete, e.g. listed before a push race moved the tip, are not fetched
+        again.
+        """
+        level = [o for o in dict.fromkeys(oids) if o not in self._complete]
+        if not self.partial or self.lazy:
+            self._complete.update(level)
+            return
+        walked: list[str] = []
+        missing: list[str] = []
+        while level:
+            present = [o for o in level if o in self._present or o in self._trees]
+            missing += [o for o in level if o not in self._present and o not in self._trees]
+            listings = self.trees(dict.fromkeys(present, 0), fetch=False)
+            walked += present
+            below = (e.oid for o in present for e in listings[o].values() if e.is_tree)
+            level = [o for o in dict.fromkeys(below) if o not in self._complete]
+        self._fetch(missing, "blob:none")
+        self._complete.update(walked + missing)
 
     def subtree(self, oid: str) -> None:
-        """Fetch every tree under `oid` in one request (for directory listings).
-
-        `oid` itself being present says nothing of the trees below it (the clone brings the
-        root with two levels): without this request, reading them would make git fetch
-        each missing tree lazily, one round trip per directory.
-        """
-        if oid not in self._complete:
-            self._fetch([oid], "blob:none", force=True)
-        self._complete.add(oid)
-        self._present.add(oid)
+        """Fetch every tree under `oid` (for directory listings); see `subtrees`."""
+        self.subtrees([oid])
 
     def _cat(self, oids: Sequence[str]) -> dict[str, bytes]:
         if not oids:
@@ -619,6 +677,7 @@ class Clone:
         if force:
             args.append(f"--force-with-lease=refs/heads/{branch}:{lease or ''}")
         args += ["origin", f"{commit}:refs/heads/{branch}"]
+        self.stats.network_ops += 1
         result = self._git(*args, check=False)
         sent = _WRITTEN.search(result.stderr)
         if sent:
@@ -646,6 +705,7 @@ class Clone:
     def delete_branch(self, branch: str, *, lease: str) -> None:
         """Delete a remote branch, unless it moved since `lease` was read."""
         args = ["push", "--porcelain", f"--force-with-lease=refs/heads/{branch}:{lease}"]
+        self.stats.network_ops += 1
         result = self._git(*args, "origin", f":refs/heads/{branch}", check=False)
         if result.returncode != 0:
             report = result.stdout.decode("utf-8", "replace") + "\n" + result.stderr
