@@ -154,7 +154,8 @@ def cli(
     from promoter.errors import InputError
     from promoter.promotion import PromoteCommand, mask_commands, promote
 
-    for command in mask_commands():
+    environ = dict(os.environ)  # the CI environment, read once for the whole run
+    for command in mask_commands(environ):
         click.echo(command, err=True)  # the runner reads workflow commands on both streams
 
     if not config_repo:
@@ -180,6 +181,7 @@ def cli(
             source_repo=source_repo,
             source_commit=source_commit,
             pipeline_url=pipeline_url,
+            environ=environ,
         )
     )
     _render(result, output)
@@ -411,6 +413,7 @@ def explain(
             config_file=config_file,
             base=base,
             dry_run=True,
+            environ=dict(os.environ),
         )
     )
     if output == "json":

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from promoter.errors import TargetNotFoundError
 from promoter.promotion import PromoteCommand, Result, promote
-from promoter.repo import Identity, run_git
+from promoter.repo import run_git
+from promoter.tree import Identity
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "configrepo"
 DEMO_IDENTITY = Identity("Demo Author", "demo@example.com")

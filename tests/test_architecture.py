@@ -1,96 +1,252 @@
-"""The import rules of STYLE.md §1, enforced on the source by AST, and start-up laziness."""
+"""The rules of STYLE.md §1, enforced on the source by AST, and start-up laziness.
+
+`violations(package)` checks a source tree against every rule: imports follow the arrows
+of the table, `subprocess` only in the git wrapper, output only in `cli`, the CI
+environment read only by `cli` (and the git wrapper, for its child processes' env),
+`promotion` sees forges and stores through their protocols (no adapter, no adapter
+module), and no import cycles. It runs on promoter itself, and on scratch copies with one
+rule broken each, which it must report: a checker that cannot fail checks nothing.
+"""
 
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "promoter"
 
-LEAVES = {"errors", "redact", "imageref"}
+LEAVES = {"errors", "redact", "imageref", "tree", "discovery"}
 ALLOWED: dict[str, set[str]] = {
     "cli": {"promotion", "config", "demo"} | LEAVES,
     "demo": {"promotion", "repo"} | LEAVES,
-    "promotion": {
-        "config", "editing", "environments", "repo", "forges", "guards", "ci", "discovery"
-    } | LEAVES,
-    "environments": {"environments", "config", "editing", "discovery"} | LEAVES,
-    "config": {"discovery"} | LEAVES,
-    "discovery": {"config"} | LEAVES,
-    "editing": {"editing"} | LEAVES,
-    "repo": LEAVES,
-    "forges": {"forges"} | LEAVES,
-    "guards": LEAVES,
-    "ci": LEAVES,
+    "promotion": {"config", "editing", "environments", "repo", "forges", "guards", "ci"} | LEAVES,
+    "environments": {"config", "editing"} | LEAVES,
+    "config": LEAVES - {"tree"},
+    "editing": LEAVES - {"tree", "discovery"},
+    "repo": LEAVES - {"discovery"},
+    "forges": LEAVES - {"discovery"},
+    "guards": LEAVES - {"tree", "discovery"},
+    "ci": {"errors", "redact"},
     "errors": set(),
     "redact": set(),
     "imageref": {"errors"},
+    "tree": {"errors"},
+    "discovery": {"errors", "imageref"},
     "__main__": {"cli"},
 }
 FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {
     "editing": {"subprocess", "github", "gitlab", "click", "requests"},
-    "forges": {"ruamel", "click", "jsonpatch"},
+    "forges": {"ruamel", "click", "jsonpatch", "subprocess"},
     "config": {"subprocess", "github", "gitlab", "click"},
-    "repo": {"github", "gitlab", "ruamel", "click"},
+    "repo": {"github", "gitlab", "ruamel", "click", "requests"},
     "guards": {"subprocess", "github", "gitlab", "ruamel", "click"},
-    "promotion": {"click", "github", "gitlab"},
+    "promotion": {"click", "github", "gitlab", "requests", "subprocess"},
     "environments": {"subprocess", "github", "gitlab", "click", "requests"},
+    "tree": {"subprocess", "github", "gitlab", "ruamel", "click", "requests"},
 }
+SUBPROCESS_MODULES = {"repo/git.py"}
+"""The one module that starts processes (STYLE §5)."""
+ENVIRON_MODULES = {"cli.py", "repo/git.py"}
+"""`cli` reads the CI environment once; the git wrapper passes it on to git."""
+PROTOCOL_PACKAGES = {"forges", "repo"}
+"""`promotion` imports these packages' public faces only, never an adapter module."""
+ADAPTERS = {"Clone", "ObjectReader", "GitHubForge", "GitHubStore", "LocalForge", "GitLabForge"}
 
 
-def _box(module: Path) -> str:
-    parts = module.relative_to(PACKAGE).with_suffix("").parts
-    return parts[0]
+def _box(module: Path, package: Path) -> str:
+    return module.relative_to(package).with_suffix("").parts[0]
 
 
-def _imports(module: Path) -> list[tuple[str, int]]:
-    tree = ast.parse(module.read_text(), str(module))
-    names: list[tuple[str, int]] = []
+def _name(module: Path, package: Path) -> str:
+    parts = module.relative_to(package).with_suffix("").parts
+    kept = parts[:-1] if parts[-1] == "__init__" else parts
+    return ".".join(("promoter", *kept))
+
+
+def _imports(tree: ast.AST) -> Iterator[tuple[str, tuple[str, ...], int]]:
+    """(module, imported names, line) of every absolute import, lazy ones included."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.extend((alias.name, node.lineno) for alias in node.names)
+            for alias in node.names:
+                yield alias.name, (), node.lineno
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = tuple(alias.name for alias in node.names)
             if node.module == "promoter":
-                names.extend((f"promoter.{alias.name}", node.lineno) for alias in node.names)
+                for name in names:
+                    yield f"promoter.{name}", (), node.lineno
             else:
-                names.append((node.module, node.lineno))
-    return names
+                yield node.module, names, node.lineno
 
 
-MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent != PACKAGE)
+def _top_level_imports(tree: ast.Module) -> Iterator[str]:
+    """Imports run when the module loads (not inside functions or `if TYPE_CHECKING`)."""
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "promoter":
+                yield from (f"promoter.{a.name}" for a in node.names)
+            else:
+                yield node.module
+                yield from (f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_architecture_imports_follow_the_arrows(module: Path) -> None:
-    box = _box(module)
-    assert box in ALLOWED, f"{module}: module {box!r} is not in STYLE.md's table"
-    for name, line in _imports(module):
-        parts = name.split(".")
-        if parts[0] == "promoter":
+def _modules(package: Path) -> list[Path]:
+    return sorted(p for p in package.rglob("*.py") if p != package / "__init__.py")
+
+
+def violations(package: Path) -> list[str]:
+    """Every rule broken in the source tree at `package`, one line each."""
+    found: list[str] = []
+    graph: dict[str, set[str]] = {}
+    for module in _modules(package):
+        relative = module.relative_to(package).as_posix()
+        box = _box(module, package)
+        tree = ast.parse(module.read_text(), relative)
+        if box not in ALLOWED:
+            found.append(f"{relative}: module {box!r} is not in STYLE.md's table")
+            continue
+        for name, names, line in _imports(tree):
+            parts = name.split(".")
+            where = f"{relative}:{line}"
+            if parts[0] != "promoter":
+                if parts[0] in FORBIDDEN_THIRD_PARTY.get(box, set()):
+                    found.append(f"{where}: {box} must not import {parts[0]}")
+                if parts[0] == "subprocess" and relative not in SUBPROCESS_MODULES:
+                    found.append(f"{where}: only the git wrapper starts processes")
+                continue
             if len(parts) == 1 or parts[1] == "__version__":
                 continue
             target = parts[1]
-            assert target == box or target in ALLOWED[box], (
-                f"{module.name}:{line}: {box} must not import promoter.{target}"
-            )
-        else:
-            assert parts[0] not in FORBIDDEN_THIRD_PARTY.get(box, set()), (
-                f"{module.name}:{line}: {box} must not import {parts[0]}"
-            )
+            if target != box and target not in ALLOWED[box]:
+                found.append(f"{where}: {box} must not import promoter.{target}")
+            if box == "promotion" and target in PROTOCOL_PACKAGES:
+                if len(parts) > 2:
+                    found.append(f"{where}: promotion must not import the adapter {name}")
+                for adapter in sorted(set(names) & ADAPTERS):
+                    found.append(f"{where}: promotion must not import the adapter {adapter}")
+        found += _output(tree, relative, box)
+        if relative not in ENVIRON_MODULES:
+            for node in ast.walk(tree):
+                if _reads_environment(node):
+                    found.append(f"{relative}:{node.lineno}: only cli reads the environment")
+        if isinstance(tree, ast.Module):
+            graph[_name(module, package)] = {
+                n for n in _top_level_imports(tree) if n.startswith("promoter.")
+            }
+    found += _cycles(graph)
+    return found
 
 
-def test_architecture_only_cli_prints() -> None:
-    for module in MODULES:
-        if _box(module) in ("cli", "__main__"):
-            continue
-        tree = ast.parse(module.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                assert node.func.id != "print", f"{module}:{node.lineno}: only cli prints"
+def _reads_environment(node: ast.AST) -> bool:
+    """`os.environ`, `os.getenv`, `os.environb`, or any of them imported from `os`."""
+    names = {"environ", "environb", "getenv", "getenvb"}
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return node.value.id == "os" and node.attr in names
+    if isinstance(node, ast.ImportFrom) and node.module == "os":
+        return any(alias.name in names for alias in node.names)
+    return False
+
+
+def _output(tree: ast.AST, relative: str, box: str) -> list[str]:
+    if box in ("cli", "__main__"):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in ("print", "input"):
+                found.append(f"{relative}:{node.lineno}: only cli prints")
+        elif isinstance(node, ast.Attribute):
+            if node.attr in ("stdout", "stderr") and isinstance(node.value, ast.Name):
+                if node.value.id == "sys":
+                    found.append(f"{relative}:{node.lineno}: only cli writes to sys.{node.attr}")
+            elif node.attr in ("echo", "secho") and isinstance(node.value, ast.Name):
+                found.append(f"{relative}:{node.lineno}: only cli prints")
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[str]:
+    """Import cycles among promoter's modules, as they load (a depth-first search)."""
+    edges = {m: {t for t in targets if t in graph and t != m} for m, targets in graph.items()}
+    found: list[str] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        stack.append(module)
+        for target in sorted(edges[module]):
+            if state.get(target) == 1:
+                if not _package_of(target, module):
+                    cycle = [*stack[stack.index(target) :], target]
+                    found.append("import cycle: " + " -> ".join(cycle))
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[module] = 2
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module)
+    return found
+
+
+def _package_of(package: str, module: str) -> bool:
+    """A package's `__init__` importing its own submodule is how packages load, not a cycle."""
+    return module.startswith(package + ".")
+
+
+def test_architecture_promoter_follows_every_rule() -> None:
+    assert violations(PACKAGE) == []
+
+
+BROKEN = [
+    ("editing/source.py", "from promoter import repo\n", "editing must not import promoter.repo"),
+    ("forges/local.py", "import ruamel.yaml\n", "forges must not import ruamel"),
+    ("editing/splice.py", "import subprocess\n", "editing must not import subprocess"),
+    ("forges/github.py", "import subprocess\n", "only the git wrapper starts processes"),
+    ("repo/clone.py", "import subprocess\n", "only the git wrapper starts processes"),
+    ("promotion/steps.py", "from promoter.repo import Clone\n", "adapter Clone"),
+    (
+        "promotion/steps.py",
+        "from promoter.forges.github import api_url_for\n",
+        "adapter promoter.forges.github",
+    ),
+    ("guards.py", "def f() -> None:\n    print('x')\n", "only cli prints"),
+    ("ci.py", "import sys\nsys.stdout.write('x')\n", "only cli writes to sys.stdout"),
+    ("forges/github.py", "import os\nX = os.environ\n", "only cli reads the environment"),
+    ("tree.py", "import os\nX = os.getenv('A')\n", "only cli reads the environment"),
+    ("imageref.py", "from promoter import guards\n", "imageref must not import promoter.guards"),
+    ("tree.py", "from promoter.repo import git\n", "tree must not import promoter.repo"),
+    ("guards.py", "from promoter.imageref import ImageRef\n", ""),
+    ("errors.py", "from promoter.redact import redact\n", "errors must not import promoter.redact"),
+    ("errors.py", "from promoter.imageref import ImageRef\n", "import cycle"),
+]
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "expected"), BROKEN, ids=[f"{m}:{e or 'allowed'}" for m, _, e in BROKEN]
+)
+def test_architecture_checker_reports_a_broken_rule(
+    module: str, line: str, expected: str, tmp_path: Path
+) -> None:
+    """One rule broken in a scratch copy is reported (an allowed import is not)."""
+    copy = tmp_path / "promoter"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    target = copy / module
+    target.write_text(target.read_text() + "\n" + line)
+    found = violations(copy)
+    if expected:
+        assert any(expected in v for v in found), found
+        assert all(v.startswith((module, "import cycle")) for v in found), found
+    else:
+        assert found == []
 
 
 _PROBE = """

@@ -6,14 +6,12 @@ entry point that touches the disk.
 
 from promoter.editing.engine import edit_bytes, edit_file, write_atomic
 from promoter.editing.model import BumpRequest, Context, Edit, FileEdit
-from promoter.editing.pointer import apply_operations
 
 __all__ = [
     "BumpRequest",
     "Context",
     "Edit",
     "FileEdit",
-    "apply_operations",
     "edit_bytes",
     "edit_file",
     "write_atomic",

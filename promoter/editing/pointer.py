@@ -1,5 +1,4 @@
-"""Explicit locations: `request.key` as a Helm-style dotted path or a JSON pointer, and a small
-RFC 6902 API (`replace` guarded by `test`) on top of the same engine.
+"""Explicit locations: `request.key` as a Helm-style dotted path or a JSON pointer.
 
 Key forms:
   `backend.image.tag`, `images[0].newTag`, `images.0.newTag`   dotted; `a\\.b` is the key `a.b`
@@ -15,18 +14,14 @@ scalar gets the requested tag (or digest). Knows nothing of markers or file kind
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from promoter.editing import engine
 from promoter.editing.model import (
     BumpRequest,
     Context,
-    FileEdit,
     Found,
     Target,
     line_of,
@@ -35,27 +30,19 @@ from promoter.editing.model import (
 )
 from promoter.editing.source import (
     MERGE_TAG,
-    STR_TAG,
     Path,
-    Typed,
     YamlFile,
-    check_not_encrypted,
-    encode,
     key_text,
     mapping_get,
     node_paths,
-    parse_bytes,
     scalar_text,
     scalar_value,
-    to_data,
     to_pointer,
 )
-from promoter.editing.verify import verify
 from promoter.errors import EditRefusedError, InputError, TargetNotFoundError
 from promoter.imageref import ImageRef, find_image_ref, parse_digest
 
 KIND = "pointer"
-PATCH_KIND = "patch"
 Segment = str | int
 
 
@@ -340,141 +327,3 @@ def _is_digest(text: str) -> bool:
     except InputError:
         return False
     return True
-
-
-def apply_operations(raw: bytes, name: str, operations: list[dict[str, object]]) -> FileEdit:
-    """Apply RFC 6902 `replace` operations (string values), each guarded by `test`s.
-
-    Operations run in order, as RFC 6902 says: a `test` sees earlier replacements. A failed
-    `test` raises `EditRefusedError` and nothing changes. The result goes through the same
-    plan → apply → verify pipeline as every bump.
-    """
-    yaml_file = parse_bytes(raw, name)
-    check_not_encrypted(yaml_file)
-    replaced: dict[tuple[int, Path], Target] = {}
-    for number, operation in enumerate(operations):
-        op, pointer, value = _operation_fields(name, number, operation)
-        if op == "test":
-            _test(yaml_file, pointer, value, replaced)
-            continue
-        location = _single_location(yaml_file, pointer)
-        if not isinstance(location.node, ScalarNode):
-            raise InputError(
-                "replace supports scalar values only (not a mapping or list)",
-                path=name,
-                line=line_of(location.node),
-                field=pointer,
-            )
-        _check_editable(yaml_file, location)
-        target = Target(location.doc, location.path, location.node, str(value), PATCH_KIND)
-        replaced[(location.doc, location.path)] = target
-    edits = engine.plan(yaml_file, list(replaced.values()))
-    if not edits:
-        return FileEdit(name, (), len(replaced), raw, raw)
-    new_text = engine.apply(yaml_file, edits)
-    verify(yaml_file, new_text, edits)
-    return FileEdit(name, tuple(edits), len(replaced), raw, encode(new_text, yaml_file.bom))
-
-
-def _test(
-    yaml_file: YamlFile, pointer: str, value: object, replaced: dict[tuple[int, Path], Target]
-) -> None:
-    """An RFC 6902 `test`: the value at `pointer` (after earlier replaces) must equal `value`."""
-    try:
-        location = _single_location(yaml_file, pointer)
-    except TargetNotFoundError as exc:
-        raise EditRefusedError(
-            f"test failed: expected {value!r}, found nothing ({exc.message}); file left untouched",
-            path=yaml_file.name,
-            line=exc.line,
-            field=pointer,
-        ) from exc
-    pending = replaced.get((location.doc, location.path))
-    actual = pending.new if pending else _json_value(_data_at(yaml_file, location))
-    if not _same_json(actual, value):
-        raise EditRefusedError(
-            f"test failed: expected {value!r}, found {actual!r}; file left untouched",
-            path=yaml_file.name,
-            line=line_of(location.node),
-            field=pointer,
-        )
-
-
-def _operation_fields(
-    name: str, number: int, operation: Mapping[str, object]
-) -> tuple[str, str, object]:
-    where = f"operation {number}"
-    if not isinstance(operation, Mapping):
-        raise InputError(f"{where}: expected an object", path=name)
-    op = operation.get("op")
-    if op not in ("replace", "test"):
-        raise InputError(f"{where}: only replace and test are supported, got {op!r}", path=name)
-    pointer = operation.get("path")
-    if not isinstance(pointer, str) or not pointer.startswith("/"):
-        raise InputError(f"{where}: path must be a JSON pointer (/a/b), got {pointer!r}", path=name)
-    if "value" not in operation:
-        raise InputError(f"{where}: {op} needs a value", path=name, field=pointer)
-    value = operation["value"]
-    if op == "replace" and not isinstance(value, str):
-        raise InputError(
-            f"{where}: replace value must be a string, got {type(value).__name__}",
-            path=name,
-            field=pointer,
-        )
-    return str(op), pointer, value
-
-
-def _single_location(yaml_file: YamlFile, pointer: str) -> Location:
-    locations = locate(yaml_file, pointer)
-    if len(locations) > 1:
-        docs = ", ".join(str(location.doc) for location in locations)
-        raise InputError(
-            f"{pointer} exists in documents {docs}; start the pointer with the document index",
-            path=yaml_file.name,
-        )
-    return locations[0]
-
-
-def _data_at(yaml_file: YamlFile, location: Location) -> object:
-    data: object = to_data(yaml_file)[location.doc]
-    for step in location.path:
-        if isinstance(data, dict):
-            data = data[str(step)]
-        elif isinstance(data, list) and isinstance(step, int):
-            data = data[step]
-    return data
-
-
-def _json_value(data: object) -> object:
-    """Verification data as JSON values, so `test` compares like RFC 6902 (1 ≠ "1")."""
-    if isinstance(data, dict):
-        return {key: _json_value(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [_json_value(item) for item in data]
-    if isinstance(data, Typed):
-        if data.tag == STR_TAG:
-            return data.value
-        return _typed_scalar(data)
-    return data
-
-
-def _typed_scalar(data: Typed) -> object:
-    """A non-string scalar as Python reads it (`3`, `true`, `null`); unknown tags stay `Typed`."""
-    try:
-        value: object = YAML(typ="safe", pure=True).load(data.value)
-    except YAMLError:
-        return data
-    return value
-
-
-def _same_json(left: object, right: object) -> bool:
-    """JSON equality: numbers compare by value, but booleans are not numbers."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(_same_json(left[k], right[k]) for k in left)
-    if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(map(_same_json, left, right))
-    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
-        return left == right
-    return type(left) is type(right) and left == right

@@ -253,9 +253,7 @@ class _Discovery:
         found, foreign = self._applications(scope)
         self._read(found)
         entries = [e for e in dict.fromkeys(found) if e in self.graph.nodes]
-        self.exclusive_dirs += [
-            directory_of(e) for e in entries if directory_of(e) not in foreign
-        ]
+        self.exclusive_dirs += [directory_of(e) for e in entries if directory_of(e) not in foreign]
         return entries
 
     def _applications(self, scope: list[str]) -> tuple[list[str], set[str]]:

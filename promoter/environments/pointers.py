@@ -60,9 +60,7 @@ def _cleaned(paths: list[str]) -> list[str]:
     return cleaned
 
 
-def application_paths(
-    doc: Node | None, env: str, app: str
-) -> tuple[list[str], list[str]]:
+def application_paths(doc: Node | None, env: str, app: str) -> tuple[list[str], list[str]]:
     """(directories an Argo CD Application or ApplicationSet deploys for `env`, those it
     deploys for anything else): a directory in both lists is shared, never `env`'s own."""
     kind = scalar_text(mapping_get(doc, "kind")) if isinstance(doc, MappingNode) else None

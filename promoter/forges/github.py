@@ -10,9 +10,8 @@ honouring `Retry-After` and `x-ratelimit-reset`. Every other failure becomes one
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
@@ -21,6 +20,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_afte
 from promoter.errors import ForgeAuthError, ForgeCredentialsError, ForgeError
 from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
 from promoter.redact import Secret, redact
+from promoter.tree import GitStats, Store
 
 if TYPE_CHECKING:
     from github.GithubException import GithubException
@@ -33,9 +33,8 @@ MAX_WAIT = 60.0
 _SECONDARY = "secondary rate limit"
 
 
-def api_url_for(repository_url: str, env: dict[str, str] | None = None) -> str:
+def api_url_for(repository_url: str, env: Mapping[str, str]) -> str:
     """The REST root for a repository URL: api.github.com, `GITHUB_API_URL`, or GHES."""
-    env = dict(os.environ) if env is None else env
     parts = urlsplit(repository_url)
     if parts.hostname == "github.com":
         return "https://api.github.com"
@@ -55,7 +54,11 @@ def repository_name(repository_url: str) -> str:
 
 
 def installation_token(
-    repository_url: str, app_id: str, private_key: str, api_url: str | None
+    repository_url: str,
+    app_id: str,
+    private_key: str,
+    api_url: str | None,
+    env: Mapping[str, str],
 ) -> str:
     """Mint a GitHub App installation token for the repository (valid for an hour).
 
@@ -69,7 +72,7 @@ def installation_token(
     try:
         integration = GithubIntegration(
             auth=Auth.AppAuth(int(app_id), private_key),
-            base_url=(api_url or api_url_for(repository_url)).rstrip("/"),
+            base_url=(api_url or api_url_for(repository_url, env)).rstrip("/"),
         )
         installation = integration.get_repo_installation(owner, name)
         return str(integration.get_access_token(installation.id).token)
@@ -85,6 +88,7 @@ def installation_token(
 
 class GitHubForge:
     name = "github"
+    has_requests = True
 
     def __init__(
         self,
@@ -94,6 +98,7 @@ class GitHubForge:
         api_url: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         write_interval: float | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         from github import Auth, Github
 
@@ -103,10 +108,11 @@ class GitHubForge:
                 "write pull requests"
             )
         self.full_name = repository_name(repository_url)
-        self.api_url = (api_url or api_url_for(repository_url)).rstrip("/")
+        env = env or {}
+        self.api_url = (api_url or api_url_for(repository_url, env)).rstrip("/")
         interval = write_interval
         if interval is None:
-            interval = float(os.environ.get("PROMOTER_GITHUB_WRITE_INTERVAL", "1.0"))
+            interval = float(env.get("PROMOTER_GITHUB_WRITE_INTERVAL", "1.0"))
         self.client = Github(
             base_url=self.api_url,
             auth=Auth.Token(token.reveal()),
@@ -171,6 +177,14 @@ class GitHubForge:
             raise
         except ForgeError:
             return False
+
+    def review_hint(self, base: str, head: str) -> str | None:
+        return None
+
+    def store(self, stats: GitStats) -> Store:
+        from promoter.forges.github_store import GitHubStore
+
+        return GitHubStore(self, stats)
 
     # -- steps -------------------------------------------------------------------------
 
@@ -238,7 +252,7 @@ class GitHubForge:
     def call(self, action: Callable[[], T]) -> T:
         """Run one PyGithub action under the retry layer; failures become `ForgeError`s.
 
-        Public because `github_repo.GitHubRepository` shares this forge's client and layer.
+        Public because `github_store.GitHubStore` shares this forge's client and layer.
         """
         from github.GithubException import GithubException
 

@@ -6,11 +6,14 @@ Pull-request mode still pushes the promotion branch; the review is a `git diff`,
 
 from __future__ import annotations
 
-from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
+from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome, no_api_store
+from promoter.tree import GitStats, Store
 
 
 class LocalForge:
     name = "local"
+    calls = 0
+    has_requests = False
 
     def __init__(self, repository_url: str) -> None:
         self.repository_url = repository_url
@@ -31,6 +34,8 @@ class LocalForge:
     def signature_required(self, base: str) -> bool:
         return False
 
+    def review_hint(self, base: str, head: str) -> str | None:
+        return f"git diff {base}...{head}"
 
-def review_hint(base: str, head: str) -> str:
-    return f"git diff {base}...{head}"
+    def store(self, stats: GitStats) -> Store:
+        raise no_api_store(self.name)

@@ -147,8 +147,7 @@ def _configured(
         image.name,
         configured=True,
         settings=tuple(
-            {"path": c.file, "line": c.line, "owned": True, "shared_by": []}
-            for c in plan.changes
+            {"path": c.file, "line": c.line, "owned": True, "shared_by": []} for c in plan.changes
         ),
         actions=tuple(
             {

@@ -156,7 +156,7 @@ class EnvironmentPlan:
     def changed_files(self) -> dict[Path, bytes]:
         return {p: d for p, d in self.final.items() if d != self.original[p]}
 
-    def summarise(self, env: str, mode: str | None) -> EnvironmentResult:
+    def summarise(self, env: str, mode: str | None, base: str | None = None) -> EnvironmentResult:
         diffs = tuple(
             FileDiff(self.names[p], self.original[p], self.final[p])
             for p in self.final
@@ -169,7 +169,7 @@ class EnvironmentPlan:
         else:
             status = Status.UNCHANGED
         return EnvironmentResult(
-            env, status, tuple(self.changes), diffs, mode, superseded=tuple(self.superseded)
+            env, status, tuple(self.changes), diffs, mode, base, superseded=tuple(self.superseded)
         )
 
 

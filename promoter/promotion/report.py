@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 
 from promoter import ci
 from promoter.promotion.result import Result, Status
@@ -35,10 +35,10 @@ def summary(result: Result) -> str:
     return redact("\n".join(lines) + "\n")
 
 
-def publish(result: Result) -> None:
+def publish(result: Result, env: Mapping[str, str]) -> None:
     """Under GitHub Actions, write the step outputs and summary; elsewhere nothing."""
-    ci.write_github_outputs(outputs(result), summary(result), os.environ)
+    ci.write_github_outputs(outputs(result), summary(result), env)
 
 
-def mask_commands() -> list[str]:
-    return ci.mask_commands(os.environ)
+def mask_commands(env: Mapping[str, str]) -> list[str]:
+    return ci.mask_commands(env)

@@ -6,6 +6,7 @@ single source for every rendering; `Result.as_json` is the stable, versioned rep
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import enum
 from dataclasses import dataclass, field
@@ -92,6 +93,22 @@ class PullRequestInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Landing:
+    """Where an environment's change went: what the publish and retire steps return.
+
+    `status` is set when the promotion branch decided it: it already holds this change
+    (unchanged) or a newer version (superseded, with `superseded`)."""
+
+    branch: str | None = None
+    commit: str | None = None
+    pushed: bool = False
+    review: str | None = None
+    pull_request: PullRequestInfo | None = None
+    status: Status | None = None
+    superseded: tuple[Superseded, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentResult:
     env: str
     status: Status
@@ -122,6 +139,24 @@ class EnvironmentResult:
                 for s in self.superseded
             ],
         }
+
+    def landed(self, landing: Landing) -> EnvironmentResult:
+        """This planned result, with where it went."""
+        changes, diffs, superseded = self.changes, self.diffs, self.superseded
+        if landing.status is Status.SUPERSEDED:
+            changes, diffs, superseded = (), (), landing.superseded
+        return dataclasses.replace(
+            self,
+            status=landing.status or self.status,
+            changes=changes,
+            diffs=diffs,
+            superseded=superseded,
+            branch=landing.branch,
+            commit=landing.commit,
+            pushed=landing.pushed,
+            review=landing.review,
+            pull_request=landing.pull_request,
+        )
 
     def summary(self) -> str:
         """`web 1.4.1 → 1.4.2, api 2.4.0 → 2.5.0`: each image's old and new tags."""

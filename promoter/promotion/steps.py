@@ -1,0 +1,178 @@
+"""One environment's promotion as named steps, with values between them.
+
+check out → plan → commit → publish (a push to the base, or a rebuilt promotion branch and
+its request) → retire (a request the base made pointless). As in Kargo's promotion steps
+each step takes what the one before returned, and the chain is safe to repeat from
+scratch on a new tip: the race loop in `flow` does exactly that, never a textual rebase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from promoter.errors import OperationalError, PromoterError
+from promoter.forges import ChangeRequestSpec, Outcome
+from promoter.promotion.message import (
+    TRAILER,
+    branch_name,
+    commit_message,
+    pull_request_body,
+    title,
+)
+from promoter.promotion.plan import EnvironmentPlan, app_names
+from promoter.promotion.result import EnvironmentResult, Landing, PullRequestInfo, Status
+from promoter.promotion.workspace import Checkout, Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """An environment planned on a checkout: what would change, and how it lands."""
+
+    env: str
+    checkout: Checkout
+    mode: str
+    plan: EnvironmentPlan
+    result: EnvironmentResult
+
+    @property
+    def base(self) -> str:
+        return self.checkout.branch
+
+
+def check_out(ws: Workspace, env: str, *, fresh: bool) -> Checkout:
+    """The tip of the branch `env` promotes into (`fresh`: read again after a lost race)."""
+    branch = ws.options.base or ws.default_branch
+    checkout = ws.check_out(branch, fetch=fresh)
+    settings = checkout.settings(env)
+    base = ws.options.base or (settings.base if settings else None) or ws.default_branch
+    return checkout if base == branch else ws.check_out(base, fetch=True)
+
+
+def plan(ws: Workspace, checkout: Checkout, env: str) -> Planned:
+    settings = checkout.settings(env)
+    mode = ws.options.mode or (settings.mode if settings else "pull-request")
+    planned = ws.plan(checkout, env)
+    return Planned(env, checkout, mode, planned, planned.summarise(env, mode, checkout.branch))
+
+
+def build_tree(planned: Planned) -> str:
+    """The root tree of the base tip with the planned files written over it."""
+    root = planned.checkout.root.resolve()
+    changes = {
+        path.resolve().relative_to(root).as_posix(): data
+        for path, data in planned.plan.changed_files().items()
+    }
+    return planned.checkout.snapshot.write_tree(changes)
+
+
+def commit(ws: Workspace, planned: Planned, tree: str, *, skip_ci: bool = False) -> str:
+    """One commit of `tree` on the base tip, with promoter's message and trailers."""
+    options = ws.options
+    message = commit_message(
+        planned.env, planned.result, list(options.images), options.source, skip_ci=skip_ci
+    )
+    return ws.store.write_commit(
+        tree, planned.checkout.tip, message, identity=options.identity, sign=options.sign
+    )
+
+
+def publish_push(ws: Workspace, planned: Planned) -> Landing:
+    """Push mode: the commit goes straight onto the base (a fast-forward, or a lost race)."""
+    created = commit(ws, planned, build_tree(planned), skip_ci=ws.options.skip_ci)
+    ws.store.push(created, planned.base, lease=None, force=False)
+    return Landing(branch=planned.base, commit=created, pushed=True)
+
+
+def publish_request(ws: Workspace, planned: Planned) -> Landing:
+    """Pull-request mode: rebuild `promote/<env>/<app>` as base tip + one commit, push it
+    with a lease, and open or update its request (create-or-update, never a second one)."""
+    store, forge, base = ws.store, ws.forge, planned.base
+    branch = _branch(ws, planned)
+    hint = forge.review_hint(base, branch)
+    tree = build_tree(planned)
+    current = store.remote_branch(branch)
+    if current is not None:
+        store.fetch_commit(current)
+        current_tree, _, message = store.commit_info(current)
+        if TRAILER not in message:
+            raise OperationalError(
+                f"{branch} has commits promoter did not make (tip {current[:12]}); "
+                "promoter will not force-push over them. Merge or close its pull request "
+                "and delete the branch, or push those changes elsewhere, then rerun"
+            )
+        if current_tree == tree:
+            request = open_request(ws, planned, branch)
+            return Landing(branch, current, False, hint, request, Status.UNCHANGED)
+        ahead = _superseded_on(ws, planned, current)
+        if ahead is not None:
+            superseded = tuple(ahead.superseded)
+            return Landing(branch, current, False, hint, None, Status.SUPERSEDED, superseded)
+    signed_only = forge.signature_required(base)
+    if signed_only and not (ws.options.sign or store.signs_commits):
+        raise OperationalError(
+            f"{base} requires signed commits, and commits promoter pushes with git are "
+            "unsigned: pass --sign with a signing key the forge knows, or use --no-clone "
+            "with a GitHub App token; nothing was pushed"
+        )
+    created = commit(ws, planned, tree)
+    if signed_only and store.signs_commits and not store.is_verified(created):
+        raise OperationalError(
+            f"{base} requires signed commits, but the forge did not verify {created[:12]} "
+            "(API commits are signed only for GitHub App tokens); nothing was pushed"
+        )
+    store.push(created, branch, lease=current, force=True)
+    return Landing(branch, created, True, hint, open_request(ws, planned, branch))
+
+
+def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInfo | None:
+    forge, options = ws.forge, ws.options
+    if not forge.has_requests:
+        return None
+    settings = planned.checkout.settings(planned.env)
+    outcome, request = forge.open_or_update(
+        ChangeRequestSpec(
+            head=branch,
+            base=planned.base,
+            title=title(planned.env, planned.result),
+            body=pull_request_body(
+                planned.env, planned.result, list(options.images), options.source
+            ),
+            labels=tuple(settings.labels) if settings else (),
+            reviewers=tuple(settings.reviewers) if settings else (),
+        )
+    )
+    if options.auto_merge and outcome is not Outcome.UNCHANGED:
+        forge.enable_auto_merge(request)
+    return PullRequestInfo(request.number, request.url, outcome.value)
+
+
+def retire(ws: Workspace, planned: Planned) -> None:
+    """The base already holds the change: close the now pointless request, drop its branch."""
+    branch = _branch(ws, planned)
+    current = ws.store.remote_branch(branch)
+    if current is None:
+        return
+    request = ws.forge.find_open(branch, planned.base)
+    if request is not None:
+        ws.forge.close(
+            request,
+            f"Closed by promoter: {planned.base} already holds this version, so this pull "
+            "request has nothing left to change.",
+        )
+    ws.store.delete_branch(branch, lease=current)
+
+
+def _branch(ws: Workspace, planned: Planned) -> str:
+    config, options = planned.checkout.config, ws.options
+    return branch_name(planned.env, app_names(config, planned.env, options.images, options.app))
+
+
+def _superseded_on(ws: Workspace, planned: Planned, commit: str) -> EnvironmentPlan | None:
+    """The branch's plan when the branch already holds a newer version than requested."""
+    if ws.options.allow_downgrade:
+        return None
+    try:
+        found = ws.plan(ws.check_out_commit(planned.checkout, commit), planned.env)
+    except PromoterError:
+        return None
+    return found if found.superseded else None

@@ -1,0 +1,207 @@
+"""A run against a remote repository: its store, its forge, and the check-out step.
+
+`open_workspace` resolves the run's one credential, opens the store (the partial clone,
+or the forge's API under `--no-clone`) in a temporary directory, and reads the CI
+environment it was given, once. `Workspace.check_out` turns a branch into a `Checkout`
+(tip, snapshot, a directory for its files, its promoter.yaml) and `Workspace.plan` plans
+an environment on it. Sees stores and forges only through their protocols.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promoter import ci
+from promoter import config as configuration
+from promoter.environments import RepoFiles
+from promoter.forges import Credentials, Forge, app_token, open_forge
+from promoter.imageref import ImageRef
+from promoter.promotion.files import SnapshotFiles
+from promoter.promotion.plan import EnvironmentPlan, is_yaml_path, needed_paths, plan_environment
+from promoter.redact import Secret
+from promoter.repo import Auth, Remote, open_clone
+from promoter.tree import GitStats, Identity, Snapshot, Store
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the command asks of every environment (the flow's part of `PromoteCommand`)."""
+
+    images: tuple[ImageRef, ...]
+    app: str | None
+    config_file: Path | None
+    base: str | None
+    mode: str | None
+    allow_downgrade: bool
+    dry_run: bool
+    sign: bool
+    skip_ci: bool
+    auto_merge: bool
+    identity: Identity
+    source: ci.Source
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """One branch tip as an attempt reads it; `root` holds the files read so far."""
+
+    branch: str
+    tip: str
+    snapshot: Snapshot
+    root: Path
+    config: configuration.Config | None
+
+    def settings(self, env: str) -> configuration.Environment | None:
+        return configuration.environment(self.config, env) if self.config else None
+
+
+@dataclass
+class Workspace:
+    """The store, the lazily opened forge, and a temporary directory for checkouts."""
+
+    options: Options
+    store: Store
+    workdir: Path
+    open_request_forge: _ForgeOpener
+    stats: GitStats
+    _forge: Forge | None = field(default=None, repr=False)
+
+    @property
+    def forge(self) -> Forge:
+        if self._forge is None:
+            self._forge = self.open_request_forge()
+        return self._forge
+
+    @property
+    def api_calls(self) -> int:
+        return self._forge.calls if self._forge is not None else 0
+
+    @property
+    def default_branch(self) -> str:
+        return self.store.head_branch()
+
+    def check_out(self, branch: str, *, fetch: bool) -> Checkout:
+        """The branch tip (read again from the remote when `fetch`) and its config."""
+        tip = self.store.update(branch) if fetch else self.store.ref(branch)
+        snapshot = Snapshot(self.store, tip)
+        root = Path(tempfile.mkdtemp(prefix="tree-", dir=self.workdir))
+        if self.options.config_file is None:
+            snapshot.materialise(configuration.CONFIG_NAMES, root)
+        return Checkout(branch, tip, snapshot, root, load_config(root, self.options.config_file))
+
+    def check_out_commit(self, checkout: Checkout, commit: str) -> Checkout:
+        """Another commit (a promotion branch's tip) read with `checkout`'s config."""
+        root = Path(tempfile.mkdtemp(prefix="branch-", dir=self.workdir))
+        return Checkout(
+            checkout.branch, commit, Snapshot(self.store, commit), root, checkout.config
+        )
+
+    def plan(self, checkout: Checkout, env: str) -> EnvironmentPlan:
+        """Plan `env` on `checkout`: configured targets, or the repository's own structure."""
+        options = self.options
+        repo_files: RepoFiles | None = None
+        if checkout.config is None:
+            apps = {image.app_name for image in options.images} | {options.app or ""}
+            repo_files = SnapshotFiles(checkout.snapshot, checkout.root, apps - {""})
+        else:
+            files, directories = needed_paths(checkout.config, env, options.images, options.app)
+            for directory in directories:
+                files += [f for f in checkout.snapshot.files_under(directory) if is_yaml_path(f)]
+            checkout.snapshot.materialise(files, checkout.root)
+        return plan_environment(
+            checkout.root,
+            checkout.config,
+            env,
+            options.images,
+            options.app,
+            allow_downgrade=options.allow_downgrade,
+            repo_files=repo_files,
+        )
+
+
+class _ForgeOpener:
+    """Opens the forge on first use: a push-mode run never loads a forge client."""
+
+    def __init__(
+        self, kind: str, remote: Remote, credentials: Credentials | None, api_url: str | None,
+        env: Mapping[str, str],
+    ) -> None:  # fmt: skip
+        self.kind = kind
+        self.remote = remote
+        self.credentials = credentials
+        self.api_url = api_url
+        self.env = env
+
+    def __call__(self) -> Forge:
+        return open_forge(
+            self.kind,
+            repository_url=self.remote.url,
+            token=self.credentials.token if self.credentials else None,
+            api_url=self.api_url,
+            env=self.env,
+        )
+
+
+@contextmanager
+def open_workspace(
+    options: Options,
+    remote: Remote,
+    *,
+    forge: str | None,
+    api_url: str | None,
+    no_clone: bool,
+    env: Mapping[str, str],
+) -> Iterator[Workspace]:
+    """The store for `remote` in a temporary directory, removed (with the store's
+    processes) when the run ends."""
+    kind = forge or ci.infer_forge(remote.host, env)
+    credentials = find_credentials(kind, remote, env, api_url)
+    opener = _ForgeOpener(kind, remote, credentials, api_url, env)
+    stats = GitStats()
+    workdir = Path(tempfile.mkdtemp(prefix="promoter-"))
+    store: Store | None = None
+    try:
+        opened: Forge | None = None
+        if no_clone:
+            opened = opener()
+            store = opened.store(stats)
+        else:
+            auth = None
+            if credentials is not None and remote.origin is not None:
+                auth = Auth(credentials.token, remote.origin, credentials.user)
+            store = open_clone(
+                remote, workdir / "repo.git", branch=options.base, auth=auth, stats=stats
+            )
+        yield Workspace(options, store, workdir, opener, stats, opened)
+    finally:
+        if store is not None:
+            store.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def find_credentials(
+    kind: str, remote: Remote, env: Mapping[str, str], api_url: str | None
+) -> Credentials | None:
+    """The run's one credential: `PROMOTER_TOKEN`, else a GitHub App's installation token,
+    else the token the forge's CI jobs usually carry. None for a local remote."""
+    if remote.origin is None:
+        return None
+    app = ci.find_github_app(env) if kind == "github" else None
+    if app is not None and not env.get("PROMOTER_TOKEN"):
+        return app_token(remote.url, *app, api_url, env)
+    found = ci.find_token(kind, env)
+    if found is None:
+        return None
+    variable, token = found
+    user = "gitlab-ci-token" if variable == "CI_JOB_TOKEN" else None
+    return Credentials(Secret(token), user or ci.BASIC_AUTH_USER.get(kind, "x-access-token"))
+
+
+def load_config(root: Path, config_file: Path | None) -> configuration.Config | None:
+    path = config_file or configuration.find_config(root)
+    return configuration.load_config(path, root=root) if path else None

@@ -1,0 +1,390 @@
+"""Every git process: the one subprocess entry point, its scrubbed env and env-scoped auth.
+
+`run_git` runs one command; `ObjectReader` keeps one `cat-file --batch` alive for a run's
+reads. Both build the env the same way: inherited repository variables dropped, no
+prompts, and promoter's settings and the token's header as `GIT_CONFIG_*` (never argv,
+`-c`, a URL or `.git/config`). Failures are classified here (auth, rejected push,
+transient) so callers see `PromoterError`s only. Knows nothing of YAML or forges.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+from urllib.parse import urlsplit
+
+from promoter.errors import GitAuthError, GitError, InputError, PushRejectedError
+from promoter.redact import Secret, redact
+from promoter.tree import GitStats
+
+GIT_TIMEOUT = 300.0
+_DROPPED_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+)
+_SETTINGS = (
+    ("maintenance.auto", "false"),
+    ("gc.auto", "0"),
+    ("fetch.unpackLimit", "1"),
+    ("transfer.unpackLimit", "1"),
+    ("protocol.version", "2"),
+    ("advice.detachedHead", "false"),
+)
+"""Packs are kept (so their size is the bytes fetched) and no background work outlives us."""
+
+_REJECTED = re.compile(
+    r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
+    r"incorrect old value|reference already exists|failed to lock",
+    re.IGNORECASE,
+)
+_AUTH_FAILED = re.compile(
+    r"Authentication failed|HTTP Basic: Access denied|returned error: 40[13]|"
+    r"could not read Username|terminal prompts disabled|Invalid username or password",
+    re.IGNORECASE,
+)
+_WRITTEN = re.compile(r"Writing objects: 100% \(\d+/\d+\), ([\d.]+) (bytes|KiB|MiB|GiB)")
+_UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+
+
+@dataclass(frozen=True, slots=True)
+class GitResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """Where the config repository lives; `url` never carries credentials."""
+
+    url: str
+    origin: str | None
+    """`scheme://host[:port]/` for http(s) remotes: the scope of the auth header."""
+
+    @property
+    def host(self) -> str | None:
+        return urlsplit(self.url).hostname if self.origin else None
+
+    @property
+    def is_local(self) -> bool:
+        return self.origin is None
+
+
+def parse_remote(text: str) -> Remote:
+    """A local path, `file://` URL or `http(s)://` URL; credentials in a URL are refused."""
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https"):
+        if parts.username or parts.password:
+            raise InputError(
+                "the config repository URL must not contain credentials; "
+                "put the token in PROMOTER_TOKEN",
+                field="--config-repo",
+            )
+        if not parts.hostname:
+            raise InputError(f"not a repository URL: {text!r}", field="--config-repo")
+        port = f":{parts.port}" if parts.port else ""
+        return Remote(text, f"{parts.scheme}://{parts.hostname}{port}/")
+    if parts.scheme == "file":
+        return Remote(text, None)
+    if re.match(r"^[\w.-]+@[\w.-]+:", text) or (parts.scheme and len(parts.scheme) > 1):
+        raise InputError(
+            f"unsupported repository URL {text!r}: use https://, file:// or a path "
+            "(promoter authenticates with a token, not SSH keys)",
+            field="--config-repo",
+        )
+    return Remote(Path(text).resolve().as_uri(), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """A token for one origin, handed to git as an HTTP header through the environment."""
+
+    token: Secret
+    origin: str
+    user: str = "x-access-token"
+
+    def config(self) -> list[tuple[str, str]]:
+        basic = base64.b64encode(f"{self.user}:{self.token.reveal()}".encode()).decode()
+        return [
+            ("credential.helper", ""),
+            (f"http.{self.origin}.extraHeader", f"Authorization: Basic {basic}"),
+        ]
+
+
+def git_environment(
+    auth: Auth | None = None,
+    extra: Mapping[str, str] | None = None,
+    settings: Sequence[tuple[str, str]] = (),
+) -> dict[str, str]:
+    """A fresh env per call: no inherited repository, no prompts, our settings appended.
+
+    `settings` are per-call config (never secrets), passed like the rest: not argv.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GCM_INTERACTIVE="never",
+        LC_ALL="C",
+        LANGUAGE="C",
+        GIT_TRACE_REDACT="1",
+        GIT_HTTP_LOW_SPEED_LIMIT="1000",
+        GIT_HTTP_LOW_SPEED_TIME="60",
+    )
+    settings = list(_SETTINGS) + list(settings) + (auth.config() if auth else [])
+    try:
+        count = int(env.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        count = 0
+    for key, value in settings:
+        env[f"GIT_CONFIG_KEY_{count}"] = key
+        env[f"GIT_CONFIG_VALUE_{count}"] = value
+        count += 1
+    env["GIT_CONFIG_COUNT"] = str(count)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    timeout: float = GIT_TIMEOUT,
+    check: bool = True,
+    input: bytes | None = None,
+    auth: Auth | None = None,
+    env: Mapping[str, str] | None = None,
+    stats: GitStats | None = None,
+    settings: Sequence[tuple[str, str]] = (),
+) -> GitResult:
+    """The only subprocess call in promoter: argv list, scrubbed env, timeout, redaction."""
+    argv = ("git", *args)
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            env=git_environment(auth, env, settings),
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(
+            f"git {args[0]} timed out after {timeout:.0f}s",
+            argv=_shown(argv),
+            transient=True,
+        ) from exc
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (or not on PATH)") from exc
+    finally:
+        if stats is not None:
+            stats.calls += 1
+            stats.seconds += time.monotonic() - started
+    result = GitResult(
+        _shown(argv), done.returncode, done.stdout, redact(done.stderr.decode("utf-8", "replace"))
+    )
+    if check and done.returncode != 0:
+        raise _error(result)
+    return result
+
+
+def _shown(argv: Sequence[str]) -> tuple[str, ...]:
+    return tuple(redact(a) for a in argv)
+
+
+def _error(result: GitResult) -> GitError:
+    tail = "\n".join(result.stderr.strip().splitlines()[-3:])
+    command = " ".join(result.argv[:2])
+    if _AUTH_FAILED.search(result.stderr):
+        return GitAuthError(
+            f"{command}: the remote refused the credentials; set PROMOTER_TOKEN to a token "
+            f"that can read and push to the config repository ({_last_line(tail)})",
+            argv=result.argv,
+            returncode=result.returncode,
+            stderr=tail,
+        )
+    transient = bool(re.search(r"HTTP 5\d\d|returned error: 5\d\d|Connection|timed out", tail))
+    return GitError(
+        f"{command} failed (exit {result.returncode}): {_last_line(tail) or 'no output'}",
+        argv=result.argv,
+        returncode=result.returncode,
+        stderr=tail,
+        transient=transient,
+    )
+
+
+NO_NEGOTIATION = (("fetch.negotiationAlgorithm", "noop"),)
+"""Send no `have`s: a fetch by id must not let the server assume the client has them."""
+
+
+def is_unknown_option(stderr: str) -> bool:
+    """An older git than the option needs (it prints usage), not a failed fetch."""
+    return bool(re.search(r"unknown option|usage: git fetch", stderr))
+
+
+def is_filter_refusal(stderr: str) -> bool:
+    return "filter" in stderr and bool(
+        re.search(r"max depth|not supported|unsupported|invalid|disallowed|not allowed", stderr)
+    )
+
+
+def sent_bytes(stderr: str) -> int:
+    """The pack size a push reports in its progress ("Writing objects: 100% ..., 1.2 KiB")."""
+    sent = _WRITTEN.search(stderr)
+    return int(float(sent.group(1)) * _UNITS[sent.group(2)]) if sent else 0
+
+
+def push_error(result: GitResult, branch: str, *, deleting: bool = False) -> GitError:
+    """A failed push, classified: the branch moved (transient), refused by the server (its
+    own reason), or the git error it was (auth, network)."""
+    report = result.stdout.decode("utf-8", "replace") + "\n" + result.stderr
+    if _REJECTED.search(report) and not _AUTH_FAILED.search(report):
+        moved = "while it was being deleted" if deleting else "since it was read"
+        return PushRejectedError(
+            f"push to {branch} was rejected because the branch moved {moved}; retrying on the "
+            "new tip",
+            argv=result.argv,
+            stderr=_last_line(report),
+        )
+    reason = _refusal(report)
+    if reason and not _AUTH_FAILED.search(report):
+        return GitError(
+            f"the remote refused the push to {branch}: {reason}",
+            argv=result.argv,
+            returncode=result.returncode,
+            stderr=report,
+        )
+    return _error(GitResult(result.argv, result.returncode, result.stdout, report))
+
+
+class ObjectReader:
+    """One `git cat-file --batch` kept open for a run's reads: one process, not one per read.
+
+    Objects are fetched before they are read; only a git too old for fetching by id (<
+    2.29) leaves a missing one to git's lazy fetch, hence the auth. git re-scans its packs
+    when an id is not found, so objects fetched or written after it started are found too.
+    """
+
+    def __init__(
+        self, git_dir: Path, auth: Auth | None = None, stats: GitStats | None = None
+    ) -> None:
+        self.git_dir = git_dir
+        self.auth = auth
+        self.stats = stats
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def read(self, oids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """oid -> (type, content) for each of `oids`; a missing one is a `GitError`."""
+        if not oids:
+            return {}
+        started = time.monotonic()
+        process = self._start()
+        assert process.stdin is not None
+        assert process.stdout is not None
+        found: dict[str, tuple[str, bytes]] = {}
+        try:
+            process.stdin.write("".join(f"{o}\n" for o in oids).encode())
+            process.stdin.flush()
+            for oid in oids:
+                found[oid] = self._one(oid, process.stdout)
+        except (BrokenPipeError, ValueError) as exc:
+            self.close()
+            raise GitError(f"git cat-file stopped while reading {oid[:12]}") from exc
+        finally:
+            if self.stats is not None:
+                self.stats.seconds += time.monotonic() - started
+        return found
+
+    def _one(self, oid: str, stream: IO[bytes]) -> tuple[str, bytes]:
+        header = stream.readline().decode().split()
+        if len(header) != 3:
+            if not header:
+                self.close()
+                raise GitError(f"git cat-file stopped while reading {oid[:12]}")
+            raise GitError(f"object {oid} is missing from the clone")
+        data = stream.read(int(header[2]) + 1)
+        return header[1], data[:-1]
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            env = git_environment(self.auth)
+            try:
+                self._process = subprocess.Popen(
+                    ("git", "cat-file", "--batch"),
+                    cwd=self.git_dir,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+            except FileNotFoundError as exc:
+                raise GitError("git is not installed (or not on PATH)") from exc
+            if self.stats is not None:
+                self.stats.calls += 1
+        return self._process
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def __del__(self) -> None:
+        """A reader nobody closed (a store dropped on an error path) still ends its git."""
+        self.close()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _refusal(report: str) -> str:
+    """Why a push was refused: the porcelain status and the server's own `remote:` lines."""
+    status = ""
+    remote: list[str] = []
+    for line in report.splitlines():
+        if line.startswith("!\t"):
+            status = line.rsplit("\t", 1)[-1].strip()
+        elif line.startswith("remote:"):
+            text = line.removeprefix("remote:").strip()
+            if text and not text.startswith(("error: failed", "To ")):
+                remote.append(text)
+    return "; ".join(part for part in [status, *remote[-3:]] if part)

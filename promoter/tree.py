@@ -1,0 +1,340 @@
+"""The repository as promotion sees it: entries, snapshots of a commit, and the `Store`.
+
+A `Store` is where a promotion reads a branch and lands its commit: the partial clone
+(`repo.Clone`) or a forge's API (`forges.github_store.GitHubStore`); `promotion` knows only
+this protocol. `Snapshot` reads one commit's files by path through any store and builds
+the tree of a change. Git's object format is computed here too, so a store can name a
+tree or blob before (or instead of) writing it. A leaf: knows nothing of git processes,
+HTTP, YAML or forges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from promoter.errors import GitError
+
+TREE_MODE = "40000"
+LINK_MODE = "120000"
+GITLINK_MODE = "160000"
+WIDE_DIRECTORY = 32
+"""Entries above which a directory's children are taken to be small, many siblings."""
+
+
+@dataclass(slots=True)
+class GitStats:
+    """What reaching the repository cost: calls, seconds, pack bytes received and sent.
+
+    `network_ops` counts the calls that talk to the remote (clone, fetch, ls-remote, push):
+    on a CI link each costs round trips, so it is what a repository's size must not drive.
+    """
+
+    calls: int = 0
+    seconds: float = 0.0
+    bytes_fetched: int = 0
+    bytes_sent: int = 0
+    fetches: int = 0
+    network_ops: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    mode: str
+    oid: str
+
+    @property
+    def is_tree(self) -> bool:
+        return self.mode == TREE_MODE
+
+    @property
+    def is_link(self) -> bool:
+        return self.mode == LINK_MODE
+
+
+class Store(Protocol):
+    """Reads and writes of one remote repository, the seam between promotion and transport.
+
+    Reads: commits, trees (fetched on demand; `subtrees` makes whole listings present in
+    one request) and blobs. Writes: objects named locally (`hash_blob`, `make_tree`), one
+    commit, and a compare-and-swap branch move (`push`: a fast-forward, or forced from the
+    `lease` read before) that raises `PushRejectedError` when the branch moved.
+    """
+
+    stats: GitStats
+    signs_commits: bool
+    """Whether its commits are signed without `--sign` (the forge signs API commits)."""
+
+    def head_branch(self) -> str: ...
+
+    def ref(self, branch: str) -> str:
+        """The tip of `branch` as the store last saw it."""
+        ...
+
+    def update(self, branch: str) -> str:
+        """The remote's current tip of `branch`, read again (after a lost race)."""
+        ...
+
+    def remote_branch(self, branch: str) -> str | None: ...
+
+    def fetch_commit(self, oid: str) -> None: ...
+
+    def commit_info(self, oid: str) -> tuple[str, tuple[str, ...], str]:
+        """(tree, parents, message)."""
+        ...
+
+    def tree(self, oid: str) -> dict[str, Entry]: ...
+
+    def trees(
+        self, wanted: Mapping[str, int], *, fetch: bool = True
+    ) -> dict[str, dict[str, Entry]]:
+        """Listings of trees, fetched with the given number of levels below when missing."""
+        ...
+
+    def subtree(self, oid: str) -> None: ...
+
+    def subtrees(self, oids: Iterable[str]) -> None: ...
+
+    def blobs(self, oids: Iterable[str]) -> dict[str, bytes]: ...
+
+    def hash_blob(self, data: bytes) -> str: ...
+
+    def make_tree(self, entries: Mapping[str, Entry]) -> str: ...
+
+    def write_commit(
+        self, tree: str, parent: str, message: str, *, identity: Identity, sign: bool = False
+    ) -> str: ...
+
+    def is_verified(self, oid: str) -> bool:
+        """Whether the commit carries a signature its forge would accept."""
+        ...
+
+    def push(self, commit: str, branch: str, *, lease: str | None, force: bool) -> None: ...
+
+    def delete_branch(self, branch: str, *, lease: str) -> None: ...
+
+    def close(self) -> None:
+        """Release what the store holds open (its reader process)."""
+        ...
+
+
+# -- git's object format ------------------------------------------------------------------
+
+
+def object_id(kind: str, body: bytes, *, algorithm: str = "sha1") -> str:
+    """The id git gives an object of `kind` with `body` (sha1 or sha256 repositories)."""
+    data = kind.encode() + b" %d\0" % len(body) + body
+    return hashlib.new(algorithm, data, usedforsecurity=False).hexdigest()
+
+
+def tree_body(entries: Mapping[str, Entry]) -> bytes:
+    """A tree object's bytes: entries in git's order (a directory sorts as `name/`)."""
+
+    def order(item: tuple[str, Entry]) -> bytes:
+        name, entry = item
+        return name.encode("utf-8", "surrogateescape") + (b"/" if entry.is_tree else b"")
+
+    return b"".join(
+        f"{e.mode} ".encode() + name.encode("utf-8", "surrogateescape") + b"\0"
+        + bytes.fromhex(e.oid)
+        for name, e in sorted(entries.items(), key=order)
+    )  # fmt: skip
+
+
+def parse_tree(raw: bytes, oid_bytes: int = 20) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    at = 0
+    while at < len(raw):
+        space = raw.index(b" ", at)
+        nul = raw.index(b"\0", space)
+        mode = raw[at:space].decode()
+        name = raw[space + 1 : nul].decode("utf-8", "surrogateescape")
+        entries[name] = Entry(mode, raw[nul + 1 : nul + 1 + oid_bytes].hex())
+        at = nul + 1 + oid_bytes
+    return entries
+
+
+def commit_body(
+    tree: str, parents: Iterable[str], message: str, identity: Identity, when: float | None = None
+) -> bytes:
+    """A commit object's bytes, as `git commit-tree` writes it (author = committer, now)."""
+    moment = time.time() if when is None else when
+    offset = time.localtime(moment).tm_gmtoff
+    sign = "-" if offset < 0 else "+"
+    zone = f"{sign}{abs(offset) // 3600:02d}{abs(offset) % 3600 // 60:02d}"
+    stamp = f"{identity.name} <{identity.email}> {int(moment)} {zone}"
+    lines = [f"tree {tree}", *(f"parent {p}" for p in parents)]
+    lines += [f"author {stamp}", f"committer {stamp}"]
+    return ("\n".join(lines) + "\n\n" + message).encode("utf-8")
+
+
+def parse_commit(raw: bytes) -> tuple[str, tuple[str, ...], str]:
+    """(tree, parents, message) of a commit object's bytes."""
+    header, _, message = raw.decode("utf-8", "replace").partition("\n\n")
+    tree = ""
+    parents: list[str] = []
+    for line in header.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "tree":
+            tree = value
+        elif key == "parent":
+            parents.append(value)
+    return tree, tuple(parents), message
+
+
+class Snapshot:
+    """The files of one commit of a store, read by path, fetched on demand."""
+
+    def __init__(self, clone: Store, commit: str) -> None:
+        self.clone = clone
+        self.commit = commit
+        self.root = clone.commit_info(commit)[0]
+
+    def entries(self, paths: Iterable[str]) -> dict[str, Entry | None]:
+        """The entry at each path (None when missing), walking all paths level by level.
+
+        Below a wide directory (an `apps/` listing with hundreds of entries) each entry is
+        one of many small siblings, so the rest of the path is fetched in one request;
+        elsewhere one level at a time, so a wide subtree is never pulled in whole.
+        """
+        pending = {p: (self.root, list(PurePosixPath(p).parts), 0) for p in dict.fromkeys(paths)}
+        found: dict[str, Entry | None] = {}
+        while pending:
+            wanted: dict[str, int] = {}
+            for tree, _, depth in pending.values():
+                wanted[tree] = max(wanted.get(tree, 0), depth)
+            listing = self.clone.trees(wanted)
+            advanced: dict[str, tuple[str, list[str], int]] = {}
+            for path, (tree, parts, _) in pending.items():
+                entry = listing[tree].get(parts[0])
+                if entry is None or len(parts) == 1:
+                    found[path] = entry
+                elif entry.is_tree:
+                    wide = len(listing[tree]) > WIDE_DIRECTORY
+                    advanced[path] = (entry.oid, parts[1:], len(parts) - 1 if wide else 0)
+                else:
+                    found[path] = None
+            pending = advanced
+        return found
+
+    def files_under(self, directory: str) -> list[str]:
+        """Every blob path under `directory` ('' for the whole tree), fetched in one go."""
+        if directory in ("", "."):
+            tree = self.root
+        else:
+            entry = self.entries([directory])[directory]
+            if entry is None or not entry.is_tree:
+                return []
+            tree = entry.oid
+        self.clone.subtree(tree)
+        prefix = "" if directory in ("", ".") else directory.rstrip("/") + "/"
+        return sorted(self._walk([(tree, prefix)]))
+
+    def listing(self, focus: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+        """(file paths, directories left out): the whole tree in one request, except that in
+        a wide directory holding a child named in `focus` (`apps/web` among 8,000 apps) the
+        other children are left out and returned, to be listed with `files_under` if read.
+
+        The clone brought the root and its children's listings, so this is decided before
+        anything is fetched.
+        """
+        root = self.clone.trees({self.root: 1})[self.root]
+        wanted: list[tuple[str, str]] = []
+        files: list[str] = []
+        skipped: list[str] = []
+        tops = {n: e for n, e in root.items() if e.is_tree}
+        listings = self.clone.trees({e.oid: 0 for e in tops.values()}) if tops else {}
+        for name, entry in sorted(root.items()):
+            if not entry.is_tree:
+                if entry.mode != GITLINK_MODE:
+                    files.append(name)
+                continue
+            children = listings[entry.oid]
+            kept = [c for c in children if c in focus and children[c].is_tree]
+            if len(children) <= WIDE_DIRECTORY or not kept:
+                wanted.append((entry.oid, f"{name}/"))
+                continue
+            for child, sub in sorted(children.items()):
+                if child in kept:
+                    wanted.append((sub.oid, f"{name}/{child}/"))
+                elif sub.is_tree:
+                    skipped.append(f"{name}/{child}")
+                elif sub.mode != GITLINK_MODE:
+                    files.append(f"{name}/{child}")
+        self.clone.subtrees(oid for oid, _ in wanted)
+        files.extend(self._walk(wanted))
+        return sorted(files), skipped
+
+    def _walk(self, level: list[tuple[str, str]]) -> list[str]:
+        """Blob paths below present trees: one `cat-file --batch` per depth."""
+        files: list[str] = []
+        while level:
+            listings = self.clone.trees({oid: 0 for oid, _ in level}, fetch=False)
+            below: list[tuple[str, str]] = []
+            for oid, prefix in level:
+                for name, entry in listings[oid].items():
+                    if entry.is_tree:
+                        below.append((entry.oid, f"{prefix}{name}/"))
+                    elif entry.mode != GITLINK_MODE:
+                        files.append(prefix + name)
+            level = below
+        return files
+
+    def materialise(self, paths: Iterable[str], dest: Path) -> list[str]:
+        """Write the files at `paths` (if present) under `dest`; returns those written.
+
+        Symbolic links are written as links, so path checks see what a checkout would.
+        """
+        entries = {p: e for p, e in self.entries(paths).items() if e is not None}
+        blobs = self.clone.blobs(e.oid for e in entries.values() if not e.is_tree)
+        written = []
+        for path, entry in sorted(entries.items()):
+            if entry.is_tree:
+                continue
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists() or target.is_symlink():
+                continue
+            if entry.is_link:
+                os.symlink(blobs[entry.oid].decode("utf-8", "surrogateescape"), target)
+            else:
+                target.write_bytes(blobs[entry.oid])
+                if entry.mode == "100755":
+                    target.chmod(0o755)
+            written.append(path)
+        return written
+
+    def write_tree(self, changes: Mapping[str, bytes]) -> str:
+        """The root tree of this commit with `changes` (path → new content) applied."""
+        self.entries(changes)
+        by_parts = {tuple(PurePosixPath(p).parts): data for p, data in changes.items()}
+        return self._rewrite(self.root, by_parts)
+
+    def _rewrite(self, tree: str, changes: Mapping[tuple[str, ...], bytes]) -> str:
+        entries = dict(self.clone.tree(tree))
+        below: dict[str, dict[tuple[str, ...], bytes]] = {}
+        for parts, data in changes.items():
+            if len(parts) == 1:
+                old = entries.get(parts[0])
+                mode = old.mode if old is not None and not old.is_tree else "100644"
+                entries[parts[0]] = Entry(mode, self.clone.hash_blob(data))
+            else:
+                below.setdefault(parts[0], {})[parts[1:]] = data
+        for name, sub in below.items():
+            old = entries.get(name)
+            if old is None or not old.is_tree:
+                raise GitError(f"cannot write below {name!r}: not a directory in the repository")
+            entries[name] = Entry(TREE_MODE, self._rewrite(old.oid, sub))
+        return self.clone.make_tree(entries)
