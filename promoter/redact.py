@@ -7,7 +7,6 @@ auth), so a token echoed back by git or a forge in any of those forms is still m
 from __future__ import annotations
 
 import base64
-import logging
 import threading
 
 MASK = "***"
@@ -39,7 +38,7 @@ def register(secret: str) -> None:
     if len(secret) < _MIN_LENGTH:
         return
     forms = {secret, base64.b64encode(secret.encode()).decode()}
-    for user in ("x-access-token", "oauth2", "git", "token"):
+    for user in ("x-access-token", "oauth2", "gitlab-ci-token", "git", "token"):
         forms.add(base64.b64encode(f"{user}:{secret}".encode()).decode())
     with _lock:
         _secrets.update(forms)
@@ -51,12 +50,3 @@ def redact(text: str) -> str:
     for secret in secrets:
         text = text.replace(secret, MASK)
     return text
-
-
-class RedactingFilter(logging.Filter):
-    """Masks secrets in log records before any handler formats them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        return True

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from promoter.errors import EditRefusedError, InputError, TargetNotFoundError
+from promoter.promotion import bump
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "configrepo"
 
@@ -201,3 +205,54 @@ def test_promotion_insertion_never_moves_the_inherited_version_backwards(tmp_pat
     done = run(*args, "--allow-downgrade")
     assert done.returncode == 0, done.stderr
     assert "newTag: 2.0.0" in overlay.read_text()
+
+
+# -- `bump`: editing files in place through the plan production uses ---------------------------
+
+_KUSTOMIZATION = "images:\n- name: ghcr.io/acme/web\n  newTag: v1.0.0\n"
+
+
+def test_promotion_bump_missing_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(TargetNotFoundError) as info:
+        bump([tmp_path / "nope.yaml"], "ghcr.io/acme/web:1")
+    assert info.value.message == "file not found"
+    assert info.value.path == str(tmp_path / "nope.yaml")
+
+
+def test_promotion_bump_directory_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        bump([tmp_path], "ghcr.io/acme/web:1")
+    assert not isinstance(info.value, TargetNotFoundError)
+    assert info.value.message == "is a directory, expected a YAML file"
+
+
+def test_promotion_bump_writes_and_keeps_mode(tmp_path: Path) -> None:
+    target = tmp_path / "kustomization.yaml"
+    target.write_text(_KUSTOMIZATION)
+    target.chmod(0o640)
+    result = bump([target], "ghcr.io/acme/web:v2")
+    assert result.status.value == "changed"
+    assert target.read_text() == _KUSTOMIZATION.replace("v1.0.0", "v2")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kustomization.yaml"]
+
+
+def test_promotion_bump_unchanged_does_not_replace_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "kustomization.yaml"
+    target.write_text(_KUSTOMIZATION)
+    inode = target.stat().st_ino
+    assert bump([target], "ghcr.io/acme/web:v1.0.0").status.value == "unchanged"
+    assert target.stat().st_ino == inode
+
+
+def test_promotion_bump_refusal_in_a_later_file_writes_none(tmp_path: Path) -> None:
+    first, second = tmp_path / "a" / "kustomization.yaml", tmp_path / "b" / "kustomization.yaml"
+    first.parent.mkdir()
+    second.parent.mkdir()
+    first.write_text(_KUSTOMIZATION)
+    pinned = _KUSTOMIZATION + "  digest: sha256:" + "a" * 64 + "\n"
+    second.write_text(pinned)
+    with pytest.raises(EditRefusedError, match="pinned by digest"):
+        bump([first, second], "ghcr.io/acme/web:v2")
+    assert first.read_text() == _KUSTOMIZATION
+    assert second.read_text() == pinned

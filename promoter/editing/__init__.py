@@ -1,10 +1,10 @@
 """Minimal-diff YAML editing: locate with ruamel, splice text, prove with jsonpatch.
 
-Bytes in, bytes out. Knows nothing of git, forges or the CLI. `edit_file` is the one
-entry point that touches the disk.
+Bytes in, bytes out. Knows nothing of git, forges or the CLI; `write_atomic` is the one
+function that touches the disk (promotion decides when).
 """
 
-from promoter.editing.engine import edit_bytes, edit_file, write_atomic
+from promoter.editing.engine import edit_bytes, write_atomic
 from promoter.editing.model import BumpRequest, Context, Edit, FileEdit
 
 __all__ = [
@@ -13,6 +13,5 @@ __all__ = [
     "Edit",
     "FileEdit",
     "edit_bytes",
-    "edit_file",
     "write_atomic",
 ]

@@ -24,7 +24,7 @@ from promoter.editing.source import (
 )
 from promoter.editing.splice import Replacement, apply_replacements, insert_key, replace_scalar
 from promoter.editing.verify import verify
-from promoter.errors import EditRefusedError, InputError, TargetNotFoundError, YamlError
+from promoter.errors import EditRefusedError, TargetNotFoundError, YamlError
 
 Editor = Callable[[YamlFile, BumpRequest, Context], list[Found]]
 
@@ -169,30 +169,6 @@ def load_context(path: FsPath, root: FsPath | None = None) -> Context:
             break
         directory = directory.parent
     return Context(base_values=tuple(bases))
-
-
-def edit_file(
-    path: FsPath,
-    request: BumpRequest,
-    *,
-    display_name: str | None = None,
-    root: FsPath | None = None,
-    write: bool = True,
-) -> FileEdit:
-    """Read, edit, prove, and (if `write` and the bytes differ) replace the file atomically."""
-    name = display_name or str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise TargetNotFoundError("file not found", path=name) from exc
-    except IsADirectoryError as exc:
-        raise InputError("is a directory, expected a YAML file", path=name) from exc
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", path=name) from exc
-    result = edit_bytes(raw, name, request, load_context(path, root))
-    if write and result.changed:
-        write_atomic(path, result.after)
-    return result
 
 
 def write_atomic(path: FsPath, data: bytes) -> None:

@@ -360,14 +360,6 @@ def mapping_get(node: Node, key: str) -> Node | None:
     return None
 
 
-def mapping_key_node(node: Node, key: str) -> Node | None:
-    if isinstance(node, MappingNode):
-        for key_node, _ in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.value == key:
-                return key_node
-    return None
-
-
 def scalar_text(node: Node | None) -> str | None:
     """The value of a string scalar, else None (numbers, nulls, collections)."""
     if isinstance(node, ScalarNode) and node.tag == STR_TAG:

@@ -78,8 +78,12 @@ def installation_token(
         return str(integration.get_access_token(installation.id).token)
     except ValueError as error:
         raise ForgeAuthError(f"PROMOTER_GITHUB_APP_ID must be a number, got {app_id!r}") from error
-    except GithubException as error:
-        found = _translate(error, full_name)
+    except Exception as error:
+        found = translate(error, full_name)
+        if found is None:
+            raise
+        if not isinstance(error, GithubException):
+            raise found from error  # unreachable, not refused: say so, not "not installed"
         raise ForgeAuthError(
             f"GitHub App {app_id} could not get a token for {full_name}: {found.message} "
             "(is the App installed on the repository, and is the private key its own?)"
@@ -99,6 +103,7 @@ class GitHubForge:
         sleep: Callable[[float], None] = time.sleep,
         write_interval: float | None = None,
         env: Mapping[str, str] | None = None,
+        timeout: int = 30,
     ) -> None:
         from github import Auth, Github
 
@@ -119,7 +124,7 @@ class GitHubForge:
             retry=None,
             seconds_between_requests=0,
             seconds_between_writes=interval,
-            timeout=30,
+            timeout=timeout,
         )
         self.sleep = sleep
         self.calls = 0
@@ -191,7 +196,8 @@ class GitHubForge:
     @property
     def repo(self) -> Repository:
         if self._repo is None:
-            self._repo = self.call(lambda: self.client.get_repo(self.full_name, lazy=True))
+            lazy = self.client.withLazy(True)  # no GET until an attribute is read
+            self._repo = self.call(lambda: lazy.get_repo(self.full_name))
         return self._repo
 
     def _find(self, head: str, base: str) -> PullRequest | None:
@@ -254,12 +260,10 @@ class GitHubForge:
 
         Public because `github_store.GitHubStore` shares this forge's client and layer.
         """
-        from github.GithubException import GithubException
-
         retrying = Retrying(
             stop=stop_after_attempt(5) | stop_after_delay(180),
             wait=_wait_for,
-            retry=retry_if_exception(lambda e: isinstance(e, GithubException) and _transient(e)),
+            retry=retry_if_exception(is_transient),
             reraise=True,
             sleep=self.sleep,
         )
@@ -268,9 +272,62 @@ class GitHubForge:
                 with attempt:
                     self.calls += 1
                     return action()
-        except GithubException as error:
-            raise _translate(error, self.full_name) from error
+        except Exception as error:
+            translated = translate(error, self.full_name)
+            if translated is None:
+                raise
+            translated.transient = False  # retried here already: no second retry layer
+            raise translated from error
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth another try: 5xx, rate limits, and a dropped or timed-out connection."""
+    from github.GithubException import GithubException
+    from requests import exceptions
+
+    if isinstance(error, GithubException):
+        return _transient(error)
+    if isinstance(error, (exceptions.SSLError, exceptions.ProxyError)):
+        return False  # a certificate or proxy problem does not go away by itself
+    return isinstance(
+        error, (exceptions.ConnectionError, exceptions.Timeout, exceptions.ChunkedEncodingError)
+    )
+
+
+def translate(error: BaseException, full_name: str) -> ForgeError | None:
+    """The `PromoterError` for anything PyGithub or requests raise (None: not theirs).
+
+    The boundary map of STYLE §4: `tests/forges/test_exception_map.py` checks that every
+    exception class of both libraries lands here with one clear line.
+    """
+    from github.GithubException import BadAttributeException, GithubException
+    from requests import exceptions
+
+    if isinstance(error, GithubException):
+        return _translate(error, full_name)
+    if isinstance(error, BadAttributeException):
+        return ForgeError(
+            f"GitHub sent an unexpected value for {error.actual_value!r} ({full_name}); "
+            "is the API URL a GitHub API?"
+        )
+    if isinstance(error, exceptions.RequestException):
+        transient = is_transient(error)
+        kind = {
+            exceptions.SSLError: "TLS failed",
+            exceptions.ProxyError: "the proxy refused the connection",
+            exceptions.ConnectTimeout: "the connection timed out",
+            exceptions.ReadTimeout: "no answer in time",
+            exceptions.ConnectionError: "the connection failed or was dropped",
+            exceptions.ChunkedEncodingError: "the connection was dropped mid-answer",
+        }
+        reason = next((v for k, v in kind.items() if isinstance(error, k)), "request failed")
+        detail = redact(str(error).splitlines()[0] if str(error) else type(error).__name__)
+        return ForgeError(
+            f"GitHub API unreachable for {full_name}: {reason} ({detail[:200]})",
+            transient=transient,
+        )
+    return None
 
 
 def _split_reviewers(reviewers: tuple[str, ...]) -> tuple[list[str], list[str]]:

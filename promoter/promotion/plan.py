@@ -276,6 +276,8 @@ def _read(path: Path, name: str) -> bytes:
         return path.read_bytes()
     except FileNotFoundError as exc:
         raise TargetNotFoundError("file not found", path=name) from exc
+    except IsADirectoryError as exc:
+        raise InputError("is a directory, expected a YAML file", path=name) from exc
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=name) from exc
 

@@ -192,8 +192,8 @@ def run_git(
             argv=_shown(argv),
             transient=True,
         ) from exc
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed (or not on PATH)") from exc
+    except OSError as exc:
+        raise _start_error(exc, cwd) from exc
     finally:
         if stats is not None:
             stats.calls += 1
@@ -204,6 +204,15 @@ def run_git(
     if check and done.returncode != 0:
         raise _error(result)
     return result
+
+
+def _start_error(error: OSError, cwd: Path | None) -> GitError:
+    """git could not even start: not installed, or its directory is gone or unreadable."""
+    if cwd is not None and not cwd.is_dir():
+        return GitError(f"git cannot run in {cwd}: the directory does not exist")
+    if isinstance(error, FileNotFoundError):
+        return GitError("git is not installed (or not on PATH)")
+    return GitError(f"git could not be started: {error.strerror or error}")
 
 
 def _shown(argv: Sequence[str]) -> tuple[str, ...]:
@@ -335,8 +344,8 @@ class ObjectReader:
                     stderr=subprocess.DEVNULL,
                     env=env,
                 )
-            except FileNotFoundError as exc:
-                raise GitError("git is not installed (or not on PATH)") from exc
+            except OSError as exc:
+                raise _start_error(exc, self.git_dir) from exc
             if self.stats is not None:
                 self.stats.calls += 1
         return self._process

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from promoter.editing import BumpRequest, Edit, edit_bytes, edit_file, write_atomic
+from promoter.editing import BumpRequest, Edit, edit_bytes, write_atomic
 from promoter.editing.engine import apply, find_all, plan
 from promoter.editing.model import Context
 from promoter.editing.source import parse_text
 from promoter.editing.verify import intended_patch, verify
-from promoter.errors import EditRefusedError, InputError, TargetNotFoundError
+from promoter.errors import EditRefusedError, TargetNotFoundError
 from promoter.imageref import parse_image_ref
 
 KUSTOMIZATION = (
@@ -206,57 +206,6 @@ def test_edit_bytes_keeps_bom_and_crlf() -> None:
     result = edit_bytes(raw, "kustomization.yaml", _request("ghcr.io/acme/web:1.10"))
     old, new = b"web # app\r\n    newTag: v1.0.0", b'web # app\r\n    newTag: "1.10"'
     assert result.after == raw.replace(old, new)
-
-
-def test_edit_file_missing_target_not_found(tmp_path: Path) -> None:
-    with pytest.raises(TargetNotFoundError) as info:
-        edit_file(tmp_path / "nope.yaml", _request("web:1"), display_name="nope.yaml")
-    assert str(info.value) == "nope.yaml: file not found"
-
-
-def test_edit_file_directory_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError) as info:
-        edit_file(tmp_path, _request("web:1"), display_name="overlays")
-    assert not isinstance(info.value, TargetNotFoundError)
-    assert str(info.value) == "overlays: is a directory, expected a YAML file"
-
-
-def test_edit_file_writes_and_keeps_mode(tmp_path: Path) -> None:
-    target = tmp_path / "kustomization.yaml"
-    target.write_bytes(KUSTOMIZATION.encode())
-    target.chmod(0o640)
-    result = edit_file(target, _request("ghcr.io/acme/web:v2"))
-    assert target.read_bytes() == result.after
-    assert b"newTag: v2\n" in result.after
-    assert stat.S_IMODE(target.stat().st_mode) == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["kustomization.yaml"]
-
-
-def test_edit_file_write_false_leaves_file(tmp_path: Path) -> None:
-    target = tmp_path / "kustomization.yaml"
-    target.write_bytes(KUSTOMIZATION.encode())
-    result = edit_file(target, _request("ghcr.io/acme/web:v2"), write=False)
-    assert result.changed
-    assert target.read_bytes() == KUSTOMIZATION.encode()
-
-
-def test_edit_file_unchanged_does_not_replace_file(tmp_path: Path) -> None:
-    target = tmp_path / "kustomization.yaml"
-    target.write_bytes(KUSTOMIZATION.encode())
-    inode = target.stat().st_ino
-    result = edit_file(target, _request("ghcr.io/acme/web:v1.0.0"))
-    assert not result.changed
-    assert target.stat().st_ino == inode
-
-
-def test_edit_file_refusal_leaves_file(tmp_path: Path) -> None:
-    target = tmp_path / "kustomization.yaml"
-    digest = "    digest: sha256:" + "a" * 64 + "\n"
-    pinned = KUSTOMIZATION.replace("newTag: v1.0.0\n", "newTag: v1\n" + digest, 1)
-    target.write_text(pinned)
-    with pytest.raises(EditRefusedError, match="pinned by digest"):
-        edit_file(target, _request("ghcr.io/acme/web:v2"))
-    assert target.read_text() == pinned
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o755, 0o640])

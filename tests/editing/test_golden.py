@@ -5,7 +5,8 @@ A case is a folder with `case.json`:
    "key": null, "setter": null, "error": null}
 `input/` holds the files (plus any context such as the chart's `values.yaml`);
 `expected/` holds the edited files. With `"error": "text"`, the edit must be refused with a
-message containing that text, and the input must stay byte-identical.
+message containing that text, and the input must stay byte-identical. Each file goes
+through `promotion.bump`: the plan, edit and atomic write that `promote` itself uses.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.editing import BumpRequest, edit_file
 from promoter.errors import InputError
-from promoter.imageref import parse_image_ref
+from promoter.promotion import bump
 
 CASES = Path(__file__).resolve().parents[2] / "fixtures" / "edits"
 
@@ -36,19 +36,17 @@ def test_golden_case(case: Path, tmp_path: Path) -> None:
     spec = json.loads((case / "case.json").read_text())
     work = tmp_path / "work"
     shutil.copytree(case / "input", work)
-    request = BumpRequest(
-        parse_image_ref(spec["image"]), key=spec.get("key"), setter=spec.get("setter")
-    )
+    options = {"key": spec.get("key"), "setter": spec.get("setter")}
     for name in spec["files"]:
         target = work / name
         before = target.read_bytes()
         if spec.get("error"):
             with pytest.raises(InputError) as info:
-                edit_file(target, request, display_name=name, root=work)
+                bump([target], spec["image"], **options)
             assert spec["error"] in str(info.value)
             assert target.read_bytes() == before
             continue
-        edit_file(target, request, display_name=name, root=work)
+        bump([target], spec["image"], **options)
         expected = (case / "expected" / name).read_bytes()
         assert target.read_bytes() == expected, f"{case.name}/{name} differs from golden"
 

@@ -220,6 +220,7 @@ class FakeGitHub:
         self.api_url = ""
         self.revoked = False
         self._faults: list[_Fault] = []
+        self._hangups: list[tuple[str, re.Pattern[str], float]] = []
         self._log_lock = threading.Lock()
         self._stack = ExitStack()
         self._server: LoopbackServer | None = None
@@ -356,6 +357,24 @@ class FakeGitHub:
                     method.upper(), re.compile(path_regex), status, body, dict(headers or {}), times
                 )
             )
+
+    def drop_next(
+        self, method: str = "*", path_regex: str = "", *, stall: float = 0.0, times: int = 1
+    ) -> None:
+        """Hang up on the next `times` matching REST requests without an answer, after
+        `stall` seconds (at most 5): a dropped connection, or with a stall longer than the
+        client's timeout, a timeout."""
+        with self._log_lock:
+            for _ in range(times):
+                self._hangups.append((method.upper(), re.compile(path_regex), min(stall, 5.0)))
+
+    def _take_hangup(self, method: str, path: str) -> float | None:
+        with self._log_lock:
+            for hangup in self._hangups:
+                if hangup[0] in ("*", method) and hangup[1].search(path):
+                    self._hangups.remove(hangup)
+                    return hangup[2]
+        return None
 
     def fail_502(self, method: str = "*", path_regex: str = "", *, times: int = 1) -> None:
         """502 with GitHub's JSON body (PyGithub retries 5xx only when retry is enabled)."""
@@ -579,6 +598,11 @@ class _Handler(_GitHandler):
                 self._exchange()
             return
         raw_body = self._read_rest_body()
+        stall = self.fake._take_hangup(self.command, url.path)
+        if stall is not None:
+            time.sleep(stall)
+            self.close_connection = True  # no status line: the client sees the line drop
+            return
         self._serve_api(url.path, url.query, raw_body)
 
     def _read_rest_body(self) -> bytes:
