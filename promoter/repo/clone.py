@@ -178,16 +178,38 @@ class Clone:
 
     def head_branch(self) -> str:
         if self._head is None:
-            ref = self._git("symbolic-ref", "HEAD").stdout.decode().strip()
-            self._head = ref.removeprefix("refs/heads/")
+            head = self._ref_file("HEAD")
+            if head is None or not head.startswith("ref: refs/heads/"):
+                head = self._git("symbolic-ref", "HEAD").stdout.decode().strip()
+            self._head = head.removeprefix("ref: ").removeprefix("refs/heads/")
         return self._head
 
     def ref(self, branch: str) -> str:
         """The local tip of `branch` (as cloned, fetched or pushed by this run)."""
         if branch not in self._branches:
-            out = self._git("rev-parse", "--verify", "--end-of-options", f"refs/heads/{branch}")
-            self._branches[branch] = out.stdout.decode().strip()
+            found = self._ref_file(f"refs/heads/{branch}")
+            if found is None:
+                args = ("rev-parse", "--verify", "--end-of-options", f"refs/heads/{branch}")
+                found = self._git(*args).stdout.decode().strip()
+            self._branches[branch] = found
         return self._branches[branch]
+
+    def _ref_file(self, name: str) -> str | None:
+        """A ref as the `files` backend stores it (loose, else packed): no process for what
+        `clone` and `fetch` just wrote. None sends the caller to git (e.g. reftable)."""
+        try:
+            return (self.git_dir / name).read_text().strip() or None
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            pass
+        try:
+            packed = (self.git_dir / "packed-refs").read_text()
+        except FileNotFoundError:
+            return None
+        for line in packed.splitlines():
+            oid, _, ref = line.partition(" ")
+            if ref == name and not line.startswith(("#", "^")):
+                return oid
+        return None
 
     def update(self, branch: str) -> str:
         """Fetch the branch's current tip (after a rejected push); returns its commit."""
@@ -422,8 +444,7 @@ class Clone:
         self.stats.bytes_sent += sent_bytes(result.stderr)
         if result.returncode != 0:
             raise push_error(result, branch)
-        self._git("update-ref", f"refs/heads/{branch}", commit)
-        self._branches[branch] = commit
+        self._branches[branch] = commit  # the local ref is not read again: no update-ref
 
     def delete_branch(self, branch: str, *, lease: str) -> None:
         """Delete a remote branch, unless it moved since `lease` was read."""
