@@ -70,6 +70,9 @@ class Workspace:
     open_request_forge: _ForgeOpener
     stats: GitStats
     _forge: Forge | None = field(default=None, repr=False)
+    _configs: dict[tuple[str, bytes], configuration.Config] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def forge(self) -> Forge:
@@ -92,7 +95,18 @@ class Workspace:
         root = Path(tempfile.mkdtemp(prefix="tree-", dir=self.workdir))
         if self.options.config_file is None:
             snapshot.materialise(configuration.CONFIG_NAMES, root)
-        return Checkout(branch, tip, snapshot, root, load_config(root, self.options.config_file))
+        return Checkout(branch, tip, snapshot, root, self._config(root))
+
+    def _config(self, root: Path) -> configuration.Config | None:
+        """promoter.yaml of a checkout, parsed once per content: validation and every retry
+        read the same file, and parsing it is most of a run's own CPU time."""
+        path = self.options.config_file or configuration.find_config(root)
+        if path is None:
+            return None
+        key = (path.name if path.parent == root else str(path), path.read_bytes())
+        if key not in self._configs:
+            self._configs[key] = configuration.load_config(path, root=root)
+        return self._configs[key]
 
     def check_out_commit(self, checkout: Checkout, commit: str) -> Checkout:
         """Another commit (a promotion branch's tip) read with `checkout`'s config."""
