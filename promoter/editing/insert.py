@@ -12,12 +12,21 @@ Bytes in, bytes out: knows nothing of git, files or environments.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from promoter.editing.layout import (
+    Style,
+    after_last_entry,
+    after_node,
+    dash_column,
+    flow_insert_point,
+    keep_last_line,
+    null_span,
+    refuse,
+)
 from promoter.editing.model import Edit, FileEdit
 from promoter.editing.source import (
     MERGE_TAG,
@@ -32,7 +41,6 @@ from promoter.editing.source import (
     to_data,
     to_pointer,
 )
-from promoter.editing.splice import is_plain_safe, preferred_quote, quote
 from promoter.errors import EditRefusedError, YamlError
 
 KIND_IMAGES = "kustomize-insert"
@@ -66,15 +74,16 @@ def insert_image_entries(raw: bytes, name: str, entries: Sequence[ImageEntry]) -
     check_not_encrypted(yaml_file)
     index, root = _first_mapping(yaml_file)
     text = yaml_file.text
-    style = _Style(yaml_file)
+    style = Style(yaml_file)
+    fields = [entry.fields() for entry in entries]
     images = _own_entry(root, "images")
     if images is not None and _is_shared(yaml_file, root):
-        raise _refuse(yaml_file, root, "the kustomization is an anchored mapping; edit it by hand")
+        raise refuse(yaml_file, root, "the kustomization is an anchored mapping; edit it by hand")
     start = len(_list_of(_data_at(yaml_file, index, ("images",))))
     if images is None:
-        at, prefix, suffix = _after_last_entry(yaml_file, root)
-        block = style.sequence_block(style.sequence_indent, entries)
-        new_text = _keep_last_line(text, at, f"{prefix}images:{style.newline}{block}{suffix}")
+        at, prefix, suffix = after_last_entry(yaml_file, root)
+        block = style.sequence_block(style.sequence_indent, fields)
+        new_text = keep_last_line(text, at, f"{prefix}images:{style.newline}{block}{suffix}")
         position = (at, at)
         line_offset = len(prefix)
     else:
@@ -82,28 +91,28 @@ def insert_image_entries(raw: bytes, name: str, entries: Sequence[ImageEntry]) -
         if isinstance(value, SequenceNode) and value.flow_style:
             close = value.end_mark.index - 1
             if text[close] != "]":
-                raise _refuse(yaml_file, value, "unexpected end of the images: flow sequence")
+                raise refuse(yaml_file, value, "unexpected end of the images: flow sequence")
             items = ", ".join(style.flow_mapping(entry.fields()) for entry in entries)
             new_text = (", " if value.value else "") + items
             position = (close, close)
             line_offset = 0
         elif isinstance(value, SequenceNode):
-            dash = _dash_column(text, value)
-            at, prefix, suffix = _after_node(yaml_file, value)
-            new_text = _keep_last_line(
-                text, at, f"{prefix}{style.sequence_block(dash, entries)}{suffix}"
+            dash = dash_column(text, value)
+            at, prefix, suffix = after_node(yaml_file, value)
+            new_text = keep_last_line(
+                text, at, f"{prefix}{style.sequence_block(dash, fields)}{suffix}"
             )
             position = (at, at)
             line_offset = len(prefix)
         elif _is_null(value):
-            span = _null_span(yaml_file, key_node, value)
+            span = null_span(yaml_file, key_node, value)
             indent = key_node.start_mark.column + style.sequence_indent
-            block = style.sequence_block(indent, entries).rstrip("\r\n")
+            block = style.sequence_block(indent, fields).rstrip("\r\n")
             new_text = style.newline + block
             position = span
             line_offset = len(style.newline)
         else:
-            raise _refuse(yaml_file, value, "images: is not a list")
+            raise refuse(yaml_file, value, "images: is not a list")
 
     def mutate(docs: list[Data]) -> None:
         document = docs[index]
@@ -143,7 +152,7 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
     yaml_file = parse_bytes(raw, name)
     check_not_encrypted(yaml_file)
     text = yaml_file.text
-    style = _Style(yaml_file)
+    style = Style(yaml_file)
     if doc >= max(len(yaml_file.docs), 1):
         raise EditRefusedError(f"no document {doc}", path=name)
     root = yaml_file.docs[doc] if yaml_file.docs else None
@@ -163,7 +172,7 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
         parent_column: int | None = None
         while depth < len(path):
             if not isinstance(mapping, MappingNode):
-                raise _refuse(yaml_file, mapping, f"{'.'.join(path[:depth])} is not a mapping")
+                raise refuse(yaml_file, mapping, f"{'.'.join(path[:depth])} is not a mapping")
             entry = _own_entry(mapping, path[depth])
             if entry is None:
                 break
@@ -173,15 +182,15 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
             if depth == len(path) - 1:
                 if isinstance(child, ScalarNode) and str(child.value) == value:
                     return FileEdit(name, (), 1, raw, raw)
-                raise _refuse(yaml_file, child, f"{pointer} is already set; edit it instead")
+                raise refuse(yaml_file, child, f"{pointer} is already set; edit it instead")
             if not isinstance(child, MappingNode):
-                raise _refuse(yaml_file, child, f"{'.'.join(path[: depth + 1])} is not a mapping")
+                raise refuse(yaml_file, child, f"{'.'.join(path[: depth + 1])} is not a mapping")
             parent_column = int(key_node.start_mark.column)
             mapping = child
             depth += 1
         assert isinstance(mapping, MappingNode)
         if _is_shared(yaml_file, mapping):
-            raise _refuse(
+            raise refuse(
                 yaml_file, mapping, "the mapping is anchored and used elsewhere; edit it by hand"
             )
         missing_from = depth
@@ -189,7 +198,7 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
         entry = _own_entry(mapping, path[depth])
         if entry is not None:  # a key holding null: it becomes the parent of the rest
             key_node, child = entry
-            position = _null_span(yaml_file, key_node, child)
+            position = null_span(yaml_file, key_node, child)
             indent = key_node.start_mark.column + style.mapping_indent
             block = style.nested_block(indent, remainder[1:], value).rstrip("\r\n")
             new_text = style.newline + block
@@ -198,20 +207,20 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
         elif mapping.flow_style:
             close = mapping.end_mark.index - 1
             if text[close] != "}":
-                raise _refuse(yaml_file, mapping, "unexpected end of a flow mapping")
+                raise refuse(yaml_file, mapping, "unexpected end of a flow mapping")
             item = style.flow_nested(remainder, value)
-            at = _flow_insert_point(text, mapping, close)
+            at = flow_insert_point(text, mapping, close)
             new_text = (", " if mapping.value else "") + item
             position = (at, at)
             line_offset = 0
         elif not mapping.value:
-            raise _refuse(yaml_file, mapping, "cannot add a key to an empty mapping")
+            raise refuse(yaml_file, mapping, "cannot add a key to an empty mapping")
         else:
             column = mapping.value[0][0].start_mark.column
             if parent_column is not None and column > parent_column:
                 style.mapping_indent = column - parent_column  # this block's own step
-            at, prefix, suffix = _after_last_entry(yaml_file, mapping)
-            new_text = _keep_last_line(
+            at, prefix, suffix = after_last_entry(yaml_file, mapping)
+            new_text = keep_last_line(
                 text, at, prefix + style.nested_block(column, remainder, value) + suffix
             )
             position = (at, at)
@@ -250,88 +259,11 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
     return FileEdit(name, (edit,), 1, raw, encode(after_text, yaml_file.bom))
 
 
-class _Style:
-    """How this file writes YAML: newline, indentation step, sequence indent, quotes."""
-
-    def __init__(self, yaml_file: YamlFile) -> None:
-        self.newline = yaml_file.newline
-        self.quote = preferred_quote(yaml_file.text)
-        self.mapping_indent = 2
-        self.sequence_indent = 0
-        steps: list[int] = []
-        sequences: list[int] = []
-        for doc in yaml_file.docs:
-            if doc is not None:
-                _measure(doc, yaml_file.text, steps, sequences)
-        if steps:
-            self.mapping_indent = max(set(steps), key=steps.count)
-        if sequences:
-            self.sequence_indent = max(set(sequences), key=sequences.count)
-
-    def scalar(self, value: str) -> str:
-        return value if is_plain_safe(value) else quote(value, self.quote)
-
-    def sequence_block(self, dash: int, entries: Sequence[ImageEntry]) -> str:
-        lines: list[str] = []
-        for entry in entries:
-            for number, (key, value) in enumerate(entry.fields()):
-                lead = "- " if number == 0 else "  "
-                lines.append(f"{' ' * dash}{lead}{key}: {self.scalar(value)}{self.newline}")
-        return "".join(lines)
-
-    def flow_mapping(self, fields: Sequence[tuple[str, str]]) -> str:
-        return "{" + ", ".join(f"{k}: {self.scalar(v)}" for k, v in fields) + "}"
-
-    def nested_block(self, column: int, keys: Sequence[str], value: str) -> str:
-        lines = []
-        for depth, key in enumerate(keys):
-            indent = " " * (column + depth * self.mapping_indent)
-            rest = f" {self.scalar(value)}" if depth == len(keys) - 1 else ""
-            lines.append(f"{indent}{self.key(key)}:{rest}{self.newline}")
-        return "".join(lines)
-
-    def flow_nested(self, keys: Sequence[str], value: str) -> str:
-        text = self.scalar(value)
-        for key in reversed(keys[1:]):
-            text = "{" + f"{self.key(key)}: {text}" + "}"
-        return f"{self.key(keys[0])}: {text}"
-
-    def key(self, key: str) -> str:
-        return key if is_plain_safe(key) else quote(key, self.quote)
-
-
-def _measure(node: Node, text: str, steps: list[int], sequences: list[int]) -> None:
-    """Collect the indentation steps of nested block mappings and of block sequences."""
-    if isinstance(node, MappingNode) and not node.flow_style:
-        for key_node, value in node.value:
-            if isinstance(value, MappingNode) and not value.flow_style and value.value:
-                step = value.value[0][0].start_mark.column - key_node.start_mark.column
-                if step > 0:
-                    steps.append(step)
-            if isinstance(value, SequenceNode) and not value.flow_style and value.value:
-                dash = _dash_column(text, value)
-                sequences.append(max(dash - key_node.start_mark.column, 0))
-            _measure(value, text, steps, sequences)
-    elif isinstance(node, SequenceNode):
-        for item in node.value:
-            _measure(item, text, steps, sequences)
-
-
-def _dash_column(text: str, sequence: SequenceNode) -> int:
-    """Column of the `-` of a block sequence's items."""
-    start = sequence.start_mark.index
-    line_start = text.rfind("\n", 0, start) + 1
-    dash = text.find("-", line_start)
-    if dash == -1 or dash > start:
-        return int(sequence.start_mark.column)
-    return dash - line_start
-
-
 def _first_mapping(yaml_file: YamlFile) -> tuple[int, MappingNode]:
     for index, doc in enumerate(yaml_file.docs):
         if isinstance(doc, MappingNode):
             if doc.flow_style:
-                raise _refuse(yaml_file, doc, "a flow-style kustomization; edit it by hand")
+                raise refuse(yaml_file, doc, "a flow-style kustomization; edit it by hand")
             return index, doc
     raise EditRefusedError("no kustomization mapping in the file", path=yaml_file.name)
 
@@ -349,87 +281,6 @@ def _is_null(node: Node) -> bool:
 
 def _is_shared(yaml_file: YamlFile, node: Node) -> bool:
     return len(node_paths(yaml_file).get(id(node), [])) > 1
-
-
-def _null_span(yaml_file: YamlFile, key_node: Node, value: Node) -> tuple[int, int]:
-    """The bytes after `key:` to replace: nothing, or an explicit `~`/`null`."""
-    text = yaml_file.text
-    colon = text.find(":", key_node.end_mark.index)
-    if colon == -1:
-        raise _refuse(yaml_file, key_node, "cannot locate the key's colon")
-    line_end = len(text)
-    for end in ("\r\n", "\n"):
-        found = text.find(end, colon)
-        if found != -1:
-            line_end = min(line_end, found)
-    rest = text[colon + 1 : line_end]
-    match = re.match(r"[ \t]*(~|null|Null|NULL)?", rest)
-    assert match is not None
-    if match.group(1):
-        after = rest[match.end() :]
-        if after.strip() and not after.strip().startswith("#"):
-            raise _refuse(yaml_file, value, "cannot place a block after this key")
-        return colon + 1, colon + 1 + match.end()
-    if rest.strip() and not rest.strip().startswith("#"):
-        raise _refuse(yaml_file, value, "cannot place a block after this key")
-    # `key:  # comment`: the block goes after the comment, which stays on the key's line.
-    return line_end, line_end
-
-
-def _after_node(yaml_file: YamlFile, node: Node) -> tuple[int, str, str]:
-    """Where a new line goes after `node`: (position, text before, text after)."""
-    text = yaml_file.text
-    position = node.end_mark.index
-    # A block collection's end mark may sit after trailing blank or comment lines; new
-    # lines go right after its last content line, so those stay where they were.
-    position = _end_of_content(text, node, position)
-    if position > 0 and text[position - 1] == "\n":
-        return position, "", ""
-    line_end = text.find("\n", position)
-    if line_end == -1:
-        return len(text), yaml_file.newline, ""
-    return line_end + 1, "", ""
-
-
-def _keep_last_line(text: str, at: int, new_text: str) -> str:
-    """A file without a final newline keeps none: the insertion at its end drops its own."""
-    if at == len(text) and text and not text.endswith("\n"):
-        return new_text.removesuffix("\r\n").removesuffix("\n")
-    return new_text
-
-
-def _end_of_content(text: str, node: Node, position: int) -> int:
-    last = node
-    while isinstance(last, (MappingNode, SequenceNode)) and last.value:
-        item = last.value[-1]
-        last = item[1] if isinstance(last, MappingNode) else item
-    if last is node:
-        return position
-    end = int(last.end_mark.index)
-    if isinstance(last, ScalarNode) and last.style in ("|", ">"):
-        return end
-    if end < position and (end == 0 or text[end - 1] != "\n"):
-        line_end = text.find("\n", end)
-        return len(text) if line_end == -1 or line_end >= position else line_end + 1
-    return min(end, position)
-
-
-def _after_last_entry(yaml_file: YamlFile, mapping: MappingNode) -> tuple[int, str, str]:
-    last_key, last_value = mapping.value[-1]
-    if last_value.start_mark.index < last_key.start_mark.index:  # `<<: *alias` ends it
-        text = yaml_file.text
-        line_end = text.find("\n", last_key.end_mark.index)
-        if line_end == -1:
-            return len(text), yaml_file.newline, ""
-        return line_end + 1, "", ""
-    return _after_node(yaml_file, last_value)
-
-
-def _flow_insert_point(text: str, mapping: MappingNode, close: int) -> int:
-    """Just after the last item of a flow mapping (before spaces and the `}`)."""
-    if not mapping.value:
-        return close
-    return int(mapping.value[-1][1].end_mark.index)
 
 
 def _list_of(data: object) -> list[object]:
@@ -473,9 +324,3 @@ def _describe(entry: ImageEntry) -> str:
     if entry.digest is not None:
         text += f"@{entry.digest}"
     return text
-
-
-def _refuse(yaml_file: YamlFile, node: Node, why: str) -> EditRefusedError:
-    return EditRefusedError(
-        f"cannot insert in place: {why}", path=yaml_file.name, line=node.start_mark.line + 1
-    )

@@ -21,17 +21,16 @@ set, never "already up to date". Bytes in, decisions out: knows nothing of git.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
-
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from promoter.editing import BumpRequest, Context
 from promoter.editing.engine import find_all
 from promoter.editing.model import Found, Insertion, Target
-from promoter.editing.source import YamlFile, mapping_get, parse_bytes, scalar_text
+from promoter.editing.source import YamlFile, parse_bytes
 from promoter.environments import naming
 from promoter.environments.files import RepoFiles
+from promoter.environments.helm import YAML_SUFFIXES, chart_values, is_object_file
+from promoter.environments.insertion import Overrides, current
 from promoter.environments.kustomize import (
     Graph,
     directory_of,
@@ -39,22 +38,19 @@ from promoter.environments.kustomize import (
     kustomization_in,
     parse_kustomization,
 )
-from promoter.environments.pointers import application_paths, deployed_paths, identity
+from promoter.environments.pointers import application_paths, deployed_paths
+from promoter.environments.refusal import refusal as explain_refusal
 from promoter.environments.view import Action, EnvironmentView, Setting, dedupe
 from promoter.errors import PromoterError, YamlError
-from promoter.imageref import ImageRef, find_image_ref
+from promoter.imageref import ImageRef
 
-YAML_SUFFIXES = (".yaml", ".yml")
 CONFIG_NAMES = frozenset({"promoter.yaml", ".promoter.yaml", "promoter.yml"})
-VALUES_NAMES = ("values.yaml", "values.yml")
 WIDE_DIRECTORY = 32
 """As the partial clone's listing: a directory wider than this is a monorepo's app list."""
 MAX_ROUNDS = 8
 """Reads of the kustomization graph; each round goes one base deeper (real repos: 2-3)."""
 MAX_SURVEY_FILES = 4000
 """A refusal lists where the image is set by reading this many files at most."""
-CONTAINER_KINDS = frozenset({"container-image", "kustomize"})
-"""Reference kinds an `images:` entry of the entry kustomization overrides."""
 
 
 def discover(
@@ -73,7 +69,7 @@ def environments(files: RepoFiles) -> list[str]:
     return naming.infer_environments(files.paths())
 
 
-class _Discovery:
+class _Discovery(Overrides):
     def __init__(
         self,
         files: RepoFiles,
@@ -194,7 +190,20 @@ class _Discovery:
         actions = dedupe(actions)
         refusal = None
         if not actions:
-            refusal = self._refusal(named, entries, examined, list(settings.values()))
+            found = list(settings.values())
+            components = [
+                p for p in named if p in self.graph.nodes and self.graph.nodes[p].is_component
+            ]
+            refusal = explain_refusal(
+                self.env,
+                self.image.name,
+                self.known,
+                named,
+                entries,
+                examined,
+                lambda: found or self._survey(),
+                components,
+            )
         return EnvironmentView(
             self.env,
             self.image,
@@ -307,49 +316,14 @@ class _Discovery:
                 self.data.setdefault(path, b"")
         return [self.graph.reach(entry)[0] for entry in entries]
 
-    def _reached_by_others(self, path: str) -> bool:
-        return any(not self._own(node) for node in self.graph.referrers(path))
-
     def _chart_values(self, path: str) -> list[str]:
         """The chart values a values file of the environment layers over."""
-        if is_kustomization_path(path) or not _is_yaml(path):
+        if is_kustomization_path(path):
             return []
-        directory = directory_of(path)
-        for _ in range(3):
-            for name in VALUES_NAMES:
-                candidate = name if directory == "." else f"{directory}/{name}"
-                if candidate != path and candidate in self.path_set:
-                    return [candidate]
-            charts = sorted(
-                {
-                    directory_of(p)
-                    for p in self.all_paths
-                    if posixpath.basename(p) == "Chart.yaml"
-                    and directory_of(directory_of(p)) == directory
-                }
-            )
-            if len(charts) > 1:  # several charts side by side: the one named after the app
-                charts = [c for c in charts if posixpath.basename(c) == self.app]
-            if len(charts) == 1:
-                return [
-                    f"{charts[0]}/{name}"
-                    for name in VALUES_NAMES
-                    if f"{charts[0]}/{name}" in self.path_set
-                ][:1]
-            if directory == ".":
-                break
-            directory = directory_of(directory)
-        # `envs/staging/values.yaml` for `charts/web`: the one chart named after the app.
-        named_charts = {
-            directory_of(p)
-            for p in self.all_paths
-            if posixpath.basename(p) == "Chart.yaml"
-            and posixpath.basename(directory_of(p)) == self.app
-        }
-        if len(named_charts) == 1:
-            chart = named_charts.pop()
-            return [f"{chart}/{n}" for n in VALUES_NAMES if f"{chart}/{n}" in self.path_set][:1]
-        return []
+        return chart_values(path, self.path_set, self.all_paths, self.app)
+
+    def _reached_by_others(self, path: str) -> bool:
+        return any(not self._own(node) for node in self.graph.referrers(path))
 
     # -- references --------------------------------------------------------------------
 
@@ -367,87 +341,6 @@ class _Discovery:
     def _setting(self, path: str, found: Found, owned: bool, readers: Sequence[str]) -> Setting:
         node = found.node if isinstance(found, Target) else found.mapping
         return Setting(path, int(node.start_mark.line) + 1, owned, tuple(readers))
-
-    def _entry_actions(
-        self, entry: str, reach: list[str], settings: dict[tuple[str, int], Setting]
-    ) -> list[Action]:
-        own_dirs = [d for d in self.pointer_dirs if d == directory_of(entry)]
-        actions: list[Action] = []
-        shared: list[tuple[str, Found]] = []
-        patched: set[tuple[str, str, str]] = set()
-        for path in reach:
-            if not _is_yaml(path) and not is_kustomization_path(path):
-                continue
-            owned = self._own(path) or any(path == d or path.startswith(f"{d}/") for d in own_dirs)
-            owned = owned and not self._other_readers(path, self.entries)
-            found = self._found(path)
-            if not found:
-                continue
-            readers = () if owned else tuple(self._readers(path, entry))
-            for item in found:
-                setting = self._setting(path, item, owned, readers)
-                settings.setdefault((setting.path, setting.line), setting)
-            if owned:
-                actions.append(Action("edit", path, "the environment's own file sets it"))
-                patched.update(self._containers(path, found))
-            else:
-                shared.extend((path, item) for item in found)
-        # A shared container whose image the environment's own strategic-merge patch sets
-        # (same kind, name and container) is already overridden there.
-        shared = [
-            (path, item)
-            for path, item in shared
-            if not (self._containers(path, [item]) and self._containers(path, [item]) <= patched)
-        ]
-        if not shared:
-            return actions
-        entry_owned = self._own(entry) or directory_of(entry) in self.pointer_dirs
-        if not entry_owned or self._other_readers(entry, self.entries):
-            self.notes.append(f"{entry} is shared with other environments: no override there")
-            return []
-        covered = self._entry_image_names(entry)
-        names: list[str] = []
-        inherited: list[str] = []
-        for path, item in shared:
-            if item.kind in CONTAINER_KINDS:
-                for name in self._spellings(path, item):
-                    if name not in covered:
-                        names.append(name)
-                        inherited.extend(_current(item))
-                continue
-            insertion = self._patch_insertion(entry, reach, path, item)
-            if insertion is None:
-                return []  # a shared setting the environment cannot override: refuse
-            actions.append(insertion)
-        if names:
-            actions.append(
-                Action(
-                    "insert-images",
-                    entry,
-                    "the image is set in shared files; the entry kustomization overrides it",
-                    names=tuple(dict.fromkeys(names)),
-                    inherited=tuple(dict.fromkeys(inherited)),
-                )
-            )
-        return actions
-
-    def _containers(self, path: str, found: Sequence[Found]) -> set[tuple[str, str, str]]:
-        """(kind, name, container) of each container image among `found` in `path`."""
-        yaml_file = self._yaml(path)
-        result: set[tuple[str, str, str]] = set()
-        if yaml_file is None:
-            return result
-        for item in found:
-            if not isinstance(item, Target) or item.kind != "container-image":
-                continue
-            if len(item.path) < 3 or item.path[-1] != "image":
-                continue
-            obj = identity(yaml_file.docs[item.doc])
-            container = self._mapping_at(path, item.doc, item.path[:-1])
-            name = scalar_text(mapping_get(container, "name")) if container is not None else None
-            if obj is not None and name:
-                result.add((*obj, name))
-        return result
 
     def _roots(self) -> dict[str, set[str]]:
         """Top-level kustomizations (read by none) and everything each reaches."""
@@ -478,92 +371,6 @@ class _Discovery:
             if path in reach and root not in entries and not any(e in reach for e in entries)
         ]
 
-    def _entry_image_names(self, entry: str) -> set[str]:
-        """Image names the entry's own `images:` entries already match."""
-        yaml_file = self._yaml(entry)
-        names: set[str] = set()
-        if yaml_file is None or not yaml_file.docs:
-            return names
-        doc = yaml_file.docs[0]
-        images = mapping_get(doc, "images") if isinstance(doc, MappingNode) else None
-        for item in getattr(images, "value", None) or ():
-            name = scalar_text(mapping_get(item, "name")) if isinstance(item, MappingNode) else None
-            if name:
-                names.add(name)
-        return names
-
-    def _spellings(self, path: str, item: Found) -> list[str]:
-        """How the resource writes the image's name, which an `images:` entry must match."""
-        if not isinstance(item, Target):
-            return []
-        if item.kind == "kustomize":
-            entry = self._mapping_at(path, item.doc, item.path[:-1])
-            if entry is None:
-                return []
-            new_name = scalar_text(mapping_get(entry, "newName"))
-            name = scalar_text(mapping_get(entry, "name"))
-            return [n for n in (new_name or name,) if n]
-        ref = find_image_ref(str(item.node.value).strip())
-        return [ref.name] if ref is not None else []
-
-    def _mapping_at(self, path: str, doc: int, keys: tuple[str | int, ...]) -> Node | None:
-        yaml_file = self._yaml(path)
-        if yaml_file is None or doc >= len(yaml_file.docs):
-            return None
-        node: Node | None = yaml_file.docs[doc]
-        for key in keys:
-            if node is None:
-                return None
-            if isinstance(key, int):
-                values = getattr(node, "value", None)
-                node = values[key] if isinstance(values, list) and key < len(values) else None
-            else:
-                node = mapping_get(node, key)
-        return node
-
-    def _patch_insertion(
-        self, entry: str, reach: list[str], path: str, item: Found
-    ) -> Action | None:
-        """The key path of a shared object's value, in the environment's own patch of it."""
-        keys = (*item.path, item.key) if isinstance(item, Insertion) else item.path
-        if any(isinstance(k, int) for k in keys):
-            return None
-        yaml_file = self._yaml(path)
-        if yaml_file is None:
-            return None
-        shared_object = identity(yaml_file.docs[item.doc])
-        if shared_object is None:
-            return None
-        for candidate in reach:
-            if candidate == path or not self._own(candidate):
-                continue
-            patch = self._yaml(candidate)
-            if patch is None or is_kustomization_path(candidate):
-                continue
-            for index, doc in enumerate(patch.docs):
-                if identity(doc) != shared_object:
-                    continue
-                text_keys = tuple(str(k) for k in keys)
-                existing = self._mapping_at(candidate, index, text_keys)
-                if isinstance(existing, ScalarNode):
-                    pointer = patch.pointer(index, text_keys)
-                    return Action(
-                        "edit",
-                        candidate,
-                        "the environment's own patch overrides the shared value",
-                        key=pointer,
-                    )
-                return Action(
-                    "insert-value",
-                    candidate,
-                    f"the value is set in shared {path}; the environment's own patch overrides it",
-                    doc=index,
-                    keys=text_keys,
-                    value=item.new,
-                    inherited=tuple(_current(item)),
-                )
-        return None
-
     def _standalone_actions(
         self, path: str, settings: dict[tuple[str, int], Setting]
     ) -> list[Action]:
@@ -577,7 +384,7 @@ class _Discovery:
                 Action("edit", path, "the environment's own file sets it", base_values=tuple(bases))
             ]
         yaml_file = self._yaml(path)
-        if not bases or yaml_file is None or _is_object_file(yaml_file):
+        if not bases or yaml_file is None or is_object_file(yaml_file):
             return []
         actions: list[Action] = []
         for item in self._found(bases[0]):
@@ -594,59 +401,12 @@ class _Discovery:
                     doc=0,
                     keys=tuple(str(k) for k in keys),
                     value=item.new,
-                    inherited=tuple(_current(item)),
+                    inherited=tuple(current(item)),
                 )
             )
         return actions
 
     # -- refusal -----------------------------------------------------------------------
-
-    def _refusal(
-        self,
-        named: list[str],
-        entries: list[str],
-        examined: list[str],
-        settings: list[Setting],
-    ) -> str:
-        image = self.image.name
-        if not named and not entries:
-            known = [e for e in self.known if e != self.env]
-            qualified = naming.qualified(self.env, known)
-            if qualified:
-                return (
-                    f"environment {self.env!r} is ambiguous: the repository has "
-                    f"{', '.join(qualified)}; name one of them"
-                )
-            return (
-                f"no files for environment {self.env!r}; environments found: "
-                f"{', '.join(known) or 'none'}{naming.did_you_mean(self.env, known)}"
-            )
-        where = settings or self._survey()
-        if not where:
-            return (
-                f"environment {self.env!r}: no file of the repository references {image} "
-                f"(looked at {_summary(examined or named)}); if the environment deploys it from "
-                "elsewhere (a remote chart's defaults), add a target with create: true to "
-                f"promoter.yaml (apps.<app>.targets.{self.env})"
-            )
-        set_in = (
-            "; it is set in " + ", ".join(s.describe() for s in where[:4])
-            if where
-            else f"; no file read sets {image}"
-        )
-        looked = _summary(examined or named)
-        if not entries:
-            kinds = [p for p in named if p in self.graph.nodes and self.graph.nodes[p].is_component]
-            if kinds:
-                return (
-                    f"{self.env!r} is not an environment: {', '.join(kinds[:3])} is a kustomize "
-                    f"Component that other environments include{set_in}"
-                )
-        return (
-            f"environment {self.env!r} has no place of its own that sets or can override "
-            f"{image} (looked at {looked}){set_in}; to choose, add a target to promoter.yaml "
-            f"(apps.<app>.targets.{self.env}: [{{kind, path, key, create: true}}])"
-        )
 
     def _survey(self) -> list[Setting]:
         """Where the image is set anywhere (bounded), for a refusal's message."""
@@ -667,33 +427,5 @@ class _Discovery:
         return found
 
 
-def _current(item: Found) -> list[str]:
-    """The version a shared setting holds now (a tag, or a whole reference), if any."""
-    if not isinstance(item, Target):
-        return []
-    value = str(item.node.value).strip()
-    if item.kind in ("container-image", "image-string"):
-        ref = find_image_ref(value)
-        return [value] if ref is not None and ref.tag is not None else []
-    return [value] if value else []
-
-
 def _is_yaml(path: str) -> bool:
     return path.endswith(YAML_SUFFIXES) or is_kustomization_path(path)
-
-
-def _is_object_file(yaml_file: YamlFile) -> bool:
-    """Kubernetes objects, not Helm values: a new top-level key would break them."""
-    for doc in yaml_file.docs:
-        if isinstance(doc, MappingNode) and None not in (
-            mapping_get(doc, "kind"),
-            mapping_get(doc, "apiVersion"),
-        ):
-            return True
-    return False
-
-
-def _summary(paths: Sequence[str], limit: int = 5) -> str:
-    shown = list(paths[:limit])
-    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
-    return ", ".join(shown) + more if shown else "no files"
