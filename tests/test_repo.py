@@ -336,3 +336,44 @@ def test_snapshot_listing_and_a_batch_of_files_are_one_request_each(tmp_path: Pa
         assert Snapshot(clone, clone.ref("main")).files_under("") == listing
         assert operations() == after_clone + 2
     assert (tmp_path / "t" / wanted[-1]).read_bytes() == files[wanted[-1]]
+
+
+def test_objects_written_in_python_are_what_git_writes(tmp_path: Path) -> None:
+    """Blob, tree and commit ids hashed in Python equal `git hash-object`'s, and the loose
+    objects written are ones git reads back (sha1 and sha256 repositories)."""
+    from promoter.repo.objects import read_ref, write_object
+    from promoter.tree import Entry, commit_body, object_id, parse_commit, tree_body
+
+    for algorithm in ("sha1", "sha256"):
+        repo = tmp_path / f"{algorithm}.git"
+        _git("init", "-q", "--bare", f"--object-format={algorithm}", str(repo), cwd=tmp_path)
+        blob = write_object(repo, "blob", b"tag: 1.2.3\r\n\xef\xbb\xbf", algorithm)
+        entries = {
+            "values.yaml": Entry("100644", blob),
+            "run.sh": Entry("100755", blob),
+            "dir.d": Entry("100644", blob),
+            "dir": Entry("40000", object_id("tree", b"", algorithm=algorithm)),
+        }
+        write_object(repo, "tree", b"", algorithm)
+        tree = write_object(repo, "tree", tree_body(entries), algorithm)
+        body = commit_body(tree, [], "Promote web\n\nPromoted-by: promoter\n", BOT, 1700000000)
+        commit = write_object(repo, "commit", body, algorithm)
+        for kind, oid in (("blob", blob), ("tree", tree), ("commit", commit)):
+            data = subprocess.run(
+                ["git", "cat-file", kind, oid], cwd=repo, capture_output=True, check=True
+            ).stdout
+            again = subprocess.run(
+                ["git", "hash-object", "-t", kind, "--stdin"],
+                cwd=repo, input=data, capture_output=True, check=True,
+            ).stdout.decode().strip()  # fmt: skip
+            assert again == oid, (algorithm, kind)
+        assert parse_commit(body) == (tree, (), "Promote web\n\nPromoted-by: promoter\n")
+        listing = _git("ls-tree", tree, cwd=repo).splitlines()
+        names = [line.split("\t")[1] for line in listing]
+        assert names == ["dir.d", "dir", "run.sh", "values.yaml"]  # a tree sorts as `dir/`
+        _git("fsck", "--strict", "--no-dangling", cwd=repo)  # strict: order, modes, format
+        _git("update-ref", "refs/heads/main", commit, cwd=repo)
+        assert read_ref(repo, "refs/heads/main") == commit
+        _git("pack-refs", "--all", cwd=repo)
+        assert read_ref(repo, "refs/heads/main") == commit  # packed now
+        assert read_ref(repo, "refs/heads/nope") is None

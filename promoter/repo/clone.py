@@ -18,10 +18,7 @@ Knows nothing of YAML, forges or promoter.yaml.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -38,12 +35,12 @@ from promoter.repo.git import (
     run_git,
     sent_bytes,
 )
+from promoter.repo.objects import read_ref, write_object
 from promoter.tree import (
     Entry,
     GitStats,
     Identity,
     commit_body,
-    object_id,
     parse_commit,
     parse_tree,
     tree_body,
@@ -178,7 +175,7 @@ class Clone:
 
     def head_branch(self) -> str:
         if self._head is None:
-            head = self._ref_file("HEAD")
+            head = read_ref(self.git_dir, "HEAD")
             if head is None or not head.startswith("ref: refs/heads/"):
                 head = self._git("symbolic-ref", "HEAD").stdout.decode().strip()
             self._head = head.removeprefix("ref: ").removeprefix("refs/heads/")
@@ -187,29 +184,12 @@ class Clone:
     def ref(self, branch: str) -> str:
         """The local tip of `branch` (as cloned, fetched or pushed by this run)."""
         if branch not in self._branches:
-            found = self._ref_file(f"refs/heads/{branch}")
+            found = read_ref(self.git_dir, f"refs/heads/{branch}")
             if found is None:
                 args = ("rev-parse", "--verify", "--end-of-options", f"refs/heads/{branch}")
                 found = self._git(*args).stdout.decode().strip()
             self._branches[branch] = found
         return self._branches[branch]
-
-    def _ref_file(self, name: str) -> str | None:
-        """A ref as the `files` backend stores it (loose, else packed): no process for what
-        `clone` and `fetch` just wrote. None sends the caller to git (e.g. reftable)."""
-        try:
-            return (self.git_dir / name).read_text().strip() or None
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            pass
-        try:
-            packed = (self.git_dir / "packed-refs").read_text()
-        except FileNotFoundError:
-            return None
-        for line in packed.splitlines():
-            oid, _, ref = line.partition(" ")
-            if ref == name and not line.startswith(("#", "^")):
-                return oid
-        return None
 
     def update(self, branch: str) -> str:
         """Fetch the branch's current tip (after a rejected push); returns its commit."""
@@ -379,17 +359,8 @@ class Clone:
         return {oid: data for oid, (_, data) in self._reader.read(oids).items()}
 
     def _write(self, kind: str, body: bytes) -> str:
-        """Write a loose object (what `hash-object -w` does), named as git names it."""
-        oid = object_id(kind, body, algorithm="sha256" if self._oid_bytes == 32 else "sha1")
-        path = self.git_dir / "objects" / oid[:2] / oid[2:]
-        if not path.exists():
-            path.parent.mkdir(exist_ok=True)
-            data = zlib.compress(kind.encode() + b" %d\0" % len(body) + body)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix="tmp_obj_")
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.chmod(temporary, 0o444)
-            os.replace(temporary, path)
+        algorithm = "sha256" if self._oid_bytes == 32 else "sha1"
+        oid = write_object(self.git_dir, kind, body, algorithm)
         self._present.add(oid)
         return oid
 
