@@ -7,8 +7,9 @@ usually carry. Reads only the environment it is given; owns no other I/O.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from promoter.errors import ConfigError
@@ -49,6 +50,135 @@ def read_source(env: Mapping[str, str]) -> Source:
             pipeline_url=env.get("CI_PIPELINE_URL") or env.get("CI_JOB_URL"),
         )
     return Source()
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What started this CI run, as the loop guards need it (every field optional).
+
+    `changed` is None when the files the triggering push changed are unknown (no push
+    event, or a push of more commits than the payload lists): a path filter then does not
+    skip, it cannot tell.
+    """
+
+    system: str = "none"
+    event: str | None = None
+    commit: str | None = None
+    before: str | None = None
+    message: str | None = None
+    author: Person | None = None
+    committer: Person | None = None
+    actors: tuple[str, ...] = ()
+    """Accounts that caused the run: the actor, the triggering actor, the event's sender."""
+    changed: tuple[str, ...] | None = None
+    source: Source = field(default_factory=Source)
+
+
+MAX_EVENT_BYTES = 25 * 1024 * 1024
+_PUSH_COMMITS_LISTED = 20
+"""GitHub lists at most 20 commits in a push payload: with 20, more may be missing."""
+_NO_COMMIT = "0" * 40
+
+
+def read_trigger(env: Mapping[str, str]) -> Trigger:
+    """The triggering build from GitHub Actions (variables and the event payload), GitLab
+    CI (variables), or nothing for any other CI (then flags say what they need)."""
+    if env.get("GITHUB_ACTIONS") == "true":
+        return _github_trigger(env)
+    if env.get("GITLAB_CI") == "true":
+        return _gitlab_trigger(env)
+    return Trigger()
+
+
+def _github_trigger(env: Mapping[str, str]) -> Trigger:
+    event = _event_payload(env.get("GITHUB_EVENT_PATH"))
+    name = env.get("GITHUB_EVENT_NAME")
+    actors = [env.get("GITHUB_ACTOR"), env.get("GITHUB_TRIGGERING_ACTOR")]
+    sender = event.get("sender")
+    if isinstance(sender, dict):
+        actors.append(_text(sender.get("login")))
+    head = event.get("head_commit")
+    head = head if isinstance(head, dict) else {}
+    message = _text(head.get("message"))
+    changed: tuple[str, ...] | None = None
+    commits = event.get("commits")
+    if name == "push" and isinstance(commits, list) and len(commits) < _PUSH_COMMITS_LISTED:
+        files: list[str] = []
+        for commit in commits:
+            if isinstance(commit, dict):
+                for key in ("added", "modified", "removed"):
+                    files += [f for f in commit.get(key) or [] if isinstance(f, str)]
+        changed = tuple(dict.fromkeys(files))
+    pull = event.get("pull_request")
+    if isinstance(pull, dict) and message is None:
+        message = "\n\n".join(t for t in (_text(pull.get("title")), _text(pull.get("body"))) if t)
+    before = _text(event.get("before"))
+    return Trigger(
+        system="github",
+        event=name,
+        commit=env.get("GITHUB_SHA") or _text(event.get("after")),
+        before=None if before in (None, _NO_COMMIT) else before,
+        message=message,
+        author=_person(head.get("author")),
+        committer=_person(head.get("committer")),
+        actors=tuple(dict.fromkeys(a for a in actors if a)),
+        changed=changed,
+        source=read_source(env),
+    )
+
+
+def _gitlab_trigger(env: Mapping[str, str]) -> Trigger:
+    author = None
+    name, _, rest = (env.get("CI_COMMIT_AUTHOR") or "").partition("<")
+    if rest:
+        author = Person(name.strip(), rest.rstrip().removesuffix(">").strip())
+    before = env.get("CI_COMMIT_BEFORE_SHA")
+    return Trigger(
+        system="gitlab",
+        event=env.get("CI_PIPELINE_SOURCE"),
+        commit=env.get("CI_COMMIT_SHA"),
+        before=None if not before or before == _NO_COMMIT else before,
+        message=env.get("CI_COMMIT_MESSAGE"),
+        author=author,
+        actors=tuple(a for a in (env.get("GITLAB_USER_LOGIN"),) if a),
+        source=read_source(env),
+    )
+
+
+def _event_payload(path: str | None) -> dict[str, object]:
+    """The event JSON the runner wrote; unreadable or not JSON is a clear input error."""
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_EVENT_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(
+            f"GITHUB_EVENT_PATH: cannot read the event payload ({error.strerror})", path=path
+        ) from error
+    if len(raw) > MAX_EVENT_BYTES:
+        raise ConfigError("GITHUB_EVENT_PATH: the event payload is larger than 25 MiB", path=path)
+    try:
+        data = json.loads(raw)
+    except ValueError as error:
+        raise ConfigError(f"GITHUB_EVENT_PATH: not JSON ({error})", path=path) from error
+    return data if isinstance(data, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _person(value: object) -> Person | None:
+    if not isinstance(value, dict):
+        return None
+    return Person(_text(value.get("name")) or "", _text(value.get("email")) or "")
 
 
 def infer_forge(host: str | None, env: Mapping[str, str]) -> str:

@@ -11,9 +11,9 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -31,6 +31,10 @@ Exit codes:
   2  bad input or configuration; nothing written
   3  blocked by a policy"""
 
+F = TypeVar("F", bound=Callable[..., Any])
+GUARD_SKIP_EXIT = 10
+"""`promote guard`: this run must not promote (0 means go)."""
+
 _OUTPUT = click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -38,6 +42,28 @@ _OUTPUT = click.option(
     show_default=True,
     help="json prints one JSON object on stdout.",
 )
+
+
+def _guards(function: F) -> F:
+    """The loop-guard options, shared by the promote command and `promote guard`."""
+    options = [
+        click.option(
+            "--bot-actor", "bot_actors", multiple=True, metavar="GLOB",
+            envvar="PROMOTER_BOT_ACTORS",
+            help="Accounts whose pushes never promote, e.g. 'renovate*' (repeatable).",
+        ),
+        click.option(
+            "--watch", multiple=True, metavar="GLOB",
+            help="Promote only when the triggering push changed one of these paths.",
+        ),
+        click.option(
+            "--ignore", multiple=True, metavar="GLOB",
+            help="Changes to these paths never promote (config paths, docs).",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
 @click.group(
@@ -110,6 +136,10 @@ _OUTPUT = click.option(
 @click.option("--source-commit", metavar="SHA", help="Source commit for the commit trailers.")
 @click.option("--pipeline-url", metavar="URL", help="Pipeline URL for the commit trailers.")
 @click.option("--dry-run", is_flag=True, help="Print the diff and a summary; touch nothing.")
+@_guards
+@click.option(
+    "--force", is_flag=True, help="Promote even when a loop guard would skip (the commit says so)."
+)
 @_OUTPUT
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(__version__, prog_name="promote")
@@ -135,6 +165,10 @@ def cli(
     source_commit: str | None,
     pipeline_url: str | None,
     dry_run: bool,
+    bot_actors: tuple[str, ...],
+    watch: tuple[str, ...],
+    ignore: tuple[str, ...],
+    force: bool,
     output: str,
     debug: bool,
 ) -> int:
@@ -153,6 +187,7 @@ def cli(
         raise click.UsageError("missing --image")
     from promoter.errors import InputError
     from promoter.promotion import PromoteCommand, mask_commands, promote
+    from promoter.promotion.gate import as_facts
 
     environ = dict(os.environ)  # the CI environment, read once for the whole run
     for command in mask_commands(environ):
@@ -182,10 +217,51 @@ def cli(
             source_commit=source_commit,
             pipeline_url=pipeline_url,
             environ=environ,
+            force=force,
+            bot_actors=as_facts(bot_actors),
+            watch=as_facts(watch),
+            ignore=as_facts(ignore),
         )
     )
     _render(result, output)
     return 0
+
+
+@cli.command()
+@_guards
+@click.option(
+    "--author",
+    envvar="PROMOTER_AUTHOR",
+    default="promoter[bot] <promoter[bot]@users.noreply.github.com>",
+    help="promoter's commit identity 'Name <email>': commits with it never promote.",
+)
+def guard(
+    bot_actors: tuple[str, ...], watch: tuple[str, ...], ignore: tuple[str, ...], author: str
+) -> int:
+    """Run the loop guards alone: exit 0 to go, 10 to skip, with a JSON reason.
+
+    For pipelines that decide before building anything: reads the CI's event (GitHub
+    Actions, GitLab CI) the way a promotion would.
+    """
+    from promoter.promotion import PromoteCommand
+    from promoter.promotion.flow import guard as run_guard
+    from promoter.promotion.gate import as_facts
+
+    verdict = run_guard(
+        PromoteCommand(
+            config_repo="",
+            envs=(),
+            images=(),
+            author=author,
+            environ=dict(os.environ),
+            bot_actors=as_facts(bot_actors),
+            watch=as_facts(watch),
+            ignore=as_facts(ignore),
+        )
+    )
+    guard_name = verdict.guard.value if verdict.guard else None
+    click.echo(json.dumps({"go": verdict.go, "guard": guard_name, "reason": verdict.reason}))
+    return 0 if verdict.go else GUARD_SKIP_EXIT
 
 
 @cli.command()
@@ -256,6 +332,12 @@ def validate(config_repo: Path, config_file: Path | None) -> int:
 def _render(result: Result, output: str, *, diffs: bool | None = None) -> None:
     if output == "json":
         click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    if result.skip is not None:
+        guard, reason = result.skip
+        envs = ", ".join(e.env for e in result.environments)
+        click.echo(redact(f"skipped ({guard}): {reason}; nothing promoted to {envs}"))
+        click.echo("rerun with --force to promote anyway")
         return
     for diff in result.diffs if (result.dry_run if diffs is None else diffs) else ():
         click.echo(redact(diff.unified()), nl=False)

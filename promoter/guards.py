@@ -1,4 +1,6 @@
-"""Pure decisions that stop a promotion: for now, whether a change would go backwards.
+"""Pure decisions that stop a promotion: a change that would go backwards, and the loop
+guards (a build promoter caused, a skip marker, a push that changed no watched path, a
+run of promoter commits that looks like a loop).
 
 A racing pipeline may land a newer version between our read and our push; re-applying
 an older one on the new tip would be a downgrade. Versions are compared only when both
@@ -9,7 +11,11 @@ refused. Owns no I/O.
 
 from __future__ import annotations
 
+import enum
+import fnmatch
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 _VERSION = re.compile(
     r"^[vV]?(?P<core>\d+(?:\.\d+)*)(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
@@ -66,3 +72,163 @@ def is_downgrade(old: str | None, new: str) -> bool:
     if old_tag is None or new_tag is None:
         return False
     return compare_versions(old_tag, new_tag) == 1
+
+
+# -- loop guards ---------------------------------------------------------------------------
+# A config change promoter made must never make promoter run again: in a repository that
+# holds app and config (or a pipeline that reacts to config pushes), every round would
+# otherwise add a bot commit. Each guard is a pure decision over what the triggering
+# build was; the caller gathers the facts and reports the verdict (status `skipped`).
+
+
+class Guard(enum.Enum):
+    BOT_AUTHOR = "bot-author"
+    SKIP_MARKER = "skip-marker"
+    PATHS = "paths"
+    BREAKER = "circuit-breaker"
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """The triggering build, reduced to what the guards decide on (all optional)."""
+
+    message: str | None = None
+    people: tuple[tuple[str, str], ...] = ()
+    """(name, email) of the triggering commit's author and committer."""
+    actors: tuple[str, ...] = ()
+    changed: tuple[str, ...] | None = None
+    """Files the triggering push changed; None when unknown (then paths never skip)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuardPolicy:
+    email: str
+    """promoter's own commit email (`--author`): a commit with it is promoter's."""
+    trailer: str
+    bot_actors: tuple[str, ...] = ()
+    """Globs of accounts whose pushes never promote (`*[bot]`, `renovate*`)."""
+    skip_markers: tuple[str, ...] = ("[skip promote]", "[promote skip]")
+    watch: tuple[str, ...] = ()
+    """Globs: only a push changing one of these promotes (empty: any file)."""
+    ignore: tuple[str, ...] = ()
+    """Globs: changes to these never promote (the config paths themselves, docs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    guard: Guard | None
+    reason: str
+
+    @property
+    def go(self) -> bool:
+        return self.guard is None
+
+
+GO = Verdict(None, "no guard applies")
+
+
+def check(facts: Facts, policy: GuardPolicy) -> Verdict:
+    """The first guard that stops this trigger, in order: bot author, skip marker, paths."""
+    for verdict in (_bot_author(facts, policy), _skip_marker(facts, policy)):
+        if not verdict.go:
+            return verdict
+    return _paths(facts, policy)
+
+
+def _bot_author(facts: Facts, policy: GuardPolicy) -> Verdict:
+    for who, address in facts.people:
+        if address and address.lower() == policy.email.lower():
+            return Verdict(Guard.BOT_AUTHOR, f"the triggering commit is by {who} <{address}>")
+    lines = {line.strip() for line in (facts.message or "").splitlines()}
+    if policy.trailer in lines:
+        return Verdict(
+            Guard.BOT_AUTHOR, f"the triggering commit carries the `{policy.trailer}` trailer"
+        )
+    for actor in facts.actors:
+        for pattern in policy.bot_actors:
+            if fnmatch.fnmatchcase(actor.lower(), pattern.lower()):
+                return Verdict(
+                    Guard.BOT_AUTHOR, f"the run was triggered by {actor} (bot actor {pattern})"
+                )
+    return GO
+
+
+def _skip_marker(facts: Facts, policy: GuardPolicy) -> Verdict:
+    message = (facts.message or "").lower()
+    for marker in policy.skip_markers:
+        if marker.lower() in message:
+            return Verdict(Guard.SKIP_MARKER, f"the triggering commit message says {marker}")
+    return GO
+
+
+def _paths(facts: Facts, policy: GuardPolicy) -> Verdict:
+    if facts.changed is None or not (policy.watch or policy.ignore):
+        return GO
+    relevant = [p for p in facts.changed if not any(match_path(g, p) for g in policy.ignore)]
+    if policy.watch:
+        relevant = [p for p in relevant if any(match_path(g, p) for g in policy.watch)]
+    if relevant:
+        return GO
+    shown = ", ".join(facts.changed[:3]) + (" ..." if len(facts.changed) > 3 else "")
+    return Verdict(
+        Guard.PATHS, f"the triggering push changed no watched path ({shown or 'no files'})"
+    )
+
+
+def match_path(pattern: str, path: str) -> bool:
+    """Gitignore-like glob: `*` and `?` stay within a directory, `**` spans any number of
+    them, a pattern without `/` matches a name at any depth, a trailing `/` a directory."""
+    regex = _GLOBS.get(pattern)
+    if regex is None:
+        regex = _GLOBS[pattern] = re.compile(_glob_regex(pattern))
+    return regex.fullmatch(path.lstrip("./")) is not None
+
+
+_GLOBS: dict[str, re.Pattern[str]] = {}
+
+
+def _glob_regex(pattern: str) -> str:
+    body = pattern.strip().lstrip("/")
+    anchored = "/" in body.rstrip("/")
+    if body.endswith("/"):
+        body += "**"
+    parts: list[str] = []
+    at = 0
+    while at < len(body):
+        if body.startswith("**/", at):
+            parts.append("(?:.*/)?")
+            at += 3
+        elif body.startswith("**", at):
+            parts.append(".*")
+            at += 2
+        elif body[at] == "*":
+            parts.append("[^/]*")
+            at += 1
+        elif body[at] == "?":
+            parts.append("[^/]")
+            at += 1
+        else:
+            parts.append(re.escape(body[at]))
+            at += 1
+    regex = "".join(parts)
+    return regex if anchored else f"(?:.*/)?{regex}(?:/.*)?"
+
+
+def breaker(
+    commits: Sequence[tuple[float, bool]], now: float, *, limit: int = 5, minutes: float = 10
+) -> Verdict:
+    """Stop a loop the other guards missed: more than `limit` consecutive promoter commits
+    (newest first: (commit time, made by promoter)) on the branch within `minutes`."""
+    recent = 0
+    for when, by_promoter in commits:
+        if not by_promoter or now - when > minutes * 60:
+            break
+        recent += 1
+    if recent > limit:
+        return Verdict(
+            Guard.BREAKER,
+            f"{recent} consecutive promoter commits in the last {minutes:g} minutes: this looks "
+            "like a commit loop (promoter reacting to its own commits); check the workflow's "
+            "triggers and the guards, or wait",
+        )
+    return GO

@@ -40,6 +40,22 @@ def test_outputs_name_the_request_and_last_commit() -> None:
         "pr-url": "https://github.com/acme/config/pull/7",
         "pr-number": "7",
         "operation": "created",
+        "skipped": "false",
+        "skip-reason": "",
+    }
+
+
+def test_outputs_of_a_skipped_run() -> None:
+    env = EnvironmentResult("dev", Status.SKIPPED)
+    result = Result(Status.SKIPPED, (env,), skip=("bot-author", "promoter made the commit"))
+    found = outputs(result)
+    assert found["skipped"] == "true"
+    assert found["skip-reason"] == "bot-author: promoter made the commit"
+    assert found["status"] == "skipped"
+    assert found["changed"] == "false"
+    assert result.as_json()["skipped"] == {
+        "guard": "bot-author",
+        "reason": "promoter made the commit",
     }
 
 

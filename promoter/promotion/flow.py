@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +27,12 @@ from tenacity import (
 from promoter import ci
 from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
+from promoter.guards import Verdict
 from promoter.imageref import ImageRef
-from promoter.promotion import report, steps
+from promoter.promotion import gate, report, steps
 from promoter.promotion.explain import Report, explain_directory, explain_files
 from promoter.promotion.files import SnapshotFiles
+from promoter.promotion.gate import GuardOptions
 from promoter.promotion.plan import parse_images, plan_environment
 from promoter.promotion.result import EnvironmentResult, Result, Stats, Status, overall
 from promoter.promotion.workspace import Options, Workspace, load_config, open_workspace
@@ -75,6 +77,19 @@ class PromoteCommand:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     environ: Mapping[str, str] = field(default_factory=dict)
     """The CI environment, read once by the caller: tokens, source build, outputs."""
+    force: bool = False
+    """Promote even when a loop guard would skip the run (the commit says so)."""
+    bot_actors: tuple[str, ...] = ()
+    watch: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def guard_options(self) -> GuardOptions:
+        return GuardOptions(
+            email=parse_identity(self.author).email,
+            bot_actors=self.bot_actors,
+            watch=self.watch,
+            ignore=self.ignore,
+        )
 
 
 def promote(command: PromoteCommand) -> Result:
@@ -84,12 +99,29 @@ def promote(command: PromoteCommand) -> Result:
         raise InputError("no environment given", field="--env")
     if command.mode is not None and command.mode not in MODES:
         raise InputError(f"unknown mode {command.mode!r} (push or pull-request)", field="--mode")
+    if not command.force:
+        verdict = gate.decide(command.guard_options(), command.environ)
+        if not verdict.go:
+            result = skipped(command.envs, verdict, command.dry_run)
+            report.publish(result, command.environ)
+            return result
     if "://" in command.config_repo or is_repository(Path(command.config_repo)):
         result = _promote_remote(command, images)
     else:
         result = _promote_checkout(command, images, Path(command.config_repo))
     report.publish(result, command.environ)
     return result
+
+
+def guard(command: PromoteCommand) -> Verdict:
+    """The loop guards alone (`promote guard`): may this CI run promote?"""
+    return gate.decide(command.guard_options(), command.environ)
+
+
+def skipped(envs: Sequence[str], verdict: Verdict, dry_run: bool) -> Result:
+    environments = tuple(EnvironmentResult(env, Status.SKIPPED) for env in envs)
+    guard = verdict.guard.value if verdict.guard else ""
+    return Result(Status.SKIPPED, environments, dry_run, skip=(guard, verdict.reason))
 
 
 def explain(command: PromoteCommand) -> Report:
@@ -167,6 +199,7 @@ def _options(command: PromoteCommand, images: list[ImageRef]) -> Options:
         sign=command.sign,
         skip_ci=command.skip_ci,
         auto_merge=command.auto_merge,
+        forced=command.force,
         identity=parse_identity(command.author),
         source=ci.Source(
             command.source_repo or found.repository,

@@ -17,6 +17,7 @@ from promoter.imageref import ImageRef
 from promoter.promotion.result import EnvironmentResult
 
 TRAILER = "Promoted-by: promoter"
+FORCED = "Promoter-guards: bypassed (--force)"
 SKIP_CI = "[skip ci]"
 _MAX_BRANCH = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -48,6 +49,7 @@ def commit_message(
     source: Source,
     *,
     skip_ci: bool = False,
+    forced: bool = False,
 ) -> str:
     subject = title(env, result) + (f" {SKIP_CI}" if skip_ci else "")
     lines = [
@@ -55,7 +57,7 @@ def commit_message(
         for c in result.changes
         if c.old != c.new
     ]
-    trailers = [TRAILER]
+    trailers = [TRAILER, *([FORCED] if forced else [])]
     trailers += [f"Promoted-image: {image}" for image in images]
     if source.repository:
         trailers.append(f"Source-repository: {source.repository}")

@@ -20,6 +20,8 @@ def outputs(result: Result) -> dict[str, str]:
         "pr-url": request.url if request else "",
         "pr-number": str(request.number) if request else "",
         "operation": request.operation if request else "none",
+        "skipped": "true" if result.skip else "false",
+        "skip-reason": f"{result.skip[0]}: {result.skip[1]}" if result.skip else "",
     }
 
 

@@ -209,6 +209,8 @@ class Result:
     environments: tuple[EnvironmentResult, ...] = ()
     dry_run: bool = False
     stats: Stats | None = None
+    skip: tuple[str, str] | None = None
+    """(guard, reason) when a loop guard skipped the run."""
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -226,6 +228,7 @@ class Result:
             "changes": [c.as_json() for c in self.changes],
             "environments": [e.as_json() for e in self.environments if e.env],
             "stats": self.stats.as_json() if self.stats else None,
+            "skipped": {"guard": self.skip[0], "reason": self.skip[1]} if self.skip else None,
             "error": None,
         }
 

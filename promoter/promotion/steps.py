@@ -69,7 +69,12 @@ def commit(ws: Workspace, planned: Planned, tree: str, *, skip_ci: bool = False)
     """One commit of `tree` on the base tip, with promoter's message and trailers."""
     options = ws.options
     message = commit_message(
-        planned.env, planned.result, list(options.images), options.source, skip_ci=skip_ci
+        planned.env,
+        planned.result,
+        list(options.images),
+        options.source,
+        skip_ci=skip_ci,
+        forced=options.forced,
     )
     return ws.store.write_commit(
         tree, planned.checkout.tip, message, identity=options.identity, sign=options.sign

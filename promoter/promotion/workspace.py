@@ -44,6 +44,7 @@ class Options:
     auto_merge: bool
     identity: Identity
     source: ci.Source
+    forced: bool = False
 
 
 @dataclass(frozen=True, slots=True)

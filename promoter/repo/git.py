@@ -255,6 +255,20 @@ def is_filter_refusal(stderr: str) -> bool:
     )
 
 
+def changed_files(directory: Path, before: str, after: str) -> tuple[str, ...] | None:
+    """Paths changed between two commits of a local checkout (a CI's own clone); None when
+    it lacks them (a shallow clone without `before`)."""
+    args = ("diff", "--name-only", "-z", "--no-renames", before, after, "--")
+    try:
+        result = run_git(args, cwd=directory, check=False, timeout=60)
+    except GitError:
+        return None
+    if result.returncode != 0:
+        return None
+    names = result.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return tuple(name for name in names if name)
+
+
 def sent_bytes(stderr: str) -> int:
     """The pack size a push reports in its progress ("Writing objects: 100% ..., 1.2 KiB")."""
     sent = _WRITTEN.search(stderr)

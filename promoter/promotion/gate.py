@@ -1,0 +1,62 @@
+"""The run's first step: the loop guards, before anything is cloned or pushed.
+
+The facts come from the CI trigger (`ci.read_trigger`, the environment read once) and,
+where the event does not list the files a push changed, from `git diff before..after` in
+the CI's own checkout; `guards` decides. A skipped run is exit 0 with the guard's reason;
+`--force` bypasses the guards and the commit says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from promoter import ci
+from promoter.guards import Facts, GuardPolicy, Verdict, check
+from promoter.promotion.message import TRAILER
+from promoter.repo import changed_files
+
+
+@dataclass(frozen=True, slots=True)
+class GuardOptions:
+    email: str
+    bot_actors: tuple[str, ...] = ()
+    watch: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+def decide(options: GuardOptions, env: Mapping[str, str]) -> Verdict:
+    """Whether this CI run may promote, and if not, which guard stops it and why."""
+    trigger = ci.read_trigger(env)
+    policy = GuardPolicy(
+        email=options.email,
+        trailer=TRAILER,
+        bot_actors=options.bot_actors,
+        watch=options.watch,
+        ignore=options.ignore,
+    )
+    changed = trigger.changed
+    if changed is None and (options.watch or options.ignore):
+        changed = _diff(trigger, env)
+    people = tuple((p.name, p.email) for p in (trigger.author, trigger.committer) if p)
+    facts = Facts(trigger.message, people, trigger.actors, changed)
+    return check(facts, policy)
+
+
+def _diff(trigger: ci.Trigger, env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """The files between the push's before and after, from the CI's checkout if it has them."""
+    if not trigger.before or not trigger.commit:
+        return None
+    checkout = env.get("GITHUB_WORKSPACE") or env.get("CI_PROJECT_DIR")
+    if not checkout or not Path(checkout).is_dir():
+        return None
+    return changed_files(Path(checkout), trigger.before, trigger.commit)
+
+
+def as_facts(values: Sequence[str]) -> tuple[str, ...]:
+    """Comma- or newline-separated flag values (as an Action input gives them), flattened."""
+    found: list[str] = []
+    for value in values:
+        found += [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
+    return tuple(dict.fromkeys(found))
