@@ -9,7 +9,8 @@ PromoterError            exit 1
    └─ GitError           exit 1  a git command failed (argv and stderr redacted)
       ├─ GitAuthError    exit 1  the remote refused the credentials
       └─ PushRejectedError      the branch moved under us (transient: fetch, re-apply, retry)
-   └─ ForgeError         exit 1  the forge API failed; ForgeAuthError: token refused or too weak
+   ├─ ForgeError         exit 1  the forge API failed; ForgeAuthError: token refused or too weak
+   └─ LoopError          exit 1  the circuit breaker: promoter commits in a loop
 PartialPromotionError    exit 1  a multi-environment run failed after some environments landed
 ```
 
@@ -101,6 +102,11 @@ class OperationalError(PromoterError):
     """Something outside the user's input failed: git, network, forge."""
 
     exit_code = 1
+
+
+class LoopError(OperationalError):
+    """The circuit breaker tripped: the branch's last commits are promoter's own, in a row
+    and within minutes, so promoter is reacting to itself; it stops instead of adding one."""
 
 
 class GitError(OperationalError):

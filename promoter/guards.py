@@ -217,14 +217,14 @@ def _glob_regex(pattern: str) -> str:
 def breaker(
     commits: Sequence[tuple[float, bool]], now: float, *, limit: int = 5, minutes: float = 10
 ) -> Verdict:
-    """Stop a loop the other guards missed: more than `limit` consecutive promoter commits
-    (newest first: (commit time, made by promoter)) on the branch within `minutes`."""
+    """Stop a loop the other guards missed: `limit` consecutive promoter commits (newest
+    first: (commit time, made by promoter)) on the branch within `minutes` are enough."""
     recent = 0
     for when, by_promoter in commits:
         if not by_promoter or now - when > minutes * 60:
             break
         recent += 1
-    if recent > limit:
+    if recent >= limit:
         return Verdict(
             Guard.BREAKER,
             f"{recent} consecutive promoter commits in the last {minutes:g} minutes: this looks "

@@ -95,6 +95,11 @@ class Store(Protocol):
         """(tree, parents, message)."""
         ...
 
+    def history(self, tip: str, count: int) -> list[tuple[float, str]]:
+        """(committer time, message) of `tip` and its first-parent ancestors, newest first,
+        at most `count` (fewer when the history is shorter)."""
+        ...
+
     def tree(self, oid: str) -> dict[str, Entry]: ...
 
     def trees(
@@ -192,6 +197,19 @@ def parse_commit(raw: bytes) -> tuple[str, tuple[str, ...], str]:
         elif key == "parent":
             parents.append(value)
     return tree, tuple(parents), message
+
+
+def commit_time(raw: bytes) -> float:
+    """The committer timestamp of a commit object's bytes (0 when it has none)."""
+    header = raw.partition(b"\n\n")[0]
+    for line in header.splitlines():
+        if line.startswith(b"committer "):
+            fields = line.rsplit(b" ", 2)
+            try:
+                return float(fields[-2])
+            except (IndexError, ValueError):
+                return 0.0
+    return 0.0
 
 
 class Snapshot:

@@ -169,8 +169,9 @@ def test_guard_breaker_counts_consecutive_recent_promoter_commits() -> None:
     loop = [(now - 60 * i, True) for i in range(6)]
     assert breaker(loop, now).guard is Guard.BREAKER
     assert "6 consecutive promoter commits" in breaker(loop, now).reason
-    assert breaker(loop[:5], now).go  # five is the limit, not a loop yet
-    broken = [*loop[:3], (now - 200, False), *loop[3:]]
+    assert breaker(loop[:5], now).guard is Guard.BREAKER  # five in a row is the limit
+    assert breaker(loop[:4], now).go
+    broken = [*loop[:4], (now - 200, False), *loop[4:]]
     assert breaker(broken, now).go  # a human commit in between
     old = [(now - 60 * 60 * i, True) for i in range(6)]
     assert breaker(old, now).go  # spread over hours: a busy day, not a loop

@@ -232,7 +232,9 @@ def _promote_remote(command: PromoteCommand, images: list[ImageRef]) -> Result:
     try:
         with _workspace(command, images) as workspace:
             for env in command.envs:
-                steps.plan(workspace, steps.check_out(workspace, env, fresh=False), env)
+                planned = steps.plan(workspace, steps.check_out(workspace, env, fresh=False), env)
+                if planned.mode == "push" and not command.dry_run:
+                    steps.check_loop(workspace, planned)
             for env in command.envs:
                 try:
                     environments.append(_environment(workspace, env, command.retry, stats))

@@ -8,10 +8,12 @@ scratch on a new tip: the race loop in `flow` does exactly that, never a textual
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from promoter.errors import OperationalError, PromoterError
+from promoter.errors import LoopError, OperationalError, PromoterError
 from promoter.forges import ChangeRequestSpec, Outcome
+from promoter.guards import breaker
 from promoter.promotion.message import (
     TRAILER,
     branch_name,
@@ -53,6 +55,29 @@ def plan(ws: Workspace, checkout: Checkout, env: str) -> Planned:
     mode = ws.options.mode or (settings.mode if settings else "pull-request")
     planned = ws.plan(checkout, env)
     return Planned(env, checkout, mode, planned, planned.summarise(env, mode, checkout.branch))
+
+
+BREAKER_COMMITS = 5
+BREAKER_MINUTES = 10.0
+
+
+def check_loop(ws: Workspace, planned: Planned) -> None:
+    """The circuit breaker, for a push onto the base: when the tip is promoter's own commit,
+    read the branch's last commits (one request, commits only) and stop a loop.
+
+    It holds under `--force` too: that is when a misconfigured pipeline loops."""
+    tip = planned.checkout.tip
+    if TRAILER not in _lines(ws.store.commit_info(tip)[2]):
+        return
+    history = ws.store.history(tip, BREAKER_COMMITS)
+    commits = [(when, TRAILER in _lines(message)) for when, message in history]
+    verdict = breaker(commits, time.time(), limit=BREAKER_COMMITS, minutes=BREAKER_MINUTES)
+    if not verdict.go:
+        raise LoopError(f"{planned.base}: circuit breaker: {verdict.reason}; nothing was pushed")
+
+
+def _lines(message: str) -> set[str]:
+    return {line.strip() for line in message.splitlines()}
 
 
 def build_tree(planned: Planned) -> str:

@@ -41,6 +41,7 @@ from promoter.tree import (
     GitStats,
     Identity,
     commit_body,
+    commit_time,
     parse_commit,
     parse_tree,
     tree_body,
@@ -222,6 +223,23 @@ class Clone:
         with self._measure():
             self._git("fetch", "--depth=1", "--no-tags", "origin", oid)
         self._present.add(oid)
+
+    def history(self, tip: str, count: int) -> list[tuple[float, str]]:
+        """The last `count` commits up to `tip`: one request for commits only (`tree:0`,
+        depth `count`); the walk stops at that depth, so nothing is fetched lazily."""
+        args = [f"--depth={count}", "--no-tags", "--no-write-fetch-head", "origin", tip]
+        if self.partial:
+            args.insert(0, "--filter=tree:0")
+        with self._measure():
+            self._git("fetch", *args)
+        found: list[tuple[float, str]] = []
+        oid: str | None = tip
+        while oid is not None and len(found) < count:
+            raw = self._cat([oid])[oid]
+            _, parents, message = parse_commit(raw)
+            found.append((commit_time(raw), message))
+            oid = parents[0] if parents else None
+        return found
 
     def commit_info(self, oid: str) -> tuple[str, tuple[str, ...], str]:
         """(tree, parents, message) of a present commit."""

@@ -96,7 +96,7 @@ def _event(bare: Path, commit: str, tmp: Path) -> dict[str, str]:
 
 
 def _round(
-    promoter: Promoter, server: GitHttpServer, bare: Path, tmp: Path, *extra: str
+    promoter: Promoter, server: GitHttpServer, bare: Path, tmp: Path, *extra: str, code: int = 0
 ) -> dict[str, Any]:
     """One CI round: build (tag = the newest commit), then promote dev in push mode."""
     newest = rev(bare, "main")
@@ -105,7 +105,7 @@ def _round(
         "--image", f"{IMAGE}:{newest[:12]}", "--mode", "push", "--output", "json", *extra,
         env=_event(bare, newest, tmp),
     )  # fmt: skip
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == code, run.stderr
     return run.json()
 
 
@@ -144,6 +144,23 @@ def test_loop_without_guards_is_a_loop(
     assert len(bot) == 3
     message = git(bare, "show", "-s", "--format=%B", bot[0])
     assert "Promoter-guards: bypassed (--force)" in message
+
+
+def test_loop_breaker_stops_a_forced_loop_at_five_commits(
+    mono: tuple[GitHttpServer, Path, Path], promoter: Promoter, tmp_path: Path
+) -> None:
+    """Guards bypassed in a misconfigured pipeline: the circuit breaker still stops it."""
+    server, bare, work = mono
+    _human_push(work, "src/app.py", "print('hello, world')\n", "Say hello to the world")
+    landed = [_round(promoter, server, bare, tmp_path, "--force") for _ in range(5)]
+    assert [r["status"] for r in landed] == ["changed"] * 5
+    tip = rev(bare, "main")
+    for _ in range(2):
+        stopped = _round(promoter, server, bare, tmp_path, "--force", code=1)
+        assert stopped["error"]["type"] == "LoopError"
+        assert "circuit breaker: 5 consecutive promoter commits" in stopped["error"]["message"]
+    assert rev(bare, "main") == tip
+    assert len(_bot_commits(bare)) == 5
 
 
 def test_loop_push_touching_only_ignored_paths_is_skipped(
