@@ -67,3 +67,46 @@ def test_action_script_builds_argv_without_the_token(tmp_path: Path) -> None:
         "--mode", "pull-request", "--auto-merge", "--skip-ci",
     ]  # fmt: skip
     assert (tmp_path / "tok").read_text() == "ghs_secret_value"
+
+
+UNSAFE_IN_RUN = ("${{ inputs.", "${{ github.event")
+"""Expressions the runner pastes into the script text before bash sees it: an input or an
+event field (a PR title, a branch name) would be code. Pass them through `env:` instead."""
+
+
+def _run_steps(document: object) -> list[tuple[str, str]]:
+    """(where, script) of every `run:` step in an action or workflow document."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("run"), str):
+                found.append((where, node["run"]))
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}[{index}]")
+
+    walk(document, "")
+    return found
+
+
+def _files_with_run_steps() -> list[Path]:
+    return [ACTION, *sorted((ROOT / "examples").rglob("*.yml"))]
+
+
+@pytest.mark.parametrize("path", _files_with_run_steps(), ids=lambda p: p.name)
+def test_action_run_steps_never_interpolate_inputs_or_event_fields(path: Path) -> None:
+    steps = _run_steps(YAML(typ="safe").load(path.read_text()))
+    assert steps or path != ACTION
+    for where, script in steps:
+        for unsafe in UNSAFE_IN_RUN:
+            assert unsafe not in script, f"{path.name}{where}: run interpolates {unsafe}...}}"
+
+
+def test_action_interpolation_check_can_fail() -> None:
+    document = {"runs": {"steps": [{"run": 'echo "${{ inputs.env }}"'}]}}
+    steps = _run_steps(document)
+    assert steps == [(".runs.steps[0]", 'echo "${{ inputs.env }}"')]
+    assert any(unsafe in steps[0][1] for unsafe in UNSAFE_IN_RUN)
