@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -110,3 +111,102 @@ def test_action_interpolation_check_can_fail() -> None:
     steps = _run_steps(document)
     assert steps == [(".runs.steps[0]", 'echo "${{ inputs.env }}"')]
     assert any(unsafe in steps[0][1] for unsafe in UNSAFE_IN_RUN)
+
+
+def _expression(value: str, inputs: dict[str, str]) -> str:
+    """`${{ inputs.x }}` and `${{ github.action_path }}` as the runner substitutes them."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        if name.startswith("inputs."):
+            return inputs.get(name.removeprefix("inputs."), "")
+        if name == "github.action_path":
+            return str(ROOT)
+        raise AssertionError(f"unexpected expression {name}")
+
+    return re.sub(r"\$\{\{([^}]*)\}\}", substitute, value)
+
+
+def _run_action(inputs: dict[str, str], tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
+    """Run the composite action's promote step as a runner does: defaults for inputs not
+    given, `env:` evaluated, the script in `bash -eo pipefail`, then the action's outputs
+    read back from `$GITHUB_OUTPUT` through their `value:` expressions."""
+    action = YAML(typ="safe").load(ACTION.read_text())
+    given = {k: str(v.get("default", "")) for k, v in action["inputs"].items()} | inputs
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "promote")
+    output_file = tmp_path / "github_output"
+    output_file.write_text("")
+    run_env = {k: _expression(str(v), given) for k, v in step["env"].items()}
+    run_env |= env | {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(output_file),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    }
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"])
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env=run_env, capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    written: dict[str, str] = {}
+    for line in output_file.read_text().splitlines():
+        name, _, value = line.partition("=")
+        written[name] = value
+    outputs = {}
+    for name, spec in action["outputs"].items():
+        match = re.fullmatch(r"\$\{\{\s*steps\.promote\.outputs\.([\w-]+)\s*\}\}", spec["value"])
+        assert match, f"output {name} does not read the promote step"
+        outputs[name] = written.get(match.group(1), "")
+    return outputs
+
+
+@pytest.fixture
+def config_remote(tmp_path: Path) -> Path:
+    """The fixture config repository as a bare repository on disk."""
+    from fakes.githttp import make_bare_repo
+
+    files = {
+        p.relative_to(ROOT / "fixtures" / "configrepo").as_posix(): p.read_bytes()
+        for p in (ROOT / "fixtures" / "configrepo").rglob("*")
+        if p.is_file()
+    }
+    return make_bare_repo(tmp_path / "srv", "config.git", files)
+
+
+def test_action_runs_like_a_runner_and_reports_its_outputs(
+    tmp_path: Path, config_remote: Path
+) -> None:
+    inputs = {
+        "config-repo": str(config_remote),
+        "env": "dev",
+        "image": "ghcr.io/acme/web:9.9.9",
+        "mode": "push",
+        "token": "ghs_not_needed_for_a_local_remote",
+    }
+    outputs = _run_action(inputs, tmp_path, {})
+    assert outputs["changed"] == "true"
+    assert outputs["status"] == "changed"
+    assert len(outputs["commit-sha"]) == 40
+    assert outputs["skipped"] == "false"
+    assert outputs["operation"] == "none"
+
+
+def test_action_reports_a_guard_skip(tmp_path: Path, config_remote: Path) -> None:
+    event = ROOT / "fixtures" / "ci" / "github" / "push-bot.json"
+    inputs = {
+        "config-repo": str(config_remote),
+        "env": "dev",
+        "image": "ghcr.io/acme/web:9.9.9",
+        "mode": "push",
+        "token": "t",
+        "ignore": "docs/**\ndeploy/**",
+    }
+    env = {"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event)}
+    outputs = _run_action(inputs, tmp_path, env)
+    assert outputs["skipped"] == "true"
+    assert outputs["skip-reason"].startswith("bot-author: ")
+    assert outputs["status"] == "skipped"
+    assert outputs["changed"] == "false"
