@@ -896,3 +896,35 @@ def test_parse_config_create_targets() -> None:
         "promoter.yaml",
     )
     assert [t.create for t in config.apps["web"].targets["dev"]] == [True, True, False]
+
+
+def test_config_guards_and_app_paths() -> None:
+    from promoter.config import Guards, parse_config
+
+    text = (
+        "version: 1\nenvironments: {dev: {}}\n"
+        "guards: {bot_actors: ['renovate*'], ignore: ['docs/**']}\n"
+        "apps:\n  web:\n    image: ghcr.io/acme/web\n    watch: ['src/**', Dockerfile]\n"
+        "    targets: {dev: {kustomize: k/kustomization.yaml}}\n"
+    )
+    config = parse_config(text, "promoter.yaml")
+    assert config.guards == Guards(bot_actors=("renovate*",), ignore=("docs/**",))
+    assert config.apps["web"].watch == ("src/**", "Dockerfile")
+    assert config.apps["web"].ignore == ()
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("guards: {paths: [a]}", "promoter.yaml:3: guards.paths: unknown key"),
+        ("guards: {watch: src}", "promoter.yaml:3: guards.watch: expected a list"),
+        ("guards: {ignore: ['']}", "guards.ignore[0]: '' is not a valid glob"),
+    ],
+)
+def test_config_guards_errors(snippet: str, message: str) -> None:
+    from promoter.config import parse_config
+
+    text = f"version: 1\nenvironments: {{dev: {{}}}}\n{snippet}\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "promoter.yaml")
+    assert message in str(caught.value)

@@ -59,3 +59,27 @@ def test_commit_message_lists_changes_and_trailers() -> None:
         "Source-commit: abc",
         "Pipeline-url: https://ci/run/1",
     ]
+
+
+SKIP_TOKENS = ("[skip ci]", "[ci skip]", "[no ci]", "[skip actions]", "[actions skip]", "ci.skip")
+
+
+def test_pull_request_texts_never_carry_a_ci_skip_token() -> None:
+    """A skip token in a PR title, body or branch would skip the checks the PR needs, and
+    survive a squash merge into the base: none is ever written there."""
+    from promoter.promotion.message import pull_request_body
+
+    result = _result(_change("1.4.1", "1.4.2"))
+    images = [parse_image_ref("ghcr.io/acme/web:1.4.2")]
+    source = Source("https://github.com/acme/web", "a" * 40, "https://ci.example.com/run/1")
+    texts = [
+        title("staging", result),
+        pull_request_body("staging", result, images, source),
+        branch_name("staging", ["web"]),
+        commit_message("staging", result, images, source),
+    ]
+    for text in texts:
+        for token in SKIP_TOKENS:
+            assert token not in text.lower()
+    pushed = commit_message("dev", result, images, source, skip_ci=True)
+    assert pushed.splitlines()[0].endswith("[skip ci]")  # push mode only, when asked

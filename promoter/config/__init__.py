@@ -22,6 +22,7 @@ from promoter.config.model import (
     Config,
     Environment,
     FreezeWindow,
+    Guards,
     Mode,
     Policies,
     Target,
@@ -49,7 +50,8 @@ from promoter.imageref import ImageRef
 __all__ = [  # the discovery functions are re-exported: cli may import config, not discovery
     "BRANCH_PATTERN", "CONFIG_NAMES", "DURATION_PATTERN", "HELM_KEY_PATTERN", "LABEL_PATTERN",
     "MODES", "MOMENT_PATTERN", "NAME_PATTERN", "POINTER_PATTERN", "REVIEWER_PATTERN", "VERSION",
-    "App", "Config", "Environment", "FreezeWindow", "Mode", "Policies", "Target", "TargetKind",
+    "App", "Config", "Environment", "FreezeWindow", "Guards", "Mode", "Policies", "Target",
+    "TargetKind",
     "environment", "find_app", "find_config",
     "load_config", "parse_config", "resolve_in_repo", "search_directory",
 ]  # fmt: skip

@@ -75,6 +75,18 @@ class App:
     name: str
     image: ImageRef
     targets: dict[str, tuple[Target, ...]] = field(default_factory=dict)
+    watch: tuple[str, ...] = ()
+    """Globs: a push changing none of these does not promote this app."""
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """The loop guards' settings for every app: accounts and paths that never promote."""
+
+    bot_actors: tuple[str, ...] = ()
+    watch: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +97,4 @@ class Config:
     environments: dict[str, Environment]
     apps: dict[str, App] = field(default_factory=dict)
     version: int = VERSION
+    guards: Guards = Guards()

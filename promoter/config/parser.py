@@ -22,6 +22,7 @@ from promoter.config.model import (
     Config,
     Environment,
     FreezeWindow,
+    Guards,
     Mode,
     Policies,
     Target,
@@ -53,6 +54,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _NAME_RULE = "name (letters, digits, '-' and '_'; at most 63 characters)"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SETTINGS = ("mode", "base", "labels", "reviewers", "policies")
+_GUARD_KEYS = ("bot_actors", "watch", "ignore")
 _TARGET_OPTIONS = {"helm": "key", "file": "pointer"}
 
 Entries = list[tuple[str, ScalarNode, Node]]
@@ -70,7 +72,9 @@ class Parser:
 
     def parse(self, text: str) -> Config:
         root = self.compose(text)
-        entries = self.mapping(root, None, ("version", "defaults", "environments", "apps"))
+        entries = self.mapping(
+            root, None, ("version", "defaults", "environments", "apps", "guards")
+        )
         version_node = self.required(root, None, entries, "version", "add 'version: 1'")
         if version_node.tag != _INT or not version_node.value.isdigit():
             raise self.error(version_node, "version", f"expected 1, got {_shown(version_node)}")
@@ -89,7 +93,16 @@ class Parser:
         environments = self.environments(env_node, defaults)
         apps_node = _get(entries, "apps")
         apps = {} if apps_node is None else self.apps(apps_node, environments)
-        return Config(self.name, environments, apps, VERSION)
+        guards_node = _get(entries, "guards")
+        guards = Guards() if guards_node is None else self.guards(guards_node)
+        return Config(self.name, environments, apps, VERSION, guards)
+
+    def guards(self, node: Node) -> Guards:
+        found = {k: v for k, _, v in self.mapping(node, "guards", _GUARD_KEYS)}
+        return Guards(**{key: self.globs(value, f"guards.{key}") for key, value in found.items()})
+
+    def globs(self, node: Node, where: str) -> tuple[str, ...]:
+        return self.strings(node, where, r"\S", "glob (it must not be empty)")
 
     def compose(self, text: str) -> Node:
         try:
@@ -287,7 +300,7 @@ class Parser:
         for name, key, value in self.mapping(node, "apps", None):
             where = f"apps.{name}"
             self.string(key, where, NAME_PATTERN, _NAME_RULE)
-            entries = self.mapping(value, where, ("image", "targets"))
+            entries = self.mapping(value, where, ("image", "targets", "watch", "ignore"))
             image_node = self.required(key, where, entries, "image", "e.g. ghcr.io/acme/web")
             image = self.image(image_node, f"{where}.image")
             for other in result.values():
@@ -300,7 +313,10 @@ class Parser:
                     )
             targets_node = self.required(key, where, entries, "targets", "one per environment")
             targets = self.targets(targets_node, f"{where}.targets", environments)
-            result[name] = App(name, image, targets)
+            paths = {
+                k: self.globs(v, f"{where}.{k}") for k, _, v in entries if k in ("watch", "ignore")
+            }
+            result[name] = App(name, image, targets, **paths)
         return result
 
     def image(self, node: Node, where: str) -> ImageRef:

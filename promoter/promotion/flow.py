@@ -27,7 +27,7 @@ from tenacity import (
 from promoter import ci
 from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
-from promoter.guards import Verdict
+from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef
 from promoter.promotion import gate, report, steps
 from promoter.promotion.explain import Report, explain_directory, explain_files
@@ -231,6 +231,10 @@ def _promote_remote(command: PromoteCommand, images: list[ImageRef]) -> Result:
     workspace: Workspace | None = None
     try:
         with _workspace(command, images) as workspace:
+            if not command.force:
+                verdict = _configured_guards(command, images, workspace)
+                if not verdict.go:
+                    return skipped(command.envs, verdict, command.dry_run)
             for env in command.envs:
                 planned = steps.plan(workspace, steps.check_out(workspace, env, fresh=False), env)
                 if planned.mode == "push" and not command.dry_run:
@@ -249,6 +253,14 @@ def _promote_remote(command: PromoteCommand, images: list[ImageRef]) -> Result:
             _record(stats, workspace, started)
     status = overall([e.status for e in environments])
     return Result(status, tuple(environments), command.dry_run, stats)
+
+
+def _configured_guards(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -> Verdict:
+    """promoter.yaml's own guard settings, checked on the base tip's config."""
+    checkout = ws.check_out(command.base or ws.default_branch, fetch=False)
+    if checkout.config is None:
+        return GO
+    return gate.decide_configured(command.guard_options(), command.environ, checkout.config, images)
 
 
 def _environment(ws: Workspace, env: str, policy: RetryPolicy, stats: Stats) -> EnvironmentResult:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter import ci
-from promoter.guards import Facts, GuardPolicy, Verdict, check
+from promoter import config as configuration
+from promoter.guards import GO, Facts, GuardPolicy, Verdict, check
+from promoter.imageref import ImageRef
 from promoter.promotion.message import TRAILER
 from promoter.repo import changed_files
 
@@ -42,6 +44,37 @@ def decide(options: GuardOptions, env: Mapping[str, str]) -> Verdict:
     people = tuple((p.name, p.email) for p in (trigger.author, trigger.committer) if p)
     facts = Facts(trigger.message, people, trigger.actors, changed)
     return check(facts, policy)
+
+
+def decide_configured(
+    options: GuardOptions,
+    env: Mapping[str, str],
+    config: configuration.Config,
+    images: Sequence[ImageRef],
+) -> Verdict:
+    """The guards again with promoter.yaml's settings (`guards:` and each app's `watch`/
+    `ignore`), once the config is read: the run is skipped when every app it promotes is."""
+    guards = config.guards
+    apps: list[configuration.App | None] = [
+        a for a in config.apps.values() if any(a.image.same_repository(i) for i in images)
+    ]
+    per_app = any(a.watch or a.ignore for a in apps if a is not None)
+    if not (guards.bot_actors or guards.watch or guards.ignore or per_app):
+        return GO
+    verdicts = [
+        decide(
+            GuardOptions(
+                email=options.email,
+                bot_actors=options.bot_actors + guards.bot_actors,
+                watch=options.watch + guards.watch + (app.watch if app else ()),
+                ignore=options.ignore + guards.ignore + (app.ignore if app else ()),
+            ),
+            env,
+        )
+        for app in apps or [None]
+    ]
+    stopped = [v for v in verdicts if not v.go]
+    return stopped[0] if len(stopped) == len(verdicts) else GO
 
 
 def _diff(trigger: ci.Trigger, env: Mapping[str, str]) -> tuple[str, ...] | None:

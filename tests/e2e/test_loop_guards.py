@@ -125,8 +125,9 @@ def test_loop_ten_rounds_make_one_bot_commit(
     for later in results[1:]:
         assert later["status"] == "skipped", later
         assert later["skipped"]["guard"] == "bot-author"
-        assert "Promoted-by: promoter" in later["skipped"]["reason"] or "promoter[bot]" in (
-            later["skipped"]["reason"]
+        assert (
+            "Promoted-by: promoter" in later["skipped"]["reason"]
+            or "promoter[bot]" in (later["skipped"]["reason"])
         )
         assert later["environments"][0]["status"] == "skipped"
 
@@ -207,3 +208,38 @@ def test_loop_guard_command_answers_with_its_exit_code(
     assert text.stdout.startswith("skipped (bot-author): the triggering commit is by promoter")
     assert "nothing promoted to dev" in text.stdout
     assert "--force" in text.stdout
+
+
+CONFIGURED = b"""version: 1
+environments:
+  dev: {mode: push}
+guards:
+  ignore: ["deploy/**", "promoter.yaml"]
+apps:
+  web:
+    image: ghcr.io/acme/web
+    watch: ["src/**"]
+    targets:
+      dev: {kustomize: deploy/dev/kustomization.yaml}
+"""
+
+
+def test_loop_guards_from_promoter_yaml(tmp_path: Path, promoter: Promoter) -> None:
+    """`guards:` and an app's `watch` in promoter.yaml apply without any flag."""
+    root = tmp_path / "srv"
+    root.mkdir()
+    bare = make_bare_repo(root, "web.git", {**FILES, "promoter.yaml": CONFIGURED})
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(bare), str(work))
+    with GitHttpServer(root, token=TOKEN) as server:
+        _human_push(work, "docs/README.md", "# web\n\nMore docs.\n", "Document web")
+        docs = _round(promoter, server, bare, tmp_path)
+        assert docs["status"] == "skipped"
+        assert docs["skipped"]["guard"] == "paths"
+        _human_push(work, "src/app.py", "print('hi')\n", "Greet")
+        code = _round(promoter, server, bare, tmp_path)
+        assert code["status"] == "changed"
+        bot = _round(promoter, server, bare, tmp_path)
+        assert bot["skipped"]["guard"] == "bot-author"
+        assert len(_bot_commits(bare)) == 1
+    assert server.errors == []
