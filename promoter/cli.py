@@ -330,6 +330,8 @@ def validate(config_repo: Path, config_file: Path | None) -> int:
 
 
 def _render(result: Result, output: str, *, diffs: bool | None = None) -> None:
+    for warning in result.warnings:
+        click.echo(redact(f"promote: warning: {warning}"), err=True)
     if output == "json":
         click.echo(json.dumps(result.as_json(), ensure_ascii=False))
         return

@@ -80,6 +80,8 @@ class Credentials:
 
     token: Secret
     user: str
+    variable: str = ""
+    """The environment variable it came from (empty: minted from a GitHub App)."""
 
 
 FORGES = ("github", "gitlab", "local")

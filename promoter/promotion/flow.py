@@ -252,7 +252,29 @@ def _promote_remote(command: PromoteCommand, images: list[ImageRef]) -> Result:
         if workspace is not None:
             _record(stats, workspace, started)
     status = overall([e.status for e in environments])
-    return Result(status, tuple(environments), command.dry_run, stats)
+    warnings = _warnings(environments, workspace.credential_variable if workspace else "")
+    return Result(status, tuple(environments), command.dry_run, stats, warnings=warnings)
+
+
+def _warnings(environments: Sequence[EnvironmentResult], variable: str) -> tuple[str, ...]:
+    """A pull request opened or updated with Actions' GITHUB_TOKEN starts no workflows
+    (GitHub's rule against recursive runs; bot-opened PRs may instead wait for approval),
+    so its required checks never start: say so, and what to use."""
+    requests = [
+        e.pull_request
+        for e in environments
+        if e.pull_request and e.pull_request.operation in ("created", "updated")
+    ]
+    if variable != "GITHUB_TOKEN" or not requests:
+        return ()
+    numbers = ", ".join(f"#{r.number}" for r in requests)
+    return (
+        f"pull request {numbers} was written with GITHUB_TOKEN: GitHub starts no workflows "
+        "for it (or holds them for approval), so its required checks may never run; use a "
+        "GitHub App installation token (PROMOTER_GITHUB_APP_ID and "
+        "PROMOTER_GITHUB_APP_PRIVATE_KEY, or actions/create-github-app-token) or a "
+        "fine-grained token in PROMOTER_TOKEN",
+    )
 
 
 def _configured_guards(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -> Verdict:

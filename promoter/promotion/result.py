@@ -211,6 +211,8 @@ class Result:
     stats: Stats | None = None
     skip: tuple[str, str] | None = None
     """(guard, reason) when a loop guard skipped the run."""
+    warnings: tuple[str, ...] = ()
+    """What went through but will not work as expected (a PR whose checks cannot start)."""
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -229,6 +231,7 @@ class Result:
             "environments": [e.as_json() for e in self.environments if e.env],
             "stats": self.stats.as_json() if self.stats else None,
             "skipped": {"guard": self.skip[0], "reason": self.skip[1]} if self.skip else None,
+            "warnings": list(self.warnings),
             "error": None,
         }
 

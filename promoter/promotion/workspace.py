@@ -71,6 +71,8 @@ class Workspace:
     open_request_forge: _ForgeOpener
     stats: GitStats
     _forge: Forge | None = field(default=None, repr=False)
+    credential_variable: str = ""
+    """Where the token came from: `GITHUB_TOKEN` cannot start the checks of its PRs."""
     _configs: dict[tuple[str, bytes], configuration.Config] = field(
         default_factory=dict, repr=False
     )
@@ -192,7 +194,8 @@ def open_workspace(
             store = open_clone(
                 remote, workdir / "repo.git", branch=options.base, auth=auth, stats=stats
             )
-        yield Workspace(options, store, workdir, opener, stats, opened)
+        variable = credentials.variable if credentials else ""
+        yield Workspace(options, store, workdir, opener, stats, opened, variable)
     finally:
         if store is not None:
             store.close()
@@ -214,7 +217,8 @@ def find_credentials(
         return None
     variable, token = found
     user = "gitlab-ci-token" if variable == "CI_JOB_TOKEN" else None
-    return Credentials(Secret(token), user or ci.BASIC_AUTH_USER.get(kind, "x-access-token"))
+    user = user or ci.BASIC_AUTH_USER.get(kind, "x-access-token")
+    return Credentials(Secret(token), user, variable)
 
 
 def load_config(root: Path, config_file: Path | None) -> configuration.Config | None:

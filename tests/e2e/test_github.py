@@ -402,3 +402,31 @@ def test_github_app_with_the_wrong_key_is_one_clear_line(tmp_path: Path) -> None
     (line,) = run.stderr.strip().splitlines()
     assert "GitHub App 321 could not get a token for acme/config" in line
     assert other.splitlines()[1] not in line
+
+
+def test_github_pull_request_written_with_github_token_warns(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    """GITHUB_TOKEN's pull requests start no workflows: the run says so, and what to use."""
+    tmpdir = tmp_path / "run-gh-token"
+    tmpdir.mkdir()
+    promoter = Promoter(tmpdir, token=None)
+    run = _run(
+        promoter, github, "--env", "production", "--image", f"{WEB}:1.5.0", "--output", "json",
+        env={"GITHUB_TOKEN": TOKEN},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    report = run.json()
+    (warning,) = report["warnings"]
+    assert "GITHUB_TOKEN" in warning
+    assert "GitHub App installation token" in warning
+    assert report["environments"][0]["pull_request"]["operation"] == "created"
+    assert (
+        f"promote: warning: pull request #{report['environments'][0]['pull_request']['number']}"
+        in run.stderr
+    )
+    again = _run(
+        Promoter(tmpdir, token=TOKEN), github, "--env", "production", "--image", f"{WEB}:1.5.0",
+        "--output", "json",
+    )  # fmt: skip
+    assert again.json()["warnings"] == []  # PROMOTER_TOKEN: no warning
