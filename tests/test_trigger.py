@@ -127,3 +127,60 @@ def test_trigger_gitlab_new_branch_or_no_push_has_no_before(name: str) -> None:
 
 def test_trigger_other_ci_is_empty() -> None:
     assert read_trigger({"CI": "true", "JENKINS_URL": "https://ci.example.com/"}) == Trigger()
+
+
+def _repo_with_two_commits(tmp_path: Path, changed: str) -> tuple[Path, str, str]:
+    import subprocess
+
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+
+    def git(*args: str) -> str:
+        who = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+        done = subprocess.run(
+            ["git", *who, "-c", "commit.gpgSign=false", *args],
+            cwd=repo, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    git("init", "-q")
+    (repo / "src").mkdir()
+    (repo / "docs").mkdir()
+    (repo / "src" / "app.py").write_text("1\n")
+    (repo / "docs" / "a.md").write_text("1\n")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    before = git("rev-parse", "HEAD")
+    (repo / changed).write_text("2\n")
+    git("commit", "-qam", "two")
+    return repo, before, git("rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize(("changed", "code"), [("docs/a.md", 10), ("src/app.py", 0)])
+def test_trigger_gitlab_changed_files_come_from_the_ci_checkout(
+    changed: str, code: int, tmp_path: Path
+) -> None:
+    """GitLab's variables list no files: `git diff before..after` in CI_PROJECT_DIR does."""
+    import json
+    import subprocess
+    import sys
+
+    repo, before, after = _repo_with_two_commits(tmp_path, changed)
+    env = load("gitlab/push") | {
+        "CI_PROJECT_DIR": str(repo),
+        "CI_COMMIT_BEFORE_SHA": before,
+        "CI_COMMIT_SHA": after,
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "promoter", "guard", "--ignore", "docs/**"],
+        env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == code, done.stderr
+    verdict = json.loads(done.stdout)
+    if code:
+        assert verdict["guard"] == "paths"
+        assert "docs/a.md" in verdict["reason"]
+    else:
+        assert verdict["go"] is True
