@@ -184,3 +184,65 @@ def test_trigger_gitlab_changed_files_come_from_the_ci_checkout(
         assert "docs/a.md" in verdict["reason"]
     else:
         assert verdict["go"] is True
+
+
+def test_trigger_github_long_push_files_come_from_the_compare_api(tmp_path: Path) -> None:
+    """A push of more commits than the event lists, and no checkout to diff: the source
+    repository's compare API (real PyGithub against the fake GitHub) names the files."""
+    import json
+    import subprocess
+    import sys
+
+    from fakes.github import FakeGitHub
+
+    with FakeGitHub(tmp_path / "gh", lifetime=120) as github:
+        github.create_repo("acme", "web", {"src/app.py": b"1\n", "docs/a.md": b"1\n"})
+        bare = Path(github.root) / "acme" / "web.git"
+        work = tmp_path / "work"
+        who = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+
+        def git(*args: str, cwd: Path = work) -> str:
+            done = subprocess.run(
+                ["git", *who, "-c", "commit.gpgSign=false", *args],
+                cwd=cwd, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            return done.stdout.strip()
+
+        git("clone", "-q", str(bare), str(work), cwd=tmp_path)
+        before = git("rev-parse", "HEAD")
+        for number in range(21):
+            (work / "docs" / "a.md").write_text(f"{number}\n")
+            git("commit", "-qam", f"docs {number}")
+        after = git("rev-parse", "HEAD")
+        git("push", "-q", "origin", "HEAD")
+        commits = [
+            {"id": f"{i:040x}", "added": [], "removed": [], "modified": ["docs/a.md"]}
+            for i in range(20)
+        ]
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps({"before": before, "after": after, "commits": commits}))
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": "push",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_SHA": after,
+            "GITHUB_REPOSITORY": "acme/web",
+            "GITHUB_SERVER_URL": github.url,
+            "GITHUB_API_URL": github.api_url,
+            "GITHUB_TOKEN": github.token,
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "promoter", "guard", "--ignore", "docs/**"],
+            env=env, capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 10, done.stdout + done.stderr
+        assert json.loads(done.stdout)["guard"] == "paths"
+        watched = subprocess.run(
+            [sys.executable, "-m", "promoter", "guard", "--watch", "src/**"],
+            env=env | {"GITHUB_TOKEN": "wrong"}, capture_output=True, text=True,
+            check=False, timeout=60,
+        )  # fmt: skip
+        assert watched.returncode == 0, watched.stderr  # unreadable: files unknown, no skip
+        assert github.errors == []

@@ -73,6 +73,10 @@ class Forge(Protocol):
         """The repository through the forge's API (`--no-clone`)."""
         ...
 
+    def changed_files(self, before: str, after: str) -> tuple[str, ...] | None:
+        """Paths changed between two commits (the compare API); None when unknown."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Credentials:

@@ -31,6 +31,8 @@ T = TypeVar("T")
 MAX_WAIT = 60.0
 """A rate limit that resets later than this fails the run instead of stalling CI."""
 _SECONDARY = "secondary rate limit"
+_COMPARE_FILES_LISTED = 300
+"""The compare API lists at most this many files."""
 
 
 def api_url_for(repository_url: str, env: Mapping[str, str]) -> str:
@@ -190,6 +192,23 @@ class GitHubForge:
         from promoter.forges.github_store import GitHubStore
 
         return GitHubStore(self, stats)
+
+    def changed_files(self, before: str, after: str) -> tuple[str, ...] | None:
+        """Files of `before...after` (both names of a rename). GitHub lists at most 300:
+        a comparison that long is "unknown", as is one the token cannot read."""
+        try:
+            comparison = self.call(lambda: self.repo.compare(before, after))
+            files = self.call(lambda: list(comparison.files))
+        except ForgeError:
+            return None
+        if len(files) >= _COMPARE_FILES_LISTED:
+            return None
+        names: list[str] = []
+        for changed in files:
+            names.append(changed.filename)
+            if changed.previous_filename:
+                names.append(changed.previous_filename)
+        return tuple(dict.fromkeys(names))
 
     # -- steps -------------------------------------------------------------------------
 

@@ -39,3 +39,6 @@ class LocalForge:
 
     def store(self, stats: GitStats) -> Store:
         raise no_api_store(self.name)
+
+    def changed_files(self, before: str, after: str) -> tuple[str, ...] | None:
+        return None

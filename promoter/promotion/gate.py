@@ -2,8 +2,9 @@
 
 The facts come from the CI trigger (`ci.read_trigger`, the environment read once) and,
 where the event does not list the files a push changed, from `git diff before..after` in
-the CI's own checkout; `guards` decides. A skipped run is exit 0 with the guard's reason;
-`--force` bypasses the guards and the commit says so.
+the CI's own checkout, else the source repository's compare API; `guards` decides. A
+skipped run is exit 0 with the guard's reason; `--force` bypasses the guards and the
+commit says so.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pathlib import Path
 
 from promoter import ci
 from promoter import config as configuration
+from promoter.forges import open_forge
 from promoter.guards import GO, Facts, GuardPolicy, Verdict, check
 from promoter.imageref import ImageRef
 from promoter.promotion.message import TRAILER
+from promoter.redact import Secret
 from promoter.repo import changed_files
 
 
@@ -82,9 +85,29 @@ def _diff(trigger: ci.Trigger, env: Mapping[str, str]) -> tuple[str, ...] | None
     if not trigger.before or not trigger.commit:
         return None
     checkout = env.get("GITHUB_WORKSPACE") or env.get("CI_PROJECT_DIR")
-    if not checkout or not Path(checkout).is_dir():
+    if checkout and Path(checkout).is_dir():
+        found = changed_files(Path(checkout), trigger.before, trigger.commit)
+        if found is not None:
+            return found
+    return _compare(trigger, env)
+
+
+def _compare(trigger: ci.Trigger, env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """The source repository's compare API (GitHub): for a push longer than the event lists
+    when the CI's checkout is shallow. Needs a token that can read that repository."""
+    repository = env.get("GITHUB_REPOSITORY")
+    token = ci.find_token("github", env)
+    if trigger.system != "github" or not repository or token is None or not trigger.before:
         return None
-    return changed_files(Path(checkout), trigger.before, trigger.commit)
+    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    forge = open_forge(
+        "github",
+        repository_url=f"{server}/{repository}",
+        token=Secret(token[1]),
+        api_url=env.get("GITHUB_API_URL"),
+        env=env,
+    )
+    return forge.changed_files(trigger.before, trigger.commit or "")
 
 
 def as_facts(values: Sequence[str]) -> tuple[str, ...]:
