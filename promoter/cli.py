@@ -355,6 +355,8 @@ def _env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
     """One line per environment (`staging: changed web 1.4.1 → 1.4.2, pushed 3f2a9c1 to main`)."""
     prefix = f"{env.env}: " if env.env else ""
     status = env.status.value
+    if env.skip_reason:
+        return [f"{prefix}{status} ({env.skip_reason}); nothing pushed"]
     if env.superseded and not env.changes:
         newer = ", ".join(dict.fromkeys(s.label for s in env.superseded))
         return [f"{prefix}{status}: already at a newer version ({newer}); nothing pushed"]

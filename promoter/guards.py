@@ -85,6 +85,7 @@ class Guard(enum.Enum):
     BOT_AUTHOR = "bot-author"
     SKIP_MARKER = "skip-marker"
     PATHS = "paths"
+    ALREADY_PROMOTED = "already-promoted"
     BREAKER = "circuit-breaker"
 
 

@@ -54,6 +54,7 @@ def test_commit_message_lists_changes_and_trailers() -> None:
     trailers = message.rstrip("\n").split("\n\n")[-1].splitlines()
     assert trailers == [
         TRAILER,
+        "Promoted-env: staging",
         f"Promoted-image: {WEB}:1.4.2",
         "Source-repository: https://github.com/acme/web",
         "Source-commit: abc",

@@ -235,11 +235,27 @@ def _promote_remote(command: PromoteCommand, images: list[ImageRef]) -> Result:
                 verdict = _configured_guards(command, images, workspace)
                 if not verdict.go:
                     return skipped(command.envs, verdict, command.dry_run)
+            settled: dict[str, EnvironmentResult] = {}
             for env in command.envs:
                 planned = steps.plan(workspace, steps.check_out(workspace, env, fresh=False), env)
                 if planned.mode == "push" and not command.dry_run:
-                    steps.check_loop(workspace, planned)
+                    verdict = steps.check_loop(workspace, planned)
+                    if not verdict.go and verdict.guard is not None:
+                        reason = f"{verdict.guard.value}: {verdict.reason}"
+                        settled[env] = EnvironmentResult(
+                            env, Status.SKIPPED, mode="push", base=planned.base, skip_reason=reason
+                        )
+            if settled and len(settled) == len(command.envs):
+                first = settled[command.envs[0]].skip_reason or ""
+                guard, _, reason = first.partition(": ")
+                return Result(
+                    Status.SKIPPED, tuple(settled.values()), command.dry_run, stats,
+                    skip=(guard, reason),
+                )  # fmt: skip
             for env in command.envs:
+                if env in settled:
+                    environments.append(settled[env])
+                    continue
                 try:
                     environments.append(_environment(workspace, env, command.retry, stats))
                 except PromoterError as error:

@@ -18,6 +18,8 @@ from promoter.promotion.result import EnvironmentResult
 
 TRAILER = "Promoted-by: promoter"
 FORCED = "Promoter-guards: bypassed (--force)"
+ENV_TRAILER = "Promoted-env"
+SOURCE_TRAILER = "Source-commit"
 SKIP_CI = "[skip ci]"
 _MAX_BRANCH = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -57,12 +59,12 @@ def commit_message(
         for c in result.changes
         if c.old != c.new
     ]
-    trailers = [TRAILER, *([FORCED] if forced else [])]
+    trailers = [TRAILER, f"{ENV_TRAILER}: {env}", *([FORCED] if forced else [])]
     trailers += [f"Promoted-image: {image}" for image in images]
     if source.repository:
         trailers.append(f"Source-repository: {source.repository}")
     if source.commit:
-        trailers.append(f"Source-commit: {source.commit}")
+        trailers.append(f"{SOURCE_TRAILER}: {source.commit}")
     if source.pipeline_url:
         trailers.append(f"Pipeline-url: {source.pipeline_url}")
     return f"{subject}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(trailers) + "\n"

@@ -122,6 +122,8 @@ class EnvironmentResult:
     superseded: tuple[Superseded, ...] = ()
     review: str | None = None
     pull_request: PullRequestInfo | None = None
+    skip_reason: str | None = None
+    """Why a guard skipped this environment (`guard: reason`)."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -134,6 +136,7 @@ class EnvironmentResult:
             "pushed": self.pushed,
             "changes": [c.as_json() for c in self.changes],
             "pull_request": self.pull_request.as_json() if self.pull_request else None,
+            "skip_reason": self.skip_reason,
             "superseded": [
                 {"file": s.file, "image": s.image, "current": s.current, "wanted": s.wanted}
                 for s in self.superseded

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from promoter.errors import LoopError, OperationalError, PromoterError
 from promoter.forges import ChangeRequestSpec, Outcome
-from promoter.guards import breaker
+from promoter.guards import GO, Guard, Verdict, breaker
 from promoter.promotion.message import (
+    ENV_TRAILER,
+    SOURCE_TRAILER,
     TRAILER,
     branch_name,
     commit_message,
@@ -61,19 +63,32 @@ BREAKER_COMMITS = 5
 BREAKER_MINUTES = 10.0
 
 
-def check_loop(ws: Workspace, planned: Planned) -> None:
-    """The circuit breaker, for a push onto the base: when the tip is promoter's own commit,
-    read the branch's last commits (one request, commits only) and stop a loop.
-
-    It holds under `--force` too: that is when a misconfigured pipeline loops."""
+def check_loop(ws: Workspace, planned: Planned) -> Verdict:
+    """For a push onto the base whose tip is promoter's own commit, read the branch's last
+    commits (one request, commits only): the circuit breaker stops a loop (`LoopError`, also
+    under `--force`: that is when a misconfigured pipeline loops), and a build already
+    promoted to this environment by one of them is skipped (`already-promoted`)."""
     tip = planned.checkout.tip
     if TRAILER not in _lines(ws.store.commit_info(tip)[2]):
-        return
+        return GO
     history = ws.store.history(tip, BREAKER_COMMITS)
     commits = [(when, TRAILER in _lines(message)) for when, message in history]
     verdict = breaker(commits, time.time(), limit=BREAKER_COMMITS, minutes=BREAKER_MINUTES)
     if not verdict.go:
         raise LoopError(f"{planned.base}: circuit breaker: {verdict.reason}; nothing was pushed")
+    source = ws.options.source.commit
+    if source is None or ws.options.forced:
+        return GO
+    wanted = {f"{SOURCE_TRAILER}: {source}", f"{ENV_TRAILER}: {planned.env}"}
+    for _, message in history:
+        lines = _lines(message)
+        if TRAILER in lines and wanted <= lines:
+            return Verdict(
+                Guard.ALREADY_PROMOTED,
+                f"{planned.base} already holds a promotion of source commit {source[:12]} "
+                f"to {planned.env}",
+            )
+    return GO
 
 
 def _lines(message: str) -> set[str]:

@@ -243,3 +243,39 @@ def test_loop_guards_from_promoter_yaml(tmp_path: Path, promoter: Promoter) -> N
         assert bot["skipped"]["guard"] == "bot-author"
         assert len(_bot_commits(bare)) == 1
     assert server.errors == []
+
+
+def test_loop_rerun_of_an_already_promoted_build_is_skipped(
+    mono: tuple[GitHttpServer, Path, Path], promoter: Promoter, tmp_path: Path
+) -> None:
+    """A pipeline re-run for a source commit whose build promoter already pushed to this
+    environment (a rebuilt tag, say) is skipped; another environment is not."""
+    server, bare, work = mono
+    _human_push(work, "src/app.py", "print('hello, world')\\n", "Say hello to the world")
+    human = rev(bare, "main")
+    event = _event(bare, human, tmp_path)
+    first = promoter.run(
+        "--config-repo", server.repo_url("web.git"), "--env", "dev",
+        "--image", f"{IMAGE}:{human[:12]}", "--mode", "push", "--output", "json", env=event,
+    )  # fmt: skip
+    assert first.json()["status"] == "changed", first.stderr
+    assert f"Source-commit: {human}" in git(bare, "show", "-s", "--format=%B", "main")
+    rerun = promoter.run(
+        "--config-repo", server.repo_url("web.git"), "--env", "dev",
+        "--image", f"{IMAGE}:{human[:12]}-rebuilt", "--mode", "push", "--output", "json",
+        env=event,
+    )  # fmt: skip
+    report = rerun.json()
+    assert rerun.returncode == 0, rerun.stderr
+    assert report["status"] == "skipped"
+    assert report["skipped"]["guard"] == "already-promoted"
+    assert human[:12] in report["skipped"]["reason"]
+    assert report["environments"][0]["skip_reason"].startswith("already-promoted: ")
+    assert len(_bot_commits(bare)) == 1
+    forced = promoter.run(
+        "--config-repo", server.repo_url("web.git"), "--env", "dev",
+        "--image", f"{IMAGE}:{human[:12]}-rebuilt", "--mode", "push", "--output", "json",
+        "--force", env=event,
+    )  # fmt: skip
+    assert forced.json()["status"] == "changed"
+    assert len(_bot_commits(bare)) == 2
