@@ -120,11 +120,9 @@ def open_forge(
 
         return GitHubForge(repository_url, token=token, api_url=api_url, env=env or {})
     if kind == "gitlab":
-        raise ConfigError(
-            "merge requests on gitlab are not supported yet; use --mode push, or "
-            "--forge local to push the promotion branch without opening a request",
-            field="--forge",
-        )
+        from promoter.forges.gitlab import GitLabForge
+
+        return GitLabForge(repository_url, token=token, api_url=api_url, env=env or {})
     raise ConfigError(f"unknown forge {kind!r} (expected one of {', '.join(FORGES)})")
 
 

@@ -308,7 +308,7 @@ def test_promote_push_hook_rejection_message_says_why(
 
 
 @pytest.mark.parametrize(
-    ("forge", "code", "says"), [("gitlab", 2, "--forge"), ("github", 1, "token")]
+    ("forge", "code", "says"), [("gitlab", 2, "https:// URL"), ("github", 1, "token")]
 )
 def test_promote_forge_unusable_for_pull_request_pushes_nothing(
     promoter: Promoter, bare: Path, forge: str, code: int, says: str

@@ -1,0 +1,305 @@
+"""GitLab (gitlab.com and self-managed) merge requests through python-gitlab.
+
+One living merge request per promotion branch, with GitHub's semantics: found by source
+and target branch among the open ones (GitLab's own uniqueness rule), created when
+missing, updated in place only where it differs (labels added, never removed), and
+found-then-updated when a racing run created it first (409 "Another open merge request
+already exists"). Auto-merge passes the head `sha`, so only the commit the pipeline
+validated merges. python-gitlab's own retries are off: this module's tenacity loop retries
+5xx, 429 and dropped connections. Knows nothing of YAML or git.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+from promoter.errors import (
+    ConfigError,
+    ForgeAuthError,
+    ForgeCredentialsError,
+    ForgeError,
+    InputError,
+)
+from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
+from promoter.redact import Secret, redact
+from promoter.tree import GitStats, Store
+
+if TYPE_CHECKING:
+    from gitlab.v4.objects import Project, ProjectMergeRequest
+
+T = TypeVar("T")
+
+
+def api_root(repository_url: str, env: Mapping[str, str]) -> str:
+    """The instance root python-gitlab wants (it appends /api/v4): `CI_SERVER_URL` when the
+    repository lives there, else the repository URL's scheme and host."""
+    parts = urlsplit(repository_url)
+    server = env.get("CI_SERVER_URL", "").rstrip("/")
+    if server and urlsplit(server).hostname == parts.hostname:
+        return server
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def project_path(repository_url: str) -> str:
+    """`group/subgroup/project` from `https://host/group/subgroup/project(.git)`."""
+    path = urlsplit(repository_url).path.strip("/").removesuffix(".git")
+    if "/" not in path:
+        raise ForgeError(f"cannot tell the project from {repository_url!r}")
+    return path
+
+
+class GitLabForge:
+    name = "gitlab"
+    has_requests = True
+
+    def __init__(
+        self,
+        repository_url: str,
+        *,
+        token: Secret | None,
+        api_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: int = 30,
+    ) -> None:
+        import gitlab
+
+        if urlsplit(repository_url).scheme not in ("http", "https"):
+            raise ConfigError(
+                f"--forge gitlab needs the project's https:// URL, not {repository_url!r}",
+                field="--forge",
+            )
+        if token is None:
+            raise ForgeAuthError(
+                "no GitLab token: set PROMOTER_TOKEN (or GITLAB_TOKEN) to a project access "
+                "token of the config project with the api scope"
+            )
+        env = env or {}
+        root = (api_url or api_root(repository_url, env)).rstrip("/").removesuffix("/api/v4")
+        self.path = project_path(repository_url)
+        self.client = gitlab.Gitlab(
+            root, private_token=token.reveal(), timeout=timeout, retry_transient_errors=False
+        )
+        self.sleep = sleep
+        self.calls = 0
+        self._project: Project | None = None
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = self.client.projects.get(self.path, lazy=True)
+        return self._project
+
+    # -- the Forge protocol ------------------------------------------------------------------
+
+    def find_open(self, head: str, base: str) -> ChangeRequest | None:
+        found = self._find(head, base)
+        return self._request(found) if found is not None else None
+
+    def open_or_update(self, spec: ChangeRequestSpec) -> tuple[Outcome, ChangeRequest]:
+        found = self._find(spec.head, spec.base)
+        if found is None:
+            created = self._create(spec)
+            if created is not None:
+                return Outcome.CREATED, self._request(created, spec)
+            found = self._find(spec.head, spec.base)
+            if found is None:
+                raise ForgeError(
+                    f"GitLab said a merge request for {spec.head} exists, but none is open"
+                )
+        changes: dict[str, object] = {}
+        if found.title != spec.title:
+            changes["title"] = spec.title
+        if (found.description or "") != spec.body:
+            changes["description"] = spec.body
+        missing = [label for label in spec.labels if label not in (found.labels or [])]
+        if missing:
+            changes["add_labels"] = ",".join(missing)
+        reviewers = self._user_ids(spec.reviewers)
+        have = {r["id"] for r in (found.reviewers or [])}
+        if any(r not in have for r in reviewers):
+            changes["reviewer_ids"] = sorted(have | set(reviewers))
+        if not changes:
+            return Outcome.UNCHANGED, self._request(found, spec)
+        iid = found.iid
+        self.call(lambda: self.project.mergerequests.update(iid, changes))
+        return Outcome.UPDATED, self._request(found, spec)
+
+    def enable_auto_merge(self, cr: ChangeRequest) -> None:
+        """Merge when the pipeline succeeds, and only the head it validated (`sha`)."""
+        request = self.call(lambda: self.project.mergerequests.get(cr.number))
+        head = request.sha
+        self.call(lambda: request.merge(auto_merge=True, sha=head))
+
+    def close(self, cr: ChangeRequest, reason: str) -> None:
+        request = self.call(lambda: self.project.mergerequests.get(cr.number, lazy=True))
+        self.call(lambda: request.notes.create({"body": reason}))
+        self.call(lambda: self.project.mergerequests.update(cr.number, {"state_event": "close"}))
+
+    def signature_required(self, base: str) -> bool:
+        return False
+
+    def review_hint(self, base: str, head: str) -> str | None:
+        return None
+
+    def store(self, stats: GitStats) -> Store:
+        raise InputError("--no-clone is not available on GitLab yet", field="--no-clone")
+
+    def changed_files(self, before: str, after: str) -> tuple[str, ...] | None:
+        try:
+            found = self.call(lambda: self.project.repository_compare(before, after))
+        except ForgeError:
+            return None
+        if not isinstance(found, dict) or found.get("compare_timeout"):
+            return None
+        names: list[str] = []
+        for diff in found.get("diffs") or []:
+            names += [diff.get("old_path"), diff.get("new_path")]
+        return tuple(dict.fromkeys(n for n in names if n))
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _find(self, head: str, base: str) -> ProjectMergeRequest | None:
+        found = self.call(
+            lambda: self.project.mergerequests.list(
+                source_branch=head, target_branch=base, state="opened", get_all=False
+            )
+        )
+        return found[0] if found else None
+
+    def _create(self, spec: ChangeRequestSpec) -> ProjectMergeRequest | None:
+        """The new MR, or None when a racing run created it first (409; then find it)."""
+        data: dict[str, object] = {
+            "source_branch": spec.head,
+            "target_branch": spec.base,
+            "title": ("Draft: " if spec.draft else "") + spec.title,
+            "description": spec.body,
+            "remove_source_branch": True,
+        }
+        if spec.labels:
+            data["labels"] = ",".join(spec.labels)
+        reviewers = self._user_ids(spec.reviewers)
+        if reviewers:
+            data["reviewer_ids"] = reviewers
+        try:
+            return self.call(lambda: self.project.mergerequests.create(data))
+        except ForgeError as error:
+            if "already exists" in str(error):
+                return None
+            raise
+
+    def _user_ids(self, reviewers: tuple[str, ...]) -> list[int]:
+        """Users by username (`@alice` or `alice`); groups (`acme/sre`) are not reviewers on
+        GitLab and are left out."""
+        ids: list[int] = []
+        for name in reviewers:
+            if "/" in name:
+                continue
+            lookup = functools.partial(
+                self.client.users.list, username=name.lstrip("@"), get_all=False
+            )
+            found = self.call(lookup)
+            ids += [int(user.id) for user in found]
+        return ids
+
+    def _request(
+        self, found: ProjectMergeRequest, spec: ChangeRequestSpec | None = None
+    ) -> ChangeRequest:
+        spec = spec or ChangeRequestSpec(
+            head=found.source_branch,
+            base=found.target_branch,
+            title=found.title,
+            body=found.description or "",
+        )
+        return ChangeRequest(int(found.iid), str(found.web_url), spec)
+
+    # -- one retry layer and error translation -------------------------------------------------
+
+    def call(self, action: Callable[[], T]) -> T:
+        """Run one python-gitlab action under the retry layer; failures become ForgeErrors."""
+        retrying = Retrying(
+            stop=stop_after_attempt(5) | stop_after_delay(180),
+            wait=_wait_for,
+            retry=retry_if_exception(is_transient),
+            reraise=True,
+            sleep=self.sleep,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self.calls += 1
+                    return action()
+        except Exception as error:
+            translated = translate(error, self.path)
+            if translated is None:
+                raise
+            translated.transient = False  # retried here already
+            raise translated from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def is_transient(error: BaseException) -> bool:
+    from gitlab.exceptions import GitlabError
+    from requests import exceptions
+
+    if isinstance(error, GitlabError):
+        code = error.response_code or 0
+        return code >= 500 or code == 429
+    if isinstance(error, (exceptions.SSLError, exceptions.ProxyError)):
+        return False
+    return isinstance(
+        error, (exceptions.ConnectionError, exceptions.Timeout, exceptions.ChunkedEncodingError)
+    )
+
+
+def _wait_for(retry_state: object) -> float:
+    """`Retry-After` (or `RateLimit-Reset`), else short exponential backoff."""
+    outcome = getattr(retry_state, "outcome", None)
+    error = outcome.exception() if outcome is not None else None
+    attempt = int(getattr(retry_state, "attempt_number", 1))
+    backoff = min(2.0 ** (attempt - 1), 8.0)
+    response = getattr(error, "response", None) if error is not None else None
+    headers = getattr(response, "headers", None) or {}
+    value = headers.get("Retry-After")
+    if value is not None:
+        try:
+            return min(float(value), 60.0)
+        except ValueError:
+            return backoff
+    return backoff
+
+
+def translate(error: BaseException, path: str) -> ForgeError | None:
+    """The PromoterError for anything python-gitlab or requests raise (None: not theirs)."""
+    from gitlab.exceptions import GitlabError
+    from requests import exceptions
+
+    if isinstance(error, GitlabError):
+        code = error.response_code
+        message = redact(str(error.error_message or error)).strip() or f"HTTP {code}"
+        if code == 401:
+            return ForgeCredentialsError(
+                f"GitLab rejected the token ({message}): set PROMOTER_TOKEN to a valid "
+                f"project access token of {path} with the api scope"
+            )
+        if code == 403:
+            return ForgeAuthError(
+                f"the token may not do this in {path} ({message}): it needs the api scope "
+                "and at least the Developer role"
+            )
+        if code == 404:
+            return ForgeError(f"{path} not found on GitLab, or the token cannot see it ({message})")
+        return ForgeError(f"GitLab: {message} (HTTP {code}, {path})", transient=is_transient(error))
+    if isinstance(error, exceptions.RequestException):
+        detail = redact(str(error).splitlines()[0] if str(error) else type(error).__name__)
+        return ForgeError(
+            f"GitLab API unreachable for {path}: {detail[:200]}", transient=is_transient(error)
+        )
+    return None

@@ -1,0 +1,126 @@
+"""Merge requests on a fake GitLab (real python-gitlab, real git over smart HTTP, the real
+`promote` subprocess): created, updated in place, unchanged with no write, auto-merge
+guarded by the head sha, and a pointless one closed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.gitlab import FakeGitLab
+
+from .conftest import Promoter, fixture_files, git
+
+WEB = "ghcr.io/acme/web"
+TOKEN = "glpat-e2e-token"
+
+
+@pytest.fixture
+def gitlab(tmp_path: Path) -> Iterator[FakeGitLab]:
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        fake.create_project("acme/config", fixture_files())
+        yield fake
+        assert fake.errors == []
+
+
+@pytest.fixture
+def gl_promoter(tmp_path: Path) -> Promoter:
+    tmpdir = tmp_path / "run-tmp"
+    tmpdir.mkdir()
+    return Promoter(tmpdir, token=TOKEN)
+
+
+def _promote(promoter: Promoter, gitlab: FakeGitLab, tag: str, *extra: str) -> dict[str, Any]:
+    run = promoter.run(
+        "--config-repo", gitlab.git_url("acme/config"), "--forge", "gitlab",
+        "--api-url", gitlab.url, "--env", "production", "--image", f"{WEB}:{tag}",
+        "--output", "json", *extra,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert TOKEN not in run.stdout + run.stderr
+    (env,) = run.json()["environments"]
+    return dict(env)
+
+
+def test_gitlab_merge_request_created_then_updated_in_place(
+    gitlab: FakeGitLab, gl_promoter: Promoter
+) -> None:
+    created = _promote(gl_promoter, gitlab, "1.5.0")
+    assert created["status"] == "changed"
+    assert created["pull_request"]["operation"] == "created"
+    (request,) = gitlab.open_requests("acme/config")
+    assert request.source_branch == "promote/production/web"
+    assert request.target_branch == "main"
+    assert request.title == "Promote web to production: 1.4.1 → 1.5.0"
+    assert "<!-- promoter -->" in request.description
+    assert request.labels == ["promotion", "production"]
+    assert request.reviewer_ids == [12]  # @alice; the group acme/sre is no GitLab reviewer
+    assert request.remove_source_branch
+    assert created["pull_request"]["url"].endswith("/acme/config/-/merge_requests/1")
+
+    updated = _promote(gl_promoter, gitlab, "1.6.0")
+    assert updated["pull_request"]["operation"] == "updated"
+    (request,) = gitlab.open_requests("acme/config")
+    assert request.title == "Promote web to production: 1.4.1 → 1.6.0"
+    assert request.iid == 1
+    bare = gitlab.projects["acme/config"].bare
+    assert "1.6.0" in git(
+        bare, "show", "promote/production/web:apps/web/overlays/production/kustomization.yaml"
+    )
+
+
+def test_gitlab_same_tag_again_is_unchanged_with_no_write_call(
+    gitlab: FakeGitLab, gl_promoter: Promoter
+) -> None:
+    _promote(gl_promoter, gitlab, "1.5.0")
+    writes = len(gitlab.write_calls())
+    again = _promote(gl_promoter, gitlab, "1.5.0")
+    assert again["status"] == "unchanged"
+    assert again["pull_request"]["operation"] == "unchanged"
+    assert len(gitlab.write_calls()) == writes
+
+
+def test_gitlab_auto_merge_passes_the_head_sha(gitlab: FakeGitLab, gl_promoter: Promoter) -> None:
+    env = _promote(gl_promoter, gitlab, "1.5.0", "--auto-merge")
+    (request,) = gitlab.open_requests("acme/config")
+    assert request.auto_merge
+    assert request.merge_sha == env["commit"]
+    merge = [c for c in gitlab.calls if c.path.endswith("/merge")]
+    assert [c.query.get("sha") for c in merge] == [env["commit"]]
+
+
+def test_gitlab_pointless_merge_request_is_closed(
+    gitlab: FakeGitLab, gl_promoter: Promoter, tmp_path: Path
+) -> None:
+    _promote(gl_promoter, gitlab, "1.5.0")
+    bare = gitlab.projects["acme/config"].bare
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(bare), str(work))
+    git(work, "merge", "-q", "--ff-only", "origin/promote/production/web")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    closed = _promote(gl_promoter, gitlab, "1.5.0")
+    assert closed["status"] == "unchanged"
+    assert gitlab.open_requests("acme/config") == []
+    (request,) = gitlab.projects["acme/config"].merge_requests
+    assert request.state == "closed"
+    assert len(request.notes) == 1
+    assert "already holds this version" in request.notes[0]
+    assert "promote/production/web" not in git(bare, "branch", "--list")
+
+
+def test_gitlab_bad_token_is_one_line_exit_1_with_nothing_opened(
+    gitlab: FakeGitLab, tmp_path: Path
+) -> None:
+    tmpdir = tmp_path / "bad"
+    tmpdir.mkdir()
+    run = Promoter(tmpdir, token="glpat-wrong").run(
+        "--config-repo", gitlab.git_url("acme/config"), "--forge", "gitlab",
+        "--api-url", gitlab.url, "--env", "production", "--image", f"{WEB}:1.5.0",
+    )  # fmt: skip
+    assert run.returncode == 1
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("promote: error: ")
+    assert "glpat-wrong" not in run.stderr
+    assert gitlab.open_requests("acme/config") == []
