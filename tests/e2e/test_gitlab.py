@@ -124,3 +124,26 @@ def test_gitlab_bad_token_is_one_line_exit_1_with_nothing_opened(
     assert line.startswith("promote: error: ")
     assert "glpat-wrong" not in run.stderr
     assert gitlab.open_requests("acme/config") == []
+
+
+def test_gitlab_lost_create_race_is_found_and_updated(
+    gitlab: FakeGitLab, gl_promoter: Promoter
+) -> None:
+    gitlab.race_create("acme/config")
+    env = _promote(gl_promoter, gitlab, "1.5.0")
+    assert env["pull_request"]["operation"] == "updated"
+    (request,) = gitlab.open_requests("acme/config")
+    assert request.title == "Promote web to production: 1.4.1 → 1.5.0"  # the racer's, fixed
+    assert [c.status for c in gitlab.calls if c.method == "POST"] == [409]  # ours lost
+
+
+def test_gitlab_502_and_429_are_retried(gitlab: FakeGitLab, gl_promoter: Promoter) -> None:
+    gitlab.fault_headers[429] = {"Retry-After": "0"}
+    gitlab.fail_next("GET", r"/merge_requests$", 502)
+    gitlab.fail_next("POST", r"/merge_requests$", 429, {"message": "429 Too Many Requests"})
+    env = _promote(gl_promoter, gitlab, "1.5.0")
+    assert env["pull_request"]["operation"] == "created"
+    statuses = [c.status for c in gitlab.calls if c.path.endswith("/merge_requests")]
+    assert statuses[:2] == [502, 200]
+    assert [c.status for c in gitlab.calls if c.method == "POST"] == [429, 201]
+    assert len(gitlab.open_requests("acme/config")) == 1

@@ -81,6 +81,10 @@ class FakeGitLab:
         self.calls: list[Call] = []
         self.errors: list[BaseException] = []
         self._faults: list[tuple[str, re.Pattern[str], int, JSON]] = []
+        self.fault_headers: dict[int, dict[str, str]] = {}
+        """Extra response headers per injected status (`Retry-After` on a 429)."""
+        self.racing: set[str] = set()
+        """Projects where the next merge-request create loses to a racing run."""
         self._lock = threading.Lock()
         self._stack = ExitStack()
         self._next_mr = 500
@@ -123,6 +127,10 @@ class FakeGitLab:
     def fail_next(self, method: str, path_regex: str, status: int, body: JSON = None) -> None:
         with self._lock:
             self._faults.append((method.upper(), re.compile(path_regex), status, body))
+
+    def race_create(self, path: str) -> None:
+        """The next create in `path` finds that another run created the same MR first."""
+        self.racing.add(path)
 
     def write_calls(self) -> list[Call]:
         return [c for c in self.calls if c.method != "GET"]
@@ -198,6 +206,9 @@ class FakeGitLab:
             return 400, {"error": "source_branch, target_branch, title are missing"}
         if self.branch_tip(project, source) is None:
             return 404, {"message": "404 Branch Not Found"}
+        if project.path in self.racing:  # the racing run's identical request lands first
+            self.racing.discard(project.path)
+            self._create_mr(project, {**body, "title": f"{body['title']} (racer)"})
         for existing in project.merge_requests:
             if (existing.source_branch, existing.target_branch, existing.state) == (
                 source, target, "opened",
@@ -339,6 +350,8 @@ class _Handler(_GitHandler):
             self.fake.calls.append(Call(self.command, url.path, query, status, body))
         payload = json.dumps(answer).encode()
         self.send_response(status)
+        for name, value in self.fake.fault_headers.get(status, {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
