@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -126,7 +126,18 @@ class Store(Protocol):
         """Whether the commit carries a signature its forge would accept."""
         ...
 
-    def push(self, commit: str, branch: str, *, lease: str | None, force: bool) -> None: ...
+    def push(
+        self,
+        commit: str,
+        branch: str,
+        *,
+        lease: str | None,
+        force: bool,
+        options: Sequence[str] = (),
+    ) -> None:
+        """Move `branch` to `commit`; `options` are git push options (`ci.skip`), which a
+        store without them ignores."""
+        ...
 
     def delete_branch(self, branch: str, *, lease: str) -> None: ...
 

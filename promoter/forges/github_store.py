@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from promoter.errors import ForgeError, InputError, PushRejectedError
@@ -136,7 +136,15 @@ class GitHubStore:
             raise ForgeError(f"GitHub built tree {created[:12]}, expected {tree[:12]}")
         return self._create_commit(message, tree, parent, identity)
 
-    def push(self, commit: str, branch: str, *, lease: str | None, force: bool) -> None:
+    def push(
+        self,
+        commit: str,
+        branch: str,
+        *,
+        lease: str | None,
+        force: bool,
+        options: Sequence[str] = (),
+    ) -> None:
         if not force:
             self._update_branch(branch, commit, force=False)
         elif lease is None:

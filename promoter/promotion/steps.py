@@ -123,8 +123,14 @@ def commit(ws: Workspace, planned: Planned, tree: str, *, skip_ci: bool = False)
 
 def publish_push(ws: Workspace, planned: Planned) -> Landing:
     """Push mode: the commit goes straight onto the base (a fast-forward, or a lost race)."""
-    created = commit(ws, planned, build_tree(planned), skip_ci=ws.options.skip_ci)
-    ws.store.push(created, planned.base, lease=None, force=False)
+    skip_ci = ws.options.skip_ci
+    options: tuple[str, ...] = ()
+    if skip_ci and ws.forge_kind == "gitlab":
+        # GitLab skips the branch pipeline on a push option: no marker in the message to
+        # survive a squash merge or silence a merge request pipeline.
+        skip_ci, options = False, ("ci.skip",)
+    created = commit(ws, planned, build_tree(planned), skip_ci=skip_ci)
+    ws.store.push(created, planned.base, lease=None, force=False, options=options)
     return Landing(branch=planned.base, commit=created, pushed=True)
 
 

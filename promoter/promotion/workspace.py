@@ -15,10 +15,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from promoter import ci
 from promoter import config as configuration
 from promoter.environments import RepoFiles
+from promoter.errors import ForgeAuthError
 from promoter.forges import Credentials, Forge, app_token, open_forge
 from promoter.imageref import ImageRef
 from promoter.promotion.files import SnapshotFiles
@@ -82,6 +84,10 @@ class Workspace:
         if self._forge is None:
             self._forge = self.open_request_forge()
         return self._forge
+
+    @property
+    def forge_kind(self) -> str:
+        return self.open_request_forge.kind
 
     @property
     def api_calls(self) -> int:
@@ -216,9 +222,25 @@ def find_credentials(
     if found is None:
         return None
     variable, token = found
+    if variable == "CI_JOB_TOKEN":
+        _check_job_token(remote, env)
     user = "gitlab-ci-token" if variable == "CI_JOB_TOKEN" else None
     user = user or ci.BASIC_AUTH_USER.get(kind, "x-access-token")
     return Credentials(Secret(token), user, variable)
+
+
+def _check_job_token(remote: Remote, env: Mapping[str, str]) -> None:
+    """A CI job token may push only to its own project, and opens no merge requests
+    elsewhere: say so before anything is cloned or pushed, with the token to use instead."""
+    project = urlsplit(remote.url).path.strip("/").removesuffix(".git")
+    own = env.get("CI_PROJECT_PATH", "")
+    if project != own:
+        raise ForgeAuthError(
+            f"CI_JOB_TOKEN of {own or 'this pipeline'} cannot push to {project} nor open "
+            "merge requests there: create a project access token on it (scopes "
+            "write_repository and api), store it as a masked CI/CD variable, and pass it "
+            "as PROMOTER_TOKEN"
+        )
 
 
 def load_config(root: Path, config_file: Path | None) -> configuration.Config | None:

@@ -420,13 +420,22 @@ class Clone:
         header = raw.partition(b"\n\n")[0]
         return any(line.startswith(b"gpgsig") for line in header.splitlines())
 
-    def push(self, commit: str, branch: str, *, lease: str | None, force: bool) -> None:
+    def push(
+        self,
+        commit: str,
+        branch: str,
+        *,
+        lease: str | None,
+        force: bool,
+        options: Sequence[str] = (),
+    ) -> None:
         """Push `commit` to `branch`. `force` uses a lease on `lease` (None: must not exist)."""
         args = ["push", "--porcelain", "--progress", "--no-verify"]
         if self.remote.is_local:
             args.append(_LOCAL_RECEIVE_PACK)
         if force:
             args.append(f"--force-with-lease=refs/heads/{branch}:{lease or ''}")
+        args += [f"--push-option={option}" for option in options]
         args += ["origin", f"{commit}:refs/heads/{branch}"]
         self.stats.network_ops += 1
         result = self._git(*args, check=False)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fakes.gitlab import FakeGitLab
 
-from .conftest import Promoter, fixture_files, git
+from .conftest import Promoter, add_hook, fixture_files, git
 
 WEB = "ghcr.io/acme/web"
 TOKEN = "glpat-e2e-token"
@@ -147,3 +147,47 @@ def test_gitlab_502_and_429_are_retried(gitlab: FakeGitLab, gl_promoter: Promote
     assert statuses[:2] == [502, 200]
     assert [c.status for c in gitlab.calls if c.method == "POST"] == [429, 201]
     assert len(gitlab.open_requests("acme/config")) == 1
+
+
+def test_gitlab_job_token_of_another_project_is_refused_before_anything(
+    gitlab: FakeGitLab, tmp_path: Path
+) -> None:
+    tmpdir = tmp_path / "job"
+    tmpdir.mkdir()
+    bare = gitlab.projects["acme/config"].bare
+    before = git(bare, "for-each-ref")
+    run = Promoter(tmpdir, token=None).run(
+        "--config-repo", gitlab.git_url("acme/config"), "--forge", "gitlab",
+        "--api-url", gitlab.url, "--env", "dev", "--image", f"{WEB}:1.5.0", "--mode", "push",
+        env={"GITLAB_CI": "true", "CI_JOB_TOKEN": TOKEN, "CI_PROJECT_PATH": "acme/web"},
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert "CI_JOB_TOKEN of acme/web cannot push to acme/config" in line
+    assert "project access token" in line
+    assert git(bare, "for-each-ref") == before
+    assert gitlab.calls == []
+
+
+def test_gitlab_push_mode_skip_ci_is_a_push_option_not_a_marker(
+    gitlab: FakeGitLab, gl_promoter: Promoter
+) -> None:
+    bare = gitlab.projects["acme/config"].bare
+    add_hook(
+        bare,
+        "pre-receive",
+        '#!/bin/sh\ni=0\nwhile [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do\n'
+        '  eval "echo \\$GIT_PUSH_OPTION_$i" >> "$GIT_DIR/push-options.log"\n'
+        "  i=$((i + 1))\ndone\n",
+    )
+    run = gl_promoter.run(
+        "--config-repo", gitlab.git_url("acme/config"), "--forge", "gitlab",
+        "--api-url", gitlab.url, "--env", "dev", "--image", f"{WEB}:1.5.0", "--mode", "push",
+        "--skip-ci", "--output", "json",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.json()["status"] == "changed"
+    assert (bare / "push-options.log").read_text().split() == ["ci.skip"]
+    subject = git(bare, "show", "-s", "--format=%s", "main")
+    assert "[skip ci]" not in subject
+    assert gitlab.calls == []  # push mode opens no forge client at all

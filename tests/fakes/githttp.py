@@ -119,8 +119,10 @@ class GitHttpServer:
         throttle: Throttle | None = None,
         allow_filter: bool = True,
         lifetime: float = 600.0,
+        push_options: bool = False,
     ) -> None:
         self.root = Path(root).resolve()
+        self.push_options = push_options
         self.throttle = throttle
         self.allow_filter = allow_filter
         self.lifetime = lifetime
@@ -206,6 +208,7 @@ class GitHttpServer:
             "uploadpack.allowFilter": "true" if self.allow_filter else "false",
             "uploadpack.allowAnySHA1InWant": "true",
             "uploadpack.allowReachableSHA1InWant": "true",
+            "receive.advertisePushOptions": "true" if self.push_options else "false",
         }
         env = {
             "PATH": os.environ.get("PATH", os.defpath),

@@ -96,7 +96,9 @@ class FakeGitLab:
         self.root.mkdir(parents=True, exist_ok=True)
         with ExitStack() as stack:
             git = stack.enter_context(
-                GitHttpServer(self.root, token=self.token, lifetime=self.lifetime)
+                GitHttpServer(
+                    self.root, token=self.token, lifetime=self.lifetime, push_options=True
+                )
             )
             handler = partial(_Handler, git=git, fake=self)
             server = stack.enter_context(serve(handler, lifetime=self.lifetime))
