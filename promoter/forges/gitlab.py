@@ -122,10 +122,12 @@ class GitLabForge:
         missing = [label for label in spec.labels if label not in (found.labels or [])]
         if missing:
             changes["add_labels"] = ",".join(missing)
-        reviewers = self._user_ids(spec.reviewers)
-        have = {r["id"] for r in (found.reviewers or [])}
-        if any(r not in have for r in reviewers):
-            changes["reviewer_ids"] = sorted(have | set(reviewers))
+        present = {str(r.get("username", "")) for r in (found.reviewers or [])}
+        wanted = [r for r in spec.reviewers if "/" not in r and r.lstrip("@") not in present]
+        added = self._user_ids(tuple(wanted))
+        if added:
+            have = {int(r["id"]) for r in (found.reviewers or [])}
+            changes["reviewer_ids"] = sorted(have | set(added))
         if not changes:
             return Outcome.UNCHANGED, self._request(found, spec)
         iid = found.iid

@@ -49,6 +49,7 @@ def test_gitlab_merge_request_created_then_updated_in_place(
 ) -> None:
     created = _promote(gl_promoter, gitlab, "1.5.0")
     assert created["status"] == "changed"
+    assert len(gitlab.calls) <= 6  # find, the reviewer's id, create
     assert created["pull_request"]["operation"] == "created"
     (request,) = gitlab.open_requests("acme/config")
     assert request.source_branch == "promote/production/web"
@@ -76,10 +77,12 @@ def test_gitlab_same_tag_again_is_unchanged_with_no_write_call(
 ) -> None:
     _promote(gl_promoter, gitlab, "1.5.0")
     writes = len(gitlab.write_calls())
+    calls = len(gitlab.calls)
     again = _promote(gl_promoter, gitlab, "1.5.0")
     assert again["status"] == "unchanged"
     assert again["pull_request"]["operation"] == "unchanged"
     assert len(gitlab.write_calls()) == writes
+    assert len(gitlab.calls) - calls == 1  # one list call: the MR as it should be
 
 
 def test_gitlab_auto_merge_passes_the_head_sha(gitlab: FakeGitLab, gl_promoter: Promoter) -> None:

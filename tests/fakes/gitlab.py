@@ -281,6 +281,10 @@ class FakeGitLab:
             },
         }  # fmt: skip
 
+    def _user_json(self, user_id: int) -> JSON:
+        names = {v: k for k, v in self.users.items()}
+        return {"id": user_id, "username": names.get(user_id, _no_user(user_id))}
+
     def _mr_json(self, project: Project, mr: MergeRequest) -> JSON:
         return {
             "id": mr.id, "iid": mr.iid, "project_id": project.id, "title": mr.title,
@@ -288,12 +292,16 @@ class FakeGitLab:
             "source_branch": mr.source_branch, "target_branch": mr.target_branch,
             "source_project_id": project.id, "target_project_id": project.id,
             "labels": list(mr.labels),
-            "reviewers": [{"id": r} for r in mr.reviewer_ids],
-            "assignees": [{"id": a} for a in mr.assignee_ids],
+            "reviewers": [self._user_json(r) for r in mr.reviewer_ids],
+            "assignees": [self._user_json(a) for a in mr.assignee_ids],
             "sha": self.branch_tip(project, mr.source_branch),
             "merge_when_pipeline_succeeds": mr.auto_merge,
             "web_url": f"{self.url}/{project.path}/-/merge_requests/{mr.iid}",
         }  # fmt: skip
+
+
+def _no_user(user_id: int) -> str:
+    return f"user{user_id}"
 
 
 def _labels(value: Any) -> list[str]:
