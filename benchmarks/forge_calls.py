@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 from fakes.github import FakeGitHub  # noqa: E402
+from fakes.gitlab import FakeGitLab  # noqa: E402
 
 from benchmarks import configrepo  # noqa: E402
 
@@ -96,6 +97,74 @@ def measure(runs: int) -> dict[str, list[tuple[int, int, float, Counter[str]]]]:
                 assert operation == step, (step, operation)
                 found[step].append((len(calls), writes, seconds, kinds))
     return found
+
+
+def measure_gitlab(runs: int) -> dict[str, list[tuple[int, int, float, Counter[str]]]]:
+    """The same three paths against the fake GitLab (merge requests)."""
+    found: dict[str, list[tuple[int, int, float, Counter[str]]]] = {s: [] for s, _ in STEPS}
+    for _ in range(runs):
+        with (
+            tempfile.TemporaryDirectory(dir=WORKDIR, ignore_cleanup_errors=True) as tmp,
+            FakeGitLab(Path(tmp) / "gl", token=TOKEN) as fake,
+        ):
+            fake.create_project("acme/config", _files())
+            for step, tag in STEPS:
+                before = len(fake.calls)
+                env = {
+                    k: v
+                    for k, v in os.environ.items()
+                    if not k.startswith(("GIT_", "GITHUB_", "GITLAB_", "PROMOTER_", "CI_"))
+                }
+                env |= {"PROMOTER_TOKEN": TOKEN, "HOME": tmp, "GIT_CONFIG_NOSYSTEM": "1"}
+                argv = [
+                    sys.executable, "-m", "promoter", "--config-repo",
+                    fake.git_url("acme/config"), "--forge", "gitlab", "--api-url", fake.url,
+                    "--env", "production", "--image", f"ghcr.io/acme/web:{tag}",
+                    "--output", "json",
+                ]  # fmt: skip
+                started = time.monotonic()
+                done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+                seconds = time.monotonic() - started
+                if done.returncode != 0:
+                    raise SystemExit(f"promote failed ({done.returncode}): {done.stderr.strip()}")
+                report = json.loads(done.stdout)
+                calls = fake.calls[before:]
+                kinds = Counter(f"{c.method} {_shape(c.path)}" for c in calls)
+                writes = sum(1 for c in calls if c.method != "GET")
+                operation = report["environments"][0]["pull_request"]["operation"]
+                assert operation == step, (step, operation)
+                found[step].append((len(calls), writes, seconds, kinds))
+    return found
+
+
+def render_gitlab(found: dict[str, list[tuple[int, int, float, Counter[str]]]], runs: int) -> str:
+    lines = [
+        "",
+        f"### Merge requests on the fake GitLab (median of {runs} runs)",
+        "",
+        "Same fixture and paths; reviewers by username (`@alice`; the team `acme/sre` is no "
+        "GitLab reviewer).",
+        "",
+        "| path | REST calls | writes | wall s | calls |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for step, samples in found.items():
+        calls = statistics.median(s[0] for s in samples)
+        writes = statistics.median(s[1] for s in samples)
+        wall = statistics.median(s[2] for s in samples)
+        kinds = ", ".join(f"{n}× {k}" for k, n in sorted(samples[-1][3].items()))
+        lines.append(f"| {step} | {calls:g} | {writes:g} | {wall:.2f} | {kinds} |")
+    worst = max(statistics.median(s[0] for s in found[p]) for p in ("created", "updated"))
+    idle = statistics.median(s[0] for s in found["unchanged"])
+    idle_writes = statistics.median(s[1] for s in found["unchanged"])
+    lines += [
+        "",
+        f"Targets: at most 6 REST calls to create or update: {worst:g}, "
+        f"{'met' if worst <= 6 else '**missed**'}; at most 1 and no write when unchanged: "
+        f"{idle:g} call(s), {idle_writes:g} write(s), "
+        f"{'met' if idle <= 1 and idle_writes == 0 else '**missed**'}.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _shape(path: str) -> str:
@@ -210,12 +279,12 @@ def main() -> None:
     text = render(measure(args.runs), args.runs) + render_sizes(
         measure_sizes(sizes, args.runs), args.runs
     )
+    text += render_gitlab(measure_gitlab(args.runs), args.runs)
     print(text)
     if args.output:
-        current = args.output.read_text() if args.output.exists() else ""
-        marker = "## REST calls per promotion"
-        head = current.split(marker)[0].rstrip() + "\n\n" if marker in current else current
-        args.output.write_text(head + text)
+        from benchmarks.git_transport import write_section
+
+        write_section(args.output, text, heading="## REST calls per promotion")
 
 
 if __name__ == "__main__":

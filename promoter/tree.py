@@ -95,9 +95,9 @@ class Store(Protocol):
         """(tree, parents, message)."""
         ...
 
-    def history(self, tip: str, count: int) -> list[tuple[float, str]]:
-        """(committer time, message) of `tip` and its first-parent ancestors, newest first,
-        at most `count` (fewer when the history is shorter)."""
+    def history(self, tip: str, count: int) -> list[tuple[str, float, str]]:
+        """(id, committer time, message) of `tip` and its first-parent ancestors, newest
+        first, at most `count` (fewer when the history is shorter)."""
         ...
 
     def tree(self, oid: str) -> dict[str, Entry]: ...

@@ -83,12 +83,12 @@ class GitHubStore:
         self._trees[oid] = dict(entries)
         return oid
 
-    def history(self, tip: str, count: int) -> list[tuple[float, str]]:
-        found: list[tuple[float, str]] = []
+    def history(self, tip: str, count: int) -> list[tuple[str, float, str]]:
+        found: list[tuple[str, float, str]] = []
         oid: str | None = tip
         while oid is not None and len(found) < count:
             commit = self.forge.call(functools.partial(self.forge.repo.get_git_commit, oid))
-            found.append((commit.committer.date.timestamp(), commit.message))
+            found.append((oid, commit.committer.date.timestamp(), commit.message))
             oid = commit.parents[0].sha if commit.parents else None
         return found
 

@@ -66,21 +66,21 @@ BREAKER_MINUTES = 10.0
 def check_loop(ws: Workspace, planned: Planned) -> Verdict:
     """For a push onto the base whose tip is promoter's own commit, read the branch's last
     commits (one request, commits only): the circuit breaker stops a loop (`LoopError`, also
-    under `--force`: that is when a misconfigured pipeline loops), and a build already
-    promoted to this environment by one of them is skipped (`already-promoted`)."""
+    under `--force`: that is when a misconfigured pipeline loops): promoter commits in a
+    row, each made for the commit before it, within minutes; and a build already promoted to
+    this environment by one of them is skipped (`already-promoted`)."""
     tip = planned.checkout.tip
     if TRAILER not in _lines(ws.store.commit_info(tip)[2]):
         return GO
     history = ws.store.history(tip, BREAKER_COMMITS)
-    commits = [(when, TRAILER in _lines(message)) for when, message in history]
-    verdict = breaker(commits, time.time(), limit=BREAKER_COMMITS, minutes=BREAKER_MINUTES)
+    verdict = breaker(_chain(history), time.time(), limit=BREAKER_COMMITS, minutes=BREAKER_MINUTES)
     if not verdict.go:
         raise LoopError(f"{planned.base}: circuit breaker: {verdict.reason}; nothing was pushed")
     source = ws.options.source.commit
     if source is None or ws.options.forced:
         return GO
     wanted = {f"{SOURCE_TRAILER}: {source}", f"{ENV_TRAILER}: {planned.env}"}
-    for _, message in history:
+    for _, _, message in history:
         lines = _lines(message)
         if TRAILER in lines and wanted <= lines:
             return Verdict(
@@ -89,6 +89,22 @@ def check_loop(ws: Workspace, planned: Planned) -> Verdict:
                 f"to {planned.env}",
             )
     return GO
+
+
+def _chain(history: list[tuple[str, float, str]]) -> list[tuple[float, bool]]:
+    """The newest commits that form a loop: promoter commits each made for the one before
+    it (its `Source-commit:` is that commit), the mark of promoter reacting to itself. A
+    batch of promotions of other builds, one after another, is no chain."""
+    chain: list[tuple[float, bool]] = []
+    for index, (_, when, message) in enumerate(history):
+        lines = _lines(message)
+        if TRAILER not in lines:
+            break
+        chain.append((when, True))
+        older = history[index + 1] if index + 1 < len(history) else None
+        if older is None or f"{SOURCE_TRAILER}: {older[0]}" not in lines:
+            break
+    return chain
 
 
 def _lines(message: str) -> set[str]:

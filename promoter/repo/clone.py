@@ -224,7 +224,7 @@ class Clone:
             self._git("fetch", "--depth=1", "--no-tags", "origin", oid)
         self._present.add(oid)
 
-    def history(self, tip: str, count: int) -> list[tuple[float, str]]:
+    def history(self, tip: str, count: int) -> list[tuple[str, float, str]]:
         """The last `count` commits up to `tip`: one request for commits only (`tree:0`,
         depth `count`); the walk stops at that depth, so nothing is fetched lazily."""
         args = [f"--depth={count}", "--no-tags", "--no-write-fetch-head", "origin", tip]
@@ -232,12 +232,12 @@ class Clone:
             args.insert(0, "--filter=tree:0")
         with self._measure():
             self._git("fetch", *args)
-        found: list[tuple[float, str]] = []
+        found: list[tuple[str, float, str]] = []
         oid: str | None = tip
         while oid is not None and len(found) < count:
             raw = self._cat([oid])[oid]
             _, parents, message = parse_commit(raw)
-            found.append((commit_time(raw), message))
+            found.append((oid, commit_time(raw), message))
             oid = parents[0] if parents else None
         return found
 

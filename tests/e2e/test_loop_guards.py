@@ -279,3 +279,20 @@ def test_loop_rerun_of_an_already_promoted_build_is_skipped(
     )  # fmt: skip
     assert forced.json()["status"] == "changed"
     assert len(_bot_commits(bare)) == 2
+
+
+def test_loop_batch_of_other_builds_does_not_trip_the_breaker(
+    mono: tuple[GitHttpServer, Path, Path], promoter: Promoter
+) -> None:
+    """Seven promotions of seven different builds in a row (a monorepo's services, say) are
+    no loop: none was made for the commit before it."""
+    server, bare, _ = mono
+    for number in range(7):
+        run = promoter.run(
+            "--config-repo", server.repo_url("web.git"), "--env", "dev",
+            "--image", f"{IMAGE}:1.{number}.0", "--mode", "push", "--output", "json",
+            "--source-commit", f"{number:040x}", "--source-repo", "https://example.com/acme/web",
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert run.json()["status"] == "changed"
+    assert len(_bot_commits(bare)) == 7
