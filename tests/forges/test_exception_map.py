@@ -228,3 +228,45 @@ def test_exception_map_cli_turns_an_unreachable_forge_into_exit_1(github: FakeGi
     assert lines[0].startswith("promote: error: GitHub API unreachable"), done.stderr
     assert "TLS" in lines[0]
     assert github.token not in done.stderr
+
+
+# -- python-gitlab ---------------------------------------------------------------------------
+
+GITLAB_EXCEPTIONS = importlib.import_module("gitlab.exceptions")
+PYGITLAB = _classes(GITLAB_EXCEPTIONS, Exception)
+
+
+def test_exception_map_enumerates_python_gitlab() -> None:
+    names = {c.__name__ for c in PYGITLAB}
+    assert {"GitlabError", "GitlabAuthenticationError", "GitlabCreateError"} <= names
+    assert len(PYGITLAB) >= 40
+
+
+@pytest.mark.parametrize("code", [None, 401, 403, 404, 409, 429, 502])
+@pytest.mark.parametrize("cls", PYGITLAB, ids=lambda c: c.__name__)
+def test_exception_map_every_python_gitlab_exception_is_mapped(
+    cls: type[BaseException], code: int | None
+) -> None:
+    from promoter.forges.gitlab import is_transient as gitlab_transient
+    from promoter.forges.gitlab import translate as gitlab_translate
+
+    error = cls(f"{cls.__name__} from GitLab", code)  # type: ignore[call-arg]
+    found = gitlab_translate(error, "acme/config")
+    assert isinstance(found, ForgeError)
+    assert found.exit_code == 1
+    _one_line(found)
+    assert found.transient is gitlab_transient(error)
+    assert gitlab_transient(error) is (code in (429, 502))
+    if code == 401:
+        assert isinstance(found, ForgeAuthError)
+        assert "PROMOTER_TOKEN" in found.message
+
+
+@pytest.mark.parametrize("cls", REQUESTS, ids=lambda c: c.__name__)
+def test_exception_map_requests_under_python_gitlab(cls: type[BaseException]) -> None:
+    from promoter.forges.gitlab import translate as gitlab_translate
+
+    found = gitlab_translate(_instance(cls), "acme/config")
+    assert isinstance(found, ForgeError)
+    _one_line(found)
+    assert found.transient is (cls.__name__ in TRANSIENT_REQUESTS)
