@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from gitlab.v4.objects import Project, ProjectMergeRequest
 
 T = TypeVar("T")
+_MERGE_ATTEMPTS = 4
+"""Tries of the merge call while GitLab answers 405 (pipeline being created)."""
 
 
 def api_root(repository_url: str, env: Mapping[str, str]) -> str:
@@ -135,10 +137,36 @@ class GitLabForge:
         return Outcome.UPDATED, self._request(found, spec)
 
     def enable_auto_merge(self, cr: ChangeRequest) -> None:
-        """Merge when the pipeline succeeds, and only the head it validated (`sha`)."""
+        """Merge when the pipeline succeeds, and only the head it validated (`sha`).
+
+        `auto_merge` exists since GitLab 17.11; an older server ignores the unknown
+        parameter and would merge at once, so it gets `merge_when_pipeline_succeeds`. Right
+        after a merge request is written GitLab may answer 405 while it creates the
+        pipeline: that is retried a few times."""
         request = self.call(lambda: self.project.mergerequests.get(cr.number))
         head = request.sha
-        self.call(lambda: request.merge(auto_merge=True, sha=head))
+        if self._version() >= (17, 11):
+            merge = functools.partial(request.merge, sha=head, auto_merge=True)
+        else:
+            merge = functools.partial(request.merge, sha=head, merge_when_pipeline_succeeds=True)
+        for attempt in range(_MERGE_ATTEMPTS):
+            try:
+                self.call(merge)
+                return
+            except ForgeError as error:
+                if "405" not in str(error) or attempt == _MERGE_ATTEMPTS - 1:
+                    raise
+                self.sleep(min(2.0**attempt, 8.0))
+
+    def _version(self) -> tuple[int, int]:
+        """The server's (major, minor); (0, 0) when it does not say."""
+        found = self.call(self.client.version)
+        text = str(found[0] if isinstance(found, tuple) else found)
+        parts = text.split("-", 1)[0].split(".")
+        try:
+            return int(parts[0]), int(parts[1])
+        except (IndexError, ValueError):
+            return 0, 0
 
     def close(self, cr: ChangeRequest, reason: str) -> None:
         request = self.call(lambda: self.project.mergerequests.get(cr.number, lazy=True))

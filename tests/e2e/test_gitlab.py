@@ -194,3 +194,22 @@ def test_gitlab_push_mode_skip_ci_is_a_push_option_not_a_marker(
     subject = git(bare, "show", "-s", "--format=%s", "main")
     assert "[skip ci]" not in subject
     assert gitlab.calls == []  # push mode opens no forge client at all
+
+
+def test_gitlab_auto_merge_on_an_older_server_and_after_405(
+    gitlab: FakeGitLab, gl_promoter: Promoter
+) -> None:
+    """Before 17.11 `auto_merge` is unknown (and would merge at once): promoter sends
+    `merge_when_pipeline_succeeds` with the sha; 405s while the pipeline is being created
+    are retried."""
+    gitlab.version = "17.4.1"
+    gitlab.fail_next("PUT", r"/merge$", 405, {"message": "405 Method Not Allowed"})
+    gitlab.fail_next("PUT", r"/merge$", 405, {"message": "405 Method Not Allowed"})
+    env = _promote(gl_promoter, gitlab, "1.5.0", "--auto-merge")
+    (request,) = gitlab.open_requests("acme/config")  # still open: not merged at once
+    assert request.auto_merge
+    assert request.merge_sha == env["commit"]
+    merges = [c for c in gitlab.calls if c.path.endswith("/merge")]
+    assert [c.status for c in merges] == [405, 405, 200]
+    assert merges[-1].body.get("merge_when_pipeline_succeeds") is True
+    assert merges[-1].query.get("sha") == env["commit"]

@@ -78,6 +78,8 @@ class FakeGitLab:
         self.url = ""
         self.projects: dict[str, Project] = {}
         self.users = {"alice": 12, "bob": 13}
+        self.version = "17.11.2-ee"
+        """What `GET /version` answers; older than 17.11 ignores `auto_merge` and merges."""
         self.calls: list[Call] = []
         self.errors: list[BaseException] = []
         self._faults: list[tuple[str, re.Pattern[str], int, JSON]] = []
@@ -158,6 +160,8 @@ class FakeGitLab:
                     self._faults.remove(fault)
                     return fault[2], fault[3] or {"message": f"{fault[2]} fault"}
         path = raw_path.removeprefix(_API)
+        if method == "GET" and path == "/version":
+            return 200, {"version": self.version, "revision": "0123abcd"}
         if method == "GET" and path == "/users":
             user = self.users.get(query.get("username", ""))
             return 200, [] if user is None else [{"id": user, "username": query["username"]}]
@@ -255,9 +259,13 @@ class FakeGitLab:
         sha = options.get("sha")
         if sha and sha != head:
             return 409, {"message": "SHA does not match HEAD of source branch"}
-        if str(options.get("auto_merge", "")).lower() in ("true", "1"):
+        major, minor = (int(x) for x in self.version.split("-")[0].split(".")[:2])
+        flag = "auto_merge" if (major, minor) >= (17, 11) else "merge_when_pipeline_succeeds"
+        if str(options.get(flag, "")).lower() in ("true", "1"):
             mr.auto_merge = True
             mr.merge_sha = head
+        else:  # an unknown parameter is ignored: this merges now, pipeline or not
+            mr.state = "merged"
         return 200, self._mr_json(project, mr)
 
     def _compare(self, project: Project, query: dict[str, str]) -> tuple[int, JSON]:
