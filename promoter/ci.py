@@ -221,6 +221,24 @@ def mask_commands(env: Mapping[str, str]) -> list[str]:
     return [f"::add-mask::{env[n]}" for n in names if env.get(n, "").strip()]
 
 
+DOTENV_LIMIT = 5 * 1024
+"""GitLab's limit on a dotenv report's size (and one variable per line, no newlines)."""
+
+
+def write_gitlab_dotenv(values: Mapping[str, str], path: str) -> None:
+    """A dotenv report for later jobs (`artifacts: reports: dotenv:`): one `KEY=value` per
+    line, values made single-line, the whole within GitLab's 5 KiB."""
+    lines = []
+    for key, value in values.items():
+        clean = " ".join(value.split())
+        lines.append(f"{key}={clean}\n")
+    text = "".join(lines)
+    if len(text.encode()) > DOTENV_LIMIT:
+        raise ConfigError(f"the dotenv report would exceed GitLab's {DOTENV_LIMIT} bytes")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def write_github_outputs(outputs: Mapping[str, str], summary: str, env: Mapping[str, str]) -> None:
     """Append step outputs to `$GITHUB_OUTPUT` and Markdown to `$GITHUB_STEP_SUMMARY`."""
     if env.get("GITHUB_ACTIONS") != "true":

@@ -37,9 +37,27 @@ def summary(result: Result) -> str:
     return redact("\n".join(lines) + "\n")
 
 
+def dotenv(result: Result) -> dict[str, str]:
+    """The GitLab job's report: `PROMOTE_STATUS`, `PROMOTE_MR_URL`, `PROMOTE_MR_IID`,
+    `PROMOTE_OPERATION`, `PROMOTE_COMMIT_SHA` (and the skip, if any)."""
+    found = outputs(result)
+    return {
+        "PROMOTE_STATUS": found["status"],
+        "PROMOTE_CHANGED": found["changed"],
+        "PROMOTE_MR_URL": found["pr-url"],
+        "PROMOTE_MR_IID": found["pr-number"],
+        "PROMOTE_OPERATION": found["operation"],
+        "PROMOTE_COMMIT_SHA": found["commit-sha"],
+        "PROMOTE_SKIP_REASON": found["skip-reason"],
+    }
+
+
 def publish(result: Result, env: Mapping[str, str]) -> None:
-    """Under GitHub Actions, write the step outputs and summary; elsewhere nothing."""
+    """Under GitHub Actions, write the step outputs and summary; with `PROMOTER_DOTENV` (the
+    GitLab template sets it), a dotenv report; elsewhere nothing."""
     ci.write_github_outputs(outputs(result), summary(result), env)
+    if env.get("PROMOTER_DOTENV"):
+        ci.write_gitlab_dotenv(dotenv(result), env["PROMOTER_DOTENV"])
 
 
 def mask_commands(env: Mapping[str, str]) -> list[str]:
