@@ -19,7 +19,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -48,6 +51,38 @@ def _files() -> dict[str, bytes]:
     }
 
 
+Samples = dict[str, list[tuple[int, int, float, Counter[str]]]]
+"""Per path (created, updated, unchanged): (REST calls, writes, wall seconds, call kinds)."""
+
+
+def _run(forge: list[str], home: Path, *args: str) -> tuple[float, dict[str, object]]:
+    """The real `promote` against a fake forge (`forge`: its config-repo and forge flags)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_", "GITHUB_", "GITLAB_", "PROMOTER_", "CI_"))
+    }
+    env |= {
+        "PROMOTER_TOKEN": TOKEN,
+        "PROMOTER_GITHUB_WRITE_INTERVAL": "0",
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    argv = [sys.executable, "-m", "promoter", *forge, *args, "--output", "json"]
+    started = time.monotonic()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"promote failed ({done.returncode}): {done.stderr.strip()}")
+    return time.monotonic() - started, json.loads(done.stdout)
+
+
+def _github_flags(fake: FakeGitHub) -> list[str]:
+    return [
+        "--config-repo", fake.git_url("acme", "config"), "--forge", "github",
+        "--api-url", fake.api_url,
+    ]  # fmt: skip
+
+
 def _promote(
     fake: FakeGitHub,
     tag: str,
@@ -56,41 +91,39 @@ def _promote(
     env_name: str = "production",
     image: str = "ghcr.io/acme/web",
 ) -> tuple[float, dict[str, object]]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GIT_", "GITHUB_", "PROMOTER_", "CI_"))
-    }
-    env |= {
-        "PROMOTER_TOKEN": TOKEN,
-        "PROMOTER_GITHUB_WRITE_INTERVAL": "0",
-        "HOME": str(home),
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-    argv = [
-        sys.executable, "-m", "promoter", "--config-repo", fake.git_url("acme", "config"),
-        "--forge", "github", "--api-url", fake.api_url, "--env", env_name,
-        "--image", f"{image}:{tag}", "--output", "json", *extra,
-    ]  # fmt: skip
-    started = time.monotonic()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"promote failed ({done.returncode}): {done.stderr.strip()}")
-    return time.monotonic() - started, json.loads(done.stdout)
+    return _run(_github_flags(fake), home, "--env", env_name, "--image", f"{image}:{tag}", *extra)
 
 
-def measure(runs: int) -> dict[str, list[tuple[int, int, float, Counter[str]]]]:
-    found: dict[str, list[tuple[int, int, float, Counter[str]]]] = {s: [] for s, _ in STEPS}
+@contextmanager
+def _github(tmp: Path) -> Iterator[tuple[list[Any], list[str]]]:
+    with FakeGitHub(tmp / "gh", token=TOKEN) as fake:
+        fake.create_repo("acme", "config", _files())
+        yield fake.calls, _github_flags(fake)
+
+
+@contextmanager
+def _gitlab(tmp: Path) -> Iterator[tuple[list[Any], list[str]]]:
+    with FakeGitLab(tmp / "gl", token=TOKEN) as fake:
+        fake.create_project("acme/config", _files())
+        flags = ["--config-repo", fake.git_url("acme/config"), "--forge", "gitlab"]
+        yield fake.calls, [*flags, "--api-url", fake.url]
+
+
+def _measure_paths(
+    runs: int, forge: Callable[[Path], AbstractContextManager[tuple[list[Any], list[str]]]]
+) -> Samples:
+    """Create, update and leave alone one request per run, counting the fake's REST calls."""
+    found: Samples = {s: [] for s, _ in STEPS}
     for _ in range(runs):
         with (
             tempfile.TemporaryDirectory(dir=WORKDIR, ignore_cleanup_errors=True) as tmp,
-            FakeGitHub(Path(tmp) / "gh", token=TOKEN) as fake,
+            forge(Path(tmp)) as (log, flags),
         ):
-            fake.create_repo("acme", "config", _files())
             for step, tag in STEPS:
-                before = len(fake.calls)
-                seconds, report = _promote(fake, tag, Path(tmp))
-                calls = fake.calls[before:]
+                before = len(log)
+                args = ("--env", "production", "--image", f"ghcr.io/acme/web:{tag}")
+                seconds, report = _run(flags, Path(tmp), *args)
+                calls = log[before:]
                 kinds = Counter(f"{c.method} {_shape(c.path)}" for c in calls)
                 writes = sum(1 for c in calls if c.method != "GET")
                 operation = report["environments"][0]["pull_request"]["operation"]  # type: ignore[index]
@@ -99,45 +132,27 @@ def measure(runs: int) -> dict[str, list[tuple[int, int, float, Counter[str]]]]:
     return found
 
 
-def measure_gitlab(runs: int) -> dict[str, list[tuple[int, int, float, Counter[str]]]]:
+def measure(runs: int) -> Samples:
+    return _measure_paths(runs, _github)
+
+
+def measure_gitlab(runs: int) -> Samples:
     """The same three paths against the fake GitLab (merge requests)."""
-    found: dict[str, list[tuple[int, int, float, Counter[str]]]] = {s: [] for s, _ in STEPS}
-    for _ in range(runs):
-        with (
-            tempfile.TemporaryDirectory(dir=WORKDIR, ignore_cleanup_errors=True) as tmp,
-            FakeGitLab(Path(tmp) / "gl", token=TOKEN) as fake,
-        ):
-            fake.create_project("acme/config", _files())
-            for step, tag in STEPS:
-                before = len(fake.calls)
-                env = {
-                    k: v
-                    for k, v in os.environ.items()
-                    if not k.startswith(("GIT_", "GITHUB_", "GITLAB_", "PROMOTER_", "CI_"))
-                }
-                env |= {"PROMOTER_TOKEN": TOKEN, "HOME": tmp, "GIT_CONFIG_NOSYSTEM": "1"}
-                argv = [
-                    sys.executable, "-m", "promoter", "--config-repo",
-                    fake.git_url("acme/config"), "--forge", "gitlab", "--api-url", fake.url,
-                    "--env", "production", "--image", f"ghcr.io/acme/web:{tag}",
-                    "--output", "json",
-                ]  # fmt: skip
-                started = time.monotonic()
-                done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-                seconds = time.monotonic() - started
-                if done.returncode != 0:
-                    raise SystemExit(f"promote failed ({done.returncode}): {done.stderr.strip()}")
-                report = json.loads(done.stdout)
-                calls = fake.calls[before:]
-                kinds = Counter(f"{c.method} {_shape(c.path)}" for c in calls)
-                writes = sum(1 for c in calls if c.method != "GET")
-                operation = report["environments"][0]["pull_request"]["operation"]
-                assert operation == step, (step, operation)
-                found[step].append((len(calls), writes, seconds, kinds))
-    return found
+    return _measure_paths(runs, _gitlab)
 
 
-def render_gitlab(found: dict[str, list[tuple[int, int, float, Counter[str]]]], runs: int) -> str:
+def _path_rows(found: Samples) -> list[str]:
+    lines = ["| path | REST calls | writes | wall s | calls |", "|---|---:|---:|---:|---|"]
+    for step, samples in found.items():
+        calls = statistics.median(s[0] for s in samples)
+        writes = statistics.median(s[1] for s in samples)
+        wall = statistics.median(s[2] for s in samples)
+        kinds = ", ".join(f"{n}× {k}" for k, n in sorted(samples[-1][3].items()))
+        lines.append(f"| {step} | {calls:g} | {writes:g} | {wall:.2f} | {kinds} |")
+    return lines
+
+
+def render_gitlab(found: Samples, runs: int) -> str:
     lines = [
         "",
         f"### Merge requests on the fake GitLab (median of {runs} runs)",
@@ -145,15 +160,8 @@ def render_gitlab(found: dict[str, list[tuple[int, int, float, Counter[str]]]], 
         "Same fixture and paths; reviewers by username (`@alice`; the team `acme/sre` is no "
         "GitLab reviewer).",
         "",
-        "| path | REST calls | writes | wall s | calls |",
-        "|---|---:|---:|---:|---|",
+        *_path_rows(found),
     ]
-    for step, samples in found.items():
-        calls = statistics.median(s[0] for s in samples)
-        writes = statistics.median(s[1] for s in samples)
-        wall = statistics.median(s[2] for s in samples)
-        kinds = ", ".join(f"{n}× {k}" for k, n in sorted(samples[-1][3].items()))
-        lines.append(f"| {step} | {calls:g} | {writes:g} | {wall:.2f} | {kinds} |")
     worst = max(statistics.median(s[0] for s in found[p]) for p in ("created", "updated"))
     idle = statistics.median(s[0] for s in found["unchanged"])
     idle_writes = statistics.median(s[1] for s in found["unchanged"])
@@ -246,7 +254,7 @@ def render_sizes(rows: list[tuple[int, str, float, float, int]], runs: int) -> s
     return "\n".join(lines) + "\n"
 
 
-def render(found: dict[str, list[tuple[int, int, float, Counter[str]]]], runs: int) -> str:
+def render(found: Samples, runs: int) -> str:
     lines = [
         f"## REST calls per promotion (fake GitHub, median of {runs} runs)",
         "",
@@ -254,15 +262,8 @@ def render(found: dict[str, list[tuple[int, int, float, Counter[str]]]], runs: i
         "production of fixtures/configrepo (labels `promotion`, `production`; reviewers "
         "`acme/sre`, `@alice`). Command: `python benchmarks/forge_calls.py`.",
         "",
-        "| path | REST calls | writes | wall s | calls |",
-        "|---|---:|---:|---:|---|",
+        *_path_rows(found),
     ]
-    for step, samples in found.items():
-        calls = statistics.median(s[0] for s in samples)
-        writes = statistics.median(s[1] for s in samples)
-        wall = statistics.median(s[2] for s in samples)
-        kinds = ", ".join(f"{n}× {k}" for k, n in sorted(samples[-1][3].items()))
-        lines.append(f"| {step} | {calls:g} | {writes:g} | {wall:.2f} | {kinds} |")
     worst = max(statistics.median(s[0] for s in found[p]) for p in ("created", "updated"))
     verdict = "met" if worst <= 6 else "**missed**"
     lines += ["", f"Target: at most 6 REST calls to create or update: {worst:g}, {verdict}."]

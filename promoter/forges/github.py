@@ -15,10 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
-
 from promoter.errors import ForgeAuthError, ForgeCredentialsError, ForgeError
 from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
+from promoter.forges.retry import call_with_retries, is_connection_transient, unreachable
 from promoter.redact import Secret, redact
 from promoter.tree import GitStats, Store
 
@@ -279,39 +278,26 @@ class GitHubForge:
 
         Public because `github_store.GitHubStore` shares this forge's client and layer.
         """
-        retrying = Retrying(
-            stop=stop_after_attempt(5) | stop_after_delay(180),
+        return call_with_retries(
+            action,
+            transient=is_transient,
             wait=_wait_for,
-            retry=retry_if_exception(is_transient),
-            reraise=True,
+            translate=lambda error: translate(error, self.full_name),
             sleep=self.sleep,
+            on_attempt=self._count,
         )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    self.calls += 1
-                    return action()
-        except Exception as error:
-            translated = translate(error, self.full_name)
-            if translated is None:
-                raise
-            translated.transient = False  # retried here already: no second retry layer
-            raise translated from error
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _count(self) -> None:
+        self.calls += 1
 
 
 def is_transient(error: BaseException) -> bool:
     """Worth another try: 5xx, rate limits, and a dropped or timed-out connection."""
     from github.GithubException import GithubException
-    from requests import exceptions
 
     if isinstance(error, GithubException):
         return _transient(error)
-    if isinstance(error, (exceptions.SSLError, exceptions.ProxyError)):
-        return False  # a certificate or proxy problem does not go away by itself
-    return isinstance(
-        error, (exceptions.ConnectionError, exceptions.Timeout, exceptions.ChunkedEncodingError)
-    )
+    return is_connection_transient(error)
 
 
 def translate(error: BaseException, full_name: str) -> ForgeError | None:
@@ -321,7 +307,6 @@ def translate(error: BaseException, full_name: str) -> ForgeError | None:
     exception class of both libraries lands here with one clear line.
     """
     from github.GithubException import BadAttributeException, GithubException
-    from requests import exceptions
 
     if isinstance(error, GithubException):
         return _translate(error, full_name)
@@ -330,23 +315,7 @@ def translate(error: BaseException, full_name: str) -> ForgeError | None:
             f"GitHub sent an unexpected value for {error.actual_value!r} ({full_name}); "
             "is the API URL a GitHub API?"
         )
-    if isinstance(error, exceptions.RequestException):
-        transient = is_transient(error)
-        kind = {
-            exceptions.SSLError: "TLS failed",
-            exceptions.ProxyError: "the proxy refused the connection",
-            exceptions.ConnectTimeout: "the connection timed out",
-            exceptions.ReadTimeout: "no answer in time",
-            exceptions.ConnectionError: "the connection failed or was dropped",
-            exceptions.ChunkedEncodingError: "the connection was dropped mid-answer",
-        }
-        reason = next((v for k, v in kind.items() if isinstance(error, k)), "request failed")
-        detail = redact(str(error).splitlines()[0] if str(error) else type(error).__name__)
-        return ForgeError(
-            f"GitHub API unreachable for {full_name}: {reason} ({detail[:200]})",
-            transient=transient,
-        )
-    return None
+    return unreachable(error, "GitHub", full_name)
 
 
 def _split_reviewers(reviewers: tuple[str, ...]) -> tuple[list[str], list[str]]:

@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
-
 from promoter.errors import (
     ConfigError,
     ForgeAuthError,
@@ -27,6 +25,7 @@ from promoter.errors import (
     InputError,
 )
 from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
+from promoter.forges.retry import call_with_retries, is_connection_transient, unreachable
 from promoter.redact import Secret, redact
 from promoter.tree import GitStats, Store
 
@@ -254,39 +253,27 @@ class GitLabForge:
 
     def call(self, action: Callable[[], T]) -> T:
         """Run one python-gitlab action under the retry layer; failures become ForgeErrors."""
-        retrying = Retrying(
-            stop=stop_after_attempt(5) | stop_after_delay(180),
+        return call_with_retries(
+            action,
+            transient=is_transient,
             wait=_wait_for,
-            retry=retry_if_exception(is_transient),
-            reraise=True,
+            translate=lambda error: translate(error, self.path),
             sleep=self.sleep,
+            on_attempt=self._count,
         )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    self.calls += 1
-                    return action()
-        except Exception as error:
-            translated = translate(error, self.path)
-            if translated is None:
-                raise
-            translated.transient = False  # retried here already
-            raise translated from error
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _count(self) -> None:
+        self.calls += 1
 
 
 def is_transient(error: BaseException) -> bool:
+    """Worth another try: 5xx, 429, and a dropped or timed-out connection."""
     from gitlab.exceptions import GitlabError
-    from requests import exceptions
 
     if isinstance(error, GitlabError):
         code = error.response_code or 0
         return code >= 500 or code == 429
-    if isinstance(error, (exceptions.SSLError, exceptions.ProxyError)):
-        return False
-    return isinstance(
-        error, (exceptions.ConnectionError, exceptions.Timeout, exceptions.ChunkedEncodingError)
-    )
+    return is_connection_transient(error)
 
 
 def _wait_for(retry_state: object) -> float:
@@ -309,7 +296,6 @@ def _wait_for(retry_state: object) -> float:
 def translate(error: BaseException, path: str) -> ForgeError | None:
     """The PromoterError for anything python-gitlab or requests raise (None: not theirs)."""
     from gitlab.exceptions import GitlabError
-    from requests import exceptions
 
     if isinstance(error, GitlabError):
         code = error.response_code
@@ -327,9 +313,4 @@ def translate(error: BaseException, path: str) -> ForgeError | None:
         if code == 404:
             return ForgeError(f"{path} not found on GitLab, or the token cannot see it ({message})")
         return ForgeError(f"GitLab: {message} (HTTP {code}, {path})", transient=is_transient(error))
-    if isinstance(error, exceptions.RequestException):
-        detail = redact(str(error).splitlines()[0] if str(error) else type(error).__name__)
-        return ForgeError(
-            f"GitLab API unreachable for {path}: {detail[:200]}", transient=is_transient(error)
-        )
-    return None
+    return unreachable(error, "GitLab", path)

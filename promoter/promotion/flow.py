@@ -99,14 +99,15 @@ def promote(command: PromoteCommand) -> Result:
         raise InputError("no environment given", field="--env")
     if command.mode is not None and command.mode not in MODES:
         raise InputError(f"unknown mode {command.mode!r} (push or pull-request)", field="--mode")
+    evidence = gate.Evidence(command.environ)
     if not command.force:
-        verdict = gate.decide(command.guard_options(), command.environ)
+        verdict = gate.decide(command.guard_options(), evidence)
         if not verdict.go:
             result = skipped(command.envs, verdict, command.dry_run)
             report.publish(result, command.environ)
             return result
     if "://" in command.config_repo or is_repository(Path(command.config_repo)):
-        result = _promote_remote(command, images)
+        result = _promote_remote(command, images, evidence)
     else:
         result = _promote_checkout(command, images, Path(command.config_repo))
     report.publish(result, command.environ)
@@ -115,7 +116,7 @@ def promote(command: PromoteCommand) -> Result:
 
 def guard(command: PromoteCommand) -> Verdict:
     """The loop guards alone (`promote guard`): may this CI run promote?"""
-    return gate.decide(command.guard_options(), command.environ)
+    return gate.decide(command.guard_options(), gate.Evidence(command.environ))
 
 
 def skipped(envs: Sequence[str], verdict: Verdict, dry_run: bool) -> Result:
@@ -222,7 +223,9 @@ def _workspace(
     )
 
 
-def _promote_remote(command: PromoteCommand, images: list[ImageRef]) -> Result:
+def _promote_remote(
+    command: PromoteCommand, images: list[ImageRef], evidence: gate.Evidence
+) -> Result:
     """Every environment validated on the tip before the first push, then each promoted
     with its own race loop; a failure after a push reports what already landed."""
     started = time.monotonic()
@@ -232,7 +235,7 @@ def _promote_remote(command: PromoteCommand, images: list[ImageRef]) -> Result:
     try:
         with _workspace(command, images) as workspace:
             if not command.force:
-                verdict = _configured_guards(command, images, workspace)
+                verdict = _configured_guards(command, images, workspace, evidence)
                 if not verdict.go:
                     return skipped(command.envs, verdict, command.dry_run)
             settled: dict[str, EnvironmentResult] = {}
@@ -293,12 +296,14 @@ def _warnings(environments: Sequence[EnvironmentResult], variable: str) -> tuple
     )
 
 
-def _configured_guards(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -> Verdict:
+def _configured_guards(
+    command: PromoteCommand, images: list[ImageRef], ws: Workspace, evidence: gate.Evidence
+) -> Verdict:
     """promoter.yaml's own guard settings, checked on the base tip's config."""
     checkout = ws.check_out(command.base or ws.default_branch, fetch=False)
     if checkout.config is None:
         return GO
-    return gate.decide_configured(command.guard_options(), command.environ, checkout.config, images)
+    return gate.decide_configured(command.guard_options(), evidence, checkout.config, images)
 
 
 def _environment(ws: Workspace, env: str, policy: RetryPolicy, stats: Stats) -> EnvironmentResult:

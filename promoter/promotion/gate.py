@@ -31,9 +31,31 @@ class GuardOptions:
     ignore: tuple[str, ...] = ()
 
 
-def decide(options: GuardOptions, env: Mapping[str, str]) -> Verdict:
+class Evidence:
+    """What triggered this run, read once: the guards before the clone and again with
+    promoter.yaml's settings share it, and the pushed files (a git diff or an API call)
+    are looked up at most once, and only when a path filter asks."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.trigger = ci.read_trigger(env)
+        self._changed: tuple[str, ...] | None = self.trigger.changed
+        self._looked = self._changed is not None
+
+    def facts(self, *, files: bool) -> Facts:
+        trigger = self.trigger
+        people = tuple((p.name, p.email) for p in (trigger.author, trigger.committer) if p)
+        return Facts(trigger.message, people, trigger.actors, self.changed() if files else None)
+
+    def changed(self) -> tuple[str, ...] | None:
+        if not self._looked:
+            self._changed = _diff(self.trigger, self.env)
+            self._looked = True
+        return self._changed
+
+
+def decide(options: GuardOptions, evidence: Evidence) -> Verdict:
     """Whether this CI run may promote, and if not, which guard stops it and why."""
-    trigger = ci.read_trigger(env)
     policy = GuardPolicy(
         email=options.email,
         trailer=TRAILER,
@@ -41,17 +63,12 @@ def decide(options: GuardOptions, env: Mapping[str, str]) -> Verdict:
         watch=options.watch,
         ignore=options.ignore,
     )
-    changed = trigger.changed
-    if changed is None and (options.watch or options.ignore):
-        changed = _diff(trigger, env)
-    people = tuple((p.name, p.email) for p in (trigger.author, trigger.committer) if p)
-    facts = Facts(trigger.message, people, trigger.actors, changed)
-    return check(facts, policy)
+    return check(evidence.facts(files=bool(options.watch or options.ignore)), policy)
 
 
 def decide_configured(
     options: GuardOptions,
-    env: Mapping[str, str],
+    evidence: Evidence,
     config: configuration.Config,
     images: Sequence[ImageRef],
 ) -> Verdict:
@@ -72,7 +89,7 @@ def decide_configured(
                 watch=options.watch + guards.watch + (app.watch if app else ()),
                 ignore=options.ignore + guards.ignore + (app.ignore if app else ()),
             ),
-            env,
+            evidence,
         )
         for app in apps or [None]
     ]
