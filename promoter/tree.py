@@ -134,9 +134,10 @@ class Store(Protocol):
         lease: str | None,
         force: bool,
         options: Sequence[str] = (),
-    ) -> None:
-        """Move `branch` to `commit`; `options` are git push options (`ci.skip`), which a
-        store without them ignores."""
+    ) -> str:
+        """Move `branch` to `commit` and return the id the branch now points at (a store
+        whose server writes the commit, GitLab's commits API, returns the server's id).
+        `options` are git push options (`ci.skip`)."""
         ...
 
     def delete_branch(self, branch: str, *, lease: str) -> None: ...

@@ -144,13 +144,14 @@ class GitHubStore:
         lease: str | None,
         force: bool,
         options: Sequence[str] = (),
-    ) -> None:
+    ) -> str:
         if not force:
             self._update_branch(branch, commit, force=False)
         elif lease is None:
             self._create_branch(branch, commit)
         else:
             self._update_branch(branch, commit, force=True, expected=lease)
+        return commit
 
     def delete_branch(self, branch: str, *, lease: str) -> None:
         self._delete_branch(branch)

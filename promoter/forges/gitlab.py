@@ -22,7 +22,6 @@ from promoter.errors import (
     ForgeAuthError,
     ForgeCredentialsError,
     ForgeError,
-    InputError,
 )
 from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
 from promoter.forges.retry import call_with_retries, is_connection_transient, unreachable
@@ -179,7 +178,9 @@ class GitLabForge:
         return None
 
     def store(self, stats: GitStats) -> Store:
-        raise InputError("--no-clone is not available on GitLab yet", field="--no-clone")
+        from promoter.forges.gitlab_store import GitLabStore
+
+        return GitLabStore(self, stats)
 
     def changed_files(self, before: str, after: str) -> tuple[str, ...] | None:
         try:

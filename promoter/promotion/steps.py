@@ -146,8 +146,8 @@ def publish_push(ws: Workspace, planned: Planned) -> Landing:
         # survive a squash merge or silence a merge request pipeline.
         skip_ci, options = False, ("ci.skip",)
     created = commit(ws, planned, build_tree(planned), skip_ci=skip_ci)
-    ws.store.push(created, planned.base, lease=None, force=False, options=options)
-    return Landing(branch=planned.base, commit=created, pushed=True)
+    landed = ws.store.push(created, planned.base, lease=None, force=False, options=options)
+    return Landing(branch=planned.base, commit=landed, pushed=True)
 
 
 def publish_request(ws: Workspace, planned: Planned) -> Landing:
@@ -187,8 +187,8 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
             f"{base} requires signed commits, but the forge did not verify {created[:12]} "
             "(API commits are signed only for GitHub App tokens); nothing was pushed"
         )
-    store.push(created, branch, lease=current, force=True)
-    return Landing(branch, created, True, hint, open_request(ws, planned, branch))
+    landed = store.push(created, branch, lease=current, force=True)
+    return Landing(branch, landed, True, hint, open_request(ws, planned, branch))
 
 
 def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInfo | None:

@@ -428,7 +428,7 @@ class Clone:
         lease: str | None,
         force: bool,
         options: Sequence[str] = (),
-    ) -> None:
+    ) -> str:
         """Push `commit` to `branch`. `force` uses a lease on `lease` (None: must not exist)."""
         args = ["push", "--porcelain", "--progress", "--no-verify"]
         if self.remote.is_local:
@@ -443,6 +443,7 @@ class Clone:
         if result.returncode != 0:
             raise push_error(result, branch)
         self._branches[branch] = commit  # the local ref is not read again: no update-ref
+        return commit
 
     def delete_branch(self, branch: str, *, lease: str) -> None:
         """Delete a remote branch, unless it moved since `lease` was read."""

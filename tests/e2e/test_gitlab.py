@@ -4,6 +4,7 @@ guarded by the head sha, and a pointless one closed."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,121 @@ def test_gitlab_auto_merge_on_an_older_server_and_after_405(
     assert [c.status for c in merges] == [405, 405, 200]
     assert merges[-1].body.get("merge_when_pipeline_succeeds") is True
     assert merges[-1].query.get("sha") == env["commit"]
+
+
+def _tree_bytes(bare: Path, ref: str) -> dict[str, str]:
+    listing = git(bare, "ls-tree", "-r", ref)
+    return {line.split("\t")[1]: line.split()[2] for line in listing.splitlines()}
+
+
+def _run_json(promoter: Promoter, fake: FakeGitLab, *args: str) -> dict[str, Any]:
+    run = promoter.run(
+        "--config-repo", fake.git_url("acme/config"), "--forge", "gitlab",
+        "--api-url", fake.url, "--output", "json", *args,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert TOKEN not in run.stdout + run.stderr
+    return dict(run.json())
+
+
+@pytest.mark.parametrize("env_name", ["staging", "production"])
+def test_gitlab_no_clone_writes_the_same_bytes_as_the_clone_path(
+    gl_promoter: Promoter, tmp_path: Path, env_name: str
+) -> None:
+    """staging is push mode and changes two files (an overlay and a Flux marker file);
+    production opens a merge request. Both through the commits API, with no git at all."""
+    trees = {}
+    for mode in ("clone", "no-clone"):
+        with FakeGitLab(tmp_path / mode, token=TOKEN) as fake:
+            project = fake.create_project("acme/config", fixture_files())
+            extra = ("--no-clone",) if mode == "no-clone" else ()
+            args = ("--env", env_name, "--image", f"{WEB}:1.5.0", *extra)
+            report = _run_json(gl_promoter, fake, *args)
+            (env,) = report["environments"]
+            assert env["status"] == "changed"
+            assert env["commit"] == project.tip(env["branch"])
+            trees[mode] = _tree_bytes(project.bare, env["branch"])
+            if mode == "no-clone":
+                assert report["stats"]["git_calls"] == 0
+                assert report["stats"]["bytes_fetched"] == 0
+                assert fake.git_requests_count() == 0
+                writes = len(fake.write_calls())
+                assert [c.method for c in fake.write_calls()].count("POST") >= 1
+                again = _run_json(gl_promoter, fake, *args)
+                assert again["status"] == "unchanged"
+                assert len(fake.write_calls()) == writes  # an unchanged run writes nothing
+    assert trees["clone"] == trees["no-clone"]
+    changed = {p for p, oid in trees["clone"].items() if fixture_blob(p) != oid}
+    assert changed  # the promotion changed something, and both paths changed the same
+
+
+def fixture_blob(path: str) -> str:
+    data = fixture_files().get(path, b"")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def test_gitlab_no_clone_lost_race_is_replanned_on_the_new_tip(
+    gitlab: FakeGitLab, gl_promoter: Promoter, tmp_path: Path
+) -> None:
+    """A commit lands on main between promoter's read and its write: GitLab refuses the
+    stale `last_commit_id`, and promoter re-plans on the new tip; nothing is overwritten."""
+    project = gitlab.projects["acme/config"]
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(project.bare), str(work))
+    overlay = work / "apps/web/overlays/dev/kustomization.yaml"
+    overlay.write_text(overlay.read_text() + "# a colleague's note\n")
+    git(work, "-c", "user.name=C", "-c", "user.email=c@example.com", "commit", "-qam", "note")
+    moved = {"done": False}
+
+    def push_first(method: str, path: str) -> None:
+        if method == "POST" and path.endswith("/repository/commits") and not moved["done"]:
+            moved["done"] = True
+            git(work, "push", "-q", "origin", "HEAD:main")
+
+    gitlab.before_request = push_first
+    report = _run_json(
+        gl_promoter, gitlab, "--env", "dev", "--image", f"{WEB}:1.5.0", "--no-clone"
+    )
+    assert report["status"] == "changed"
+    statuses = [c.status for c in gitlab.calls if c.path.endswith("/repository/commits")]
+    assert statuses == [400, 201]
+    text = git(project.bare, "show", "main:apps/web/overlays/dev/kustomization.yaml")
+    assert "# a colleague's note" in text
+    assert "1.5.0" in text
+    assert git(project.bare, "show", "-s", "--format=%s", "main~1") == "note\n"
+
+
+def test_gitlab_no_clone_merge_request_auto_merges_the_server_commit(
+    gitlab: FakeGitLab, gl_promoter: Promoter
+) -> None:
+    report = _run_json(
+        gl_promoter, gitlab, "--env", "production", "--image", f"{WEB}:1.5.0",
+        "--no-clone", "--auto-merge",
+    )  # fmt: skip
+    (env,) = report["environments"]
+    (request,) = gitlab.open_requests("acme/config")
+    assert request.merge_sha == env["commit"] == gitlab.projects["acme/config"].tip(
+        "promote/production/web"
+    )
+    newer = _run_json(
+        gl_promoter, gitlab, "--env", "production", "--image", f"{WEB}:1.6.0", "--no-clone"
+    )
+    (env,) = newer["environments"]
+    assert env["pull_request"]["operation"] == "updated"
+    assert len(gitlab.projects["acme/config"].merge_requests) == 1
+    created = [c for c in gitlab.calls if c.method == "POST" and "commits" in c.path]
+    assert created[-1].body["force"] is True  # the branch rebuilt from main's tip
+    assert created[-1].body["start_sha"] == gitlab.projects["acme/config"].tip("main")
+
+
+def test_gitlab_no_clone_skip_ci_is_refused_before_any_write(
+    gitlab: FakeGitLab, gl_promoter: Promoter
+) -> None:
+    run = gl_promoter.run(
+        "--config-repo", gitlab.git_url("acme/config"), "--forge", "gitlab",
+        "--api-url", gitlab.url, "--env", "dev", "--image", f"{WEB}:1.5.0",
+        "--no-clone", "--skip-ci",
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "ci.skip" in run.stderr
+    assert gitlab.write_calls() == []
