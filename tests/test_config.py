@@ -251,7 +251,7 @@ ERRORS = [
         snippet("{colour: red}"),
         ConfigError,
         "promoter.yaml:3: environments.dev.colour: unknown key; expected one of: mode, base, "
-        "labels, reviewers, policies, source",
+        "labels, reviewers, squash, policies, source",
         id="unknown-key-no-close-match",
     ),
     pytest.param(
@@ -444,6 +444,12 @@ ERRORS = [
         "promoter.yaml:3: environments.dev.policies.no_downgrade: expected true or false, "
         "got 'yes'",
         id="no-downgrade-not-bool",
+    ),
+    pytest.param(
+        snippet("{squash: 'on'}"),
+        ConfigError,
+        "promoter.yaml:3: environments.dev.squash: expected true or false, got 'on'",
+        id="squash-not-bool",
     ),
     pytest.param(
         snippet("{policies: {freeze: [{start: 2026-12-20}]}}"),

@@ -52,6 +52,8 @@ class Environment:
     reviewers: tuple[str, ...] = ()
     source: str | None = None
     policies: Policies = Policies()
+    squash: bool | None = None
+    """Squash on merge; None leaves it to the forge project's setting."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ _INT = "tag:yaml.org,2002:int"
 _MERGE = "tag:yaml.org,2002:merge"
 _NAME_RULE = "name (letters, digits, '-' and '_'; at most 63 characters)"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SETTINGS = ("mode", "base", "labels", "reviewers", "policies")
+_SETTINGS = ("mode", "base", "labels", "reviewers", "squash", "policies")
 _GUARD_KEYS = ("bot_actors", "watch", "ignore")
 _TARGET_OPTIONS = {"helm": "key", "file": "pointer"}
 
@@ -235,7 +235,9 @@ class Parser:
             if node is not None:
                 policies = self.policies(node, f"{at}.policies", policies)
         reviewers = tuple(r.removeprefix("@") for r in reviewers)
-        return Environment(name, mode, base, labels, reviewers, source, policies)
+        node, at = pick("squash")
+        squash = None if node is None else self.boolean(node, at)
+        return Environment(name, mode, base, labels, reviewers, source, policies, squash)
 
     def policies(self, node: Node, where: str, inherited: Policies) -> Policies:
         soak, freeze, no_downgrade = inherited.soak, inherited.freeze, inherited.no_downgrade
@@ -249,10 +251,13 @@ class Parser:
                     raise self.error(value, at, f"expected a list, got {_shown(value)}")
                 freeze = tuple(self.window(w, f"{at}[{i}]") for i, w in enumerate(value.value))
             else:
-                if not isinstance(value, ScalarNode) or value.tag != _BOOL:
-                    raise self.error(value, at, f"expected true or false, got {_shown(value)}")
-                no_downgrade = str(value.value).lower() == "true"
+                no_downgrade = self.boolean(value, at)
         return Policies(soak, freeze, no_downgrade)
+
+    def boolean(self, node: Node, where: str) -> bool:
+        if not isinstance(node, ScalarNode) or node.tag != _BOOL:
+            raise self.error(node, where, f"expected true or false, got {_shown(node)}")
+        return str(node.value).lower() == "true"
 
     def window(self, node: Node, where: str) -> FreezeWindow:
         entries = self.mapping(node, where, ("start", "end", "reason"))
@@ -395,9 +400,7 @@ class Parser:
         if "create" in entries:
             create_key, value = entries["create"]
             at = f"{where}.create"
-            if not isinstance(value, ScalarNode) or value.tag != _BOOL:
-                raise self.error(value, at, f"expected true or false, got {_shown(value)}")
-            create = str(value.value).lower() == "true"
+            create = self.boolean(value, at)
             if create and kind not in ("kustomize", "helm"):
                 raise self.error(create_key, at, "only valid with kustomize or helm")
             if create and kind == "helm" and key is None:

@@ -37,6 +37,8 @@ class ChangeRequestSpec:
     labels: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
     draft: bool = False
+    squash: bool | None = None
+    """Squash on merge; None: the forge's default for the project."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,15 +155,17 @@ class GitHubForge:
         return outcome, self._request(pull, spec)
 
     def enable_auto_merge(self, cr: ChangeRequest) -> None:
-        """Auto-merge; a PR that is already mergeable ("clean status") is merged now."""
+        """Auto-merge, squashing unless the environment says `squash: false`; a PR that is
+        already mergeable ("clean status") is merged now."""
         pull = self.call(lambda: self.repo.get_pull(cr.number))
+        method = "merge" if cr.spec.squash is False else "squash"
         try:
-            self.call(lambda: pull.enable_automerge(merge_method="SQUASH"))
+            self.call(lambda: pull.enable_automerge(merge_method=method.upper()))
         except ForgeError as error:
             if "clean status" not in str(error).lower():
                 raise
             head = pull.head.sha
-            self.call(lambda: pull.merge(merge_method="squash", sha=head))
+            self.call(lambda: pull.merge(merge_method=method, sha=head))
 
     def close(self, cr: ChangeRequest, reason: str) -> None:
         pull = self.call(lambda: self.repo.get_pull(cr.number))

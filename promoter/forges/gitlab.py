@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from promoter.errors import (
@@ -128,6 +128,8 @@ class GitLabForge:
         if added:
             have = {int(r["id"]) for r in (found.reviewers or [])}
             changes["reviewer_ids"] = sorted(have | set(added))
+        if spec.squash is not None and bool(getattr(found, "squash", False)) != spec.squash:
+            changes["squash"] = spec.squash
         if not changes:
             return Outcome.UNCHANGED, self._request(found, spec)
         iid = found.iid
@@ -138,15 +140,25 @@ class GitLabForge:
         """Merge when the pipeline succeeds, and only the head it validated (`sha`).
 
         `auto_merge` exists since GitLab 17.11; an older server ignores the unknown
-        parameter and would merge at once, so it gets `merge_when_pipeline_succeeds`. Right
-        after a merge request is written GitLab may answer 405 while it creates the
-        pipeline: that is retried a few times."""
+        parameter and would merge at once, so it gets `merge_when_pipeline_succeeds`. A
+        project with merge trains gets the merge-train API: the merge call can skip the
+        train when the head pipeline already passed. Right after a merge request is written
+        GitLab may answer 405 while it creates the pipeline: that is retried a few times."""
         request = self.call(lambda: self.project.mergerequests.get(cr.number))
         head = request.sha
-        if self._version() >= (17, 11):
-            merge = functools.partial(request.merge, sha=head, auto_merge=True)
+        modern = self._version() >= (17, 11)
+        options: dict[str, Any] = {"sha": head}
+        if cr.spec.squash is not None:
+            options["squash"] = cr.spec.squash
+        if self._uses_merge_trains():
+            options["auto_merge" if modern else "when_pipeline_succeeds"] = True
+            path = f"/projects/{self.project.encoded_id}/merge_trains/merge_requests/{cr.number}"
+            merge: Callable[[], object] = functools.partial(
+                self.client.http_post, path, query_data=options
+            )
         else:
-            merge = functools.partial(request.merge, sha=head, merge_when_pipeline_succeeds=True)
+            options["auto_merge" if modern else "merge_when_pipeline_succeeds"] = True
+            merge = functools.partial(request.merge, **options)
         for attempt in range(_MERGE_ATTEMPTS):
             try:
                 self.call(merge)
@@ -155,6 +167,10 @@ class GitLabForge:
                 if "405" not in str(error) or attempt == _MERGE_ATTEMPTS - 1:
                     raise
                 self.sleep(min(2.0**attempt, 8.0))
+
+    def _uses_merge_trains(self) -> bool:
+        found = self.call(lambda: self.client.projects.get(self.path))
+        return bool(getattr(found, "merge_trains_enabled", False))
 
     def _version(self) -> tuple[int, int]:
         """The server's (major, minor); (0, 0) when it does not say."""
@@ -215,6 +231,8 @@ class GitLabForge:
         }
         if spec.labels:
             data["labels"] = ",".join(spec.labels)
+        if spec.squash is not None:
+            data["squash"] = spec.squash
         reviewers = self._user_ids(spec.reviewers)
         if reviewers:
             data["reviewer_ids"] = reviewers

@@ -206,6 +206,7 @@ def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInf
             ),
             labels=tuple(settings.labels) if settings else (),
             reviewers=tuple(settings.reviewers) if settings else (),
+            squash=settings.squash if settings else None,
         )
     )
     if options.auto_merge and outcome is not Outcome.UNCHANGED:

@@ -286,9 +286,7 @@ def test_gitlab_no_clone_lost_race_is_replanned_on_the_new_tip(
             git(work, "push", "-q", "origin", "HEAD:main")
 
     gitlab.before_request = push_first
-    report = _run_json(
-        gl_promoter, gitlab, "--env", "dev", "--image", f"{WEB}:1.5.0", "--no-clone"
-    )
+    report = _run_json(gl_promoter, gitlab, "--env", "dev", "--image", f"{WEB}:1.5.0", "--no-clone")
     assert report["status"] == "changed"
     statuses = [c.status for c in gitlab.calls if c.path.endswith("/repository/commits")]
     assert statuses == [400, 201]
@@ -307,8 +305,10 @@ def test_gitlab_no_clone_merge_request_auto_merges_the_server_commit(
     )  # fmt: skip
     (env,) = report["environments"]
     (request,) = gitlab.open_requests("acme/config")
-    assert request.merge_sha == env["commit"] == gitlab.projects["acme/config"].tip(
-        "promote/production/web"
+    assert (
+        request.merge_sha
+        == env["commit"]
+        == gitlab.projects["acme/config"].tip("promote/production/web")
     )
     newer = _run_json(
         gl_promoter, gitlab, "--env", "production", "--image", f"{WEB}:1.6.0", "--no-clone"
@@ -332,3 +332,51 @@ def test_gitlab_no_clone_skip_ci_is_refused_before_any_write(
     assert run.returncode == 2, run.stderr
     assert "ci.skip" in run.stderr
     assert gitlab.write_calls() == []
+
+
+def _with_squash(files: dict[str, bytes]) -> dict[str, bytes]:
+    config = files["promoter.yaml"].decode()
+    marker = '    reviewers: [acme/sre, "@alice"]\n'
+    assert marker in config
+    files["promoter.yaml"] = config.replace(marker, marker + "    squash: true\n").encode()
+    return files
+
+
+def test_gitlab_squash_by_configuration_and_merge_trains(
+    gl_promoter: Promoter, tmp_path: Path
+) -> None:
+    """`squash: true` in promoter.yaml is set on the merge request and sent with the
+    auto-merge; a project with merge trains is queued through the merge-train API (with the
+    head sha), not the merge call, which can bypass the train."""
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        project = fake.create_project("acme/config", _with_squash(fixture_files()))
+        project.merge_trains = True
+        env = _promote(gl_promoter, fake, "1.5.0", "--auto-merge")
+        (request,) = fake.open_requests("acme/config")
+        assert request.squash is True
+        trains = [c for c in fake.calls if "/merge_trains/" in c.path]
+        assert [c.method for c in trains] == ["POST"]
+        assert trains[0].query["sha"] == env["commit"]
+        assert trains[0].query["auto_merge"] == "True"
+        assert trains[0].query["squash"] == "True"
+        assert not [c for c in fake.calls if c.path.endswith("/merge")]
+        assert request.merge_options["train"] == "true"
+
+
+def test_gitlab_squash_changed_in_configuration_updates_the_request(
+    gitlab: FakeGitLab, gl_promoter: Promoter, tmp_path: Path
+) -> None:
+    _promote(gl_promoter, gitlab, "1.5.0")
+    (request,) = gitlab.open_requests("acme/config")
+    assert request.squash is False
+    bare = gitlab.projects["acme/config"].bare
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(bare), str(work))
+    (work / "promoter.yaml").write_bytes(_with_squash(fixture_files())["promoter.yaml"])
+    git(work, "-c", "user.name=C", "-c", "user.email=c@example.com", "commit", "-qam", "squash")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    _promote(gl_promoter, gitlab, "1.6.0")
+    (request,) = gitlab.open_requests("acme/config")
+    assert request.squash is True
+    puts = [c for c in gitlab.calls if c.method == "PUT"]
+    assert puts[-1].body["squash"] is True

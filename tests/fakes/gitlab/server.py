@@ -251,7 +251,9 @@ class _Handler(_GitHandler):
             status, payload, headers, kind,
         )  # fmt: skip
         with self.fake._lock:
-            self.fake.validation_errors += found
+            for problem in found:
+                gap = openapi.is_gap(path, problem)
+                (self.fake.schema_gaps if gap else self.fake.validation_errors).append(problem)
 
 
 __all__ = ["FakeGitLab"]
