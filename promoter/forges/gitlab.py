@@ -29,9 +29,12 @@ from promoter.redact import Secret, redact
 from promoter.tree import GitStats, Store
 
 if TYPE_CHECKING:
+    from gitlab import Gitlab
     from gitlab.v4.objects import Project, ProjectMergeRequest
 
 T = TypeVar("T")
+_MAX_WAIT = 60.0
+"""Longest single wait for a rate limit; longer resets fail the run after the retries."""
 _MERGE_ATTEMPTS = 4
 """Tries of the merge call while GitLab answers 405 (pipeline being created)."""
 
@@ -84,12 +87,16 @@ class GitLabForge:
         env = env or {}
         root = (api_url or api_root(repository_url, env)).rstrip("/").removesuffix("/api/v4")
         self.path = project_path(repository_url)
-        self.client = gitlab.Gitlab(
+        self.client = _client_class(gitlab.Gitlab)(
             root, private_token=token.reveal(), timeout=timeout, retry_transient_errors=False
         )
         self.sleep = sleep
         self.calls = 0
         self._project: Project | None = None
+        self._headers: Mapping[str, str] = {}
+        """The last answer's headers when it was a 429 (python-gitlab's errors carry none):
+        its `Retry-After`/`RateLimit-Reset` say how long to wait."""
+        self.client.session.hooks["response"].append(self._remember)
 
     @property
     def project(self) -> Project:
@@ -275,7 +282,7 @@ class GitLabForge:
         return call_with_retries(
             action,
             transient=is_transient,
-            wait=_wait_for,
+            wait=self._wait,
             translate=lambda error: translate(error, self.path),
             sleep=self.sleep,
             on_attempt=self._count,
@@ -283,6 +290,12 @@ class GitLabForge:
 
     def _count(self) -> None:
         self.calls += 1
+
+    def _remember(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        self._headers = dict(response.headers) if response.status_code == 429 else {}
+
+    def _wait(self, retry_state: object) -> float:
+        return wait_for(retry_state, self._headers)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -295,20 +308,33 @@ def is_transient(error: BaseException) -> bool:
     return is_connection_transient(error)
 
 
-def _wait_for(retry_state: object) -> float:
-    """`Retry-After` (or `RateLimit-Reset`), else short exponential backoff."""
-    outcome = getattr(retry_state, "outcome", None)
-    error = outcome.exception() if outcome is not None else None
+def _client_class(base: type[Gitlab]) -> type[Gitlab]:
+    """python-gitlab with its own 429 handling off: it would sleep for any `Retry-After`,
+    unbounded, ten times; this module's retry layer caps the wait and the total time."""
+
+    class Client(base):  # type: ignore[valid-type,misc]
+        def http_request(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("obey_rate_limit", False)
+            return super().http_request(*args, **kwargs)
+
+    return Client
+
+
+def wait_for(
+    retry_state: object, headers: Mapping[str, str], now: Callable[[], float] = time.time
+) -> float:
+    """After a failed attempt: the answer's `Retry-After`, else `RateLimit-Reset` (epoch
+    seconds), else exponential backoff; never more than a minute per wait (the retry layer
+    bounds the total)."""
     attempt = int(getattr(retry_state, "attempt_number", 1))
     backoff = min(2.0 ** (attempt - 1), 8.0)
-    response = getattr(error, "response", None) if error is not None else None
-    headers = getattr(response, "headers", None) or {}
-    value = headers.get("Retry-After")
-    if value is not None:
-        try:
-            return min(float(value), 60.0)
-        except ValueError:
-            return backoff
+    try:
+        if headers.get("Retry-After") is not None:
+            return max(0.0, min(float(headers["Retry-After"]), _MAX_WAIT))
+        if headers.get("RateLimit-Reset") is not None:
+            return max(0.0, min(float(headers["RateLimit-Reset"]) - now(), _MAX_WAIT))
+    except ValueError:
+        return backoff
     return backoff
 
 

@@ -1,0 +1,70 @@
+"""GitLab rate limits: python-gitlab's own unbounded 429 sleeping is off, and the forge's
+one retry layer waits what the answer says (`Retry-After`, else `RateLimit-Reset`), capped,
+against the fake GitLab with the real client."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fakes.gitlab import FakeGitLab
+
+from promoter.errors import ForgeError
+from promoter.forges.gitlab import GitLabForge, wait_for
+from promoter.redact import Secret
+
+TOKEN = "glpat-retry-token"
+
+
+@pytest.mark.parametrize(
+    ("headers", "attempt", "expected"),
+    [
+        ({"Retry-After": "3"}, 1, 3.0),
+        ({"Retry-After": "3600"}, 1, 60.0),  # capped: the layer bounds the total too
+        ({"RateLimit-Reset": "1005"}, 1, 5.0),
+        ({"RateLimit-Reset": "900"}, 1, 0.0),  # already past
+        ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, 2, 2.0),  # not seconds: backoff
+        ({}, 1, 1.0),
+        ({}, 3, 4.0),
+        ({}, 9, 8.0),
+    ],
+)
+def test_wait_for_reads_the_rate_limit_headers(
+    headers: dict[str, str], attempt: int, expected: float
+) -> None:
+    state = SimpleNamespace(attempt_number=attempt)
+    assert wait_for(state, headers, now=lambda: 1000.0) == expected
+
+
+def _forge(fake: FakeGitLab, slept: list[float]) -> GitLabForge:
+    return GitLabForge(
+        fake.git_url("acme/config"), token=Secret(TOKEN), api_url=fake.url, sleep=slept.append
+    )
+
+
+def test_429_with_ratelimit_reset_waits_once_then_succeeds(tmp_path: Path) -> None:
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        fake.create_project("acme/config", {"a.txt": b"a\n"})
+        fake.fault_headers[429] = {"RateLimit-Reset": str(int(time.time()) + 30)}
+        fake.fail_next("GET", r"/merge_requests$", 429)
+        slept: list[float] = []
+        assert _forge(fake, slept).find_open("promote/x", "main") is None
+        assert [c.status for c in fake.calls] == [429, 200]  # python-gitlab did not retry
+        assert len(slept) == 1
+        assert 25 <= slept[0] <= 31
+
+
+def test_429_that_never_ends_fails_after_bounded_attempts(tmp_path: Path) -> None:
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        fake.create_project("acme/config", {"a.txt": b"a\n"})
+        fake.fault_headers[429] = {"Retry-After": "7200"}
+        for _ in range(10):
+            fake.fail_next("GET", r"/merge_requests$", 429)
+        slept: list[float] = []
+        with pytest.raises(ForgeError, match="HTTP 429") as raised:
+            _forge(fake, slept).find_open("promote/x", "main")
+        assert not raised.value.transient
+        assert len(fake.calls) == 5
+        assert slept == [60.0] * 4
