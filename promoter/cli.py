@@ -111,14 +111,21 @@ def _guards(function: F) -> F:
 @click.option(
     "--api-url",
     metavar="URL",
-    help="Forge API root, e.g. https://ghe.example.com/api/v3 (default: from the URL, "
-    "GITHUB_API_URL).",
+    help="Forge API root, e.g. https://ghe.example.com/api/v3 or https://gitlab.example.com "
+    "(default: from the URL, GITHUB_API_URL, CI_SERVER_URL).",
 )
 @click.option("--auto-merge", is_flag=True, help="Ask the forge to merge the request when green.")
 @click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="NAME",
+    help="A label for the pull/merge request, added to promoter.yaml's (repeatable).",
+)
+@click.option(
     "--no-clone",
     is_flag=True,
-    help="GitHub only: read and commit through the API (Git Data API), no git at all.",
+    help="Read and commit through the forge API (GitHub, GitLab), no git at all.",
 )
 @click.option(
     "--author",
@@ -156,6 +163,7 @@ def cli(
     base: str | None,
     api_url: str | None,
     auto_merge: bool,
+    labels: tuple[str, ...],
     no_clone: bool,
     author: str,
     skip_ci: bool,
@@ -208,6 +216,7 @@ def cli(
             base=base,
             api_url=api_url,
             auto_merge=auto_merge,
+            labels=labels,
             no_clone=no_clone,
             author=author,
             skip_ci=skip_ci,

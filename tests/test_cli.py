@@ -217,3 +217,15 @@ def test_cli_explain_refusal_is_reported_not_raised(tmp_path: Path) -> None:
     [item] = json.loads(done.stdout)["explanations"]
     assert item["actions"] == []
     assert "no file of the repository references ghcr.io/acme/web" in item["refusal"]
+
+
+def test_cli_label_with_a_comma_is_exit_2_naming_the_option(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "promoter", "--config-repo", str(tmp_path), "--env", "dev",
+         "--image", "ghcr.io/acme/web:1.5.0", "--label", "a,b"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "promote: error: --label: 'a,b': a label has no commas and no surrounding spaces"
+    )

@@ -80,7 +80,8 @@ def _run_job(
     return done, work / "promote.env"
 
 
-def test_template_job_promotes_and_writes_the_dotenv_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("no_clone", ["false", "true"])
+def test_template_job_promotes_and_writes_the_dotenv_report(tmp_path: Path, no_clone: str) -> None:
     files = {
         p.relative_to(ROOT / "fixtures" / "configrepo").as_posix(): p.read_bytes()
         for p in (ROOT / "fixtures" / "configrepo").rglob("*")
@@ -93,7 +94,9 @@ def test_template_job_promotes_and_writes_the_dotenv_report(tmp_path: Path) -> N
             "image": "ghcr.io/acme/web:1.5.0",
             "config-repo": gitlab.git_url("acme/config"),
             "api-url": gitlab.url,
-            "labels": "--forge gitlab",
+            "labels": "urgent team::sre",
+            "no-clone": no_clone,
+            "extra-args": "--forge gitlab",
         }
         done, report = _run_job(inputs, tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -103,6 +106,10 @@ def test_template_job_promotes_and_writes_the_dotenv_report(tmp_path: Path) -> N
         assert values["PROMOTE_STATUS"] == "changed"
         assert values["PROMOTE_OPERATION"] == "created"
         assert values["PROMOTE_MR_IID"] == "1"
+        (request,) = gitlab.open_requests("acme/config")
+        assert request.labels == ["promotion", "production", "urgent", "team::sre"]
+        git_used = gitlab.git_requests_count() > 0
+        assert git_used is (no_clone == "false")
         assert values["PROMOTE_MR_URL"].endswith("/acme/config/-/merge_requests/1")
         assert len(values["PROMOTE_COMMIT_SHA"]) == 40
         assert len(report.read_bytes()) < 5 * 1024

@@ -40,12 +40,14 @@ _MERGE_ATTEMPTS = 4
 
 
 def api_root(repository_url: str, env: Mapping[str, str]) -> str:
-    """The instance root python-gitlab wants (it appends /api/v4): `CI_SERVER_URL` when the
-    repository lives there, else the repository URL's scheme and host."""
+    """The instance root python-gitlab wants (it appends /api/v4): `CI_SERVER_URL` (or
+    `CI_API_V4_URL` without its `/api/v4`) when the repository lives there, which keeps a
+    relative URL root; else the repository URL's scheme and host."""
     parts = urlsplit(repository_url)
-    server = env.get("CI_SERVER_URL", "").rstrip("/")
-    if server and urlsplit(server).hostname == parts.hostname:
-        return server
+    for name in ("CI_SERVER_URL", "CI_API_V4_URL"):
+        server = env.get(name, "").rstrip("/").removesuffix("/api/v4")
+        if server and urlsplit(server).hostname == parts.hostname:
+            return server
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}"
 

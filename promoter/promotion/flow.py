@@ -11,6 +11,7 @@ never a textual rebase. A target that already holds a newer version is `supersed
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class PromoteCommand:
     sign: bool = False
     allow_downgrade: bool = False
     auto_merge: bool = False
+    labels: tuple[str, ...] = ()
     api_url: str | None = None
     no_clone: bool = False
     source_repo: str | None = None
@@ -99,6 +101,12 @@ def promote(command: PromoteCommand) -> Result:
         raise InputError("no environment given", field="--env")
     if command.mode is not None and command.mode not in MODES:
         raise InputError(f"unknown mode {command.mode!r} (push or pull-request)", field="--mode")
+    for label in command.labels:
+        if not re.fullmatch(configuration.LABEL_PATTERN, label):
+            raise InputError(
+                f"{label!r}: a label has no commas and no surrounding spaces",
+                field="--label",
+            )
     evidence = gate.Evidence(command.environ)
     if not command.force:
         verdict = gate.decide(command.guard_options(), evidence)
@@ -200,6 +208,7 @@ def _options(command: PromoteCommand, images: list[ImageRef]) -> Options:
         sign=command.sign,
         skip_ci=command.skip_ci,
         auto_merge=command.auto_merge,
+        labels=command.labels,
         forced=command.force,
         identity=parse_identity(command.author),
         source=ci.Source(

@@ -204,7 +204,7 @@ def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInf
             body=pull_request_body(
                 planned.env, planned.result, list(options.images), options.source
             ),
-            labels=tuple(settings.labels) if settings else (),
+            labels=tuple(dict.fromkeys((*(settings.labels if settings else ()), *options.labels))),
             reviewers=tuple(settings.reviewers) if settings else (),
             squash=settings.squash if settings else None,
         )

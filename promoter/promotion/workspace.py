@@ -47,6 +47,8 @@ class Options:
     identity: Identity
     source: ci.Source
     forced: bool = False
+    labels: tuple[str, ...] = ()
+    """Added to the environment's labels on every request (`--label`)."""
 
 
 @dataclass(frozen=True, slots=True)

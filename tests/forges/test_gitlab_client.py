@@ -1,6 +1,7 @@
-"""GitLab rate limits: python-gitlab's own unbounded 429 sleeping is off, and the forge's
-one retry layer waits what the answer says (`Retry-After`, else `RateLimit-Reset`), capped,
-against the fake GitLab with the real client."""
+"""GitLab's API root from the CI variables, and rate limits: python-gitlab's own unbounded
+429 sleeping is off, and the forge's one retry layer waits what the answer says
+(`Retry-After`, else `RateLimit-Reset`), capped, against the fake GitLab with the real
+client."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from fakes.gitlab import FakeGitLab
 
 from promoter.errors import ForgeError
-from promoter.forges.gitlab import GitLabForge, wait_for
+from promoter.forges.gitlab import GitLabForge, api_root, project_path, wait_for
 from promoter.redact import Secret
 
 TOKEN = "glpat-retry-token"
@@ -68,3 +69,25 @@ def test_429_that_never_ends_fails_after_bounded_attempts(tmp_path: Path) -> Non
         assert not raised.value.transient
         assert len(fake.calls) == 5
         assert slept == [60.0] * 4
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "https://gitlab.example.com"),
+        ({"CI_SERVER_URL": "https://gitlab.example.com/git"}, "https://gitlab.example.com/git"),
+        (
+            {"CI_API_V4_URL": "https://gitlab.example.com/git/api/v4"},
+            "https://gitlab.example.com/git",
+        ),
+        ({"CI_SERVER_URL": "https://other.example.com"}, "https://gitlab.example.com"),
+    ],
+)
+def test_api_root_from_the_ci_variables_of_the_same_host(
+    env: dict[str, str], expected: str
+) -> None:
+    url = "https://gitlab.example.com/git/acme/platform/config.git"
+    assert api_root(url, env) == expected
+    assert project_path("https://gitlab.example.com/acme/platform/config.git") == (
+        "acme/platform/config"
+    )
