@@ -1,4 +1,5 @@
-"""REST calls per promotion against the fake GitHub: create, update and no-op paths.
+"""REST calls per promotion against the fake GitHub and GitLab: create, update and no-op
+paths, and `--no-clone` against clone by repository size.
 
 Issue 5 targets at most 6 REST calls to create or update a pull request with labels and
 reviewers. This runs the real `promote` (clone mode, pull-request mode, production of the
@@ -81,17 +82,6 @@ def _github_flags(fake: FakeGitHub) -> list[str]:
         "--config-repo", fake.git_url("acme", "config"), "--forge", "github",
         "--api-url", fake.api_url,
     ]  # fmt: skip
-
-
-def _promote(
-    fake: FakeGitHub,
-    tag: str,
-    home: Path,
-    *extra: str,
-    env_name: str = "production",
-    image: str = "ghcr.io/acme/web",
-) -> tuple[float, dict[str, object]]:
-    return _run(_github_flags(fake), home, "--env", env_name, "--image", f"{image}:{tag}", *extra)
 
 
 @contextmanager
@@ -192,65 +182,85 @@ def _size_files(apps: int) -> dict[str, bytes]:
     return files
 
 
-def measure_sizes(sizes: tuple[int, ...], runs: int) -> list[tuple[int, str, float, float, int]]:
-    """(apps, mode, median wall, median REST calls, git bytes) of one push-mode promotion."""
-    rows = []
+@contextmanager
+def _sized(forge: str, tmp: Path, apps: int) -> Iterator[tuple[list[Any], list[str]]]:
+    """A fake forge serving the N-app repository (validation off: it is timed)."""
+    if forge == "github":
+        with FakeGitHub(tmp / "gh", token=TOKEN, app_token=True, validate=False) as hub:
+            hub.create_repo("acme", "config", _size_files(apps))
+            yield hub.calls, _github_flags(hub)
+    else:
+        with FakeGitLab(tmp / "gl", token=TOKEN, validate=False) as lab:
+            lab.create_project("acme/config", _size_files(apps))
+            flags = ["--config-repo", lab.git_url("acme/config"), "--forge", "gitlab"]
+            yield lab.calls, [*flags, "--api-url", lab.url]
+
+
+SizeRow = tuple[int, str, str, float, float, int]
+"""(apps, forge, mode, median wall, median REST calls, git bytes)."""
+
+
+def measure_sizes(sizes: tuple[int, ...], runs: int) -> list[SizeRow]:
+    """One push-mode promotion per run, clone and no-clone, on each fake forge."""
+    rows: list[SizeRow] = []
     for apps in sizes:
         app = configrepo.benchmark_app(apps)
-        samples: dict[str, list[tuple[float, int, int]]] = {"clone": [], "no-clone": []}
-        with (
-            tempfile.TemporaryDirectory(dir=WORKDIR, ignore_cleanup_errors=True) as tmp,
-            FakeGitHub(Path(tmp) / "gh", token=TOKEN, app_token=True, validate=False) as fake,
-        ):
-            fake.create_repo("acme", "config", _size_files(apps))
-            for run in range(runs):
-                for mode in ("clone", "no-clone"):
-                    extra = ("--no-clone",) if mode == "no-clone" else ()
-                    before = len(fake.calls)
-                    seconds, report = _promote(
-                        fake, f"2.{run}.{mode == 'no-clone':d}", Path(tmp), *extra,
-                        env_name="staging", image=configrepo.image_name(app),
-                    )  # fmt: skip
-                    stats = report["stats"]
-                    assert isinstance(stats, dict)
-                    samples[mode].append(
-                        (seconds, len(fake.calls) - before, int(stats["bytes_fetched"]))
+        for forge in ("github", "gitlab"):
+            samples: dict[str, list[tuple[float, int, int]]] = {"clone": [], "no-clone": []}
+            with (
+                tempfile.TemporaryDirectory(dir=WORKDIR, ignore_cleanup_errors=True) as tmp,
+                _sized(forge, Path(tmp), apps) as (log, flags),
+            ):
+                for run in range(runs):
+                    for mode in ("clone", "no-clone"):
+                        extra = ("--no-clone",) if mode == "no-clone" else ()
+                        before = len(log)
+                        image = f"{configrepo.image_name(app)}:2.{run}.{mode == 'no-clone':d}"
+                        args = ("--env", "staging", "--image", image, *extra)
+                        seconds, report = _run(flags, Path(tmp), *args)
+                        stats = report["stats"]
+                        assert isinstance(stats, dict)
+                        assert report["status"] == "changed", report
+                        samples[mode].append(
+                            (seconds, len(log) - before, int(stats["bytes_fetched"]))
+                        )
+            for mode, values in samples.items():
+                rows.append(
+                    (
+                        apps,
+                        forge,
+                        mode,
+                        statistics.median(v[0] for v in values),
+                        statistics.median(v[1] for v in values),
+                        int(statistics.median(v[2] for v in values)),
                     )
-        for mode, values in samples.items():
-            rows.append(
-                (
-                    apps,
-                    mode,
-                    statistics.median(v[0] for v in values),
-                    statistics.median(v[1] for v in values),
-                    int(statistics.median(v[2] for v in values)),
                 )
-            )
         print(f"  {apps} apps done", file=sys.stderr)
     return rows
 
 
-def render_sizes(rows: list[tuple[int, str, float, float, int]], runs: int) -> str:
+def render_sizes(rows: list[SizeRow], runs: int) -> str:
     lines = [
         "",
         f"### `--no-clone` vs clone by repository size (push mode, median of {runs} runs, "
         "loopback, no throttle)",
         "",
-        "Fake GitHub serving N apps x 3 environments (the git benchmark's layout, tip only); "
-        "one promotion of one app's staging tag.",
+        "Fake GitHub and fake GitLab serving N apps x 3 environments (the git benchmark's "
+        "layout, tip only); one promotion of one app's staging tag.",
         "",
-        "| apps | mode | wall s | REST calls | git pack bytes fetched |",
-        "|---:|---|---:|---:|---:|",
+        "| apps | forge | mode | wall s | REST calls | git pack bytes fetched |",
+        "|---:|---|---|---:|---:|---:|",
     ]
-    lines += [f"| {a:,} | {m} | {w:.2f} | {c:g} | {b:,} |" for a, m, w, c, b in rows]
-    by_mode = {m: [r for r in rows if r[1] == m] for m in ("clone", "no-clone")}
-    for mode, found in by_mode.items():
-        if len(found) > 1:
-            growth = found[-1][2] / found[0][2]
-            lines.append(
-                f"\n{mode}: wall time grows {growth:.2f}x from {found[0][0]:,} to "
-                f"{found[-1][0]:,} apps; REST calls {found[0][3]:g} → {found[-1][3]:g}."
-            )
+    lines += [f"| {a:,} | {f} | {m} | {w:.2f} | {c:g} | {b:,} |" for a, f, m, w, c, b in rows]
+    for forge in ("github", "gitlab"):
+        for mode in ("clone", "no-clone"):
+            found = [r for r in rows if r[1] == forge and r[2] == mode]
+            if len(found) > 1:
+                growth = found[-1][3] / found[0][3]
+                lines.append(
+                    f"\n{forge} {mode}: wall time grows {growth:.2f}x from {found[0][0]:,} to "
+                    f"{found[-1][0]:,} apps; REST calls {found[0][4]:g} → {found[-1][4]:g}."
+                )
     return "\n".join(lines) + "\n"
 
 
