@@ -380,3 +380,58 @@ def test_gitlab_squash_changed_in_configuration_updates_the_request(
     assert request.squash is True
     puts = [c for c in gitlab.calls if c.method == "PUT"]
     assert puts[-1].body["squash"] is True
+
+
+def test_gitlab_revoked_token_is_one_line_and_nothing_changes(
+    gitlab: FakeGitLab, gl_promoter: Promoter
+) -> None:
+    _promote(gl_promoter, gitlab, "1.5.0")
+    bare = gitlab.projects["acme/config"].bare
+    before = git(bare, "for-each-ref")
+    gitlab.revoke()
+    for extra in ((), ("--no-clone",)):
+        run = gl_promoter.run(
+            "--config-repo", gitlab.git_url("acme/config"), "--forge", "gitlab",
+            "--api-url", gitlab.url, "--env", "production", "--image", f"{WEB}:1.6.0", *extra,
+        )  # fmt: skip
+        assert run.returncode == 1, run.stderr
+        (line,) = run.stderr.strip().splitlines()
+        assert "PROMOTER_TOKEN" in line
+        assert TOKEN not in run.stderr
+    assert git(bare, "for-each-ref") == before
+    (request,) = gitlab.open_requests("acme/config")
+    assert request.title.endswith("1.5.0")
+
+
+def test_gitlab_missing_api_scope_names_it(gitlab: FakeGitLab, gl_promoter: Promoter) -> None:
+    gitlab.fail_next("POST", r"/merge_requests$", 403, {"message": "403 Forbidden"})
+    run = gl_promoter.run(
+        "--config-repo", gitlab.git_url("acme/config"), "--forge", "gitlab",
+        "--api-url", gitlab.url, "--env", "production", "--image", f"{WEB}:1.5.0",
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert "api scope" in line
+    assert "Developer" in line
+
+
+def test_gitlab_foreign_commit_on_the_promotion_branch_stops_the_run(
+    gitlab: FakeGitLab, gl_promoter: Promoter, tmp_path: Path
+) -> None:
+    _promote(gl_promoter, gitlab, "1.5.0")
+    bare = gitlab.projects["acme/config"].bare
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", "-b", "promote/production/web", str(bare), str(work))
+    (work / "NOTES.md").write_text("a reviewer's fix\n")
+    git(work, "add", "NOTES.md")
+    git(work, "-c", "user.name=R", "-c", "user.email=r@example.com", "commit", "-qm", "fix")
+    git(work, "push", "-q", "origin", "HEAD:promote/production/web")
+    tip = gitlab.projects["acme/config"].tip("promote/production/web")
+    for extra in ((), ("--no-clone",)):
+        run = gl_promoter.run(
+            "--config-repo", gitlab.git_url("acme/config"), "--forge", "gitlab",
+            "--api-url", gitlab.url, "--env", "production", "--image", f"{WEB}:1.6.0", *extra,
+        )  # fmt: skip
+        assert run.returncode != 0
+        assert "has commits promoter did not make" in run.stderr
+    assert gitlab.projects["acme/config"].tip("promote/production/web") == tip

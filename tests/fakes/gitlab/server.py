@@ -114,6 +114,12 @@ class FakeGitLab:
         """The next create in `path` finds that another run created the same MR first."""
         self.merge_requests.racing.add(path)
 
+    def revoke(self) -> None:
+        """The token is revoked: every later REST and git request gets 401."""
+        self.token = "revoked-" + self.token
+        if self._git is not None:
+            self._git._token = self.token.encode()
+
     def git_requests_count(self) -> int:
         """git smart-HTTP requests served (clone, fetch, push), kept apart from `calls`."""
         return len(self._git.requests) if self._git is not None else 0
