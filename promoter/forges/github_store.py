@@ -18,25 +18,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from promoter.errors import ForgeError, InputError, PushRejectedError
+from promoter.forges.api_objects import LocalObjects
 from promoter.forges.github import GitHubForge
-from promoter.tree import Entry, GitStats, Identity, object_id, tree_body
+from promoter.tree import Entry, GitStats, Identity
 
 if TYPE_CHECKING:
     from github.GitRef import GitRef
     from github.InputGitTreeElement import InputGitTreeElement
 
 
-class GitHubStore:
+class GitHubStore(LocalObjects):
     """Trees, blobs, commits and branch refs of one repository, through the REST API."""
 
     signs_commits = True
 
     def __init__(self, forge: GitHubForge, stats: GitStats) -> None:
+        super().__init__()
         self.forge = forge
         self.stats = stats
-        self._trees: dict[str, dict[str, Entry]] = {}
         self._commits: dict[str, tuple[str, tuple[str, ...], str]] = {}
-        self._new_blobs: dict[str, bytes] = {}
 
     # -- what Snapshot reads ---------------------------------------------------------
 
@@ -44,9 +44,6 @@ class GitHubStore:
         if oid not in self._commits:
             self._commits[oid] = self._commit(oid)
         return self._commits[oid]
-
-    def tree(self, oid: str) -> dict[str, Entry]:
-        return self.trees({oid: 0})[oid]
 
     def trees(
         self, wanted: Mapping[str, int], *, fetch: bool = True
@@ -72,16 +69,6 @@ class GitHubStore:
 
     def blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         return {o: self._new_blobs.get(o) or self._blob(o) for o in dict.fromkeys(oids)}
-
-    def hash_blob(self, data: bytes) -> str:
-        oid = object_id("blob", data)
-        self._new_blobs[oid] = data
-        return oid
-
-    def make_tree(self, entries: Mapping[str, Entry]) -> str:
-        oid = object_id("tree", tree_body(entries))
-        self._trees[oid] = dict(entries)
-        return oid
 
     def history(self, tip: str, count: int) -> list[tuple[str, float, str]]:
         found: list[tuple[str, float, str]] = []
@@ -130,7 +117,7 @@ class GitHubStore:
                 field="--sign",
             )
         base = self.commit_info(parent)[0]
-        files = self._changed(base, tree, "")
+        files = {p: (mode, data) for p, (mode, data, _) in self.changed(base, tree).items()}
         created = self._create_tree(base, files)
         if created != tree:
             raise ForgeError(f"GitHub built tree {created[:12]}, expected {tree[:12]}")
@@ -155,21 +142,6 @@ class GitHubStore:
 
     def delete_branch(self, branch: str, *, lease: str) -> None:
         self._delete_branch(branch)
-
-    def _changed(self, old: str, new: str, prefix: str) -> dict[str, tuple[str, bytes]]:
-        """Blobs that differ between two trees: path → (mode, content)."""
-        before = self.tree(old) if old else {}
-        found: dict[str, tuple[str, bytes]] = {}
-        for name, entry in self._trees[new].items():
-            previous = before.get(name)
-            if previous is not None and previous.oid == entry.oid:
-                continue
-            if entry.is_tree:
-                earlier = previous.oid if previous is not None and previous.is_tree else ""
-                found |= self._changed(earlier, entry.oid, f"{prefix}{name}/")
-            else:
-                found[prefix + name] = (entry.mode, self.blobs([entry.oid])[entry.oid])
-        return found
 
     # -- REST calls ----------------------------------------------------------------------
 

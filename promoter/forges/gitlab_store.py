@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import ForgeError, InputError, PushRejectedError
+from promoter.forges.api_objects import Changed, LocalObjects
 from promoter.tree import Entry, GitStats, Identity, commit_body, object_id, tree_body
 
 if TYPE_CHECKING:
@@ -40,23 +41,21 @@ class _Pending:
     parent: str
     message: str
     identity: Identity
-    files: dict[str, tuple[str, bytes, bool]]
-    """path → (mode, content, whether the parent has the path)."""
+    files: Changed
 
 
-class GitLabStore:
+class GitLabStore(LocalObjects):
     """Trees, blobs, commits and branches of one project, through GitLab's REST API."""
 
     signs_commits = False
 
     def __init__(self, forge: GitLabForge, stats: GitStats) -> None:
+        super().__init__()
         self.forge = forge
         self.stats = stats
-        self._trees: dict[str, dict[str, Entry]] = {}
         self._where: dict[str, tuple[str, str]] = {}
         """object id → (commit, path) it was seen at: GitLab reads trees and files by path."""
         self._commits: dict[str, tuple[str, tuple[str, ...], str]] = {}
-        self._new_blobs: dict[str, bytes] = {}
         self._pending: dict[str, _Pending] = {}
         self._blobs: dict[str, bytes] = {}
         self._tips: dict[str, str] = {}
@@ -108,9 +107,6 @@ class GitLabStore:
             lambda: self.forge.project.commits.list(query_parameters=query, get_all=False)
         )
         return [(str(c.id), _time(str(c.committed_date)), str(c.message)) for c in found][:count]
-
-    def tree(self, oid: str) -> dict[str, Entry]:
-        return self.trees({oid: 0})[oid]
 
     def trees(
         self, wanted: Mapping[str, int], *, fetch: bool = True
@@ -173,16 +169,6 @@ class GitLabStore:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def hash_blob(self, data: bytes) -> str:
-        oid = object_id("blob", data)
-        self._new_blobs[oid] = data
-        return oid
-
-    def make_tree(self, entries: Mapping[str, Entry]) -> str:
-        oid = object_id("tree", tree_body(entries))
-        self._trees[oid] = dict(entries)
-        return oid
-
     def write_commit(
         self, tree: str, parent: str, message: str, *, identity: Identity, sign: bool = False
     ) -> str:
@@ -194,7 +180,7 @@ class GitLabStore:
                 field="--sign",
             )
         base = self.commit_info(parent)[0]
-        files = self._changed(base, tree, "")
+        files = self.changed(base, tree)
         oid = object_id("commit", commit_body(tree, [parent], message, identity))
         self._pending[oid] = _Pending(tree, parent, message, identity, files)
         return oid
@@ -279,25 +265,6 @@ class GitLabStore:
                 action["last_commit_id"] = str(meta.last_commit_id)
             actions.append(action)
         return actions
-
-    def _changed(self, old: str, new: str, prefix: str) -> dict[str, tuple[str, bytes, bool]]:
-        """Blobs that differ between two trees: path → (mode, content, existed before)."""
-        before = self.tree(old) if old else {}
-        found: dict[str, tuple[str, bytes, bool]] = {}
-        for name, entry in self._trees[new].items():
-            previous = before.get(name)
-            if previous is not None and previous.oid == entry.oid:
-                continue
-            if entry.is_tree:
-                earlier = previous.oid if previous is not None and previous.is_tree else ""
-                found |= self._changed(earlier, entry.oid, f"{prefix}{name}/")
-            else:
-                data = self.blobs([entry.oid])[entry.oid]
-                found[prefix + name] = (entry.mode, data, previous is not None)
-        missing = [n for n in before if n not in self._trees[new]]
-        if missing:
-            raise ForgeError(f"--no-clone on GitLab does not delete files ({prefix}{missing[0]})")
-        return found
 
     def _root(self, commit: str) -> str:
         """The root tree id of `commit`: its listing, hashed as git does."""
