@@ -60,6 +60,8 @@ class EnvironmentPlan:
         self.superseded: list[Superseded] = []
         self.matched: dict[str, int] = {}
         """References found (or inserted) per image: zero means nothing was promoted."""
+        self.inherited: list[str] = []
+        """What the environment runs where it inherits the image (insertions override it)."""
 
     def _load(self, path: Path, name: str) -> bytes:
         if path not in self.final:
@@ -105,6 +107,7 @@ class EnvironmentPlan:
         from promoter.editing.insert import ImageEntry, insert_image_entries, insert_value
 
         raw = self._load(path, action.path)
+        self.inherited.extend(action.inherited)
         wanted = str(image)
         behind = [old for old in action.inherited if is_downgrade(old, wanted)]
         if behind and not self.allow_downgrade:  # the environment already runs a newer one
