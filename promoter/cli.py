@@ -81,7 +81,23 @@ def _guards(function: F) -> F:
     metavar="REF",
     help="Image with tag and/or digest (repeatable).",
 )
-@click.option("--app", metavar="NAME", help="Only this app of promoter.yaml.")
+@click.option(
+    "--app",
+    "apps",
+    multiple=True,
+    metavar="NAME",
+    help="Only this app of promoter.yaml (repeatable with --to).",
+)
+@click.option(
+    "--to",
+    "to_env",
+    metavar="ENV",
+    help="Promote to ENV what its source environment deploys (--from, or promoter.yaml's from:).",
+)
+@click.option("--from", "from_env", metavar="ENV", help="With --to: the environment to read.")
+@click.option(
+    "--all", "all_apps", is_flag=True, help="With --to: every app both environments deploy."
+)
 @click.option(
     "--config-repo",
     envvar="PROMOTER_CONFIG_REPO",
@@ -155,7 +171,10 @@ def cli(
     ctx: click.Context,
     envs: tuple[str, ...],
     images: tuple[str, ...],
-    app: str | None,
+    apps: tuple[str, ...],
+    to_env: str | None,
+    from_env: str | None,
+    all_apps: bool,
     config_repo: str | None,
     config_file: Path | None,
     mode: str | None,
@@ -188,11 +207,22 @@ def cli(
     """
     if ctx.invoked_subcommand is not None:
         return 0
-    if not envs and not images:
+    if not envs and not images and to_env is None:
         click.echo(ctx.get_help())
         return 0
-    if not images:
-        raise click.UsageError("missing --image")
+    if to_env is not None:
+        if envs:
+            raise click.UsageError("--to replaces --env: give one of them")
+        if not (apps or images or all_apps):
+            raise click.UsageError("--to needs --app NAME, --image REPOSITORY or --all")
+    else:
+        if from_env is not None or all_apps:
+            raise click.UsageError("--from and --all go with --to")
+        if not images:
+            raise click.UsageError("missing --image")
+        if len(apps) > 1:
+            raise click.UsageError("--app is repeatable only with --to")
+    app = apps[0] if apps and to_env is None else None
     from promoter.errors import InputError
     from promoter.promotion import PromoteCommand, mask_commands, promote
     from promoter.promotion.gate import as_facts
@@ -230,10 +260,13 @@ def cli(
             bot_actors=as_facts(bot_actors),
             watch=as_facts(watch),
             ignore=as_facts(ignore),
+            to_env=to_env,
+            from_env=from_env,
+            apps=apps if to_env is not None else (),
         )
     )
     _render(result, output)
-    return 0
+    return 3 if result.status.value == "blocked" else 0
 
 
 @cli.command()

@@ -251,7 +251,7 @@ ERRORS = [
         snippet("{colour: red}"),
         ConfigError,
         "promoter.yaml:3: environments.dev.colour: unknown key; expected one of: mode, base, "
-        "labels, reviewers, squash, policies, source",
+        "labels, reviewers, squash, group, policies, from, source",
         id="unknown-key-no-close-match",
     ),
     pytest.param(

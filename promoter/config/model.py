@@ -18,6 +18,8 @@ TARGET_KINDS: tuple[TargetKind, ...] = ("kustomize", "helm", "file", "directory"
 Mode = Literal["push", "pull-request"]
 """How a promotion lands: a direct push to `base`, or a pull/merge request against it."""
 MODES: tuple[Mode, ...] = ("push", "pull-request")
+Group = Literal["app", "all"]
+GROUPS: tuple[Group, ...] = ("app", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class Environment:
     policies: Policies = Policies()
     squash: bool | None = None
     """Squash on merge; None leaves it to the forge project's setting."""
+    group: Group = "app"
+    """`promote --to` with several apps: one request per app, or one for `all`."""
 
 
 @dataclass(frozen=True, slots=True)

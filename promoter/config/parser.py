@@ -15,7 +15,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.config.model import (
+    GROUPS,
     MODES,
+    Group,
     TARGET_KINDS,
     VERSION,
     App,
@@ -53,7 +55,7 @@ _INT = "tag:yaml.org,2002:int"
 _MERGE = "tag:yaml.org,2002:merge"
 _NAME_RULE = "name (letters, digits, '-' and '_'; at most 63 characters)"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SETTINGS = ("mode", "base", "labels", "reviewers", "squash", "policies")
+_SETTINGS = ("mode", "base", "labels", "reviewers", "squash", "group", "policies")
 _GUARD_KEYS = ("bot_actors", "watch", "ignore")
 _TARGET_OPTIONS = {"helm": "key", "file": "pointer"}
 
@@ -187,15 +189,21 @@ class Parser:
         for name, key, value in entries:
             where = f"environments.{name}"
             self.string(key, where, NAME_PATTERN, _NAME_RULE)
-            own = {k: v for k, _, v in self.mapping(value, where, (*_SETTINGS, "source"))}
-            source_node = own.get("source")
+            keys = (*_SETTINGS, "from", "source")
+            own = {k: v for k, _, v in self.mapping(value, where, keys)}
+            if "from" in own and "source" in own:
+                raise self.error(
+                    own["source"], f"{where}.source", "give `from` or `source`, not both"
+                )
+            key_name = "from" if "from" in own else "source"
+            source_node = own.get(key_name)
             source = None
             if source_node is not None:
-                source = self.string(source_node, f"{where}.source")
+                source = self.string(source_node, f"{where}.{key_name}")
                 if source not in names or source == name:
                     known = [n for n in names if n != name]
                     raise self.error(
-                        source_node, f"{where}.source", unknown_environment(source, known)
+                        source_node, f"{where}.{key_name}", unknown_environment(source, known)
                     )
                 sources[name] = (source_node, source)
             result[name] = self.settings(name, where, own, defaults, source)
@@ -237,7 +245,14 @@ class Parser:
         reviewers = tuple(r.removeprefix("@") for r in reviewers)
         node, at = pick("squash")
         squash = None if node is None else self.boolean(node, at)
-        return Environment(name, mode, base, labels, reviewers, source, policies, squash)
+        group: Group = "app"
+        node, at = pick("group")
+        if node is not None:
+            text = self.string(node, at)
+            if text not in GROUPS:
+                raise self.error(node, at, f"expected 'app' or 'all', got {text!r}")
+            group = "all" if text == "all" else "app"
+        return Environment(name, mode, base, labels, reviewers, source, policies, squash, group)
 
     def policies(self, node: Node, where: str, inherited: Policies) -> Policies:
         soak, freeze, no_downgrade = inherited.soak, inherited.freeze, inherited.no_downgrade

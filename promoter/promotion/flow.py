@@ -11,6 +11,7 @@ never a textual rebase. A target that already holds a newer version is `supersed
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,8 +30,8 @@ from promoter import ci
 from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
 from promoter.guards import GO, Verdict
-from promoter.imageref import ImageRef
-from promoter.promotion import gate, report, steps
+from promoter.imageref import ImageRef, parse_image_ref
+from promoter.promotion import gate, report, source, steps
 from promoter.promotion.explain import Report, explain_directory, explain_files
 from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.gate import GuardOptions
@@ -84,6 +85,11 @@ class PromoteCommand:
     bot_actors: tuple[str, ...] = ()
     watch: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    to_env: str | None = None
+    """`--to`: promote what the source environment deploys (`from_env`, or its `from:`)."""
+    from_env: str | None = None
+    apps: tuple[str, ...] = ()
+    """`--app` with `--to` (empty: `--all`, every app the two environments share)."""
 
     def guard_options(self) -> GuardOptions:
         return GuardOptions(
@@ -96,7 +102,11 @@ class PromoteCommand:
 
 def promote(command: PromoteCommand) -> Result:
     """Plan, and unless dry-run apply, the promotion of each image to each environment."""
-    images = parse_images(command.images)
+    if command.to_env is not None:
+        images = repositories(command.images)
+        command = dataclasses.replace(command, envs=(command.to_env,))
+    else:
+        images = parse_images(command.images)
     if not command.envs:
         raise InputError("no environment given", field="--env")
     if command.mode is not None and command.mode not in MODES:
@@ -116,10 +126,31 @@ def promote(command: PromoteCommand) -> Result:
             return result
     if "://" in command.config_repo or is_repository(Path(command.config_repo)):
         result = _promote_remote(command, images, evidence)
+    elif command.to_env is not None:
+        raise InputError(
+            "--to reads the source environment from a repository: give its URL or a clone",
+            field="--to",
+        )
     else:
         result = _promote_checkout(command, images, Path(command.config_repo))
     report.publish(result, command.environ)
     return result
+
+
+def repositories(texts: Sequence[str]) -> list[ImageRef]:
+    """`--image` with `--to` names an app by its repository; the version comes from the
+    source environment, so giving one is a mistake worth a clear line."""
+    found = []
+    for text in texts:
+        image = parse_image_ref(text)
+        if image.tag is not None or image.digest is not None:
+            raise InputError(
+                f"{text!r}: with --to the version is what the source environment runs; "
+                f"name the repository only ({image.name})",
+                field="--image",
+            )
+        found.append(image)
+    return found
 
 
 def guard(command: PromoteCommand) -> Verdict:
@@ -247,34 +278,38 @@ def _promote_remote(
                 verdict = _configured_guards(command, images, workspace, evidence)
                 if not verdict.go:
                     return skipped(command.envs, verdict, command.dry_run)
-            settled: dict[str, EnvironmentResult] = {}
-            for env in command.envs:
+            units = _units(command, images, workspace)
+            settled: dict[int, EnvironmentResult] = {}
+            for index, unit in enumerate(units):
+                _select(workspace, unit)
+                env = unit.env
                 planned = steps.plan(workspace, steps.check_out(workspace, env, fresh=False), env)
                 if planned.mode == "push" and not command.dry_run:
                     verdict = steps.check_loop(workspace, planned)
                     if not verdict.go and verdict.guard is not None:
                         reason = f"{verdict.guard.value}: {verdict.reason}"
-                        settled[env] = EnvironmentResult(
+                        settled[index] = EnvironmentResult(
                             env, Status.SKIPPED, mode="push", base=planned.base, skip_reason=reason
                         )
-            if settled and len(settled) == len(command.envs):
-                first = settled[command.envs[0]].skip_reason or ""
+            if settled and len(settled) == len(units):
+                first = settled[0].skip_reason or ""
                 guard, _, reason = first.partition(": ")
                 return Result(
                     Status.SKIPPED, tuple(settled.values()), command.dry_run, stats,
                     skip=(guard, reason),
                 )  # fmt: skip
-            for env in command.envs:
-                if env in settled:
-                    environments.append(settled[env])
+            for index, unit in enumerate(units):
+                if index in settled:
+                    environments.append(settled[index])
                     continue
+                _select(workspace, unit)
                 try:
-                    environments.append(_environment(workspace, env, command.retry, stats))
+                    environments.append(_environment(workspace, unit.env, command.retry, stats))
                 except PromoterError as error:
                     if not any(e.pushed for e in environments):
                         raise
                     raise PartialPromotionError(
-                        f"{env}: {error.message}", environments, error
+                        f"{unit.env}: {error.message}", environments, error
                     ) from error
     finally:
         if workspace is not None:
@@ -282,6 +317,29 @@ def _promote_remote(
     status = overall([e.status for e in environments])
     warnings = _warnings(environments, workspace.credential_variable if workspace else "")
     return Result(status, tuple(environments), command.dry_run, stats, warnings=warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One promotion the run makes: an environment, the app(s) and their references."""
+
+    env: str
+    app: str | None
+    images: tuple[ImageRef, ...]
+
+
+def _units(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -> list[Unit]:
+    """What the run promotes: the given images to each `--env`, or (`--to`) what the
+    source environment deploys, per app or all in one, as the target environment says."""
+    if command.to_env is None:
+        return [Unit(env, command.app, tuple(images)) for env in command.envs]
+    found = source.resolve(ws, command.to_env, command.from_env, command.apps, images)
+    return [Unit(command.to_env, app, refs) for app, refs in found]
+
+
+def _select(ws: Workspace, unit: Unit) -> None:
+    """Point the workspace's options at one unit (its images and app)."""
+    ws.options = dataclasses.replace(ws.options, images=unit.images, app=unit.app)
 
 
 def _warnings(environments: Sequence[EnvironmentResult], variable: str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from promoter.environments import RepoFiles
 from promoter.errors import ForgeAuthError
 from promoter.forges import Credentials, Forge, app_token, open_forge
 from promoter.imageref import ImageRef
+from promoter.promotion import deployed
 from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.plan import EnvironmentPlan, is_yaml_path, needed_paths, plan_environment
 from promoter.redact import Secret
@@ -129,15 +130,7 @@ class Workspace:
     def plan(self, checkout: Checkout, env: str) -> EnvironmentPlan:
         """Plan `env` on `checkout`: configured targets, or the repository's own structure."""
         options = self.options
-        repo_files: RepoFiles | None = None
-        if checkout.config is None:
-            apps = {image.app_name for image in options.images} | {options.app or ""}
-            repo_files = SnapshotFiles(checkout.snapshot, checkout.root, apps - {""})
-        else:
-            files, directories = needed_paths(checkout.config, env, options.images, options.app)
-            for directory in directories:
-                files += [f for f in checkout.snapshot.files_under(directory) if is_yaml_path(f)]
-            checkout.snapshot.materialise(files, checkout.root)
+        repo_files = self._materialise(checkout, env, options.images, options.app)
         return plan_environment(
             checkout.root,
             checkout.config,
@@ -147,6 +140,30 @@ class Workspace:
             allow_downgrade=options.allow_downgrade,
             repo_files=repo_files,
         )
+
+
+    def read_deployed(
+        self, checkout: Checkout, env: str, image: ImageRef, app: str | None
+    ) -> deployed.Deployed:
+        """What `env` deploys for `image`'s repository on `checkout` (see `deployed`)."""
+        repo_files = self._materialise(checkout, env, (deployed.probe(image),), app)
+        return deployed.read(
+            checkout.root, checkout.config, env, image, app, repo_files=repo_files
+        )
+
+    def _materialise(
+        self, checkout: Checkout, env: str, images: Sequence[ImageRef], app: str | None
+    ) -> RepoFiles | None:
+        """The files a plan of `env` reads, written under the checkout's root; without
+        promoter.yaml, the repository view discovery reads instead."""
+        if checkout.config is None:
+            apps = {image.app_name for image in images} | {app or ""}
+            return SnapshotFiles(checkout.snapshot, checkout.root, apps - {""})
+        files, directories = needed_paths(checkout.config, env, images, app)
+        for directory in directories:
+            files += [f for f in checkout.snapshot.files_under(directory) if is_yaml_path(f)]
+        checkout.snapshot.materialise(files, checkout.root)
+        return None
 
 
 class _ForgeOpener:

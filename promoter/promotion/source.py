@@ -1,0 +1,90 @@
+"""`promote --to DST [--from SRC]`: the references to promote are what SRC deploys.
+
+The source environment is `--from`, or the target's own `from:` in promoter.yaml. For each
+app the two environments share (`--all`), or each `--app`/`--image` named, the reference
+SRC runs is read through the environment model (`deployed`), so an inherited image counts
+as much as an owned one. The target's `group:` says whether the apps land together (one
+request) or one request per app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from promoter.errors import InputError
+from promoter.imageref import ImageRef
+from promoter.promotion import steps
+from promoter.promotion.workspace import Workspace
+
+Batch = tuple[str | None, tuple[ImageRef, ...]]
+"""(app, references): one promotion of the run; app None when several land together."""
+
+
+def source_env(ws: Workspace, to_env: str, from_env: str | None) -> str:
+    """`--from`, else the target environment's `from:`; a clear error when neither."""
+    checkout = steps.check_out(ws, to_env, fresh=False)
+    settings = checkout.settings(to_env)
+    found = from_env or (settings.source if settings else None)
+    if found is None:
+        raise InputError(
+            f"{to_env} names no environment to promote from: pass --from ENV, or set "
+            f"environments.{to_env}.from in promoter.yaml",
+            field="--from",
+        )
+    if found == to_env:
+        raise InputError(f"--from and --to are both {to_env!r}", field="--from")
+    return found
+
+
+def resolve(
+    ws: Workspace,
+    to_env: str,
+    from_env: str | None,
+    apps: Sequence[str],
+    images: Sequence[ImageRef],
+) -> list[Batch]:
+    """The batches `promote --to` lands: what the source deploys, per app or together."""
+    src = source_env(ws, to_env, from_env)
+    target = steps.check_out(ws, to_env, fresh=False)
+    checkout = steps.check_out(ws, src, fresh=False)
+    config = checkout.config
+    pairs: list[tuple[str | None, ImageRef]] = []
+    if config is None:
+        if not images:
+            raise InputError(
+                "without promoter.yaml, name each app by its image: --image ghcr.io/acme/web",
+                field="--image",
+            )
+        pairs = [(None, image) for image in images]
+    else:
+        shared = {
+            name: app
+            for name, app in config.apps.items()
+            if src in app.targets and to_env in app.targets
+        }
+        wanted = list(apps) or [
+            name for name, app in shared.items() if not images or _named(app.image, images)
+        ]
+        for name in wanted:
+            if name not in shared:
+                known = ", ".join(sorted(shared)) or "none"
+                raise InputError(
+                    f"app {name!r} is not deployed to both {src} and {to_env} by "
+                    f"promoter.yaml; apps there: {known}",
+                    field="--app",
+                )
+            pairs.append((name, shared[name].image))
+        if not pairs:
+            raise InputError(f"no app has targets in both {src} and {to_env}", field="--all")
+    found = [
+        (app, ws.read_deployed(checkout, src, image.with_version(None, None), app).image)
+        for app, image in pairs
+    ]
+    settings = target.settings(to_env)
+    if settings is not None and settings.group == "all":
+        return [(None, tuple(ref for _, ref in found))]
+    return [(app, (ref,)) for app, ref in found]
+
+
+def _named(image: ImageRef, images: Sequence[ImageRef]) -> bool:
+    return any(image.same_repository(other) for other in images)
