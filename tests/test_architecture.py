@@ -25,7 +25,9 @@ LEAVES = {"errors", "redact", "imageref", "tree", "discovery"}
 ALLOWED: dict[str, set[str]] = {
     "cli": {"promotion", "config", "demo"} | LEAVES,
     "demo": {"promotion", "repo"} | LEAVES,
-    "promotion": {"config", "editing", "environments", "repo", "forges", "guards", "ci"} | LEAVES,
+    "promotion": {"config", "editing", "environments", "repo", "forges", "guards", "ci", "policies"}
+    | LEAVES,
+    "policies": {"config", "guards"} | LEAVES - {"tree", "discovery"},
     "environments": {"config", "editing"} | LEAVES,
     "config": LEAVES - {"tree"},
     "editing": LEAVES - {"tree", "discovery"},
@@ -46,6 +48,7 @@ FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {
     "config": {"subprocess", "github", "gitlab", "click"},
     "repo": {"github", "gitlab", "ruamel", "click", "requests"},
     "guards": {"subprocess", "github", "gitlab", "ruamel", "click"},
+    "policies": {"subprocess", "github", "gitlab", "ruamel", "click", "requests"},
     "promotion": {"click", "github", "gitlab", "requests", "subprocess"},
     "environments": {"subprocess", "github", "gitlab", "click", "requests"},
     "tree": {"subprocess", "github", "gitlab", "ruamel", "click", "requests"},
@@ -56,7 +59,10 @@ ENVIRON_MODULES = {"cli.py", "repo/git.py"}
 """`cli` reads the CI environment once; the git wrapper passes it on to git."""
 PROTOCOL_PACKAGES = {"forges", "repo"}
 """`promotion` imports these packages' public faces only, never an adapter module."""
-ADAPTERS = {"Clone", "ObjectReader", "GitHubForge", "GitHubStore", "LocalForge", "GitLabForge"}
+ADAPTERS = {
+    "Clone", "ObjectReader", "GitHubForge", "GitHubStore", "LocalForge", "GitLabForge",
+    "GitLabStore",
+}  # fmt: skip
 
 
 def _box(module: Path, package: Path) -> str:

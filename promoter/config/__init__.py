@@ -27,6 +27,8 @@ from promoter.config.model import (
     Policies,
     Target,
     TargetKind,
+    WindowRule,
+    Windows,
 )
 from promoter.config.parser import (
     BRANCH_PATTERN,
@@ -51,7 +53,7 @@ __all__ = [  # the discovery functions are re-exported: cli may import config, n
     "BRANCH_PATTERN", "CONFIG_NAMES", "DURATION_PATTERN", "HELM_KEY_PATTERN", "LABEL_PATTERN",
     "MODES", "MOMENT_PATTERN", "NAME_PATTERN", "POINTER_PATTERN", "REVIEWER_PATTERN", "VERSION",
     "App", "Config", "Environment", "FreezeWindow", "Guards", "Mode", "Policies", "Target",
-    "TargetKind",
+    "TargetKind", "WindowRule", "Windows",
     "environment", "find_app", "find_config",
     "load_config", "parse_config", "resolve_in_repo", "search_directory",
 ]  # fmt: skip

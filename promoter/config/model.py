@@ -35,12 +35,35 @@ class FreezeWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowRule:
+    """Weekdays (0 = Monday) and a time of day range in minutes, [start, end); an `end`
+    before `start` runs past midnight into the next day."""
+
+    days: frozenset[int]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """When promotions may land: inside an `allow` rule (any time when there are none) and
+    outside every `deny` rule (deny wins), read in `timezone`."""
+
+    timezone: str = "UTC"
+    allow: tuple[WindowRule, ...] = ()
+    deny: tuple[WindowRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Policies:
-    """Declared here, enforced by the guards: a soak time, freeze windows, no downgrades."""
+    """Enforced before anything lands (`promotion.policy`): soak time in the source,
+    windows and freezes, no downgrades, and review required."""
 
     soak: timedelta | None = None
     freeze: tuple[FreezeWindow, ...] = ()
     no_downgrade: bool = False
+    windows: Windows | None = None
+    require_review: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -17,17 +19,19 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from promoter.config.model import (
     GROUPS,
     MODES,
-    Group,
     TARGET_KINDS,
     VERSION,
     App,
     Config,
     Environment,
     FreezeWindow,
+    Group,
     Guards,
     Mode,
     Policies,
     Target,
+    WindowRule,
+    Windows,
 )
 from promoter.discovery import (
     did_you_mean,
@@ -255,19 +259,67 @@ class Parser:
         return Environment(name, mode, base, labels, reviewers, source, policies, squash, group)
 
     def policies(self, node: Node, where: str, inherited: Policies) -> Policies:
-        soak, freeze, no_downgrade = inherited.soak, inherited.freeze, inherited.no_downgrade
-        for key, _, value in self.mapping(node, where, ("soak", "freeze", "no_downgrade")):
+        found = inherited
+        keys = ("soak", "freeze", "no_downgrade", "windows", "require_review")
+        for key, _, value in self.mapping(node, where, keys):
             at = f"{where}.{key}"
             if key == "soak":
                 text = self.string(value, at, DURATION_PATTERN, "duration (use e.g. 30m, 24h, 2d)")
-                soak = _duration(text)
+                found = replace(found, soak=_duration(text))
             elif key == "freeze":
                 if not isinstance(value, SequenceNode):
                     raise self.error(value, at, f"expected a list, got {_shown(value)}")
-                freeze = tuple(self.window(w, f"{at}[{i}]") for i, w in enumerate(value.value))
+                windows = tuple(self.window(w, f"{at}[{i}]") for i, w in enumerate(value.value))
+                found = replace(found, freeze=windows)
+            elif key == "windows":
+                found = replace(found, windows=self.windows(value, at))
+            elif key == "require_review":
+                found = replace(found, require_review=self.boolean(value, at))
             else:
-                no_downgrade = self.boolean(value, at)
-        return Policies(soak, freeze, no_downgrade)
+                found = replace(found, no_downgrade=self.boolean(value, at))
+        return found
+
+    def windows(self, node: Node, where: str) -> Windows:
+        entries = self.mapping(node, where, ("timezone", "allow", "deny"))
+        zone = "UTC"
+        rules: dict[str, tuple[WindowRule, ...]] = {"allow": (), "deny": ()}
+        for key, _, value in entries:
+            at = f"{where}.{key}"
+            if key == "timezone":
+                zone = self.string(value, at)
+                try:
+                    ZoneInfo(zone)
+                except (ZoneInfoNotFoundError, ValueError) as exc:
+                    raise self.error(value, at, f"unknown time zone {zone!r}") from exc
+                continue
+            if not isinstance(value, SequenceNode):
+                raise self.error(value, at, f"expected a list, got {_shown(value)}")
+            rules[key] = tuple(self.rule(r, f"{at}[{i}]") for i, r in enumerate(value.value))
+        return Windows(zone, rules["allow"], rules["deny"])
+
+    def rule(self, node: Node, where: str) -> WindowRule:
+        entries = self.mapping(node, where, ("days", "hours"))
+        days = frozenset(range(7))
+        start, end = 0, 24 * 60
+        for key, _, value in entries:
+            at = f"{where}.{key}"
+            text = self.string(value, at).strip().lower()
+            if key == "days":
+                parsed = _days(text)
+                if parsed is None:
+                    raise self.error(
+                        value, at, f"expected days like mon-fri or sat,sun, got {text!r}"
+                    )
+                days = parsed
+            else:
+                match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", text)
+                if match is None or (match.group(3) == "24" and match.group(4) != "00"):
+                    raise self.error(value, at, f"expected hours like 09:00-17:00, got {text!r}")
+                h1, m1, h2, m2 = (int(g) for g in match.groups())
+                start, end = h1 * 60 + m1, h2 * 60 + m2
+                if start == end:
+                    raise self.error(value, at, "an empty range: start and end are equal")
+        return WindowRule(days, start, end)
 
     def boolean(self, node: Node, where: str) -> bool:
         if not isinstance(node, ScalarNode) or node.tag != _BOOL:
@@ -426,6 +478,24 @@ class Parser:
 def unknown_environment(name: str, known: list[str]) -> str:
     hint = did_you_mean(name, known)
     return f"unknown environment {name!r}; known: {', '.join(sorted(known))}{hint}"
+
+
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _days(text: str) -> frozenset[int] | None:
+    """`mon-fri`, `sat,sun`, `fri-mon` (wrapping), or `daily`."""
+    if text in ("daily", "all", "*"):
+        return frozenset(range(7))
+    found: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        if first[:3] not in _DAY_NAMES or (last and last[:3] not in _DAY_NAMES):
+            return None
+        a = _DAY_NAMES.index(first[:3])
+        b = _DAY_NAMES.index(last[:3]) if last else a
+        found.update((a + i) % 7 for i in range((b - a) % 7 + 1))
+    return frozenset(found)
 
 
 def _duration(text: str) -> timedelta:

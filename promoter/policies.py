@@ -1,0 +1,160 @@
+"""Promotion policies as pure decisions: windows and freezes, soak time, no downgrade,
+review required. The caller gathers the facts (the clock, when a version reached the
+source environment, the mode); each rule answers with a `Block` naming itself and, where
+it can, when it will pass, or None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from promoter.config import FreezeWindow, Policies, WindowRule, Windows
+from promoter.guards import compare_versions
+
+_SCAN = timedelta(days=14)
+"""How far ahead the next open moment is searched (a window closed longer says so)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A policy stopping a promotion: which, why, and when it passes (None: not by time)."""
+
+    rule: str
+    message: str
+    until: datetime | None = None
+
+    def line(self) -> str:
+        when = f"; passes at {stamp(self.until)}" if self.until is not None else ""
+        return f"{self.rule}: {self.message}{when}"
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def window(policies: Policies, freezes: Sequence[FreezeWindow], now: datetime) -> Block | None:
+    """Closed by a freeze, a deny rule, or outside every allow rule: when it opens next."""
+    frozen = _frozen(freezes, now)
+    closed = _closed(policies.windows, now)
+    if frozen is None and closed is None:
+        return None
+    opens = next_open(policies.windows, freezes, now)
+    if frozen is not None:
+        reason = f" ({frozen.reason})" if frozen.reason else ""
+        return Block("freeze", f"frozen until {stamp(frozen.end)}{reason}", opens)
+    return Block("window", closed or "", opens)
+
+
+def next_open(
+    windows: Windows | None, freezes: Sequence[FreezeWindow], now: datetime
+) -> datetime | None:
+    """The first moment from `now` at which no freeze holds and the windows are open
+    (minute steps, and each freeze's end), within two weeks; None beyond."""
+    moment = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    candidates = sorted(f.end for f in freezes if f.end > now)
+    end = now + _SCAN
+    while moment <= end:
+        while candidates and candidates[0] <= moment:
+            exact = candidates.pop(0)
+            if _frozen(freezes, exact) is None and _closed(windows, exact) is None:
+                return exact
+        if _frozen(freezes, moment) is None and _closed(windows, moment) is None:
+            return moment
+        moment += timedelta(minutes=1)
+    return None
+
+
+def _frozen(freezes: Sequence[FreezeWindow], now: datetime) -> FreezeWindow | None:
+    active = [f for f in freezes if f.start <= now < f.end]
+    return max(active, key=lambda f: f.end) if active else None
+
+
+def _closed(windows: Windows | None, now: datetime) -> str | None:
+    """Why the windows are closed at `now`, or None when open."""
+    if windows is None:
+        return None
+    local = now.astimezone(ZoneInfo(windows.timezone))
+    for rule in windows.deny:
+        if _inside(rule, local):
+            return f"inside a deny window ({_describe(rule)}, {windows.timezone})"
+    if windows.allow and not any(_inside(rule, local) for rule in windows.allow):
+        allowed = "; ".join(_describe(r) for r in windows.allow)
+        return f"outside the allow windows ({allowed}, {windows.timezone})"
+    return None
+
+
+def _inside(rule: WindowRule, local: datetime) -> bool:
+    minute = local.hour * 60 + local.minute
+    day = local.weekday()
+    if rule.start < rule.end:
+        return day in rule.days and rule.start <= minute < rule.end
+    # past midnight: the evening part on a listed day, the morning part on the day after
+    evening = day in rule.days and minute >= rule.start
+    morning = (day - 1) % 7 in rule.days and minute < rule.end
+    return evening or morning
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _describe(rule: WindowRule) -> str:
+    days = ",".join(_DAYS[d] for d in sorted(rule.days)) if len(rule.days) < 7 else "daily"
+    return f"{days} {_clock(rule.start)}-{_clock(rule.end)}"
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def soak(
+    version: str, source: str, reached: datetime | None, wanted: timedelta, now: datetime
+) -> Block | None:
+    """`version` must have run in `source` for `wanted` since it `reached` it (None: the
+    source does not run it now, so it has not soaked at all)."""
+    if reached is None:
+        return Block(
+            "soak",
+            f"{version} is not what {source} runs now, so it has not soaked there "
+            f"(needs {_human(wanted)})",
+        )
+    ran = now - reached
+    if ran >= wanted:
+        return None
+    return Block(
+        "soak",
+        f"{version} has run in {source} for {_human(ran)} of {_human(wanted)} "
+        f"(since {stamp(reached)})",
+        reached + wanted,
+    )
+
+
+def downgrade(app: str, current: str | None, wanted: str, env: str) -> Block | None:
+    """A version older than what `env` runs is not promoted (`--allow-downgrade`)."""
+    if current is None or compare_versions(current, wanted) != 1:
+        return None
+    return Block(
+        "no-downgrade",
+        f"{env} runs {app} {current}, newer than {wanted}; pass --allow-downgrade to roll back",
+    )
+
+
+def review(policies: Policies, mode: str, env: str) -> Block | None:
+    if not policies.require_review or mode != "push":
+        return None
+    return Block(
+        "require-review",
+        f"{env} requires review: push mode is refused; promote with --mode pull-request",
+    )
+
+
+def _human(span: timedelta) -> str:
+    minutes = max(0, int(span.total_seconds() // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if hours else []
+    parts += [f"{minutes}m"] if minutes or not parts else []
+    return "".join(parts)
