@@ -44,6 +44,8 @@ def window(policies: Policies, freezes: Sequence[FreezeWindow], now: datetime) -
     opens = next_open(policies.windows, freezes, now)
     if frozen is not None:
         reason = f" ({frozen.reason})" if frozen.reason else ""
+        if frozen.end.year >= 9999:
+            return Block("freeze", f"frozen until the freeze is lifted{reason}")
         return Block("freeze", f"frozen until {stamp(frozen.end)}{reason}", opens)
     return Block("window", closed or "", opens)
 

@@ -50,12 +50,13 @@ from promoter.errors import ConfigError, PathEscapeError, YamlError
 from promoter.imageref import ImageRef
 
 __all__ = [  # the discovery functions are re-exported: cli may import config, not discovery
-    "BRANCH_PATTERN", "CONFIG_NAMES", "DURATION_PATTERN", "HELM_KEY_PATTERN", "LABEL_PATTERN",
+    "BRANCH_PATTERN", "CONFIG_NAMES", "DURATION_PATTERN", "FREEZE_FILE", "HELM_KEY_PATTERN",
+    "LABEL_PATTERN",
     "MODES", "MOMENT_PATTERN", "NAME_PATTERN", "POINTER_PATTERN", "REVIEWER_PATTERN", "VERSION",
     "App", "Config", "Environment", "FreezeWindow", "Guards", "Mode", "Policies", "Target",
     "TargetKind", "WindowRule", "Windows",
     "environment", "find_app", "find_config",
-    "load_config", "parse_config", "resolve_in_repo", "search_directory",
+    "load_config", "parse_config", "parse_freezes", "resolve_in_repo", "search_directory",
 ]  # fmt: skip
 
 
@@ -96,6 +97,15 @@ def load_config(path: Path, *, root: Path) -> Config:
 def parse_config(text: str, name: str) -> Config:
     """Validate config text; paths are checked lexically only (no root, no symlinks)."""
     return Parser(name).parse(text)
+
+
+FREEZE_FILE = ".promoter/freeze.yaml"
+"""Freezes declared in the config repository itself, visible and reviewed like any change."""
+
+
+def parse_freezes(text: str, name: str, env: str) -> tuple[FreezeWindow, ...]:
+    """The freezes of a freeze file that hold for `env` (no `environments`: every one)."""
+    return tuple(w for envs, w in Parser(name).freezes(text) if not envs or env in envs)
 
 
 def environment(config: Config, name: str) -> Environment:

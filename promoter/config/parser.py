@@ -76,6 +76,40 @@ class Parser:
     def error(self, node: Node, where: str | None, message: str) -> ConfigError:
         return ConfigError(message, path=self.name, line=node.start_mark.line + 1, field=where)
 
+    def freezes(self, text: str) -> tuple[tuple[tuple[str, ...], FreezeWindow], ...]:
+        """A freeze file: a list of `{reason, environments?, start?, until?}`; without
+        `until` a freeze holds until its entry is removed."""
+        root = self.compose(text)
+        if isinstance(root, ScalarNode) and root.tag == _NULL:
+            return ()
+        if not isinstance(root, SequenceNode):
+            raise self.error(root, None, f"expected a list of freezes, got {_shown(root)}")
+        found = []
+        for index, node in enumerate(root.value):
+            where = f"[{index}]"
+            entries = self.mapping(node, where, ("reason", "environments", "start", "until"))
+            reason_node = self.required(node, where, entries, "reason", "say why")
+            reason = self.string(reason_node, f"{where}.reason")
+            envs_node = _get(entries, "environments")
+            envs: tuple[str, ...] = ()
+            if envs_node is not None:
+                envs = self.strings(envs_node, f"{where}.environments", NAME_PATTERN, _NAME_RULE)
+            start_node, until_node = _get(entries, "start"), _get(entries, "until")
+            start = (
+                ALWAYS
+                if start_node is None
+                else self.moment(start_node, f"{where}.start", end=False)
+            )
+            end = (
+                FOREVER
+                if until_node is None
+                else self.moment(until_node, f"{where}.until", end=True)
+            )
+            if end <= start:
+                raise self.error(until_node or node, f"{where}.until", "must be after start")
+            found.append((envs, FreezeWindow(start, end, reason)))
+        return tuple(found)
+
     def parse(self, text: str) -> Config:
         root = self.compose(text)
         entries = self.mapping(
@@ -480,6 +514,9 @@ def unknown_environment(name: str, known: list[str]) -> str:
     return f"unknown environment {name!r}; known: {', '.join(sorted(known))}{hint}"
 
 
+ALWAYS = datetime(1970, 1, 1, tzinfo=timezone.utc)
+FOREVER = datetime(9999, 12, 31, tzinfo=timezone.utc)
+"""A freeze without `until` holds until its entry is removed."""
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

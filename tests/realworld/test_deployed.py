@@ -70,7 +70,8 @@ def test_deployed_reference_matches_the_render(case: dict[str, Any]) -> None:
         found = deployed.read(repo, config, str(case["env"]), image, None)
     except PromoterError:
         return  # a refusal is never a wrong answer
-    assert len(expected) == 1, f"read {found.image} where the render holds {sorted(map(str, expected))}"
+    held = sorted(map(str, expected))
+    assert len(expected) == 1, f"read {found.image} where the render holds {held}"
     ((tag, digest),) = expected
     assert found.image.tag == tag, f"read {found.image}, render holds {tag}@{digest}"
     if digest is not None:

@@ -1,0 +1,141 @@
+"""Policies as pure decisions: windows (time zones, deny wins, past midnight), freezes and
+the next open moment, soak, no downgrade, review required."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from promoter import policies
+from promoter.config import FreezeWindow, Policies, parse_config
+
+BERLIN_RULES = """\
+version: 1
+environments:
+  production:
+    policies:
+      windows:
+        timezone: Europe/Berlin
+        allow: [{days: mon-fri, hours: "09:00-17:00"}]
+        deny: [{days: fri, hours: "15:00-24:00"}]
+"""
+
+
+def _policies(text: str = BERLIN_RULES) -> Policies:
+    return parse_config(text, "promoter.yaml").environments["production"].policies
+
+
+def _utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("moment", "open_"),
+    [
+        (_utc(2026, 12, 7, 8, 0), True),  # Monday 09:00 in Berlin (UTC+1): opens
+        (_utc(2026, 12, 7, 7, 59), False),  # 08:59 Berlin
+        (_utc(2026, 12, 7, 15, 59), True),  # 16:59 Berlin
+        (_utc(2026, 12, 7, 16, 0), False),  # 17:00 Berlin: closed
+        (_utc(2026, 12, 11, 13, 59), True),  # Friday 14:59 Berlin
+        (_utc(2026, 12, 11, 14, 0), False),  # Friday 15:00 Berlin: deny wins over allow
+        (_utc(2026, 12, 12, 10, 0), False),  # Saturday
+        (_utc(2026, 7, 6, 7, 0), True),  # summer time: 09:00 Berlin is 07:00 UTC
+    ],
+)
+def test_windows_in_their_time_zone_deny_wins(moment: datetime, open_: bool) -> None:
+    assert (policies.window(_policies(), (), moment) is None) is open_
+
+
+def test_closed_window_names_the_rule_and_the_next_open_moment() -> None:
+    block = policies.window(_policies(), (), _utc(2026, 12, 11, 14, 30))  # Fri 15:30 Berlin
+    assert block is not None
+    assert block.rule == "window"
+    assert "deny window (fri 15:00-24:00, Europe/Berlin)" in block.message
+    assert block.until == _utc(2026, 12, 14, 8, 0)  # Monday 09:00 Berlin
+    assert block.line().endswith("passes at 2026-12-14 08:00 UTC")
+
+
+def test_window_past_midnight_belongs_to_the_day_it_starts() -> None:
+    text = BERLIN_RULES.split("      windows:", maxsplit=1)[0] + (
+        "      windows:\n        deny: [{days: sat, hours: '22:00-06:00'}]\n"
+    )
+    rules = _policies(text)
+    assert policies.window(rules, (), _utc(2026, 12, 12, 23, 0)) is not None  # Sat 23:00
+    assert policies.window(rules, (), _utc(2026, 12, 13, 5, 59)) is not None  # Sun 05:59
+    assert policies.window(rules, (), _utc(2026, 12, 13, 6, 0)) is None
+    assert policies.window(rules, (), _utc(2026, 12, 12, 5, 0)) is None  # Sat morning: Fri rule
+
+
+def test_freeze_blocks_with_its_reason_and_ends_exactly() -> None:
+    freeze = FreezeWindow(_utc(2026, 12, 20), _utc(2027, 1, 4), "Year-end change freeze")
+    block = policies.window(Policies(), (freeze,), _utc(2026, 12, 24, 12, 0))
+    assert block is not None
+    assert block.rule == "freeze"
+    assert "(Year-end change freeze)" in block.message
+    assert block.until == _utc(2027, 1, 4)
+    assert policies.window(Policies(), (freeze,), _utc(2027, 1, 4)) is None
+
+
+def test_freeze_ending_inside_a_closed_window_opens_with_the_window() -> None:
+    freeze = FreezeWindow(_utc(2026, 12, 11, 0), _utc(2026, 12, 12, 0), "release")  # to Sat
+    block = policies.window(_policies(), (freeze,), _utc(2026, 12, 11, 10, 0))
+    assert block is not None
+    assert block.until == _utc(2026, 12, 14, 8, 0)
+
+
+def test_soak_met_not_met_and_never() -> None:
+    now = _utc(2026, 12, 4, 12, 0)
+    day = timedelta(hours=24)
+    assert policies.soak("web 1.5.0", "staging", now - timedelta(hours=25), day, now) is None
+    block = policies.soak("web 1.5.0", "staging", now - timedelta(hours=2), day, now)
+    assert block is not None
+    assert block.until == now + timedelta(hours=22)
+    assert "has run in staging for 2h of 1d" in block.message
+    never = policies.soak("web 1.5.0", "staging", None, day, now)
+    assert never is not None
+    assert never.until is None
+    assert "not what staging runs now" in never.message
+
+
+def test_freeze_file_holds_per_environment_until_lifted() -> None:
+    from promoter.config import parse_freezes
+
+    text = (
+        "- reason: Incident 4711\n  environments: [production]\n"
+        "- reason: Data centre move\n  until: 2026-12-06\n"
+    )
+    production = parse_freezes(text, ".promoter/freeze.yaml", "production")
+    staging = parse_freezes(text, ".promoter/freeze.yaml", "staging")
+    assert [w.reason for w in production] == ["Incident 4711", "Data centre move"]
+    assert [w.reason for w in staging] == ["Data centre move"]
+    block = policies.window(Policies(), production, _utc(2026, 12, 4))
+    assert block is not None
+    assert block.line() == "freeze: frozen until the freeze is lifted (Incident 4711)"
+
+
+def test_downgrade_and_review() -> None:
+    assert policies.downgrade("web", "1.6.0", "1.5.0", "production") is not None
+    assert policies.downgrade("web", "1.4.0", "1.5.0", "production") is None
+    assert policies.downgrade("web", None, "1.5.0", "production") is None
+    strict = Policies(require_review=True)
+    assert policies.review(strict, "push", "production") is not None
+    assert policies.review(strict, "pull-request", "production") is None
+    assert policies.review(Policies(), "push", "production") is None
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("{timezone: Mars/Olympus}", "unknown time zone 'Mars/Olympus'"),
+        ("{allow: [{days: weekdays}]}", "expected days like mon-fri or sat,sun, got 'weekdays'"),
+        ("{allow: [{hours: '9-17'}]}", "expected hours like 09:00-17:00, got '9-17'"),
+        ("{deny: [{hours: '10:00-10:00'}]}", "an empty range"),
+    ],
+)
+def test_bad_windows_are_one_line(snippet: str, message: str) -> None:
+    from promoter.errors import ConfigError
+
+    text = f"version: 1\nenvironments:\n  production:\n    policies:\n      windows: {snippet}\n"
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text, "promoter.yaml")
