@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from tenacity import (
@@ -31,7 +32,7 @@ from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
 from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef, parse_image_ref
-from promoter.promotion import gate, report, source, steps
+from promoter.promotion import gate, policy, report, source, steps
 from promoter.promotion.explain import Report, explain_directory, explain_files
 from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.gate import GuardOptions
@@ -279,11 +280,21 @@ def _promote_remote(
                 if not verdict.go:
                     return skipped(command.envs, verdict, command.dry_run)
             units = _units(command, images, workspace)
+            origin = (
+                source.source_env(workspace, command.to_env, command.from_env)
+                if (command.to_env)
+                else None
+            )
+            now = datetime.now(timezone.utc)
             settled: dict[int, EnvironmentResult] = {}
             for index, unit in enumerate(units):
-                _select(workspace, unit)
+                _select(workspace, unit, origin)
                 env = unit.env
                 planned = steps.plan(workspace, steps.check_out(workspace, env, fresh=False), env)
+                planned = policy.judge(workspace, planned, now)
+                if planned.result.status is Status.BLOCKED:
+                    settled[index] = planned.result
+                    continue
                 if planned.mode == "push" and not command.dry_run:
                     verdict = steps.check_loop(workspace, planned)
                     if not verdict.go and verdict.guard is not None:
@@ -291,6 +302,17 @@ def _promote_remote(
                         settled[index] = EnvironmentResult(
                             env, Status.SKIPPED, mode="push", base=planned.base, skip_reason=reason
                         )
+            if (
+                settled
+                and len(settled) == len(units)
+                and any(r.status is not Status.SKIPPED for r in settled.values())
+            ):
+                return Result(
+                    overall([r.status for r in settled.values()]),
+                    tuple(settled[i] for i in range(len(units))),
+                    command.dry_run,
+                    stats,
+                )
             if settled and len(settled) == len(units):
                 first = settled[0].skip_reason or ""
                 guard, _, reason = first.partition(": ")
@@ -302,9 +324,11 @@ def _promote_remote(
                 if index in settled:
                     environments.append(settled[index])
                     continue
-                _select(workspace, unit)
+                _select(workspace, unit, origin)
                 try:
-                    environments.append(_environment(workspace, unit.env, command.retry, stats))
+                    environments.append(
+                        _environment(workspace, unit.env, command.retry, stats, now)
+                    )
                 except PromoterError as error:
                     if not any(e.pushed for e in environments):
                         raise
@@ -337,9 +361,11 @@ def _units(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -> li
     return [Unit(command.to_env, app, refs) for app, refs in found]
 
 
-def _select(ws: Workspace, unit: Unit) -> None:
+def _select(ws: Workspace, unit: Unit, source: str | None = None) -> None:
     """Point the workspace's options at one unit (its images and app)."""
-    ws.options = dataclasses.replace(ws.options, images=unit.images, app=unit.app)
+    ws.options = dataclasses.replace(
+        ws.options, images=unit.images, app=unit.app, promoting_from=source
+    )
 
 
 def _warnings(environments: Sequence[EnvironmentResult], variable: str) -> tuple[str, ...]:
@@ -373,28 +399,32 @@ def _configured_guards(
     return gate.decide_configured(command.guard_options(), evidence, checkout.config, images)
 
 
-def _environment(ws: Workspace, env: str, policy: RetryPolicy, stats: Stats) -> EnvironmentResult:
+def _environment(
+    ws: Workspace, env: str, retry: RetryPolicy, stats: Stats, now: datetime
+) -> EnvironmentResult:
     """One environment's steps, repeated from scratch on the new tip after a lost race."""
     retrying = Retrying(
-        stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_seconds),
-        wait=wait_random_exponential(multiplier=0.2, max=policy.max_wait),
+        stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.max_seconds),
+        wait=wait_random_exponential(multiplier=0.2, max=retry.max_wait),
         retry=retry_if_exception(lambda e: isinstance(e, PromoterError) and e.transient),
         reraise=True,
-        sleep=policy.sleep,
+        sleep=retry.sleep,
     )
     result: EnvironmentResult | None = None
     for attempt in retrying:
         with attempt:
             stats.attempts += 1
-            result = _attempt(ws, env, fresh=attempt.retry_state.attempt_number > 1)
+            result = _attempt(ws, env, now, fresh=attempt.retry_state.attempt_number > 1)
     assert result is not None
     return result
 
 
-def _attempt(ws: Workspace, env: str, *, fresh: bool) -> EnvironmentResult:
+def _attempt(ws: Workspace, env: str, now: datetime, *, fresh: bool) -> EnvironmentResult:
     """Everything from the branch tip to a pushed commit; safe to repeat from scratch."""
-    planned = steps.plan(ws, steps.check_out(ws, env, fresh=fresh), env)
+    planned = policy.judge(ws, steps.plan(ws, steps.check_out(ws, env, fresh=fresh), env), now)
     result = planned.result
+    if result.status is Status.BLOCKED:
+        return result
     if ws.options.dry_run or result.status is not Status.CHANGED:
         settled = result.status is Status.UNCHANGED and planned.mode == "pull-request"
         if settled and not ws.options.dry_run:

@@ -18,6 +18,8 @@ from promoter.promotion.result import EnvironmentResult
 
 TRAILER = "Promoted-by: promoter"
 FORCED = "Promoter-guards: bypassed (--force)"
+OVERRIDE_TRAILER = "Promoter-policy-override"
+"""One per policy `--force` overrode: `Promoter-policy-override: soak: ...`."""
 ENV_TRAILER = "Promoted-env"
 SOURCE_TRAILER = "Source-commit"
 SKIP_CI = "[skip ci]"
@@ -60,6 +62,7 @@ def commit_message(
         if c.old != c.new
     ]
     trailers = [TRAILER, f"{ENV_TRAILER}: {env}", *([FORCED] if forced else [])]
+    trailers += [f"{OVERRIDE_TRAILER}: {line}" for line in result.overrides]
     trailers += [f"Promoted-image: {image}" for image in images]
     if source.repository:
         trailers.append(f"Source-repository: {source.repository}")
@@ -97,6 +100,9 @@ def pull_request_body(
         origin.append(f"[CI run]({source.pipeline_url})")
     if origin:
         lines += ["", "Built from " + ", ".join(origin) + "."]
+    if result.overrides:
+        lines += ["", "**Policies overridden with `--force`:**", ""]
+        lines += [f"- {line}" for line in result.overrides]
     lines += [
         "",
         "This pull request is kept up to date by promoter: a newer build updates it in place.",

@@ -123,7 +123,11 @@ class EnvironmentResult:
     review: str | None = None
     pull_request: PullRequestInfo | None = None
     skip_reason: str | None = None
-    """Why a guard skipped this environment (`guard: reason`)."""
+    """Why a guard skipped, or a policy blocked, this environment (`rule: reason`)."""
+    blocked_until: str | None = None
+    """When the blocking policy passes (ISO 8601), if time alone lifts it."""
+    overrides: tuple[str, ...] = ()
+    """Policies `--force` overrode (`rule: reason`), written into the commit and request."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -137,6 +141,8 @@ class EnvironmentResult:
             "changes": [c.as_json() for c in self.changes],
             "pull_request": self.pull_request.as_json() if self.pull_request else None,
             "skip_reason": self.skip_reason,
+            "blocked_until": self.blocked_until,
+            "overrides": list(self.overrides),
             "superseded": [
                 {"file": s.file, "image": s.image, "current": s.current, "wanted": s.wanted}
                 for s in self.superseded

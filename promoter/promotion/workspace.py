@@ -48,6 +48,8 @@ class Options:
     identity: Identity
     source: ci.Source
     forced: bool = False
+    promoting_from: str | None = None
+    """The source environment of a `--to` run (its downgrades are blocked, not skipped)."""
     labels: tuple[str, ...] = ()
     """Added to the environment's labels on every request (`--label`)."""
 
@@ -141,15 +143,12 @@ class Workspace:
             repo_files=repo_files,
         )
 
-
     def read_deployed(
         self, checkout: Checkout, env: str, image: ImageRef, app: str | None
     ) -> deployed.Deployed:
         """What `env` deploys for `image`'s repository on `checkout` (see `deployed`)."""
         repo_files = self._materialise(checkout, env, (deployed.probe(image),), app)
-        return deployed.read(
-            checkout.root, checkout.config, env, image, app, repo_files=repo_files
-        )
+        return deployed.read(checkout.root, checkout.config, env, image, app, repo_files=repo_files)
 
     def _materialise(
         self, checkout: Checkout, env: str, images: Sequence[ImageRef], app: str | None
