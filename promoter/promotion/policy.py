@@ -61,7 +61,8 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
     found.append(policies.window(rules, freezes, now))
     if rules.no_downgrade and ws.options.promoting_from and planned.plan.superseded:
         first = planned.plan.superseded[0]
-        found.append(policies.downgrade(first.image, first.current, first.wanted, planned.env))
+        app = first.image.rsplit("/", 1)[-1]
+        found.append(policies.downgrade(app, first.current, first.wanted, planned.env))
     if rules.soak is not None and planned.result.status is Status.CHANGED:
         source = settings.source
         if source is None:
