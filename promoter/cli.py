@@ -500,6 +500,86 @@ def _outline(config_repo: Path) -> int:
     return 0
 
 
+@cli.command(name="plan")
+@click.option("--to", "to_env", required=True, metavar="ENV", help="Environment to promote to.")
+@click.option("--from", "from_env", metavar="ENV", help="Source (default: promoter.yaml's from:).")
+@click.option("--app", "apps", multiple=True, metavar="NAME", help="Only these apps (repeatable).")
+@click.option("--all", "all_apps", is_flag=True, help="Every app both environments deploy.")
+@click.option(
+    "--image", "images", multiple=True, metavar="REPOSITORY", help="Apps by image (no config)."
+)
+@click.option(
+    "--config-repo",
+    envvar="PROMOTER_CONFIG_REPO",
+    required=True,
+    metavar="URL|PATH",
+    help="Config repository: an https:// or file:// URL, or a local repository.",
+)
+@click.option("--forge", type=click.Choice(["github", "gitlab", "local"]), envvar="PROMOTER_FORGE")
+@click.option("--api-url", metavar="URL", help="Forge API root (with --no-clone).")
+@click.option("--no-clone", is_flag=True, help="Read through the forge API, no git.")
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json", "github-matrix", "gitlab-pipeline"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--per-job", type=click.IntRange(1, 100), default=1, show_default=True,
+    help="Apps promoted by each generated job.",
+)  # fmt: skip
+def plan_command(
+    to_env: str,
+    from_env: str | None,
+    apps: tuple[str, ...],
+    all_apps: bool,
+    images: tuple[str, ...],
+    config_repo: str,
+    forge: str | None,
+    api_url: str | None,
+    no_clone: bool,
+    output: str,
+    per_job: int,
+) -> int:
+    """Print what `promote --to` would change, as a GitHub matrix or GitLab child pipeline.
+
+    \b
+    promote plan --to production --all --output github-matrix
+    promote plan --from staging --to production --all --output gitlab-pipeline > child.yml
+    """
+    from promoter.promotion import PromoteCommand
+    from promoter.promotion import fanout as fan
+    from promoter.promotion.flow import plan_fanout
+
+    if not (apps or images or all_apps):
+        raise click.UsageError("name the apps: --app NAME, --image REPOSITORY or --all")
+    found = plan_fanout(
+        PromoteCommand(
+            config_repo=config_repo,
+            envs=(to_env,),
+            images=images,
+            forge=forge,
+            api_url=api_url,
+            no_clone=no_clone,
+            dry_run=True,
+            environ=dict(os.environ),
+            to_env=to_env,
+            from_env=from_env,
+            apps=apps,
+        )
+    )
+    if output == "github-matrix":
+        click.echo(fan.github_matrix(found, per_job))
+    elif output == "gitlab-pipeline":
+        click.echo(fan.gitlab_pipeline(found, per_job, config_repo=config_repo), nl=False)
+    elif output == "json":
+        click.echo(json.dumps(found.as_json(), ensure_ascii=False))
+    else:
+        for line in fan.text_table(found):
+            click.echo(line)
+    return 0
+
+
 @cli.command()
 @click.option(
     "--env", "envs", multiple=True, required=True, metavar="ENV", help="Environment (repeatable)."

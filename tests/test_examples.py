@@ -35,8 +35,11 @@ def _check(schema: str, path: Path) -> None:
 def test_examples_exist() -> None:
     assert {p.name for p in GITHUB} == {
         "app-repository.yml", "single-repository.yml", "manual-promotion.yml",
+        "scheduled-promotion.yml",
     }  # fmt: skip
-    assert [p.name for p in GITLAB] == ["app-repository.gitlab-ci.yml"]
+    assert [p.name for p in GITLAB] == [
+        "app-repository.gitlab-ci.yml", "scheduled-promotion.gitlab-ci.yml",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", GITHUB, ids=lambda p: p.name)

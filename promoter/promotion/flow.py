@@ -32,7 +32,7 @@ from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
 from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef, parse_image_ref
-from promoter.promotion import gate, policy, report, source, steps
+from promoter.promotion import fanout, gate, policy, report, source, steps
 from promoter.promotion.explain import Report, explain_directory, explain_files
 from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.gate import GuardOptions
@@ -136,6 +136,16 @@ def promote(command: PromoteCommand) -> Result:
         result = _promote_checkout(command, images, Path(command.config_repo))
     report.publish(result, command.environ)
     return result
+
+
+def plan_fanout(command: PromoteCommand) -> fanout.Fanout:
+    """What `promote --to` would change, app by app; nothing is written."""
+    if command.to_env is None:
+        raise InputError("missing --to", field="--to")
+    images = repositories(command.images)
+    with _workspace(command, images) as ws:
+        src, found = source.pending(ws, command.to_env, command.from_env, command.apps, images)
+    return fanout.Fanout(src, command.to_env, tuple(found))
 
 
 def repositories(texts: Sequence[str]) -> list[ImageRef]:

@@ -10,8 +10,9 @@ request) or one request per app.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from promoter.errors import InputError
+from promoter.errors import InputError, PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
 from promoter.promotion.workspace import Workspace
@@ -36,6 +37,41 @@ def source_env(ws: Workspace, to_env: str, from_env: str | None) -> str:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An app whose target environment runs something else than its source."""
+
+    app: str
+    source: ImageRef
+    current: ImageRef | None
+    """What the target runs now (None: it sets no version yet, or not readably)."""
+
+
+def pending(
+    ws: Workspace,
+    to_env: str,
+    from_env: str | None,
+    apps: Sequence[str],
+    images: Sequence[ImageRef],
+) -> tuple[str, list[Pending]]:
+    """(source environment, the apps `promote --to` would change), sorted by app; read
+    only, for fanning the promotions out over CI jobs."""
+    src = source_env(ws, to_env, from_env)
+    target = steps.check_out(ws, to_env, fresh=False)
+    found: list[Pending] = []
+    for app, ref in _read(ws, src, to_env, apps, images):
+        name = app or ref.app_name
+        try:
+            current: ImageRef | None = ws.read_deployed(
+                target, to_env, ref.with_version(None, None), app
+            ).image
+        except PromoterError:
+            current = None
+        if current is None or (current.tag, current.digest) != (ref.tag, ref.digest):
+            found.append(Pending(name, ref, current))
+    return src, sorted(found, key=lambda p: p.app)
+
+
 def resolve(
     ws: Workspace,
     to_env: str,
@@ -46,6 +82,17 @@ def resolve(
     """The batches `promote --to` lands: what the source deploys, per app or together."""
     src = source_env(ws, to_env, from_env)
     target = steps.check_out(ws, to_env, fresh=False)
+    found = _read(ws, src, to_env, apps, images)
+    settings = target.settings(to_env)
+    if settings is not None and settings.group == "all":
+        return [(None, tuple(ref for _, ref in found))]
+    return [(app, (ref,)) for app, ref in found]
+
+
+def _read(
+    ws: Workspace, src: str, to_env: str, apps: Sequence[str], images: Sequence[ImageRef]
+) -> list[tuple[str | None, ImageRef]]:
+    """(app, the reference `src` deploys) of each app the run names (all shared ones)."""
     checkout = steps.check_out(ws, src, fresh=False)
     config = checkout.config
     pairs: list[tuple[str | None, ImageRef]] = []
@@ -76,14 +123,10 @@ def resolve(
             pairs.append((name, shared[name].image))
         if not pairs:
             raise InputError(f"no app has targets in both {src} and {to_env}", field="--all")
-    found = [
+    return [
         (app, ws.read_deployed(checkout, src, image.with_version(None, None), app).image)
         for app, image in pairs
     ]
-    settings = target.settings(to_env)
-    if settings is not None and settings.group == "all":
-        return [(None, tuple(ref for _, ref in found))]
-    return [(app, (ref,)) for app, ref in found]
 
 
 def _named(image: ImageRef, images: Sequence[ImageRef]) -> bool:

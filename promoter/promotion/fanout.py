@@ -1,0 +1,133 @@
+"""`promote plan`: what `promote --to` would change, as work for the CI engine to fan out.
+
+One entry per app (or per group of `per_job` apps) whose target runs something else than
+its source: a GitHub Actions `strategy.matrix` (JSON, `include` entries), or a GitLab child
+pipeline (YAML, one job each). Every job is an ordinary idempotent `promote --to` run, so
+jobs racing on the same config repository are kept apart by git's compare-and-swap, and a
+job whose policy blocks it says so on its own. Text only: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from promoter.promotion.source import Pending
+
+GITLAB_JOB_LIMIT = 2000
+"""Jobs a GitLab child pipeline may hold is limited by the instance; stay well below."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fanout:
+    source: str
+    target: str
+    pending: tuple[Pending, ...]
+
+    def groups(self, per_job: int) -> list[tuple[Pending, ...]]:
+        size = max(1, per_job)
+        items = self.pending
+        return [items[i : i + size] for i in range(0, len(items), size)]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "from": self.source,
+            "to": self.target,
+            "pending": [
+                {
+                    "app": p.app,
+                    "version": p.source.version,
+                    "reference": str(p.source),
+                    "current": p.current.version if p.current else None,
+                }
+                for p in self.pending
+            ],
+        }
+
+
+def github_matrix(fanout: Fanout, per_job: int = 1) -> str:
+    """`{"include": [...]}` for `strategy.matrix: ${{ fromJSON(...) }}`; `apps` is the
+    space-separated list a job passes as `--app` options."""
+    include = []
+    for group in fanout.groups(per_job):
+        entry: dict[str, str] = {
+            "apps": " ".join(p.app for p in group),
+            "from": fanout.source,
+            "to": fanout.target,
+        }
+        if len(group) == 1:
+            entry |= {"app": group[0].app, "version": group[0].source.version}
+        include.append(entry)
+    return json.dumps({"include": include}, separators=(",", ":"))
+
+
+def gitlab_pipeline(
+    fanout: Fanout,
+    per_job: int = 1,
+    *,
+    config_repo: str,
+    image: str = "python:3.12-slim",
+    package: str = "promoter",
+) -> str:
+    """A child pipeline: a hidden template job and one job per app group (a single no-op
+    job when nothing is pending: GitLab rejects a pipeline without jobs)."""
+    lines = [
+        f"# promote plan --from {fanout.source} --to {fanout.target}: "
+        f"{len(fanout.pending)} app(s) to promote",
+        "stages: [promote]",
+        "variables:",
+        f"  PROMOTER_CONFIG_REPO: {_quote(config_repo)}",
+        ".promote:",
+        "  stage: promote",
+        f"  image: {_quote(image)}",
+        "  allow_failure:",
+        "    exit_codes: [3]  # blocked by a policy: the next scheduled run tries again",
+        "  before_script:",
+        "    - "
+        + _quote(
+            "command -v git >/dev/null || "
+            "{ apt-get update -qq && apt-get install -qq -y git >/dev/null; }"
+        ),
+        "    - "
+        + _quote(f"command -v promote >/dev/null || python -m pip install --quiet '{package}'"),
+    ]
+    groups = fanout.groups(per_job)
+    if not groups:
+        lines += [
+            "nothing-to-promote:",
+            "  stage: promote",
+            f"  image: {_quote(image)}",
+            "  script:",
+            f"    - echo {_quote(f'{fanout.target} already runs what {fanout.source} runs')}",
+        ]
+    for group in groups:
+        apps = " ".join(f"--app {p.app}" for p in group)
+        name = "promote-" + "-".join(p.app for p in group)
+        versions = ", ".join(f"{p.app} {p.source.version}" for p in group)
+        lines += [
+            f"{_job_name(name)}:",
+            "  extends: .promote",
+            f"  # {versions}",
+            "  script:",
+            "    - " + _quote(f"promote --to {fanout.target} --from {fanout.source} {apps}"),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _job_name(name: str) -> str:
+    return name[:255]
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text)
+
+
+def text_table(fanout: Fanout) -> Sequence[str]:
+    if not fanout.pending:
+        return [f"{fanout.target} already runs what {fanout.source} runs"]
+    return [
+        f"{p.app}: {fanout.target} {p.current.version if p.current else '(none)'} → "
+        f"{p.source.version} (from {fanout.source})"
+        for p in fanout.pending
+    ]
