@@ -96,6 +96,11 @@ def _guards(function: F) -> F:
 )
 @click.option("--from", "from_env", metavar="ENV", help="With --to: the environment to read.")
 @click.option(
+    "--rollback",
+    is_flag=True,
+    help="Restore --env's previous version of --app (or the one --to names) and hold it there.",
+)
+@click.option(
     "--all", "all_apps", is_flag=True, help="With --to: every app both environments deploy."
 )
 @click.option(
@@ -175,6 +180,7 @@ def cli(
     to_env: str | None,
     from_env: str | None,
     all_apps: bool,
+    rollback: bool,
     config_repo: str | None,
     config_file: Path | None,
     mode: str | None,
@@ -210,7 +216,12 @@ def cli(
     if not envs and not images and to_env is None:
         click.echo(ctx.get_help())
         return 0
-    if to_env is not None:
+    rollback_to = None
+    if rollback:
+        rollback_to, to_env = to_env, None  # with --rollback, --to names a version
+        if len(envs) != 1 or not (apps or images) or len(apps) > 1:
+            raise click.UsageError("--rollback takes one --env and one --app (or --image)")
+    elif to_env is not None:
         if envs:
             raise click.UsageError("--to replaces --env: give one of them")
         if not (apps or images or all_apps):
@@ -263,10 +274,62 @@ def cli(
             to_env=to_env,
             from_env=from_env,
             apps=apps if to_env is not None else (),
+            rollback=rollback,
+            rollback_to=rollback_to,
         )
     )
     _render(result, output)
     return 3 if result.status.value == "blocked" else 0
+
+
+@cli.command(name="release-hold")
+@click.option("--env", required=True, metavar="ENV", help="Environment the app is held in.")
+@click.option("--app", metavar="NAME", help="The held app (promoter.yaml's name).")
+@click.option("--image", "images", multiple=True, metavar="REPOSITORY", help="Or its image.")
+@click.option(
+    "--config-repo", envvar="PROMOTER_CONFIG_REPO", required=True, metavar="URL|PATH",
+    help="Config repository: an https:// or file:// URL, or a local repository.",
+)  # fmt: skip
+@click.option("--forge", type=click.Choice(["github", "gitlab", "local"]), envvar="PROMOTER_FORGE")
+@click.option("--api-url", metavar="URL", help="Forge API root.")
+@click.option("--mode", type=click.Choice(["push", "pull-request"]), help="Override the mode.")
+@click.option("--no-clone", is_flag=True, help="Read and commit through the forge API.")
+@click.option("--dry-run", is_flag=True, help="Show the change; push nothing.")
+@_OUTPUT
+def release_hold(
+    env: str,
+    app: str | None,
+    images: tuple[str, ...],
+    config_repo: str,
+    forge: str | None,
+    api_url: str | None,
+    mode: str | None,
+    no_clone: bool,
+    dry_run: bool,
+    output: str,
+) -> int:
+    """Remove the hold a rollback placed: automated promotions of the app resume."""
+    from promoter.promotion import PromoteCommand, promote
+
+    if not (app or images):
+        raise click.UsageError("name the app: --app NAME or --image REPOSITORY")
+    result = promote(
+        PromoteCommand(
+            config_repo=config_repo,
+            envs=(env,),
+            images=images,
+            app=app,
+            forge=forge,
+            api_url=api_url,
+            mode=mode,
+            no_clone=no_clone,
+            dry_run=dry_run,
+            environ=dict(os.environ),
+            release_hold=True,
+        )
+    )
+    _render(result, output)
+    return 0
 
 
 @cli.command()
@@ -406,6 +469,13 @@ def _env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
         line = f"{prefix}{status}: {env.branch} already holds {env.summary()}"
         if env.pull_request:
             line += f"; pull request #{env.pull_request.number}: {env.pull_request.url}"
+        return [line]
+    if not env.changes and env.title and env.status.value == "changed":
+        where = f", pushed {env.commit[:7]} to {env.branch}" if env.commit else " (dry run)"
+        line = f"{prefix}{status}: {env.title}{where}"
+        if env.pull_request:
+            line += f"; pull request #{env.pull_request.number} {env.pull_request.operation}: "
+            line += env.pull_request.url
         return [line]
     if not env.changes:
         return [f"{prefix}{status}: already up to date"]

@@ -352,8 +352,9 @@ class Snapshot:
         by_parts = {tuple(PurePosixPath(p).parts): data for p, data in changes.items()}
         return self._rewrite(self.root, by_parts)
 
-    def _rewrite(self, tree: str, changes: Mapping[tuple[str, ...], bytes]) -> str:
-        entries = dict(self.clone.tree(tree))
+    def _rewrite(self, tree: str | None, changes: Mapping[tuple[str, ...], bytes]) -> str:
+        """`tree` (None: a new directory) with `changes` written into it."""
+        entries = dict(self.clone.tree(tree)) if tree is not None else {}
         below: dict[str, dict[tuple[str, ...], bytes]] = {}
         for parts, data in changes.items():
             if len(parts) == 1:
@@ -364,7 +365,8 @@ class Snapshot:
                 below.setdefault(parts[0], {})[parts[1:]] = data
         for name, sub in below.items():
             old = entries.get(name)
-            if old is None or not old.is_tree:
+            if old is not None and not old.is_tree:
                 raise GitError(f"cannot write below {name!r}: not a directory in the repository")
-            entries[name] = Entry(TREE_MODE, self._rewrite(old.oid, sub))
+            base = old.oid if old is not None else None
+            entries[name] = Entry(TREE_MODE, self._rewrite(base, sub))
         return self.clone.make_tree(entries)

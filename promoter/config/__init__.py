@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from promoter.config.holds import HOLD_FILE, Hold, add_hold, find_hold, parse_holds, remove_hold
 from promoter.config.model import (
     CONFIG_NAMES,
     MODES,
@@ -50,13 +51,43 @@ from promoter.errors import ConfigError, PathEscapeError, YamlError
 from promoter.imageref import ImageRef
 
 __all__ = [  # the discovery functions are re-exported: cli may import config, not discovery
-    "BRANCH_PATTERN", "CONFIG_NAMES", "DURATION_PATTERN", "FREEZE_FILE", "HELM_KEY_PATTERN",
+    "BRANCH_PATTERN",
+    "CONFIG_NAMES",
+    "DURATION_PATTERN",
+    "FREEZE_FILE",
+    "HELM_KEY_PATTERN",
+    "HOLD_FILE",
     "LABEL_PATTERN",
-    "MODES", "MOMENT_PATTERN", "NAME_PATTERN", "POINTER_PATTERN", "REVIEWER_PATTERN", "VERSION",
-    "App", "Config", "Environment", "FreezeWindow", "Guards", "Mode", "Policies", "Target",
-    "TargetKind", "WindowRule", "Windows",
-    "environment", "find_app", "find_config",
-    "load_config", "parse_config", "parse_freezes", "resolve_in_repo", "search_directory",
+    "MODES",
+    "MOMENT_PATTERN",
+    "NAME_PATTERN",
+    "POINTER_PATTERN",
+    "REVIEWER_PATTERN",
+    "VERSION",
+    "App",
+    "Config",
+    "Environment",
+    "FreezeWindow",
+    "Guards",
+    "Hold",
+    "Mode",
+    "Policies",
+    "Target",
+    "TargetKind",
+    "WindowRule",
+    "Windows",
+    "add_hold",
+    "environment",
+    "find_app",
+    "find_config",
+    "find_hold",
+    "load_config",
+    "parse_config",
+    "parse_freezes",
+    "parse_holds",
+    "remove_hold",
+    "resolve_in_repo",
+    "search_directory",
 ]  # fmt: skip
 
 

@@ -91,6 +91,11 @@ class PromoteCommand:
     from_env: str | None = None
     apps: tuple[str, ...] = ()
     """`--app` with `--to` (empty: `--all`, every app the two environments share)."""
+    rollback: bool = False
+    """`--rollback`: restore the app's previous version (or `rollback_to`) and hold it."""
+    rollback_to: str | None = None
+    release_hold: bool = False
+    """`promote release-hold`: remove the app's hold in the environment."""
 
     def guard_options(self) -> GuardOptions:
         return GuardOptions(
@@ -103,9 +108,16 @@ class PromoteCommand:
 
 def promote(command: PromoteCommand) -> Result:
     """Plan, and unless dry-run apply, the promotion of each image to each environment."""
-    if command.to_env is not None:
+    if command.to_env is not None or command.rollback or command.release_hold:
         images = repositories(command.images)
-        command = dataclasses.replace(command, envs=(command.to_env,))
+        if command.to_env is not None:
+            command = dataclasses.replace(command, envs=(command.to_env,))
+        elif len(command.envs) != 1 or not (command.app or images):
+            raise InputError(
+                "--rollback and release-hold take one --env and the app (--app, or --image "
+                "REPOSITORY without promoter.yaml)",
+                field="--env",
+            )
     else:
         images = parse_images(command.images)
     if not command.envs:
@@ -365,10 +377,63 @@ class Unit:
 def _units(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -> list[Unit]:
     """What the run promotes: the given images to each `--env`, or (`--to`) what the
     source environment deploys, per app or all in one, as the target environment says."""
+    if command.rollback or command.release_hold:
+        return [_hold_unit(command, images, ws)]
     if command.to_env is None:
         return [Unit(env, command.app, tuple(images)) for env in command.envs]
     found = source.resolve(ws, command.to_env, command.from_env, command.apps, images)
     return [Unit(command.to_env, app, refs) for app, refs in found]
+
+
+def _hold_unit(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -> Unit:
+    """A rollback restores the previous (or named) version the environment's history holds
+    and records a hold; a release re-promotes what runs and removes the hold."""
+    env, app = command.envs[0], command.app
+    checkout = steps.check_out(ws, env, fresh=False)
+    if checkout.config is not None and app is not None:
+        found = checkout.config.apps.get(app)
+        if found is None:
+            known = ", ".join(sorted(checkout.config.apps)) or "none"
+            raise InputError(f"no app {app!r} in promoter.yaml; apps: {known}", field="--app")
+        repository = found.image
+    else:
+        repository = images[0]
+    name = app or repository.app_name
+    history = list(policy.versions(ws, env, repository.with_version(None, None), app))
+    current = history[0][2]
+    if current is None:
+        raise InputError(f"{env} sets no version of {name} to roll back", field="--env")
+    if command.release_hold:
+        ws.options = dataclasses.replace(ws.options, release=True)
+        return Unit(env, app, (current,))
+    earlier = [found for _, _, found in history[1:] if found is not None]
+    if command.rollback_to is not None:
+        wanted = (
+            command.rollback_to.rsplit(":", 1)[-1]
+            if "@" not in command.rollback_to
+            else (command.rollback_to.split("@", 1)[1])
+        )
+        match = [f for f in earlier if wanted in (f.tag, f.digest)]
+        if not match:
+            seen = ", ".join(dict.fromkeys(f.version for f in earlier)) or "none"
+            raise InputError(
+                f"{name} {wanted} did not run in {env} within its last {policy.HISTORY} "
+                f"commits; versions found: {seen}",
+                field="--to",
+            )
+        target = match[0]
+    else:
+        older = [f for f in earlier if (f.tag, f.digest) != (current.tag, current.digest)]
+        if not older:
+            raise InputError(
+                f"no earlier version of {name} in {env}'s last {policy.HISTORY} commits",
+                field="--rollback",
+            )
+        target = older[0]
+    moment = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    hold = configuration.Hold(env, name, target.version, f"rollback from {current.version}", moment)
+    ws.options = dataclasses.replace(ws.options, hold=hold, allow_downgrade=True)
+    return Unit(env, app, (target,))
 
 
 def _select(ws: Workspace, unit: Unit, source: str | None = None) -> None:

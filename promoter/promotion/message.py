@@ -38,6 +38,8 @@ def branch_name(env: str, apps: Sequence[str]) -> str:
 
 
 def title(env: str, result: EnvironmentResult) -> str:
+    if result.title:
+        return result.title
     summary = result.summary()
     images = {c.image for c in result.changes}
     if len(images) == 1:

@@ -143,6 +143,14 @@ class EnvironmentPlan:
             done = insert_value(raw, name, 0, keys, image.tag or image.digest or "")
         self.record(path, image, done)
 
+    def put(self, path: Path, name: str, data: bytes) -> None:
+        """A file the promotion writes besides the image settings (a hold record); a file
+        that does not exist yet starts empty."""
+        if path not in self.final:
+            self.original[path] = path.read_bytes() if path.is_file() else b""
+            self.names[path] = name
+        self.final[path] = data
+
     def check_found(self, env: str, images: Sequence[ImageRef]) -> None:
         """No reference found is never "already up to date"."""
         for image in images:

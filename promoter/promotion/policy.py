@@ -12,6 +12,7 @@ nothing; `--force` lands it and records each overridden rule.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from promoter import config as configuration
@@ -30,13 +31,21 @@ HISTORY = 100
 
 def judge(ws: Workspace, planned: Planned, now: datetime) -> Planned:
     """`planned`, blocked by the first policy that stops it, or (forced) with the
-    overridden rules recorded; unchanged when no policy applies."""
+    overridden rules recorded and a hold it overrides lifted; a rollback records its hold,
+    a release removes one."""
+    options = ws.options
+    if options.hold is not None or options.release:
+        return _hold_change(ws, planned)
     if planned.result.status not in (Status.CHANGED, Status.SUPERSEDED):
         return planned
     blocks = check(ws, planned, now)
     if not blocks:
         return planned
-    if ws.options.forced:
+    if options.forced:
+        lifted = [b for b in blocks if b.rule == "hold"]
+        if lifted:
+            _write_holds(planned, _without_holds(ws, planned))
+            planned = _resummarise(planned)
         result = dataclasses.replace(planned.result, overrides=tuple(b.line() for b in blocks))
         return dataclasses.replace(planned, result=result)
     first = blocks[0]
@@ -57,6 +66,17 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
         return []
     rules = settings.policies
     found: list[Block | None] = [policies.review(rules, planned.mode, planned.env)]
+    holds = configuration.parse_holds(_read(planned, configuration.HOLD_FILE) or "")
+    for image in ws.options.images:
+        app = ws.options.app or image.app_name
+        hold = configuration.find_hold(holds, planned.env, app)
+        if hold is not None and hold.version != image.version:
+            found.insert(0, Block(
+                "hold",
+                f"{app} is held at {hold.version} in {planned.env} ({hold.reason}"
+                f"{', ' + hold.at if hold.at else ''}); release it with promote release-hold "
+                f"--env {planned.env} --app {app}, or promote with --force",
+            ))  # fmt: skip
     freezes = rules.freeze + _freeze_file(planned, planned.env)
     found.append(policies.window(rules, freezes, now))
     if rules.no_downgrade and ws.options.promoting_from and planned.plan.superseded:
@@ -78,30 +98,41 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
 
 def reached_at(ws: Workspace, source: str, image: ImageRef, app: str | None) -> datetime | None:
     """When `image`'s version reached `source`'s base and stayed (None: not there now)."""
-    checkout = check_out(ws, source, fresh=False)
-    repository = image.with_version(None, None)
+    reached: float | None = None
+    for _, when, found in versions(ws, source, image.with_version(None, None), app):
+        if found is None or not _same(found, image):
+            break
+        reached = when
+    return None if reached is None else datetime.fromtimestamp(reached, timezone.utc)
+
+
+def versions(
+    ws: Workspace, env: str, repository: ImageRef, app: str | None
+) -> Iterator[tuple[str, float, ImageRef | None]]:
+    """(commit, committer time, what `env` deploys there) along the first-parent history
+    of `env`'s base, newest first, at most `HISTORY` commits; a commit that leaves the
+    files the tip's version depends on unchanged is not planned again."""
+    checkout = check_out(ws, env, fresh=False)
     try:
-        current = ws.read_deployed(checkout, source, repository, app)
+        tip = ws.read_deployed(checkout, env, repository, app)
+        current: ImageRef | None = tip.image
+        paths = list(tip.files)
     except PromoterError:
-        return None
-    if not _same(current.image, image):
-        return None
+        current, paths = None, []
     history = ws.store.history(checkout.tip, HISTORY)
-    reached = history[0][1]
-    paths = list(current.files)
+    yield history[0][0], history[0][1], current
     at_tip = checkout.snapshot.entries(paths) if paths else None
     for oid, when, _ in history[1:]:
         if at_tip is not None and Snapshot(ws.store, oid).entries(paths) == at_tip:
-            reached = when
+            yield oid, when, current
             continue
+        at_tip = None  # below the first difference every commit is planned
+        older: ImageRef | None
         try:
-            older = ws.read_deployed(ws.check_out_commit(checkout, oid), source, repository, app)
+            older = ws.read_deployed(ws.check_out_commit(checkout, oid), env, repository, app).image
         except PromoterError:
-            break
-        if not _same(older.image, image):
-            break
-        reached = when
-    return datetime.fromtimestamp(reached, timezone.utc)
+            older = None
+        yield oid, when, older
 
 
 def _same(found: ImageRef, wanted: ImageRef) -> bool:
@@ -115,11 +146,56 @@ def _label(image: ImageRef) -> str:
 
 
 def _freeze_file(planned: Planned, env: str) -> tuple[configuration.FreezeWindow, ...]:
-    checkout = planned.checkout
-    path = checkout.root / configuration.FREEZE_FILE
-    if not path.exists():
-        checkout.snapshot.materialise([configuration.FREEZE_FILE], checkout.root)
-    if not path.is_file():
+    text = _read(planned, configuration.FREEZE_FILE)
+    if text is None:
         return ()
-    text = path.read_text(encoding="utf-8", errors="replace")
     return configuration.parse_freezes(text, configuration.FREEZE_FILE, env)
+
+
+def _read(planned: Planned, name: str) -> str | None:
+    """A small state file of the target's base (freezes, holds), if present."""
+    checkout = planned.checkout
+    path = checkout.root / name
+    if not path.exists():
+        checkout.snapshot.materialise([name], checkout.root)
+    if not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _hold_change(ws: Workspace, planned: Planned) -> Planned:
+    """A rollback adds its hold (replacing the app's earlier one); a release removes it."""
+    options = ws.options
+    current = _read(planned, configuration.HOLD_FILE)
+    if options.hold is not None:
+        _write_holds(planned, configuration.add_hold(current, options.hold))
+        hold = options.hold
+        was = hold.reason.removeprefix("rollback from ")
+        title = f"Roll back {hold.app} in {planned.env}: {was} → {hold.version}"
+    else:
+        app = options.app or ""
+        holds = configuration.parse_holds(current or "")
+        if configuration.find_hold(holds, planned.env, app) is None:
+            raise ConfigError(f"{app} has no hold in {planned.env}", path=configuration.HOLD_FILE)
+        _write_holds(planned, configuration.remove_hold(current or "", planned.env, app))
+        title = f"Release the hold on {app} in {planned.env}"
+    planned = _resummarise(planned)
+    return dataclasses.replace(planned, result=dataclasses.replace(planned.result, title=title))
+
+
+def _without_holds(ws: Workspace, planned: Planned) -> str:
+    text = _read(planned, configuration.HOLD_FILE) or ""
+    apps = [ws.options.app] if ws.options.app else [i.app_name for i in ws.options.images]
+    for app in apps:
+        text = configuration.remove_hold(text, planned.env, app)
+    return text
+
+
+def _write_holds(planned: Planned, text: str) -> None:
+    path = planned.checkout.root / configuration.HOLD_FILE
+    planned.plan.put(path, configuration.HOLD_FILE, text.encode())
+
+
+def _resummarise(planned: Planned) -> Planned:
+    result = planned.plan.summarise(planned.env, planned.mode, planned.checkout.branch)
+    return dataclasses.replace(planned, result=result)

@@ -126,6 +126,8 @@ class EnvironmentResult:
     """Why a guard skipped, or a policy blocked, this environment (`rule: reason`)."""
     blocked_until: str | None = None
     """When the blocking policy passes (ISO 8601), if time alone lifts it."""
+    title: str | None = None
+    """A request title other than "Promote ...": a rollback, a released hold."""
     overrides: tuple[str, ...] = ()
     """Policies `--force` overrode (`rule: reason`), written into the commit and request."""
 

@@ -48,6 +48,10 @@ class Options:
     identity: Identity
     source: ci.Source
     forced: bool = False
+    hold: configuration.Hold | None = None
+    """A rollback: the hold it records for the environment and app."""
+    release: bool = False
+    """`promote release-hold`: the run removes the app's hold and changes nothing else."""
     promoting_from: str | None = None
     """The source environment of a `--to` run (its downgrades are blocked, not skipped)."""
     labels: tuple[str, ...] = ()

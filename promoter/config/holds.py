@@ -1,0 +1,82 @@
+"""Holds: `.promoter/holds.yaml`, the record that keeps a rolled-back app where it is.
+
+One line per hold, a YAML flow mapping, so adding or lifting one changes exactly one line
+of the file, and review shows it plainly:
+
+    - {env: production, app: web, version: 1.4.1, reason: "rollback from 1.5.0", at: "..."}
+
+A hold stops automated promotions of that app to that environment (`blocked`); it is
+lifted by `promote release-hold`, or by a `--force` promotion, which records it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from promoter.errors import ConfigError
+
+HOLD_FILE = ".promoter/holds.yaml"
+HEADER = (
+    "# Holds: promoter leaves these apps where they are in these environments until the\n"
+    "# hold is released (promote release-hold) or a promotion is forced. One line each.\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    env: str
+    app: str
+    version: str
+    reason: str = ""
+    at: str = ""
+
+    def line(self) -> str:
+        fields = {"env": self.env, "app": self.app, "version": self.version}
+        fields |= {"reason": self.reason, "at": self.at}
+        return "- {" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in fields.items()) + "}\n"
+
+
+def parse_holds(text: str, name: str = HOLD_FILE) -> tuple[Hold, ...]:
+    try:
+        data = YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}".splitlines()[0], path=name) from exc
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise ConfigError("expected a list of holds", path=name)
+    found = []
+    for index, item in enumerate(data):
+        if not isinstance(item, dict) or not all(item.get(k) for k in ("env", "app", "version")):
+            raise ConfigError(f"hold [{index}] needs env, app and version", path=name)
+        reason, at = str(item.get("reason") or ""), str(item.get("at") or "")
+        found.append(Hold(str(item["env"]), str(item["app"]), str(item["version"]), reason, at))
+    return tuple(found)
+
+
+def find_hold(holds: tuple[Hold, ...], env: str, app: str) -> Hold | None:
+    return next((h for h in holds if h.env == env and h.app == app), None)
+
+
+def add_hold(text: str | None, hold: Hold) -> str:
+    """The file with `hold` in place of any hold of the same app and environment."""
+    kept = remove_hold(text, hold.env, hold.app) if text else HEADER
+    return kept + ("" if kept.endswith("\n") or not kept else "\n") + hold.line()
+
+
+def remove_hold(text: str, env: str, app: str) -> str:
+    """The file without the line holding `app` in `env` (other lines byte for byte)."""
+    lines = text.splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("- {"):
+            parsed = parse_holds(stripped)
+            if parsed and parsed[0].env == env and parsed[0].app == app:
+                continue
+        kept.append(line)
+    return "".join(kept)
