@@ -287,7 +287,7 @@ def cli(
 @click.option("--app", metavar="NAME", help="The held app (promoter.yaml's name).")
 @click.option("--image", "images", multiple=True, metavar="REPOSITORY", help="Or its image.")
 @click.option(
-    "--config-repo", envvar="PROMOTER_CONFIG_REPO", required=True, metavar="URL|PATH",
+    "--config-repo", envvar="PROMOTER_CONFIG_REPO", metavar="URL|PATH",
     help="Config repository: an https:// or file:// URL, or a local repository.",
 )  # fmt: skip
 @click.option("--forge", type=click.Choice(["github", "gitlab", "local"]), envvar="PROMOTER_FORGE")
@@ -300,7 +300,7 @@ def release_hold(
     env: str,
     app: str | None,
     images: tuple[str, ...],
-    config_repo: str,
+    config_repo: str | None,
     forge: str | None,
     api_url: str | None,
     mode: str | None,
@@ -313,6 +313,7 @@ def release_hold(
 
     if not (app or images):
         raise click.UsageError("name the app: --app NAME or --image REPOSITORY")
+    config_repo, forge, api_url = _shared(config_repo, forge, api_url)
     result = promote(
         PromoteCommand(
             config_repo=config_repo,
@@ -570,6 +571,18 @@ def _outline(config_repo: Path) -> int:
     return 0
 
 
+def _shared(
+    config_repo: str | None, forge: str | None, api_url: str | None
+) -> tuple[str, str | None, str | None]:
+    """A subcommand's repository options, or the ones given before it
+    (`promote --config-repo URL plan ...`)."""
+    parent = click.get_current_context().find_root().params
+    config_repo = config_repo or parent.get("config_repo")
+    if not config_repo:
+        raise click.UsageError("missing --config-repo (or PROMOTER_CONFIG_REPO)")
+    return config_repo, forge or parent.get("forge"), api_url or parent.get("api_url")
+
+
 @cli.command(name="plan")
 @click.option("--to", "to_env", required=True, metavar="ENV", help="Environment to promote to.")
 @click.option("--from", "from_env", metavar="ENV", help="Source (default: promoter.yaml's from:).")
@@ -581,7 +594,6 @@ def _outline(config_repo: Path) -> int:
 @click.option(
     "--config-repo",
     envvar="PROMOTER_CONFIG_REPO",
-    required=True,
     metavar="URL|PATH",
     help="Config repository: an https:// or file:// URL, or a local repository.",
 )
@@ -604,7 +616,7 @@ def plan_command(
     apps: tuple[str, ...],
     all_apps: bool,
     images: tuple[str, ...],
-    config_repo: str,
+    config_repo: str | None,
     forge: str | None,
     api_url: str | None,
     no_clone: bool,
@@ -623,6 +635,7 @@ def plan_command(
 
     if not (apps or images or all_apps):
         raise click.UsageError("name the apps: --app NAME, --image REPOSITORY or --all")
+    config_repo, forge, api_url = _shared(config_repo, forge, api_url)
     found = plan_fanout(
         PromoteCommand(
             config_repo=config_repo,

@@ -276,3 +276,78 @@ def test_staging_image_inherited_from_a_base_without_promoter_yaml(
     report = _json(_run(tmp_path, github, *args, "--output", "json"))
     (env,) = report["environments"]
     assert [(c["old"], c["new"]) for c in env["changes"]] == [("1.1.0", "1.2.3")]
+
+
+def _merge(history: History, branch: str) -> None:
+    """Merge a promotion branch into main, as a reviewer would (a fast-forward)."""
+    history.pull()
+    git(history.work, "fetch", "-q", "origin", branch)
+    git(history.work, "merge", "-q", "--ff-only", "FETCH_HEAD")
+    git(history.work, "push", "-q", "origin", "HEAD:main")
+
+
+def test_rollback_holds_until_released(github: FakeGitHub, tmp_path: Path) -> None:
+    history = _repo(github, tmp_path)
+    for version in ("1.5.0", "1.6.0"):
+        history.commit(
+            history.tag(PRODUCTION_WEB, 'newTag: "1.4.1"' if version == "1.5.0" else
+                        'newTag: "1.5.0"', f'newTag: "{version}"'),
+            timedelta(hours=5 if version == "1.5.0" else 1), f"production web {version}",
+        )  # fmt: skip
+    # The rollback opens a PR restoring the previous version, with the hold in it.
+    rollback = _json(
+        _run(tmp_path, github, "--env", "production", "--app", "web", "--rollback", "--output",
+             "json")
+    )  # fmt: skip
+    (env,) = rollback["environments"]
+    assert [(c["old"], c["new"]) for c in env["changes"]] == [("1.6.0", "1.5.0")]
+    (pull,) = github.pulls[("acme", "config")]
+    assert pull.title == "Roll back web in production: 1.6.0 → 1.5.0"
+    branch = "promote/production/web"
+    holds = git(history.bare, "show", f"{branch}:.promoter/holds.yaml")
+    assert '- {env: "production", app: "web", version: "1.5.0"' in holds
+    _merge(history, branch)
+    # An automated promotion is now blocked by the hold, whatever it promotes.
+    blocked = _run(tmp_path, github, "--env", "production", "--image", "ghcr.io/acme/web:1.6.1")
+    assert blocked.returncode == 3, blocked.stdout + blocked.stderr
+    assert "hold: web is held at 1.5.0 in production (rollback from 1.6.0" in blocked.stdout
+    scheduled = _run(tmp_path, github, "--to", "production", "--app", "web")
+    assert scheduled.returncode == 3
+    # Releasing the hold (its own PR, merged) lets the next promotion through.
+    released = _run(tmp_path, github, "release-hold", "--env", "production", "--app", "web")
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert "Release the hold on web in production" in released.stdout
+    _merge(history, branch)
+    assert "web" not in git(history.bare, "show", "main:.promoter/holds.yaml")
+    after = _run(tmp_path, github, "--env", "production", "--image", "ghcr.io/acme/web:1.6.1")
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "1.6.1" in git(history.bare, "show", f"{branch}:{PRODUCTION_WEB}")
+
+
+def test_rollback_to_a_named_version_and_force_lifts_the_hold(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    history = _repo(github, tmp_path)
+    history.commit(
+        history.tag(PRODUCTION_WEB, 'newTag: "1.4.1"', 'newTag: "1.6.0"'), timedelta(hours=1)
+    )
+    missing = _run(
+        tmp_path, github, "--env", "production", "--app", "web", "--rollback", "--to", "1.3.9"
+    )
+    assert missing.returncode == 2
+    assert "web 1.3.9 did not run in production within its last 100 commits" in missing.stderr
+    assert "versions found: 1.4.1" in missing.stderr
+    done = _run(
+        tmp_path, github, "--env", "production", "--app", "web", "--rollback", "--to", "1.4.1",
+        "--mode", "push",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'version: "1.4.1"' in git(history.bare, "show", "main:.promoter/holds.yaml")
+    forced = _run(
+        tmp_path, github, "--env", "production", "--image", "ghcr.io/acme/web:1.7.0",
+        "--mode", "push", "--force",
+    )  # fmt: skip
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "web" not in git(history.bare, "show", "main:.promoter/holds.yaml")
+    message = git(history.bare, "log", "-1", "--format=%B", "main")
+    assert "Promoter-policy-override: hold: web is held at 1.4.1" in message
