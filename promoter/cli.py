@@ -583,6 +583,58 @@ def _shared(
     return config_repo, forge or parent.get("forge"), api_url or parent.get("api_url")
 
 
+@cli.command(name="status")
+@click.option("--app", "apps", multiple=True, metavar="NAME", help="Only these apps (repeatable).")
+@click.option(
+    "--config-repo", envvar="PROMOTER_CONFIG_REPO", metavar="URL|PATH",
+    help="Config repository: an https:// or file:// URL, or a local repository.",
+)  # fmt: skip
+@click.option("--forge", type=click.Choice(["github", "gitlab", "local"]), envvar="PROMOTER_FORGE")
+@click.option("--api-url", metavar="URL", help="Forge API root (with --no-clone).")
+@click.option("--no-clone", is_flag=True, help="Read through the forge API, no git.")
+@click.option(
+    "--history", type=click.IntRange(1, 1000), default=30, show_default=True,
+    help="Commits of each base read to date the settings.",
+)  # fmt: skip
+@click.option(
+    "--output",
+    type=click.Choice(["table", "markdown", "json", "html"]),
+    default="table",
+    show_default=True,
+)
+def status_command(
+    apps: tuple[str, ...],
+    config_repo: str | None,
+    forge: str | None,
+    api_url: str | None,
+    no_clone: bool,
+    history: int,
+    output: str,
+) -> int:
+    """What runs where: apps × environments, how long, what is behind, held or frozen."""
+    from promoter.promotion import PromoteCommand
+    from promoter.promotion import board as render
+    from promoter.promotion.flow import status
+
+    config_repo, forge, api_url = _shared(config_repo, forge, api_url)
+    found = status(
+        PromoteCommand(
+            config_repo=config_repo, envs=(), images=(), forge=forge, api_url=api_url,
+            no_clone=no_clone, dry_run=True, environ=dict(os.environ), apps=apps,
+        ),
+        history,
+    )  # fmt: skip
+    if output == "json":
+        click.echo(json.dumps(render.as_json(found), ensure_ascii=False))
+    elif output == "markdown":
+        click.echo(render.markdown(found), nl=False)
+    elif output == "html":
+        click.echo(render.page(found), nl=False)
+    else:
+        click.echo(render.text(found), nl=False)
+    return 0
+
+
 @cli.command(name="plan")
 @click.option("--to", "to_env", required=True, metavar="ENV", help="Environment to promote to.")
 @click.option("--from", "from_env", metavar="ENV", help="Source (default: promoter.yaml's from:).")

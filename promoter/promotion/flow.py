@@ -33,6 +33,7 @@ from promoter.errors import InputError, PartialPromotionError, PromoterError, Ta
 from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef, parse_image_ref
 from promoter.promotion import fanout, gate, policy, report, source, steps
+from promoter.promotion import status as board_status
 from promoter.promotion.explain import Report, explain_directory, explain_files
 from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.gate import GuardOptions
@@ -158,6 +159,12 @@ def plan_fanout(command: PromoteCommand) -> fanout.Fanout:
     with _workspace(command, images) as ws:
         src, found = source.pending(ws, command.to_env, command.from_env, command.apps, images)
     return fanout.Fanout(src, command.to_env, tuple(found))
+
+
+def status(command: PromoteCommand, history: int = 30) -> board_status.Board:
+    """What every app runs in every environment (read only)."""
+    with _workspace(command, []) as ws:
+        return board_status.collect(ws, command.apps, history, datetime.now(timezone.utc))
 
 
 def repositories(texts: Sequence[str]) -> list[ImageRef]:

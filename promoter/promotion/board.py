@@ -1,0 +1,152 @@
+"""`promote status` rendered: a terminal table, Markdown for step summaries and PR bodies,
+JSON, and one self-contained HTML page (no external assets) a job can publish."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from promoter.policies import stamp
+from promoter.promotion.status import Board, Cell
+
+BEHIND = "↓"
+"""Marks a cell whose environment runs an older version than its source."""
+
+
+def age(cell: Cell, now: datetime) -> str:
+    if cell.since is None:
+        return ""
+    minutes = max(0, int((now - cell.since).total_seconds() // 60))
+    if minutes < 60:
+        text = f"{minutes}m"
+    elif minutes < 48 * 60:
+        text = f"{minutes // 60}h"
+    else:
+        text = f"{minutes // 1440}d"
+    return text if cell.since_exact else f">{text}"
+
+
+def cell_text(board: Board, app: str, env: str) -> str:
+    cell = board.cell(app, env)
+    if cell is None:
+        return "-"
+    if cell.reference is None:
+        return "?"
+    text = cell.version
+    when = age(cell, board.generated)
+    if when:
+        text += f" ({when})"
+    if cell.behind:
+        text += f" {BEHIND}"
+    held = next((h for h in board.holds if h.env == env and h.app == app), None)
+    if held is not None:
+        text += " held"
+    return text
+
+
+def _notes(board: Board) -> list[str]:
+    notes = [f"{BEHIND}: older than the environment it is promoted from"]
+    for hold in board.holds:
+        notes.append(f"hold: {hold.app} in {hold.env} at {hold.version} ({hold.reason})")
+    for env in board.environments:
+        if env.closed:
+            notes.append(f"{env.name}: {env.closed}")
+    problems = [c for c in board.cells.values() if c.problem]
+    notes += [f"{c.app} in {c.env}: {c.problem}" for c in problems]
+    return notes
+
+
+def text(board: Board) -> str:
+    headers = ["app", *(e.name for e in board.environments)]
+    rows = [
+        [app, *(cell_text(board, app, e.name) for e in board.environments)] for app in board.apps
+    ]
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines += ["", *_notes(board), f"as of {stamp(board.generated)}"]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(board: Board) -> str:
+    envs = [e.name for e in board.environments]
+    lines = ["| app | " + " | ".join(envs) + " |", "|---|" + "---|" * len(envs)]
+    for app in board.apps:
+        cells = [cell_text(board, app, env).replace("|", "\\|") for env in envs]
+        lines.append(f"| {app} | " + " | ".join(cells) + " |")
+    lines += [""] + [f"- {note}" for note in _notes(board)]
+    lines += ["", f"_as of {stamp(board.generated)}_"]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(board: Board) -> dict[str, object]:
+    return {
+        "generated": board.generated.isoformat(),
+        "environments": [
+            {"name": e.name, "base": e.base, "from": e.source, "closed": e.closed}
+            for e in board.environments
+        ],
+        "apps": list(board.apps),
+        "cells": [
+            {
+                "app": c.app,
+                "env": c.env,
+                "reference": str(c.reference) if c.reference else None,
+                "version": c.version or None,
+                "since": c.since.isoformat() if c.since else None,
+                "since_exact": c.since_exact,
+                "behind": c.behind,
+                "problem": c.problem,
+            }
+            for c in board.cells.values()
+        ],
+        "holds": [
+            {"env": h.env, "app": h.app, "version": h.version, "reason": h.reason, "at": h.at}
+            for h in board.holds
+        ],
+    }
+
+
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#1b1f24}
+table{border-collapse:collapse}th,td{border:1px solid #d0d7de;padding:.35rem .7rem;text-align:left}
+th{background:#f6f8fa}td.behind{background:#fff8c5}td.held{background:#ffebe9}
+td.missing{color:#8c959f}ul{padding-left:1.2rem}small{color:#57606a}
+"""
+
+
+def page(board: Board) -> str:
+    envs = [e.name for e in board.environments]
+    head = "".join(f"<th>{html.escape(e)}</th>" for e in envs)
+    rows = []
+    for app in board.apps:
+        cells = []
+        for env in envs:
+            cell = board.cell(app, env)
+            classes = []
+            if cell is None or cell.reference is None:
+                classes.append("missing")
+            elif cell.behind:
+                classes.append("behind")
+            if any(h.env == env and h.app == app for h in board.holds):
+                classes.append("held")
+            version = cell.version if cell is not None else ""
+            cells.append(
+                f'<td class="{" ".join(classes)}" data-env="{html.escape(env)}" '
+                f'data-version="{html.escape(version)}">'
+                f"{html.escape(cell_text(board, app, env))}</td>"
+            )
+        rows.append(
+            f'<tr data-app="{html.escape(app)}"><th>{html.escape(app)}</th>{"".join(cells)}</tr>'
+        )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in _notes(board))
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>promoter status</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        "<h1>What runs where</h1>"
+        f'<table id="status"><thead><tr><th>app</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<ul>{notes}</ul><small>as of {html.escape(stamp(board.generated))}</small>"
+        "</body></html>\n"
+    )

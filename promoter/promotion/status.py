@@ -1,0 +1,165 @@
+"""`promote status`: apps × environments, what each deploys, read from git alone.
+
+Each cell is read through the environment model (`deployed`), so an inherited image counts.
+Beside it: how long the setting has been in place (the files that set the version, traced
+back through the base branch's first-parent history, bounded), whether an environment is
+behind the one it is promoted from, the holds in `.promoter/holds.yaml`, and whether
+freezes or windows keep the environment closed now and until when.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from promoter import config as configuration
+from promoter import policies
+from promoter.errors import InputError, PromoterError
+from promoter.guards import compare_versions
+from promoter.imageref import ImageRef
+from promoter.promotion import steps
+from promoter.promotion.workspace import Checkout, Workspace
+from promoter.tree import Entry, Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    app: str
+    env: str
+    reference: ImageRef | None
+    problem: str | None = None
+    since: datetime | None = None
+    since_exact: bool = True
+    """False: the setting is older than the history read (`since` is a lower bound)."""
+    behind: str | None = None
+    """The source environment, when this one runs an older version than it."""
+
+    @property
+    def version(self) -> str:
+        return self.reference.version if self.reference is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class EnvState:
+    name: str
+    base: str
+    source: str | None
+    closed: str | None = None
+    """Why freezes or windows keep it closed now, and until when."""
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    environments: tuple[EnvState, ...]
+    apps: tuple[str, ...]
+    cells: dict[tuple[str, str], Cell]
+    holds: tuple[configuration.Hold, ...]
+    generated: datetime
+    history: int
+    notes: tuple[str, ...] = field(default=())
+
+    def cell(self, app: str, env: str) -> Cell | None:
+        return self.cells.get((app, env))
+
+
+def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -> Board:
+    first = ws.check_out(ws.default_branch, fetch=False)
+    config = first.config
+    if config is None:
+        raise InputError("promote status reads the environments and apps of promoter.yaml")
+    names = tuple(apps) or tuple(config.apps)
+    unknown = [a for a in names if a not in config.apps]
+    if unknown:
+        known = ", ".join(config.apps) or "none"
+        raise InputError(f"no app {unknown[0]!r} in promoter.yaml; apps: {known}", field="--app")
+    cells: dict[tuple[str, str], Cell] = {}
+    states: list[EnvState] = []
+    holds: list[configuration.Hold] = []
+    for env, settings in config.environments.items():
+        checkout = steps.check_out(ws, env, fresh=False)
+        read = {
+            app: _read(ws, checkout, env, config.apps[app].image, app)
+            for app in names
+            if env in config.apps[app].targets
+        }
+        cells |= {(app, env): cell for app, cell in _date(ws, checkout, read, history).items()}
+        holds += [h for h in _holds(checkout) if h.env == env and h not in holds]
+        states.append(EnvState(env, checkout.branch, settings.source, _closed(checkout, env, now)))
+    for state in states:
+        if state.source is None:
+            continue
+        for app in names:
+            mine, theirs = cells.get((app, state.name)), cells.get((app, state.source))
+            if mine is None or theirs is None or not mine.version or not theirs.version:
+                continue
+            if compare_versions(mine.version, theirs.version) == -1:
+                cells[(app, state.name)] = _with(mine, behind=state.source)
+    return Board(tuple(states), names, cells, tuple(holds), now, history)
+
+
+def _with(cell: Cell, *, behind: str) -> Cell:
+    return dataclasses.replace(cell, behind=behind)
+
+
+def _read(
+    ws: Workspace, checkout: Checkout, env: str, image: ImageRef, app: str
+) -> tuple[Cell, tuple[str, ...]]:
+    try:
+        found = ws.read_deployed(checkout, env, image.with_version(None, None), app)
+    except PromoterError as error:
+        return Cell(app, env, None, problem=error.message), ()
+    return Cell(app, env, found.image), found.files
+
+
+def _date(
+    ws: Workspace,
+    checkout: Checkout,
+    read: dict[str, tuple[Cell, tuple[str, ...]]],
+    history: int,
+) -> dict[str, Cell]:
+    """Each cell with its `since`: the oldest of the newest commits in which the files that
+    set its version are what they are at the tip (one walk of the history for all cells)."""
+    found = {app: cell for app, (cell, _) in read.items()}
+    files = {app: names for app, (_, names) in read.items() if names}
+    paths = sorted({p for names in files.values() for p in names})
+    if not paths:
+        return found
+    commits = ws.store.history(checkout.tip, history)
+    at: list[dict[str, Entry | None]] = [checkout.snapshot.entries(paths)]
+    at += [Snapshot(ws.store, oid).entries(paths) for oid, _, _ in commits[1:]]
+    for app, names in files.items():
+        tip = {p: at[0][p] for p in names}
+        since, exact = commits[0][1], False
+        for index in range(1, len(commits)):
+            if {p: at[index][p] for p in names} != tip:
+                exact = True
+                break
+            since = commits[index][1]
+        else:
+            exact = len(commits) < history  # the whole history was read
+        moment = datetime.fromtimestamp(since, timezone.utc)
+        found[app] = dataclasses.replace(found[app], since=moment, since_exact=exact)
+    return found
+
+
+def _holds(checkout: Checkout) -> tuple[configuration.Hold, ...]:
+    text = _file(checkout, configuration.HOLD_FILE)
+    return configuration.parse_holds(text) if text else ()
+
+
+def _closed(checkout: Checkout, env: str, now: datetime) -> str | None:
+    settings = checkout.settings(env)
+    if settings is None:
+        return None
+    text = _file(checkout, configuration.FREEZE_FILE)
+    extra = configuration.parse_freezes(text, configuration.FREEZE_FILE, env) if text else ()
+    block = policies.window(settings.policies, settings.policies.freeze + extra, now)
+    return block.line() if block is not None else None
+
+
+def _file(checkout: Checkout, name: str) -> str | None:
+    path = checkout.root / name
+    if not path.exists():
+        checkout.snapshot.materialise([name], checkout.root)
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None

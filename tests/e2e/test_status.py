@@ -1,0 +1,132 @@
+"""`promote status` on a config repository with dated history over the fake GitHub: the
+matrix through the environment model, ages, what is behind, holds and freezes; the HTML
+page loaded in headless Chromium and its matrix read back from the DOM."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.github import FakeGitHub
+
+from .conftest import Promoter, Run
+from .test_environment_promotion import PRODUCTION_WEB, History, _config, _repo, _stage
+
+TOKEN = "ghs_e2e_status_token"
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[FakeGitHub]:
+    with FakeGitHub(tmp_path / "gh", token=TOKEN) as fake:
+        yield fake
+    assert fake.validation_errors == []
+
+
+def _status(tmp_path: Path, github: FakeGitHub, *args: str) -> Run:
+    tmpdir = tmp_path / "run-tmp"
+    tmpdir.mkdir(exist_ok=True)
+    run = Promoter(tmpdir, token=TOKEN).run(
+        "status", "--config-repo", github.git_url("acme", "config"), *args
+    )
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def _scene(github: FakeGitHub, tmp_path: Path) -> History:
+    """Staging at web 1.5.0 for 30 hours; production rolled back to 1.4.0 and held; a
+    freeze on production now."""
+    now = datetime.now(UTC)
+    end = (now + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    start = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    freeze = f"    policies:\n      freeze: [{{start: '{start}', end: '{end}', reason: Launch}}]\n"
+    history = _repo(github, tmp_path, _config(freeze))
+    _stage(history, "1.4.2", "1.5.0", timedelta(hours=30))
+    changes = history.tag(PRODUCTION_WEB, 'newTag: "1.4.1"', 'newTag: "1.4.0"')
+    changes[".promoter/holds.yaml"] = (
+        '- {env: "production", app: "web", version: "1.4.0", reason: "rollback from 1.4.1"}\n'
+    )
+    history.commit(changes, timedelta(hours=3), "roll back web")
+    return history
+
+
+def test_status_table_markdown_and_json(github: FakeGitHub, tmp_path: Path) -> None:
+    _scene(github, tmp_path)
+    table = _status(tmp_path, github).stdout
+    lines = table.splitlines()
+    assert lines[0].split() == ["app", "dev", "staging", "production"]
+    web = next(line for line in lines if line.startswith("web "))
+    assert "1.5.0 (30h)" in web  # staging, since its files changed 30 hours ago
+    assert "1.4.0 (3h) ↓ held" in web  # production: behind staging, held
+    assert "hold: web in production at 1.4.0 (rollback from 1.4.1)" in table
+    assert "production: freeze: frozen until" in table
+    assert "(Launch); passes at" in table
+    markdown = _status(tmp_path, github, "--output", "markdown").stdout
+    assert markdown.startswith("| app | dev | staging | production |\n|---|---|---|---|\n")
+    assert "| web | 1.5.0-rc.1 (" in markdown
+    report = json.loads(_status(tmp_path, github, "--output", "json").stdout)
+    cells = {(c["app"], c["env"]): c for c in report["cells"]}
+    assert cells[("web", "production")]["version"] == "1.4.0"
+    assert cells[("web", "production")]["behind"] == "staging"
+    assert cells[("api", "staging")]["version"] == "2.4.0"
+    assert ("frontend", "staging") not in cells  # no target there
+    since = datetime.fromisoformat(cells[("web", "staging")]["since"])
+    assert timedelta(hours=29) < datetime.now(UTC) - since < timedelta(hours=31)
+
+
+class _Matrix(HTMLParser):
+    """The `#status` table of a DOM dump: app → env → (version, classes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, dict[str, tuple[str, str]]] = {}
+        self._app: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "tr" and found.get("data-app"):
+            self._app = found["data-app"]
+            self.rows[self._app or ""] = {}
+        if tag == "td" and self._app is not None:
+            env = found.get("data-env") or ""
+            self.rows[self._app][env] = (found.get("data-version") or "", found.get("class") or "")
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    return found
+
+
+def test_status_html_page_read_back_in_headless_chromium(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    _scene(github, tmp_path)
+    page = tmp_path / "status.html"
+    page.write_text(_status(tmp_path, github, "--output", "html").stdout)
+    assert "http" not in page.read_text().split("<body>", 1)[0]  # no external assets
+    profile = tmp_path / "chromium-profile"
+    done = subprocess.run(
+        [
+            _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={profile}", "--dump-dom", page.as_uri(),
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    parsed = _Matrix()
+    parsed.feed(done.stdout)
+    report: Any = json.loads(_status(tmp_path, github, "--output", "json").stdout)
+    expected = {(c["app"], c["env"]): c["version"] or "" for c in report["cells"]}
+    read = {(app, env): v for app, cells in parsed.rows.items() for env, (v, _) in cells.items()}
+    assert {k: v for k, v in read.items() if v} == {k: v for k, v in expected.items() if v}
+    assert "behind" in parsed.rows["web"]["production"][1]
+    assert "held" in parsed.rows["web"]["production"][1]
