@@ -6,12 +6,14 @@ the commands so `promote --help` starts as fast as click itself.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -632,6 +634,73 @@ def status_command(
         click.echo(render.page(found), nl=False)
     else:
         click.echo(render.text(found), nl=False)
+    return 0
+
+
+@cli.command(name="why")
+@click.option("--env", required=True, metavar="ENV", help="The environment.")
+@click.option("--app", metavar="NAME", help="The app (promoter.yaml's name).")
+@click.option("--image", "images", multiple=True, metavar="REPOSITORY", help="Or its image.")
+@click.option(
+    "--config-repo", envvar="PROMOTER_CONFIG_REPO", metavar="URL|PATH",
+    help="Config repository: an https:// or file:// URL, or a local repository.",
+)  # fmt: skip
+@click.option("--forge", type=click.Choice(["github", "gitlab", "local"]), envvar="PROMOTER_FORGE")
+@click.option("--api-url", metavar="URL", help="Forge API root (with --no-clone).")
+@click.option("--no-clone", is_flag=True, help="Read through the forge API, no git.")
+@click.option(
+    "--output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
+)
+def why_command(
+    env: str,
+    app: str | None,
+    images: tuple[str, ...],
+    config_repo: str | None,
+    forge: str | None,
+    api_url: str | None,
+    no_clone: bool,
+    output: str,
+) -> int:
+    """Why ENV runs the version it runs: config commit, request, source build, pipeline."""
+    from promoter.promotion import PromoteCommand
+    from promoter.promotion import provenance as chain
+    from promoter.promotion.flow import why
+
+    config_repo, forge, api_url = _shared(config_repo, forge, api_url)
+    links = why(
+        PromoteCommand(
+            config_repo=config_repo, envs=(env,), images=images, app=app, forge=forge,
+            api_url=api_url, no_clone=no_clone, dry_run=True, environ=dict(os.environ),
+        )
+    )  # fmt: skip
+    if output == "json":
+        rows = [
+            dataclasses.asdict(link) | {"compare_url": chain.compare_url(link)} for link in links
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return 0
+    bullet = "- " if output == "markdown" else "  "
+    for link in links:
+        when = datetime.fromtimestamp(link.committed, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        head = f"{link.env} runs {link.version}"
+        click.echo(f"**{head}**" if output == "markdown" else head)
+        click.echo(f"{bullet}config commit {link.config_commit[:12]} ({when}): {link.subject}")
+        if link.request:
+            click.echo(f"{bullet}merged through request #{link.request}")
+        if not link.by_promoter:
+            click.echo(f"{bullet}set by hand: the commit has no promoter trailers")
+        if link.source_commit:
+            where = f" of {link.source_repository}" if link.source_repository else ""
+            click.echo(f"{bullet}built from source commit {link.source_commit[:12]}{where}")
+        if link.pipeline_url:
+            click.echo(f"{bullet}pipeline: {link.pipeline_url}")
+        if link.replaced:
+            click.echo(f"{bullet}replaced {link.replaced}")
+        compare = chain.compare_url(link)
+        if compare:
+            click.echo(f"{bullet}source changes: {compare}")
+        if link.promoted_from:
+            click.echo(f"{bullet}promoted from {link.promoted_from}:")
     return 0
 
 

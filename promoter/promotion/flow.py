@@ -32,7 +32,7 @@ from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
 from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef, parse_image_ref
-from promoter.promotion import fanout, gate, policy, report, source, steps
+from promoter.promotion import fanout, gate, policy, provenance, report, source, steps
 from promoter.promotion import status as board_status
 from promoter.promotion.explain import Report, explain_directory, explain_files
 from promoter.promotion.files import SnapshotFiles
@@ -165,6 +165,25 @@ def status(command: PromoteCommand, history: int = 30) -> board_status.Board:
     """What every app runs in every environment (read only)."""
     with _workspace(command, []) as ws:
         return board_status.collect(ws, command.apps, history, datetime.now(timezone.utc))
+
+
+def why(command: PromoteCommand) -> list[provenance.Link]:
+    """The chain that put the running version of `command.app` in its environment."""
+    images = repositories(command.images)
+    if len(command.envs) != 1 or not (command.app or images):
+        raise InputError("promote why takes one --env and the app (--app or --image)")
+    env = command.envs[0]
+    with _workspace(command, images) as ws:
+        checkout = steps.check_out(ws, env, fresh=False)
+        image = images[0] if images else None
+        if checkout.config is not None and command.app is not None:
+            found = checkout.config.apps.get(command.app)
+            if found is None:
+                known = ", ".join(sorted(checkout.config.apps)) or "none"
+                raise InputError(f"no app {command.app!r} in promoter.yaml; apps: {known}")
+            image = found.image
+        assert image is not None
+        return provenance.trace(ws, env, image, command.app)
 
 
 def repositories(texts: Sequence[str]) -> list[ImageRef]:
@@ -443,10 +462,26 @@ def _hold_unit(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -
     return Unit(env, app, (target,))
 
 
-def _select(ws: Workspace, unit: Unit, source: str | None = None) -> None:
-    """Point the workspace's options at one unit (its images and app)."""
+def _select(ws: Workspace, unit: Unit, origin: str | None = None) -> None:
+    """Point the workspace's options at one unit (its images and app); a `--to` unit of
+    one app carries the source environment's build provenance into its commit and PR."""
     ws.options = dataclasses.replace(
-        ws.options, images=unit.images, app=unit.app, promoting_from=source
+        ws.options, images=unit.images, app=unit.app, promoting_from=origin
+    )
+    if origin is None or len(unit.images) != 1:
+        return
+    image = unit.images[0]
+    try:
+        (found,) = provenance.trace(ws, origin, image, unit.app, depth=1)
+        (running,) = provenance.trace(ws, unit.env, image, unit.app, depth=1)
+    except PromoterError:
+        return
+    built = ci.Source(found.source_repository, found.source_commit, found.pipeline_url)
+    compare = dataclasses.replace(found, replaced_source_commit=running.source_commit)
+    ws.options = dataclasses.replace(
+        ws.options,
+        source=built if built.commit else ws.options.source,
+        compare_url=provenance.compare_url(compare),
     )
 
 

@@ -21,6 +21,8 @@ FORCED = "Promoter-guards: bypassed (--force)"
 OVERRIDE_TRAILER = "Promoter-policy-override"
 """One per policy `--force` overrode: `Promoter-policy-override: soak: ...`."""
 ENV_TRAILER = "Promoted-env"
+FROM_TRAILER = "Promoted-from"
+"""`promote --to`: the environment whose version this is (`promote why` follows it)."""
 SOURCE_TRAILER = "Source-commit"
 SKIP_CI = "[skip ci]"
 _MAX_BRANCH = 120
@@ -56,6 +58,7 @@ def commit_message(
     *,
     skip_ci: bool = False,
     forced: bool = False,
+    promoted_from: str | None = None,
 ) -> str:
     subject = title(env, result) + (f" {SKIP_CI}" if skip_ci else "")
     lines = [
@@ -65,6 +68,8 @@ def commit_message(
     ]
     trailers = [TRAILER, f"{ENV_TRAILER}: {env}", *([FORCED] if forced else [])]
     trailers += [f"{OVERRIDE_TRAILER}: {line}" for line in result.overrides]
+    if promoted_from:
+        trailers.append(f"{FROM_TRAILER}: {promoted_from}")
     trailers += [f"Promoted-image: {image}" for image in images]
     if source.repository:
         trailers.append(f"Source-repository: {source.repository}")
@@ -76,7 +81,13 @@ def commit_message(
 
 
 def pull_request_body(
-    env: str, result: EnvironmentResult, images: Sequence[ImageRef], source: Source
+    env: str,
+    result: EnvironmentResult,
+    images: Sequence[ImageRef],
+    source: Source,
+    *,
+    promoted_from: str | None = None,
+    compare_url: str | None = None,
 ) -> str:
     """A table of what changes, where the build came from, and promoter's hidden marker."""
     rows = [
@@ -102,6 +113,11 @@ def pull_request_body(
         origin.append(f"[CI run]({source.pipeline_url})")
     if origin:
         lines += ["", "Built from " + ", ".join(origin) + "."]
+    if promoted_from:
+        line = f"What **{promoted_from}** runs now."
+        if compare_url:
+            line += f" Source changes: [{compare_url.rsplit('/', 1)[-1]}]({compare_url})."
+        lines += ["", line]
     if result.overrides:
         lines += ["", "**Policies overridden with `--force`:**", ""]
         lines += [f"- {line}" for line in result.overrides]

@@ -131,6 +131,7 @@ def commit(ws: Workspace, planned: Planned, tree: str, *, skip_ci: bool = False)
         options.source,
         skip_ci=skip_ci,
         forced=options.forced,
+        promoted_from=options.promoting_from,
     )
     return ws.store.write_commit(
         tree, planned.checkout.tip, message, identity=options.identity, sign=options.sign
@@ -202,7 +203,12 @@ def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInf
             base=planned.base,
             title=title(planned.env, planned.result),
             body=pull_request_body(
-                planned.env, planned.result, list(options.images), options.source
+                planned.env,
+                planned.result,
+                list(options.images),
+                options.source,
+                promoted_from=options.promoting_from,
+                compare_url=options.compare_url,
             ),
             labels=tuple(dict.fromkeys((*(settings.labels if settings else ()), *options.labels))),
             reviewers=tuple(settings.reviewers) if settings else (),

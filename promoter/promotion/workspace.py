@@ -52,6 +52,8 @@ class Options:
     """A rollback: the hold it records for the environment and app."""
     release: bool = False
     """`promote release-hold`: the run removes the app's hold and changes nothing else."""
+    compare_url: str | None = None
+    """For a `--to` run: the source range between the build running and the one promoted."""
     promoting_from: str | None = None
     """The source environment of a `--to` run (its downgrades are blocked, not skipped)."""
     labels: tuple[str, ...] = ()
