@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fakes.github import FakeGitHub
 
-from .conftest import Promoter, Run
+from .conftest import Promoter, Run, git
 from .test_environment_promotion import PRODUCTION_WEB, History, _config, _repo, _stage
 
 TOKEN = "ghs_e2e_status_token"
@@ -130,3 +130,79 @@ def test_status_html_page_read_back_in_headless_chromium(
     assert {k: v for k, v in read.items() if v} == {k: v for k, v in expected.items() if v}
     assert "behind" in parsed.rows["web"]["production"][1]
     assert "held" in parsed.rows["web"]["production"][1]
+
+
+def _promote(tmp_path: Path, github: FakeGitHub, *args: str) -> None:
+    tmpdir = tmp_path / "run-tmp"
+    tmpdir.mkdir(exist_ok=True)
+    run = Promoter(tmpdir, token=TOKEN).run(
+        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
+        "--api-url", github.api_url, *args, env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def _build(version: str, commit: str, run: int) -> tuple[str, ...]:
+    return (
+        "--image", f"ghcr.io/acme/web:{version}", "--source-repo", "https://github.com/acme/web",
+        "--source-commit", commit * 40, "--pipeline-url",
+        f"https://github.com/acme/web/actions/runs/{run}",
+    )  # fmt: skip
+
+
+def test_why_follows_the_merged_request_to_the_build_and_its_source_range(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    history = _repo(github, tmp_path)
+    _promote(tmp_path, github, "--env", "staging", *_build("1.5.0", "a", 1))
+    _promote(tmp_path, github, "--env", "production", "--mode", "push", *_build("1.4.9", "1", 0))
+    _promote(tmp_path, github, "--env", "staging", *_build("1.6.0", "b", 2))
+    _promote(tmp_path, github, "--to", "production", "--app", "web")
+    (pull,) = github.pulls[("acme", "config")]
+    compare = "https://github.com/acme/web/compare/" + "1" * 40 + "..." + "b" * 40
+    assert "What **staging** runs now. Source changes: [" in pull.body
+    assert f"]({compare})" in pull.body
+    # A reviewer merges it with a merge commit, as GitHub does.
+    history.pull()
+    git(history.work, "fetch", "-q", "origin", "promote/production/web")
+    git(
+        history.work, "-c", "user.name=R", "-c", "user.email=r@example.com", "merge", "-q",
+        "--no-ff", "-m", "Merge pull request #1 from acme/promote/production/web", "FETCH_HEAD",
+    )  # fmt: skip
+    git(history.work, "push", "-q", "origin", "HEAD:main")
+    text = _why(tmp_path, github, "--env", "production", "--app", "web")
+    assert text.startswith("production runs 1.6.0\n")
+    assert "Merge pull request #1 from acme/promote/production/web" in text
+    assert "merged through request #1" in text
+    assert "built from source commit bbbbbbbbbbbb of https://github.com/acme/web" in text
+    assert "pipeline: https://github.com/acme/web/actions/runs/2" in text
+    assert f"replaced 1.4.9\n  source changes: {compare}\n  promoted from staging:" in text
+    assert "staging runs 1.6.0" in text
+    links = json.loads(
+        _why(tmp_path, github, "--env", "production", "--app", "web", "--output", "json")
+    )
+    assert [link["env"] for link in links] == ["production", "staging"]
+    assert links[1]["compare_url"].endswith("a" * 40 + "..." + "b" * 40)
+
+
+def _why(tmp_path: Path, github: FakeGitHub, *args: str) -> str:
+    tmpdir = tmp_path / "run-tmp"
+    tmpdir.mkdir(exist_ok=True)
+    run = Promoter(tmpdir, token=TOKEN).run(
+        "why", "--config-repo", github.git_url("acme", "config"), *args
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_compare_url_forms() -> None:
+    from promoter.promotion.provenance import Link, compare_url
+
+    link = Link(
+        "production", "1.6.0", "c" * 40, 0.0, "s", True,
+        source_repository="https://gitlab.example.com/acme/web", source_commit="b" * 40,
+        replaced_source_commit="a" * 40,
+    )  # fmt: skip
+    assert compare_url(link) == (
+        "https://gitlab.example.com/acme/web/-/compare/" + "a" * 40 + "..." + "b" * 40
+    )
