@@ -402,16 +402,24 @@ def bump(
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Config repository to seed the demo with (default: fixtures/configrepo).",
 )
-def demo(fixture: Path | None) -> int:
+@click.option(
+    "--keep",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the demo's repository here (then try promote status / why on it).",
+)
+def demo(fixture: Path | None, keep: Path | None) -> int:
     """Promote into a throwaway local repository: clone, edit, commit, push; no network."""
     from promoter.demo import run_demo
 
-    for number, step in enumerate(run_demo(fixture), start=1):
+    for number, step in enumerate(run_demo(fixture, keep), start=1):
         click.echo(f"\n== {number}. {step.title}")
         click.echo(f"$ {step.command}")
         _render(step.result, "text", diffs=True)
         click.echo(step.log.rstrip())
-    click.echo("\nDone: a real clone, commit and push each time; the repository is deleted.")
+    if keep is not None:
+        click.echo(f"\nDone; the repository is kept in {keep}: promote status --config-repo {keep}")
+    else:
+        click.echo("\nDone: a real clone, commit and push each time; the repository is deleted.")
     return 0
 
 
