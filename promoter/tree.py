@@ -224,6 +224,42 @@ def commit_time(raw: bytes) -> float:
     return 0.0
 
 
+def entries_at(
+    store: Store, roots: Sequence[str], paths: Iterable[str]
+) -> list[dict[str, Entry | None]]:
+    """The entry at each path below each root tree, all roots walked together: one
+    request per level for every commit of a history, not one per commit and level.
+
+    Below a wide directory (an `apps/` listing with hundreds of entries) each entry is one
+    of many small siblings, so the rest of the path is fetched in one request; elsewhere
+    one level at a time, so a wide subtree is never pulled in whole.
+    """
+    names = list(dict.fromkeys(paths))
+    pending = {
+        (index, p): (root, list(PurePosixPath(p).parts), 0)
+        for index, root in enumerate(roots)
+        for p in names
+    }
+    found: list[dict[str, Entry | None]] = [{} for _ in roots]
+    while pending:
+        wanted: dict[str, int] = {}
+        for tree, _, depth in pending.values():
+            wanted[tree] = max(wanted.get(tree, 0), depth)
+        listing = store.trees(wanted)
+        advanced: dict[tuple[int, str], tuple[str, list[str], int]] = {}
+        for (index, path), (tree, parts, _) in pending.items():
+            entry = listing[tree].get(parts[0])
+            if entry is None or len(parts) == 1:
+                found[index][path] = entry
+            elif entry.is_tree:
+                wide = len(listing[tree]) > WIDE_DIRECTORY
+                advanced[(index, path)] = (entry.oid, parts[1:], len(parts) - 1 if wide else 0)
+            else:
+                found[index][path] = None
+        pending = advanced
+    return found
+
+
 class Snapshot:
     """The files of one commit of a store, read by path, fetched on demand."""
 
@@ -239,25 +275,7 @@ class Snapshot:
         one of many small siblings, so the rest of the path is fetched in one request;
         elsewhere one level at a time, so a wide subtree is never pulled in whole.
         """
-        pending = {p: (self.root, list(PurePosixPath(p).parts), 0) for p in dict.fromkeys(paths)}
-        found: dict[str, Entry | None] = {}
-        while pending:
-            wanted: dict[str, int] = {}
-            for tree, _, depth in pending.values():
-                wanted[tree] = max(wanted.get(tree, 0), depth)
-            listing = self.clone.trees(wanted)
-            advanced: dict[str, tuple[str, list[str], int]] = {}
-            for path, (tree, parts, _) in pending.items():
-                entry = listing[tree].get(parts[0])
-                if entry is None or len(parts) == 1:
-                    found[path] = entry
-                elif entry.is_tree:
-                    wide = len(listing[tree]) > WIDE_DIRECTORY
-                    advanced[path] = (entry.oid, parts[1:], len(parts) - 1 if wide else 0)
-                else:
-                    found[path] = None
-            pending = advanced
-        return found
+        return entries_at(self.clone, [self.root], paths)[0]
 
     def files_under(self, directory: str) -> list[str]:
         """Every blob path under `directory` ('' for the whole tree), fetched in one go."""

@@ -377,3 +377,28 @@ def test_objects_written_in_python_are_what_git_writes(tmp_path: Path) -> None:
         _git("pack-refs", "--all", cwd=repo)
         assert read_ref(repo, "refs/heads/main") == commit  # packed now
         assert read_ref(repo, "refs/heads/nope") is None
+
+
+def test_object_reader_reads_thousands_of_objects_without_deadlock(tmp_path: Path) -> None:
+    """All ids written at once filled cat-file's pipes both ways past ~1,500 objects."""
+    from promoter.repo import ObjectReader
+
+    repo = tmp_path / "many.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
+    payloads = [f"blob {i}, padded to fill the pipes\n".encode() * 8 for i in range(4000)]
+    files = tmp_path / "blobs"
+    files.mkdir()
+    for index, payload in enumerate(payloads):
+        (files / str(index)).write_bytes(payload)
+    done = subprocess.run(
+        ["git", f"--git-dir={repo}", "hash-object", "-w", "--stdin-paths"],
+        input="".join(f"{files / str(i)}\n" for i in range(len(payloads))),
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    ids = done.stdout.split()
+    reader = ObjectReader(repo)
+    try:
+        found = reader.read(ids)
+    finally:
+        reader.close()
+    assert [found[oid][1] for oid in ids] == payloads

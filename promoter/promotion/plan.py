@@ -202,7 +202,6 @@ def plan_environment(
                 plan.apply(root, action, view.image)
         plan.check_found(env, images)
         return plan
-    explicit = _explicit_files(config, env)
     for image in images:
         for path, display, key, target in targets(root, config, env, image, app):
             try:
@@ -210,7 +209,7 @@ def plan_environment(
             except TargetNotFoundError:
                 if target is not None and target.create:
                     plan.create(path, display, target, _app_image(config, image, app), image)
-                elif key is not None or display in explicit:
+                elif key is not None or display in _explicit_files(config, env):
                     raise
     plan.check_found(env, images)
     return plan
@@ -311,9 +310,11 @@ def _explicit_files(config: configuration.Config, env: str) -> set[str]:
 def _apps(
     config: configuration.Config, env: str, image: ImageRef, app_name: str | None
 ) -> list[configuration.App]:
-    apps = [a for a in config.apps.values() if a.image.same_repository(image)]
-    if app_name is not None:
-        apps = [a for a in apps if a.name == app_name]
+    if app_name is not None:  # by name: no scan of every app (status reads thousands)
+        named = config.apps.get(app_name)
+        apps = [named] if named is not None and named.image.same_repository(image) else []
+    else:
+        apps = [a for a in config.apps.values() if a.image.same_repository(image)]
     if not apps:
         known = ", ".join(sorted(config.apps)) or "none"
         raise TargetNotFoundError(

@@ -23,8 +23,10 @@ from promoter.policies import Block
 from promoter.promotion.result import Status
 from promoter.promotion.steps import Planned, check_out
 from promoter.promotion.workspace import Workspace
-from promoter.tree import Snapshot
+from promoter.tree import Entry, entries_at
 
+_CHUNK = 10
+"""Commits whose listings are read together while walking back."""
 HISTORY = 100
 """Commits of the source's base read at most to date a version's arrival."""
 
@@ -122,8 +124,13 @@ def versions(
     history = ws.store.history(checkout.tip, HISTORY)
     yield history[0][0], history[0][1], current
     at_tip = checkout.snapshot.entries(paths) if paths else None
-    for oid, when, _ in history[1:]:
-        if at_tip is not None and Snapshot(ws.store, oid).entries(paths) == at_tip:
+    listed: dict[str, dict[str, Entry | None]] = {}
+    for index, (oid, when, _) in enumerate(history[1:], start=1):
+        if at_tip is not None and oid not in listed:  # the next few commits, together
+            chunk = [c for c, _, _ in history[index : index + _CHUNK]]
+            roots = [ws.store.commit_info(c)[0] for c in chunk]
+            listed.update(zip(chunk, entries_at(ws.store, roots, paths), strict=True))
+        if at_tip is not None and listed[oid] == at_tip:
             yield oid, when, current
             continue
         at_tip = None  # below the first difference every commit is planned

@@ -59,7 +59,9 @@ def pending(
     src = source_env(ws, to_env, from_env)
     target = steps.check_out(ws, to_env, fresh=False)
     found: list[Pending] = []
-    for app, ref in _read(ws, src, to_env, apps, images):
+    read = _read(ws, src, to_env, apps, images)
+    ws.prefetch(target, to_env, [(ref, app) for app, ref in read])
+    for app, ref in read:
         name = app or ref.app_name
         try:
             current: ImageRef | None = ws.read_deployed(
@@ -123,6 +125,7 @@ def _read(
             pairs.append((name, shared[name].image))
         if not pairs:
             raise InputError(f"no app has targets in both {src} and {to_env}", field="--all")
+    ws.prefetch(checkout, src, [(image, app) for app, image in pairs])
     return [
         (app, ws.read_deployed(checkout, src, image.with_version(None, None), app).image)
         for app, image in pairs

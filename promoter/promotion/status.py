@@ -20,7 +20,7 @@ from promoter.guards import compare_versions
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
 from promoter.promotion.workspace import Checkout, Workspace
-from promoter.tree import Entry, Snapshot
+from promoter.tree import Entry, entries_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +78,9 @@ def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -
     holds: list[configuration.Hold] = []
     for env, settings in config.environments.items():
         checkout = steps.check_out(ws, env, fresh=False)
-        read = {
-            app: _read(ws, checkout, env, config.apps[app].image, app)
-            for app in names
-            if env in config.apps[app].targets
-        }
+        here = [app for app in names if env in config.apps[app].targets]
+        ws.prefetch(checkout, env, [(config.apps[app].image, app) for app in here])
+        read = {app: _read(ws, checkout, env, config.apps[app].image, app) for app in here}
         cells |= {(app, env): cell for app, cell in _date(ws, checkout, read, history).items()}
         holds += [h for h in _holds(checkout) if h.env == env and h not in holds]
         states.append(EnvState(env, checkout.branch, settings.source, _closed(checkout, env, now)))
@@ -126,8 +124,8 @@ def _date(
     if not paths:
         return found
     commits = ws.store.history(checkout.tip, history)
-    at: list[dict[str, Entry | None]] = [checkout.snapshot.entries(paths)]
-    at += [Snapshot(ws.store, oid).entries(paths) for oid, _, _ in commits[1:]]
+    roots = [ws.store.commit_info(oid)[0] for oid, _, _ in commits]
+    at: list[dict[str, Entry | None]] = entries_at(ws.store, roots, paths)
     for app, names in files.items():
         tip = {p: at[0][p] for p in names}
         since, exact = commits[0][1], False

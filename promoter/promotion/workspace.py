@@ -156,6 +156,20 @@ class Workspace:
         repo_files = self._materialise(checkout, env, (deployed.probe(image),), app)
         return deployed.read(checkout.root, checkout.config, env, image, app, repo_files=repo_files)
 
+    def prefetch(
+        self, checkout: Checkout, env: str, apps: Sequence[tuple[ImageRef, str | None]]
+    ) -> None:
+        """Bring the files many apps' reads need in one request, not one per app."""
+        if checkout.config is None:
+            return
+        files: list[str] = []
+        for image, app in apps:
+            found, directories = needed_paths(checkout.config, env, [deployed.probe(image)], app)
+            files += found
+            for directory in directories:
+                files += [f for f in checkout.snapshot.files_under(directory) if is_yaml_path(f)]
+        checkout.snapshot.materialise(dict.fromkeys(files), checkout.root)
+
     def _materialise(
         self, checkout: Checkout, env: str, images: Sequence[ImageRef], app: str | None
     ) -> RepoFiles | None:

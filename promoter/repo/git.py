@@ -298,6 +298,10 @@ def push_error(result: GitResult, branch: str, *, deleting: bool = False) -> Git
     return _error(GitResult(result.argv, result.returncode, result.stdout, report))
 
 
+_CAT_CHUNK = 256
+"""Ids written to `cat-file --batch` before its answers are read."""
+
+
 class ObjectReader:
     """One `git cat-file --batch` kept open for a run's reads: one process, not one per read.
 
@@ -324,10 +328,14 @@ class ObjectReader:
         assert process.stdout is not None
         found: dict[str, tuple[str, bytes]] = {}
         try:
-            process.stdin.write("".join(f"{o}\n" for o in oids).encode())
-            process.stdin.flush()
-            for oid in oids:
-                found[oid] = self._one(oid, process.stdout)
+            # In chunks: all ids at once would fill the stdin pipe while cat-file, its
+            # stdout pipe full of unread answers, stops reading: a deadlock past ~1,500 ids.
+            for start in range(0, len(oids), _CAT_CHUNK):
+                chunk = oids[start : start + _CAT_CHUNK]
+                process.stdin.write("".join(f"{o}\n" for o in chunk).encode())
+                process.stdin.flush()
+                for oid in chunk:
+                    found[oid] = self._one(oid, process.stdout)
         except (BrokenPipeError, ValueError) as exc:
             self.close()
             raise GitError(f"git cat-file stopped while reading {oid[:12]}") from exc
