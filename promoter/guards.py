@@ -37,8 +37,19 @@ def parse_version(tag: str) -> tuple[tuple[int, ...], tuple[tuple[int, int | str
     return core, ids
 
 
-def compare_versions(a: str, b: str) -> int | None:
-    """-1, 0 or 1 as version `a` is older, equal or newer than `b`; None if unordered."""
+def compare_versions(a: str, b: str, order: str = "semver") -> int | None:
+    """-1, 0 or 1 as version `a` is older, equal or newer than `b`; None if unordered.
+
+    `order` is how an environment's tags sort (`version_order` in promoter.yaml):
+    `semver` (SemVer-like, the default), `numeric` (build numbers, `v` prefix allowed) or
+    `lexical` (date stamps such as `2026.12.04-1203`)."""
+    if order == "lexical":
+        return (a > b) - (a < b)
+    if order == "numeric":
+        x, y = a.lstrip("vV"), b.lstrip("vV")
+        if not (x.isdigit() and y.isdigit()):
+            return None
+        return (int(x) > int(y)) - (int(x) < int(y))
     try:
         core_a, pre_a = parse_version(a)
         core_b, pre_b = parse_version(b)
@@ -66,12 +77,12 @@ def tag_of(value: str | None) -> str | None:
     return value if "/" not in value else None
 
 
-def is_downgrade(old: str | None, new: str) -> bool:
+def is_downgrade(old: str | None, new: str, order: str = "semver") -> bool:
     """True when `old` holds a version newer than `new` (both as editors report them)."""
     old_tag, new_tag = tag_of(old), tag_of(new)
     if old_tag is None or new_tag is None:
         return False
-    return compare_versions(old_tag, new_tag) == 1
+    return compare_versions(old_tag, new_tag, order) == 1
 
 
 # -- loop guards ---------------------------------------------------------------------------

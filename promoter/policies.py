@@ -133,9 +133,11 @@ def soak(
     )
 
 
-def downgrade(app: str, current: str | None, wanted: str, env: str) -> Block | None:
+def downgrade(
+    app: str, current: str | None, wanted: str, env: str, order: str = "semver"
+) -> Block | None:
     """A version older than what `env` runs is not promoted (`--allow-downgrade`)."""
-    if current is None or compare_versions(current, wanted) != 1:
+    if current is None or compare_versions(current, wanted, order) != 1:
         return None
     return Block(
         "no-downgrade",

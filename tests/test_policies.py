@@ -4,6 +4,7 @@ the next open moment, soak, no downgrade, review required."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,46 @@ def test_bad_windows_are_one_line(snippet: str, message: str) -> None:
     text = f"version: 1\nenvironments:\n  production:\n    policies:\n      windows: {snippet}\n"
     with pytest.raises(ConfigError, match=message):
         parse_config(text, "promoter.yaml")
+
+
+@pytest.mark.parametrize(
+    ("order", "current", "wanted", "blocked"),
+    [
+        ("semver", "1.10.0", "1.9.0", True),
+        ("lexical", "1.10.0", "1.9.0", False),  # as text, "1.9.0" sorts after "1.10.0"
+        ("lexical", "2026.12.04-1203", "2026.11.30-0800", True),
+        ("numeric", "v120", "v99", True),
+        ("numeric", "99", "120", False),
+        ("numeric", "build-7", "build-6", False),  # not numbers: unordered, never blocked
+    ],
+)
+def test_configured_version_order(order: str, current: str, wanted: str, blocked: bool) -> None:
+    text = (
+        "version: 1\nenvironments:\n  production:\n"
+        f"    policies: {{no_downgrade: true, version_order: {order}}}\n"
+    )
+    rules = parse_config(text, "promoter.yaml").environments["production"].policies
+    assert rules.version_order == order
+    found = policies.downgrade("web", current, wanted, "production", rules.version_order)
+    assert (found is not None) is blocked
+
+
+def test_plan_superseded_follows_the_configured_order(tmp_path: Path) -> None:
+    from promoter.imageref import parse_image_ref
+    from promoter.promotion.plan import plan_environment
+
+    tags = "image:\n  repository: ghcr.io/acme/web\n  tag: 1.10.0\n"
+    (tmp_path / "values.yaml").write_text(tags)
+    text = (
+        "version: 1\nenvironments:\n  production:\n"
+        "    policies: {version_order: lexical}\n"
+        "apps:\n  web:\n    image: ghcr.io/acme/web\n"
+        "    targets: {production: {helm: values.yaml, key: image.tag}}\n"
+    )
+    config = parse_config(text, "promoter.yaml")
+    image = parse_image_ref("ghcr.io/acme/web:1.9.0")
+    # As text 1.9.0 sorts after 1.10.0: promoted; SemVer-like it is older: left out.
+    assert plan_environment(tmp_path, config, "production", [image], None).superseded == []
+    semver = parse_config(text.replace("lexical", "semver"), "promoter.yaml")
+    plan = plan_environment(tmp_path, semver, "production", [image], None)
+    assert [s.wanted for s in plan.superseded] == ["1.9.0"]

@@ -64,6 +64,8 @@ class Policies:
     no_downgrade: bool = False
     windows: Windows | None = None
     require_review: bool = False
+    version_order: str = "semver"
+    """How tags sort for no-downgrade and status: semver, numeric or lexical."""
 
 
 @dataclass(frozen=True, slots=True)

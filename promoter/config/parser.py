@@ -294,7 +294,7 @@ class Parser:
 
     def policies(self, node: Node, where: str, inherited: Policies) -> Policies:
         found = inherited
-        keys = ("soak", "freeze", "no_downgrade", "windows", "require_review")
+        keys = ("soak", "freeze", "no_downgrade", "windows", "require_review", "version_order")
         for key, _, value in self.mapping(node, where, keys):
             at = f"{where}.{key}"
             if key == "soak":
@@ -309,6 +309,13 @@ class Parser:
                 found = replace(found, windows=self.windows(value, at))
             elif key == "require_review":
                 found = replace(found, require_review=self.boolean(value, at))
+            elif key == "version_order":
+                order = self.string(value, at)
+                if order not in ("semver", "numeric", "lexical"):
+                    raise self.error(
+                        value, at, f"expected semver, numeric or lexical, got {order!r}"
+                    )
+                found = replace(found, version_order=order)
             else:
                 found = replace(found, no_downgrade=self.boolean(value, at))
         return found

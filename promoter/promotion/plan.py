@@ -51,8 +51,9 @@ class EnvironmentPlan:
     e.g. a racing pipeline won) is left out and recorded as superseded.
     """
 
-    def __init__(self, *, allow_downgrade: bool = False) -> None:
+    def __init__(self, *, allow_downgrade: bool = False, order: str = "semver") -> None:
         self.allow_downgrade = allow_downgrade
+        self.order = order
         self.original: dict[Path, bytes] = {}
         self.final: dict[Path, bytes] = {}
         self.names: dict[Path, str] = {}
@@ -87,7 +88,11 @@ class EnvironmentPlan:
         """Keep `done` as the file's new bytes, unless it would move a version backwards."""
         self.matched[image.name] = self.matched.get(image.name, 0) + done.matched
         if not self.allow_downgrade:
-            behind = [e for e in done.edits if e.old is not None and is_downgrade(e.old, e.new)]
+            behind = [
+                e
+                for e in done.edits
+                if e.old is not None and is_downgrade(e.old, e.new, self.order)
+            ]
             if behind:
                 self.superseded.extend(
                     Superseded(done.name, image.name, e.old or "", e.new) for e in behind
@@ -109,7 +114,7 @@ class EnvironmentPlan:
         raw = self._load(path, action.path)
         self.inherited.extend(action.inherited)
         wanted = str(image)
-        behind = [old for old in action.inherited if is_downgrade(old, wanted)]
+        behind = [old for old in action.inherited if is_downgrade(old, wanted, self.order)]
         if behind and not self.allow_downgrade:  # the environment already runs a newer one
             self.matched[image.name] = self.matched.get(image.name, 0) + 1
             self.superseded.extend(
@@ -194,7 +199,10 @@ def plan_environment(
     allow_downgrade: bool = False,
     repo_files: RepoFiles | None = None,
 ) -> EnvironmentPlan:
-    plan = EnvironmentPlan(allow_downgrade=allow_downgrade)
+    order = "semver"
+    if config is not None and env in config.environments:
+        order = config.environments[env].policies.version_order
+    plan = EnvironmentPlan(allow_downgrade=allow_downgrade, order=order)
     if config is None:
         files = repo_files or environments.DirectoryFiles(root)
         for view in discover(files, env, images, app):

@@ -84,7 +84,9 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
     if rules.no_downgrade and ws.options.promoting_from and planned.plan.superseded:
         first = planned.plan.superseded[0]
         app = first.image.rsplit("/", 1)[-1]
-        found.append(policies.downgrade(app, first.current, first.wanted, planned.env))
+        found.append(
+            policies.downgrade(app, first.current, first.wanted, planned.env, rules.version_order)
+        )
     if rules.soak is not None and planned.result.status is Status.CHANGED:
         source = settings.source
         if source is None:

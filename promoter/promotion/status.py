@@ -91,7 +91,8 @@ def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -
             mine, theirs = cells.get((app, state.name)), cells.get((app, state.source))
             if mine is None or theirs is None or not mine.version or not theirs.version:
                 continue
-            if compare_versions(mine.version, theirs.version) == -1:
+            order = config.environments[state.name].policies.version_order
+            if compare_versions(mine.version, theirs.version, order) == -1:
                 cells[(app, state.name)] = _with(mine, behind=state.source)
     return Board(tuple(states), names, cells, tuple(holds), now, history)
 
