@@ -46,6 +46,39 @@ _OUTPUT = click.option(
 )
 
 
+def _remote(function: F) -> F:
+    """The options of a subcommand that reads the config repository: where it is, and how
+    to reach it (they may also be given before the subcommand, see `_shared`)."""
+    for option in reversed(
+        (
+            click.option(
+                "--config-repo", envvar="PROMOTER_CONFIG_REPO", metavar="URL|PATH",
+                help="Config repository: an https:// or file:// URL, or a local repository.",
+            ),
+            click.option(
+                "--forge", type=click.Choice(["github", "gitlab", "local"]),
+                envvar="PROMOTER_FORGE",
+            ),
+            click.option("--api-url", metavar="URL", help="Forge API root."),
+            click.option("--no-clone", is_flag=True, help="Use the forge API, no git."),
+        )
+    ):  # fmt: skip
+        function = option(function)
+    return function
+
+
+def _shared(
+    config_repo: str | None, forge: str | None, api_url: str | None
+) -> tuple[str, str | None, str | None]:
+    """A subcommand's repository options, or the ones given before it
+    (`promote --config-repo URL plan ...`)."""
+    parent = click.get_current_context().find_root().params
+    config_repo = config_repo or parent.get("config_repo")
+    if not config_repo:
+        raise click.UsageError("missing --config-repo (or PROMOTER_CONFIG_REPO)")
+    return config_repo, forge or parent.get("forge"), api_url or parent.get("api_url")
+
+
 def _guards(function: F) -> F:
     """The loop-guard options, shared by the promote command and `promote guard`."""
     options = [
@@ -288,14 +321,8 @@ def cli(
 @click.option("--env", required=True, metavar="ENV", help="Environment the app is held in.")
 @click.option("--app", metavar="NAME", help="The held app (promoter.yaml's name).")
 @click.option("--image", "images", multiple=True, metavar="REPOSITORY", help="Or its image.")
-@click.option(
-    "--config-repo", envvar="PROMOTER_CONFIG_REPO", metavar="URL|PATH",
-    help="Config repository: an https:// or file:// URL, or a local repository.",
-)  # fmt: skip
-@click.option("--forge", type=click.Choice(["github", "gitlab", "local"]), envvar="PROMOTER_FORGE")
-@click.option("--api-url", metavar="URL", help="Forge API root.")
+@_remote
 @click.option("--mode", type=click.Choice(["push", "pull-request"]), help="Override the mode.")
-@click.option("--no-clone", is_flag=True, help="Read and commit through the forge API.")
 @click.option("--dry-run", is_flag=True, help="Show the change; push nothing.")
 @_OUTPUT
 def release_hold(
@@ -581,27 +608,9 @@ def _outline(config_repo: Path) -> int:
     return 0
 
 
-def _shared(
-    config_repo: str | None, forge: str | None, api_url: str | None
-) -> tuple[str, str | None, str | None]:
-    """A subcommand's repository options, or the ones given before it
-    (`promote --config-repo URL plan ...`)."""
-    parent = click.get_current_context().find_root().params
-    config_repo = config_repo or parent.get("config_repo")
-    if not config_repo:
-        raise click.UsageError("missing --config-repo (or PROMOTER_CONFIG_REPO)")
-    return config_repo, forge or parent.get("forge"), api_url or parent.get("api_url")
-
-
 @cli.command(name="status")
 @click.option("--app", "apps", multiple=True, metavar="NAME", help="Only these apps (repeatable).")
-@click.option(
-    "--config-repo", envvar="PROMOTER_CONFIG_REPO", metavar="URL|PATH",
-    help="Config repository: an https:// or file:// URL, or a local repository.",
-)  # fmt: skip
-@click.option("--forge", type=click.Choice(["github", "gitlab", "local"]), envvar="PROMOTER_FORGE")
-@click.option("--api-url", metavar="URL", help="Forge API root (with --no-clone).")
-@click.option("--no-clone", is_flag=True, help="Read through the forge API, no git.")
+@_remote
 @click.option(
     "--history", type=click.IntRange(1, 1000), default=30, show_default=True,
     help="Commits of each base read to date the settings.",
@@ -649,13 +658,7 @@ def status_command(
 @click.option("--env", required=True, metavar="ENV", help="The environment.")
 @click.option("--app", metavar="NAME", help="The app (promoter.yaml's name).")
 @click.option("--image", "images", multiple=True, metavar="REPOSITORY", help="Or its image.")
-@click.option(
-    "--config-repo", envvar="PROMOTER_CONFIG_REPO", metavar="URL|PATH",
-    help="Config repository: an https:// or file:// URL, or a local repository.",
-)  # fmt: skip
-@click.option("--forge", type=click.Choice(["github", "gitlab", "local"]), envvar="PROMOTER_FORGE")
-@click.option("--api-url", metavar="URL", help="Forge API root (with --no-clone).")
-@click.option("--no-clone", is_flag=True, help="Read through the forge API, no git.")
+@_remote
 @click.option(
     "--output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
 )
@@ -720,15 +723,7 @@ def why_command(
 @click.option(
     "--image", "images", multiple=True, metavar="REPOSITORY", help="Apps by image (no config)."
 )
-@click.option(
-    "--config-repo",
-    envvar="PROMOTER_CONFIG_REPO",
-    metavar="URL|PATH",
-    help="Config repository: an https:// or file:// URL, or a local repository.",
-)
-@click.option("--forge", type=click.Choice(["github", "gitlab", "local"]), envvar="PROMOTER_FORGE")
-@click.option("--api-url", metavar="URL", help="Forge API root (with --no-clone).")
-@click.option("--no-clone", is_flag=True, help="Read through the forge API, no git.")
+@_remote
 @click.option(
     "--output",
     type=click.Choice(["text", "json", "github-matrix", "gitlab-pipeline"]),
