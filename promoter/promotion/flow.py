@@ -335,8 +335,10 @@ def _promote_remote(
             )
             now = datetime.now(timezone.utc)
             settled: dict[int, EnvironmentResult] = {}
+            selected: list[Options] = []
             for index, unit in enumerate(units):
                 _select(workspace, unit, origin)
+                selected.append(workspace.options)  # provenance read once per unit
                 env = unit.env
                 planned = steps.plan(workspace, steps.check_out(workspace, env, fresh=False), env)
                 planned = policy.judge(workspace, planned, now)
@@ -372,7 +374,7 @@ def _promote_remote(
                 if index in settled:
                     environments.append(settled[index])
                     continue
-                _select(workspace, unit, origin)
+                workspace.options = selected[index]
                 try:
                     environments.append(
                         _environment(workspace, unit.env, command.retry, stats, now)
@@ -434,11 +436,7 @@ def _hold_unit(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -
         return Unit(env, app, (current,))
     earlier = [found for _, _, found in history[1:] if found is not None]
     if command.rollback_to is not None:
-        wanted = (
-            command.rollback_to.rsplit(":", 1)[-1]
-            if "@" not in command.rollback_to
-            else (command.rollback_to.split("@", 1)[1])
-        )
+        wanted = _version_of(command.rollback_to)
         match = [f for f in earlier if wanted in (f.tag, f.digest)]
         if not match:
             seen = ", ".join(dict.fromkeys(f.version for f in earlier)) or "none"
@@ -460,6 +458,16 @@ def _hold_unit(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -
     hold = configuration.Hold(env, name, target.version, f"rollback from {current.version}", moment)
     ws.options = dataclasses.replace(ws.options, hold=hold, allow_downgrade=True)
     return Unit(env, app, (target,))
+
+
+def _version_of(text: str) -> str:
+    """The tag or digest a `--rollback --to` names: `1.4.1`, `sha256:…`, or a whole
+    reference (`ghcr.io/acme/web:1.4.1`, `…@sha256:…`)."""
+    if "@" in text:
+        return text.split("@", 1)[1]
+    if text.startswith("sha256:") or ("/" not in text and ":" not in text):
+        return text
+    return text.rsplit(":", 1)[-1]
 
 
 def _select(ws: Workspace, unit: Unit, origin: str | None = None) -> None:

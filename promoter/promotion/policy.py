@@ -102,12 +102,16 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
 
 def reached_at(ws: Workspace, source: str, image: ImageRef, app: str | None) -> datetime | None:
     """When `image`'s version reached `source`'s base and stayed (None: not there now)."""
-    reached: float | None = None
-    for _, when, found in versions(ws, source, image.with_version(None, None), app):
-        if found is None or not _same(found, image):
-            break
-        reached = when
-    return None if reached is None else datetime.fromtimestamp(reached, timezone.utc)
+    key = (source, str(image), app, check_out(ws, source, fresh=False).tip)
+    if key not in ws.arrivals:
+        reached: float | None = None
+        for _, when, found in versions(ws, source, image.with_version(None, None), app):
+            if found is None or not _same(found, image):
+                break
+            reached = when
+        ws.arrivals[key] = reached
+    found_at = ws.arrivals[key]
+    return None if found_at is None else datetime.fromtimestamp(found_at, timezone.utc)
 
 
 def versions(

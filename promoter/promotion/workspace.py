@@ -89,6 +89,11 @@ class Workspace:
     _configs: dict[tuple[str, bytes], configuration.Config] = field(
         default_factory=dict, repr=False
     )
+    arrivals: dict[tuple[str, str, str | None, str], float | None] = field(
+        default_factory=dict, repr=False
+    )
+    """When a version reached an environment, per (env, image, app, base tip): the soak
+    check reads the history once per run, not in the validation pass and again on landing."""
 
     @property
     def forge(self) -> Forge:
