@@ -10,26 +10,15 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
+from schemas import check_builtin
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 GITHUB = sorted((EXAMPLES / "github").glob("*.yml"))
 GITLAB = sorted((EXAMPLES / "gitlab").glob("*.yml"))
-
-
-def _check(schema: str, path: Path) -> None:
-    checker = Path(sys.executable).with_name("check-jsonschema")
-    done = subprocess.run(
-        [str(checker), "--builtin-schema", schema, str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_examples_exist() -> None:
@@ -44,12 +33,12 @@ def test_examples_exist() -> None:
 
 @pytest.mark.parametrize("path", GITHUB, ids=lambda p: p.name)
 def test_examples_github_workflow_is_valid(path: Path) -> None:
-    _check("vendor.github-workflows", path)
+    check_builtin("vendor.github-workflows", path)
 
 
 @pytest.mark.parametrize("path", GITLAB, ids=lambda p: p.name)
 def test_examples_gitlab_pipeline_is_valid(path: Path) -> None:
-    _check("vendor.gitlab-ci", path)
+    check_builtin("vendor.gitlab-ci", path)
 
 
 def _scripts(node: object) -> list[str]:

@@ -219,3 +219,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("e2e numbers")
         for line in _NUMBERS:
             terminalreporter.write_line(line)
+
+
+def run_on_github(tmp_path: Path, github: Any, token: str, *args: str) -> Run:
+    """`promote` (or a subcommand, named first in `args`) against the fake GitHub's
+    acme/config, GitHub forge, no write pacing; the repository options go before it."""
+    tmpdir = tmp_path / "run-tmp"
+    tmpdir.mkdir(exist_ok=True)
+    return Promoter(tmpdir, token=token).run(
+        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
+        "--api-url", github.api_url, *args, env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
+    )  # fmt: skip

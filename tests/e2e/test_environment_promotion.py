@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fakes.github import FakeGitHub
 
-from .conftest import Promoter, Run, fixture_files, git
+from .conftest import Run, fixture_files, git, run_on_github
 
 TOKEN = "ghs_e2e_env_promotion_token"
 STAGING_WEB = "apps/web/overlays/staging/kustomization.yaml"
@@ -83,12 +83,7 @@ def _repo(github: FakeGitHub, tmp_path: Path, config: bytes | None = None) -> Hi
 
 
 def _run(tmp_path: Path, github: FakeGitHub, *args: str) -> Run:
-    tmpdir = tmp_path / "run-tmp"
-    tmpdir.mkdir(exist_ok=True)
-    return Promoter(tmpdir, token=TOKEN).run(
-        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
-        "--api-url", github.api_url, *args, env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
-    )  # fmt: skip
+    return run_on_github(tmp_path, github, TOKEN, *args)
 
 
 def _json(run: Run, code: int = 0) -> dict[str, Any]:

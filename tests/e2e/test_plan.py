@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from fakes.github import FakeGitHub
 from ruamel.yaml import YAML
+from schemas import check_builtin
 
-from .conftest import Promoter, Run, fixture_files
+from .conftest import Run, fixture_files, run_on_github
 
 TOKEN = "ghs_e2e_plan_token"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "github" / "scheduled-promotion.yml"
@@ -31,31 +32,13 @@ def github(tmp_path: Path) -> Iterator[FakeGitHub]:
 
 
 def _promote(tmp_path: Path, github: FakeGitHub, *args: str) -> Run:
-    tmpdir = tmp_path / "run-tmp"
-    tmpdir.mkdir(exist_ok=True)
-    return Promoter(tmpdir, token=TOKEN).run(
-        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
-        "--api-url", github.api_url, *args, env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
-    )  # fmt: skip
+    return run_on_github(tmp_path, github, TOKEN, *args)
 
 
 def _plan(tmp_path: Path, github: FakeGitHub, *args: str) -> str:
-    tmpdir = tmp_path / "run-tmp"
-    tmpdir.mkdir(exist_ok=True)
-    run = Promoter(tmpdir, token=TOKEN).run(
-        "plan", "--config-repo", github.git_url("acme", "config"), "--to", "production", *args
-    )
+    run = run_on_github(tmp_path, github, TOKEN, "plan", "--to", "production", *args)
     assert run.returncode == 0, run.stderr
     return run.stdout
-
-
-def _check(schema: str, path: Path) -> None:
-    checker = Path(sys.executable).with_name("check-jsonschema")
-    done = subprocess.run(
-        [str(checker), "--builtin-schema", schema, str(path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_plan_github_matrix_loads_as_the_example_workflows_strategy(
@@ -79,7 +62,7 @@ def test_plan_github_matrix_loads_as_the_example_workflows_strategy(
     expanded = tmp_path / "expanded.yml"
     with expanded.open("w") as handle:
         yaml.dump(workflow, handle)
-    _check("vendor.github-workflows", expanded)
+    check_builtin("vendor.github-workflows", expanded)
     grouped = json.loads(
         _plan(tmp_path, github, "--all", "--per-job", "2", "--output", "github-matrix")
     )
@@ -92,7 +75,7 @@ def test_plan_gitlab_child_pipeline_is_valid_and_its_job_promotes(
     text = _plan(tmp_path, github, "--all", "--output", "gitlab-pipeline")
     child = tmp_path / "child.yml"
     child.write_text(text)
-    _check("vendor.gitlab-ci", child)
+    check_builtin("vendor.gitlab-ci", child)
     pipeline: Any = YAML(typ="safe").load(text)
     jobs = sorted(k for k in pipeline if k.startswith("promote-"))
     assert jobs == ["promote-api", "promote-web"]
@@ -137,6 +120,6 @@ def test_plan_with_nothing_pending(github: FakeGitHub, tmp_path: Path) -> None:
     text = _plan(tmp_path, github, "--all", "--output", "gitlab-pipeline")
     child = tmp_path / "empty.yml"
     child.write_text(text)
-    _check("vendor.gitlab-ci", child)
+    check_builtin("vendor.gitlab-ci", child)
     assert "nothing-to-promote:" in text
     assert _plan(tmp_path, github, "--all").strip() == "production already runs what staging runs"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fakes.github import FakeGitHub
 
-from .conftest import Promoter, Run, git
+from .conftest import Run, git, run_on_github
 from .test_environment_promotion import PRODUCTION_WEB, History, _config, _repo, _stage
 
 TOKEN = "ghs_e2e_status_token"
@@ -30,11 +30,7 @@ def github(tmp_path: Path) -> Iterator[FakeGitHub]:
 
 
 def _status(tmp_path: Path, github: FakeGitHub, *args: str) -> Run:
-    tmpdir = tmp_path / "run-tmp"
-    tmpdir.mkdir(exist_ok=True)
-    run = Promoter(tmpdir, token=TOKEN).run(
-        "status", "--config-repo", github.git_url("acme", "config"), *args
-    )
+    run = run_on_github(tmp_path, github, TOKEN, "status", *args)
     assert run.returncode == 0, run.stderr
     return run
 
@@ -133,12 +129,7 @@ def test_status_html_page_read_back_in_headless_chromium(
 
 
 def _promote(tmp_path: Path, github: FakeGitHub, *args: str) -> None:
-    tmpdir = tmp_path / "run-tmp"
-    tmpdir.mkdir(exist_ok=True)
-    run = Promoter(tmpdir, token=TOKEN).run(
-        "--config-repo", github.git_url("acme", "config"), "--forge", "github",
-        "--api-url", github.api_url, *args, env={"PROMOTER_GITHUB_WRITE_INTERVAL": "0"},
-    )  # fmt: skip
+    run = run_on_github(tmp_path, github, TOKEN, *args)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -186,11 +177,7 @@ def test_why_follows_the_merged_request_to_the_build_and_its_source_range(
 
 
 def _why(tmp_path: Path, github: FakeGitHub, *args: str) -> str:
-    tmpdir = tmp_path / "run-tmp"
-    tmpdir.mkdir(exist_ok=True)
-    run = Promoter(tmpdir, token=TOKEN).run(
-        "why", "--config-repo", github.git_url("acme", "config"), *args
-    )
+    run = run_on_github(tmp_path, github, TOKEN, "why", *args)
     assert run.returncode == 0, run.stderr
     return run.stdout
 
