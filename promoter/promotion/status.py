@@ -10,7 +10,7 @@ freezes or windows keep the environment closed now and until when.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from promoter import config as configuration
@@ -57,7 +57,6 @@ class Board:
     holds: tuple[configuration.Hold, ...]
     generated: datetime
     history: int
-    notes: tuple[str, ...] = field(default=())
 
     def cell(self, app: str, env: str) -> Cell | None:
         return self.cells.get((app, env))

@@ -89,6 +89,7 @@ class Workspace:
     _configs: dict[tuple[str, bytes], configuration.Config] = field(
         default_factory=dict, repr=False
     )
+    _checkouts: dict[tuple[str, str], Checkout] = field(default_factory=dict, repr=False)
     arrivals: dict[tuple[str, str, str | None, str], float | None] = field(
         default_factory=dict, repr=False
     )
@@ -116,11 +117,16 @@ class Workspace:
     def check_out(self, branch: str, *, fetch: bool) -> Checkout:
         """The branch tip (read again from the remote when `fetch`) and its config."""
         tip = self.store.update(branch) if fetch else self.store.ref(branch)
+        known = self._checkouts.get((branch, tip))
+        if known is not None:  # the same tip again: its files are already materialised
+            return known
         snapshot = Snapshot(self.store, tip)
         root = Path(tempfile.mkdtemp(prefix="tree-", dir=self.workdir))
         if self.options.config_file is None:
             snapshot.materialise(configuration.CONFIG_NAMES, root)
-        return Checkout(branch, tip, snapshot, root, self._config(root))
+        checkout = Checkout(branch, tip, snapshot, root, self._config(root))
+        self._checkouts[(branch, tip)] = checkout
+        return checkout
 
     def _config(self, root: Path) -> configuration.Config | None:
         """promoter.yaml of a checkout, parsed once per content: validation and every retry
