@@ -141,7 +141,7 @@ def _mentions(root: Path, relative: PurePosixPath, repository: ImageRef) -> bool
     path = root / relative
     if _contains(path, token):
         return True
-    if _VALUES_NAME.match(_stem(relative.name)):
+    if _VALUES_NAME.fullmatch(_stem(relative.name)):
         return any(_contains(path.with_name(n), token) for n in ("values.yaml", "values.yml"))
     return False
 

@@ -12,8 +12,10 @@ editing, git or forges.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from promoter.config.files import decode, read_control_file, requote
 from promoter.config.holds import HOLD_FILE, Hold, add_hold, find_hold, parse_holds, remove_hold
 from promoter.config.model import (
     CONFIG_NAMES,
@@ -43,11 +45,12 @@ from promoter.config.parser import (
     Parser,
     unknown_environment,
 )
+from promoter.config.references import check_references
 from promoter.discovery import (
     resolve_in_repo,
     search_directory,
 )
-from promoter.errors import ConfigError, PathEscapeError, YamlError
+from promoter.errors import ConfigError, PathEscapeError
 from promoter.imageref import ImageRef
 
 __all__ = [  # the discovery functions are re-exported: cli may import config, not discovery
@@ -77,6 +80,9 @@ __all__ = [  # the discovery functions are re-exported: cli may import config, n
     "WindowRule",
     "Windows",
     "add_hold",
+    "check_config",
+    "check_controls",
+    "check_references",
     "environment",
     "find_app",
     "find_config",
@@ -85,6 +91,8 @@ __all__ = [  # the discovery functions are re-exported: cli may import config, n
     "parse_config",
     "parse_freezes",
     "parse_holds",
+    "read_config",
+    "read_control_file",
     "remove_hold",
     "resolve_in_repo",
     "search_directory",
@@ -92,37 +100,64 @@ __all__ = [  # the discovery functions are re-exported: cli may import config, n
 
 
 def find_config(root: Path) -> Path | None:
-    """The config file at the repository root, by the names promoter accepts, in order."""
+    """The config file at the repository root, by the names promoter accepts, in order.
+
+    A name held by a symlink is refused (`PathEscapeError`), not skipped for the next name:
+    promoter never reads the files that steer it through a link."""
     for name in CONFIG_NAMES:
-        candidate = root / name
-        if candidate.is_file():
-            return candidate
+        if read_control_file(root, name) is not None:
+            return root / name
     return None
 
 
 def load_config(path: Path, *, root: Path) -> Config:
     """Read and validate `path`, then check every target path against `root` (symlinks)."""
-    try:
-        name = path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        name = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror or exc}", path=name) from exc
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise YamlError("not UTF-8 text", path=name, line=line) from exc
+    name, text = read_config(path, root=root)
+    return check_config(text, name, root=root)
+
+
+def read_config(path: Path, *, root: Path) -> tuple[str, str]:
+    """(name for messages, text) of a config file. Under `root` (as spelled, links not
+    followed) it is a control file, never read through a symlink; elsewhere it is the
+    operator's own `--config` file, named as given."""
+    inside = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    if inside == os.pardir or inside.startswith(os.pardir + os.sep) or os.path.isabs(inside):
+        try:
+            return str(path), decode(path.read_bytes(), str(path))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config: {exc.strerror or exc}", path=str(path)) from exc
+    name = Path(inside).as_posix()
+    text = read_control_file(root, name)
+    if text is None:
+        raise ConfigError("cannot read config: No such file or directory", path=name)
+    return name, text
+
+
+def check_config(text: str, name: str, *, root: Path) -> Config:
+    """Validate config text, then check every target path against `root` (symlinks)."""
     parser = Parser(name)
     config = parser.parse(text)
     for site_field, line, relative in parser.paths:
         try:
             resolve_in_repo(root, relative)
         except PathEscapeError as exc:
-            raise PathEscapeError(exc.message, path=name, line=line, field=site_field) from exc
+            message = requote(exc.message, relative)
+            raise PathEscapeError(message, path=name, line=line, field=site_field) from exc
     return config
+
+
+def check_controls(root: Path, config: Config) -> None:
+    """The holds and freeze files under `root` (if any) are valid and name only the
+    environments and apps of `config` (`promote validate`)."""
+    for name in (HOLD_FILE, FREEZE_FILE):
+        text = read_control_file(root, name)
+        if text is None:
+            continue
+        check_references(text, name, config.environments, config.apps)
+        if name == HOLD_FILE:
+            parse_holds(text, name)
+        else:
+            Parser(name).freezes(text)
 
 
 def parse_config(text: str, name: str) -> Config:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from promoter.config.files import compose_one
 from promoter.errors import ConfigError
 
 HOLD_FILE = ".promoter/holds.yaml"
+_NULL = "tag:yaml.org,2002:null"
 HEADER = (
     "# Holds: promoter leaves these apps where they are in these environments until the\n"
     "# hold is released (promote release-hold) or a promotion is forced. One line each.\n"
@@ -41,21 +42,39 @@ class Hold:
 
 
 def parse_holds(text: str, name: str = HOLD_FILE) -> tuple[Hold, ...]:
-    try:
-        data = YAML(typ="safe").load(text)
-    except YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}".splitlines()[0], path=name) from exc
-    if data is None:
+    """The holds of a holds file; composed like promoter.yaml (nesting bounded, errors with
+    file and line, no excerpt of the file), each value as written (`1.10` stays `1.10`)."""
+    root = compose_one(text, name)
+    if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL):
         return ()
-    if not isinstance(data, list):
-        raise ConfigError("expected a list of holds", path=name)
+    if not isinstance(root, SequenceNode):
+        raise ConfigError("expected a list of holds", path=name, line=_line(root))
     found = []
-    for index, item in enumerate(data):
-        if not isinstance(item, dict) or not all(item.get(k) for k in ("env", "app", "version")):
-            raise ConfigError(f"hold [{index}] needs env, app and version", path=name)
-        reason, at = str(item.get("reason") or ""), str(item.get("at") or "")
-        found.append(Hold(str(item["env"]), str(item["app"]), str(item["version"]), reason, at))
+    for index, item in enumerate(root.value):
+        fields = _fields(item)
+        if fields is None or not all(fields.get(k) for k in ("env", "app", "version")):
+            raise ConfigError(
+                "needs env, app and version", path=name, line=_line(item), field=f"[{index}]"
+            )
+        reason, at = fields.get("reason", ""), fields.get("at", "")
+        found.append(Hold(fields["env"], fields["app"], fields["version"], reason, at))
     return tuple(found)
+
+
+def _fields(node: Node) -> dict[str, str] | None:
+    """A hold's scalar fields by key (None: not a mapping of scalars); null is empty."""
+    if not isinstance(node, MappingNode):
+        return None
+    fields: dict[str, str] = {}
+    for key, value in node.value:
+        if not isinstance(key, ScalarNode) or not isinstance(value, ScalarNode):
+            return None
+        fields[str(key.value)] = "" if value.tag == _NULL else str(value.value)
+    return fields
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
 
 
 def find_hold(holds: tuple[Hold, ...], env: str, app: str) -> Hold | None:

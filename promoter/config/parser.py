@@ -6,16 +6,14 @@ and no YAML type guessing slips past (`base: 1.10` is a number, not a branch).
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from promoter.config.files import EXCERPT, compose_one, excerpt, plain, requote
 from promoter.config.model import (
     GROUPS,
     MODES,
@@ -37,7 +35,7 @@ from promoter.discovery import (
     did_you_mean,
     normalize_relative,
 )
-from promoter.errors import ConfigError, ImageRefError, PathEscapeError, YamlError
+from promoter.errors import ConfigError, ImageRefError, PathEscapeError
 from promoter.imageref import ImageRef, parse_image_ref
 
 NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
@@ -62,6 +60,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SETTINGS = ("mode", "base", "labels", "reviewers", "squash", "group", "policies")
 _GUARD_KEYS = ("bot_actors", "watch", "ignore")
 _TARGET_OPTIONS = {"helm": "key", "file": "pointer"}
+MAX_MERGES = 1000
+"""Merge-key sources one file may expand (`<<: [*a, *a, ...]` nested is an alias bomb)."""
 
 Entries = list[tuple[str, ScalarNode, Node]]
 
@@ -72,6 +72,8 @@ class Parser:
     def __init__(self, name: str) -> None:
         self.name = name
         self.paths: list[tuple[str, int, str]] = []
+        self.merged = 0
+        """Merge-key sources expanded so far, bounded by `MAX_MERGES` (an alias bomb)."""
 
     def error(self, node: Node, where: str | None, message: str) -> ConfigError:
         return ConfigError(message, path=self.name, line=node.start_mark.line + 1, field=where)
@@ -79,8 +81,8 @@ class Parser:
     def freezes(self, text: str) -> tuple[tuple[tuple[str, ...], FreezeWindow], ...]:
         """A freeze file: a list of `{reason, environments?, start?, until?}`; without
         `until` a freeze holds until its entry is removed."""
-        root = self.compose(text)
-        if isinstance(root, ScalarNode) and root.tag == _NULL:
+        root = compose_one(text, self.name)
+        if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL):
             return ()
         if not isinstance(root, SequenceNode):
             raise self.error(root, None, f"expected a list of freezes, got {_shown(root)}")
@@ -118,11 +120,11 @@ class Parser:
         version_node = self.required(root, None, entries, "version", "add 'version: 1'")
         if version_node.tag != _INT or not version_node.value.isdigit():
             raise self.error(version_node, "version", f"expected 1, got {_shown(version_node)}")
-        if int(version_node.value) != VERSION:
+        if len(version_node.value) > 6 or int(version_node.value) != VERSION:  # int(): 4300 digits
             raise self.error(
                 version_node,
                 "version",
-                f"unsupported version {version_node.value} (this promoter reads version 1)",
+                f"unsupported version {plain(version_node.value)} (this promoter reads version 1)",
             )
         defaults_node = _get(entries, "defaults")
         defaults: dict[str, Node] = {}
@@ -142,29 +144,28 @@ class Parser:
         return Guards(**{key: self.globs(value, f"guards.{key}") for key, value in found.items()})
 
     def globs(self, node: Node, where: str) -> tuple[str, ...]:
-        return self.strings(node, where, r"\S", "glob (it must not be empty)")
+        return self.strings(node, where, r"\S.*", "glob (it must not be empty)")
 
     def compose(self, text: str) -> Node:
-        try:
-            composed = list(YAML(typ="rt", pure=True).compose_all(io.StringIO(text)))
-        except MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else None
-            problem = exc.problem or exc.context or "invalid YAML"
-            raise YamlError(f"not valid YAML: {problem}", path=self.name, line=line) from exc
-        except YAMLError as exc:
-            raise YamlError(f"not valid YAML: {exc}", path=self.name) from exc
-        docs: list[Node] = [d for d in composed if d is not None]
-        if not docs:
+        """The file's one document (nesting bounded, errors without source excerpts)."""
+        root = compose_one(text, self.name)
+        if root is None:
             raise ConfigError(
                 "empty config; expected 'version: 1', 'environments' and 'apps'", path=self.name
             )
-        if len(docs) > 1:
-            raise self.error(docs[1], None, f"expected one YAML document, got {len(docs)}")
-        return docs[0]
+        return root
 
-    def mapping(self, node: Node, where: str | None, allowed: tuple[str, ...] | None) -> Entries:
-        """Entries of a mapping (merge keys applied), or an error naming the bad key."""
+    def mapping(
+        self,
+        node: Node,
+        where: str | None,
+        allowed: tuple[str, ...] | None,
+        merging: tuple[int, ...] = (),
+    ) -> Entries:
+        """Entries of a mapping (merge keys applied), or an error naming the bad key.
+
+        `merging`: the mappings whose merge keys led here; one merging itself is refused,
+        and so are more than `MAX_MERGES` merges in one file (each expands its aliases)."""
         if isinstance(node, ScalarNode) and node.tag == _NULL:
             return []
         if not isinstance(node, MappingNode):
@@ -176,12 +177,15 @@ class Parser:
             if key.tag == _MERGE:
                 sources = value.value if isinstance(value, SequenceNode) else [value]
                 for source in sources:
-                    merged.extend(self.mapping(source, where, allowed))
+                    self.merged += 1
+                    if id(source) in (id(node), *merging) or self.merged > MAX_MERGES:
+                        raise self.error(key, where, "merge keys merge too much (or themselves)")
+                    merged.extend(self.mapping(source, where, allowed, (*merging, id(node))))
                 continue
             if not isinstance(key, ScalarNode) or key.tag != _STR:
                 raise self.error(key, where, f"expected a string key, got {_shown(key)}")
             text = str(key.value)
-            child = _join(where, text)
+            child = _join(where, _segment(text))
             if text in seen:
                 raise self.error(key, child, f"duplicate key (first at line {seen[text]})")
             seen[text] = key.start_mark.line + 1
@@ -204,11 +208,12 @@ class Parser:
 
     def string(self, node: Node, where: str, pattern: str | None = None, what: str = "") -> str:
         if not isinstance(node, ScalarNode) or node.tag != _STR:
-            hint = f' (quote it: "{node.value}")' if _is_plain_scalar(node) else ""
+            shown = str(node.value)
+            hint = f' (quote it: "{shown}")' if _is_plain_scalar(node) and _is_short(shown) else ""
             raise self.error(node, where, f"expected a string, got {_shown(node)}{hint}")
         value = str(node.value)
-        if pattern is not None and not re.match(pattern, value):
-            raise self.error(node, where, f"{value!r} is not a valid {what}")
+        if pattern is not None and not re.fullmatch(pattern, value):
+            raise self.error(node, where, f"{excerpt(value)} is not a valid {what}")
         return value
 
     def strings(self, node: Node, where: str, pattern: str, what: str) -> tuple[str, ...]:
@@ -225,7 +230,7 @@ class Parser:
         result: dict[str, Environment] = {}
         sources: dict[str, tuple[Node, str]] = {}
         for name, key, value in entries:
-            where = f"environments.{name}"
+            where = f"environments.{_segment(name)}"
             self.string(key, where, NAME_PATTERN, _NAME_RULE)
             keys = (*_SETTINGS, "from", "source")
             own = {k: v for k, _, v in self.mapping(value, where, keys)}
@@ -267,7 +272,9 @@ class Parser:
         if node is not None:
             text = self.string(node, at)
             if text not in MODES:
-                raise self.error(node, at, f"expected 'push' or 'pull-request', got {text!r}")
+                raise self.error(
+                    node, at, f"expected 'push' or 'pull-request', got {excerpt(text)}"
+                )
             mode = next(m for m in MODES if m == text)
         node, at = pick("base")
         if node is not None and not (isinstance(node, ScalarNode) and node.tag == _NULL):
@@ -288,7 +295,7 @@ class Parser:
         if node is not None:
             text = self.string(node, at)
             if text not in GROUPS:
-                raise self.error(node, at, f"expected 'app' or 'all', got {text!r}")
+                raise self.error(node, at, f"expected 'app' or 'all', got {excerpt(text)}")
             group = "all" if text == "all" else "app"
         return Environment(name, mode, base, labels, reviewers, source, policies, squash, group)
 
@@ -299,7 +306,10 @@ class Parser:
             at = f"{where}.{key}"
             if key == "soak":
                 text = self.string(value, at, DURATION_PATTERN, "duration (use e.g. 30m, 24h, 2d)")
-                found = replace(found, soak=_duration(text))
+                try:
+                    found = replace(found, soak=_duration(text))
+                except (ValueError, OverflowError) as exc:  # past int's digits or timedelta
+                    raise self.error(value, at, "duration too long") from exc
             elif key == "freeze":
                 if not isinstance(value, SequenceNode):
                     raise self.error(value, at, f"expected a list, got {_shown(value)}")
@@ -313,7 +323,7 @@ class Parser:
                 order = self.string(value, at)
                 if order not in ("semver", "numeric", "lexical"):
                     raise self.error(
-                        value, at, f"expected semver, numeric or lexical, got {order!r}"
+                        value, at, f"expected semver, numeric or lexical, got {excerpt(order)}"
                     )
                 found = replace(found, version_order=order)
             else:
@@ -349,13 +359,15 @@ class Parser:
                 parsed = _days(text)
                 if parsed is None:
                     raise self.error(
-                        value, at, f"expected days like mon-fri or sat,sun, got {text!r}"
+                        value, at, f"expected days like mon-fri or sat,sun, got {excerpt(text)}"
                     )
                 days = parsed
             else:
                 match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", text)
                 if match is None or (match.group(3) == "24" and match.group(4) != "00"):
-                    raise self.error(value, at, f"expected hours like 09:00-17:00, got {text!r}")
+                    raise self.error(
+                        value, at, f"expected hours like 09:00-17:00, got {excerpt(text)}"
+                    )
                 h1, m1, h2, m2 = (int(g) for g in match.groups())
                 start, end = h1 * 60 + m1, h2 * 60 + m2
                 if start == end:
@@ -382,7 +394,7 @@ class Parser:
     def moment(self, node: Node, where: str, *, end: bool) -> datetime:
         """A date (whole days, UTC) or an ISO datetime; naive datetimes are UTC."""
         text = str(node.value) if isinstance(node, ScalarNode) else ""
-        if not re.match(MOMENT_PATTERN, text) or node.tag == _NULL:
+        if not re.fullmatch(MOMENT_PATTERN, text) or node.tag == _NULL:
             raise self.error(
                 node, where, f"expected a date (2026-12-20) or datetime, got {_shown(node)}"
             )
@@ -411,7 +423,7 @@ class Parser:
     def apps(self, node: Node, environments: dict[str, Environment]) -> dict[str, App]:
         result: dict[str, App] = {}
         for name, key, value in self.mapping(node, "apps", None):
-            where = f"apps.{name}"
+            where = f"apps.{_segment(name)}"
             self.string(key, where, NAME_PATTERN, _NAME_RULE)
             entries = self.mapping(value, where, ("image", "targets", "watch", "ignore"))
             image_node = self.required(key, where, entries, "image", "e.g. ghcr.io/acme/web")
@@ -437,12 +449,13 @@ class Parser:
         try:
             image = parse_image_ref(text)
         except ImageRefError as exc:
-            raise self.error(node, where, exc.message) from exc
+            raise self.error(node, where, requote(exc.message, text)) from exc
         if image.tag is not None or image.digest is not None:
             raise self.error(
                 node,
                 where,
-                f"expected a repository without tag or digest, got {text!r} (use {image.name!r})",
+                f"expected a repository without tag or digest, got {excerpt(text)} "
+                f"(use {excerpt(image.name, 255)})",
             )
         return image
 
@@ -454,7 +467,7 @@ class Parser:
             raise self.error(node, where, "expected at least one environment")
         result: dict[str, tuple[Target, ...]] = {}
         for env, key, value in entries:
-            at = f"{where}.{env}"
+            at = f"{where}.{_segment(env)}"
             if env not in environments:
                 raise self.error(key, at, unknown_environment(env, list(environments)))
             items = value.value if isinstance(value, SequenceNode) else [value]
@@ -488,12 +501,15 @@ class Parser:
             path = normalize_relative(text)
         except PathEscapeError as exc:
             raise PathEscapeError(
-                exc.message, path=self.name, line=path_node.start_mark.line + 1, field=at
+                requote(exc.message, text),
+                path=self.name,
+                line=path_node.start_mark.line + 1,
+                field=at,
             ) from exc
         if kind != "directory" and path == ".":
-            raise self.error(path_node, at, f"expected a file, got {text!r}")
+            raise self.error(path_node, at, f"expected a file, got {excerpt(text)}")
         if ".git" in path.split("/"):
-            raise self.error(path_node, at, f"{text!r} points into .git")
+            raise self.error(path_node, at, f"{excerpt(text)} points into .git")
         self.paths.append((at, path_node.start_mark.line + 1, path))
         option = _TARGET_OPTIONS.get(kind)
         key: str | None = None
@@ -518,7 +534,7 @@ class Parser:
 
 def unknown_environment(name: str, known: list[str]) -> str:
     hint = did_you_mean(name, known)
-    return f"unknown environment {name!r}; known: {', '.join(sorted(known))}{hint}"
+    return f"unknown environment {excerpt(name)}; known: {', '.join(sorted(known))}{hint}"
 
 
 ALWAYS = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -560,11 +576,25 @@ def _is_plain_scalar(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag not in (_STR, _NULL) and not node.style
 
 
+def _segment(key: str) -> str:
+    """A mapping key as a part of a field path: as written when short and printable, else
+    quoted, escaped and cut short (a key is file content like any other)."""
+    return key if key and len(key) <= EXCERPT and key.isprintable() else excerpt(key)
+
+
+def _is_short(text: str) -> bool:
+    return len(text) <= EXCERPT and text.isprintable()
+
+
 def _shown(node: Node) -> str:
+    """What a message says a node is: its kind, or its value quoted and cut short."""
     if isinstance(node, MappingNode):
         return "a mapping"
     if isinstance(node, SequenceNode):
         return "a list"
     if node.tag == _NULL:
         return "nothing"
-    return repr(str(node.value)) if node.tag == _STR else str(node.value)
+    text = str(node.value)
+    if node.tag == _STR or not _is_plain_scalar(node):
+        return excerpt(text)
+    return plain(text)

@@ -81,7 +81,7 @@ def infer_environments(paths: Iterable[str]) -> list[str]:
             if part in KNOWN_ENVIRONMENTS or after_container:
                 found.add(part)
         text = stem(parts[-1])
-        match = re.match(r"^values[-.](?P<a>.+)$|^(?P<b>.+)[-.]values$", text)
+        match = re.fullmatch(r"^values[-.](?P<a>.+)$|^(?P<b>.+)[-.]values$", text)
         if match and match.group("a"):
             found.add(match.group("a"))
         elif match:
