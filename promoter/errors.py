@@ -92,6 +92,12 @@ class EditRefusedError(InputError):
     """An edit could not be proven to change exactly the intended value."""
 
 
+class NotAVersionError(EditRefusedError):
+    """A value read from the config repository where a version belongs is no tag, digest
+    or image reference: data promoter will not carry into another file, a message or a job.
+    Refused wherever it is read, even by read-only commands (issue 19)."""
+
+
 class PolicyBlockedError(PromoterError):
     """A promotion policy (freeze, soak time, no downgrade) blocks the run."""
 

@@ -130,12 +130,19 @@ def test_cli_bump_missing_file_exit_2(tmp_path: Path) -> None:
     assert_one_line_error(done, 2, "nope.yaml", "file not found")
 
 
-def test_cli_bump_all_or_nothing_across_files(kustomization: Path, tmp_path: Path) -> None:
+def test_cli_bump_skips_files_without_the_image(kustomization: Path, tmp_path: Path) -> None:
+    """Several files: those without the image are skipped (issue 19), and the run fails
+    only when none has it, writing nothing."""
     other = tmp_path / "other.yaml"
     other.write_text("unrelated: true\n")
-    done = run("bump", str(kustomization), str(other), "--image", "ghcr.io/acme/web:2.0")
-    assert_one_line_error(done, 2, "other.yaml")
-    assert kustomization.read_text() == KUSTOMIZATION
+    done = run("bump", str(other), str(kustomization), "--image", "ghcr.io/acme/web:2.0")
+    assert done.returncode == 0, done.stderr
+    assert kustomization.read_text() != KUSTOMIZATION
+    assert "2.0" in kustomization.read_text()
+    assert other.read_text() == "unrelated: true\n"
+    none = run("bump", str(other), "--image", "ghcr.io/acme/web:3.0")
+    assert_one_line_error(none, 2, "other.yaml")
+    assert other.read_text() == "unrelated: true\n"
 
 
 def test_cli_bump_json_error_object(kustomization: Path) -> None:

@@ -32,9 +32,12 @@ from promoter.editing.model import (
     Context,
     Found,
     Insertion,
+    Shape,
     Target,
     line_of,
     refuse_pinned,
+    refuse_stale_tag,
+    template_reference,
     updated_reference,
 )
 from promoter.editing.source import (
@@ -113,12 +116,12 @@ def _kustomize_images(
     found: list[Found] = []
     for index, item in enumerate(images.value):
         text = scalar_text(item)
-        if not isinstance(item, ScalarNode) or text is None or "{{" in text:
+        if not isinstance(item, ScalarNode) or text is None:
             continue
         new = _override(text, request, yaml_file, item)
         if new is not None:
             item_path = (*path, "kustomize", "images", index)
-            found.append(Target(doc, item_path, item, new, KIND_KUSTOMIZE))
+            found.append(Target(doc, item_path, item, new, KIND_KUSTOMIZE, Shape.REFERENCE))
     return found
 
 
@@ -127,7 +130,7 @@ def _override(text: str, request: BumpRequest, yaml_file: YamlFile, node: Node) 
     old, equals, new = text.strip().partition("=")
     if not equals:
         return bumped_reference(text, request, yaml_file, node)
-    new_ref = find_image_ref(new)
+    new_ref = find_image_ref(new) or template_reference(new)
     if new_ref is None:
         return None
     old_ref = find_image_ref(old)
@@ -300,7 +303,7 @@ def _values_object(
             text = scalar_text(node)
             new = bumped_reference(text, request, yaml_file, node) if text else None
             if new is not None:
-                found.append(Target(doc, node_path, node, new, KIND_VALUES))
+                found.append(Target(doc, node_path, node, new, KIND_VALUES, Shape.REFERENCE))
     return found
 
 
@@ -318,7 +321,9 @@ def _version_keys(
     A slot is (path, mapping, role): parameters keep the value under `value_key`, values
     blocks under the role's own key. A missing tag key is added; a missing digest key is
     not (a chart without one would ignore it). As everywhere, a pinned digest refuses a
-    tag-only request, and templated values (`{{ }}`) are left alone.
+    tag-only request, and a digest-only request leaves no tag beside the digest: a values
+    block's tag key is removed, a tag parameter refused (promoter removes no list item).
+    A templated value (`{{ }}`) is a target like any other, which the engine refuses.
     """
     image = request.image
     found: list[Found] = []
@@ -326,18 +331,15 @@ def _version_keys(
         path, mapping, role = digest
         node = mapping_get(mapping, value_key or role)
         current = scalar_value(node)
-        if current and "{{" in current:
-            return []
-        if image.digest is None and current:
+        if image.digest is None and current and "{{" not in current:
             raise refuse_pinned(yaml_file, node or mapping, current, image)
-        if image.digest is not None and isinstance(node, ScalarNode):
-            found.append(Target(doc, (*path, value_key or role), node, image.digest, kind))
+        if isinstance(node, ScalarNode) and (image.digest is not None or current):
+            new = image.digest or current or ""  # a templated digest: for the engine to refuse
+            found.append(Target(doc, (*path, value_key or role), node, new, kind, Shape.VERSION))
     path, mapping, role = tag
     key = value_key or role
     node = mapping_get(mapping, key)
     current = scalar_value(node)
-    if current and "{{" in current:
-        return []
     if image.tag is None:
         if not found:
             raise EditRefusedError(
@@ -346,8 +348,13 @@ def _version_keys(
                 path=yaml_file.name,
                 line=line_of(node or mapping),
             )
+        if isinstance(node, ScalarNode) and current:
+            if value_key is not None:
+                raise refuse_stale_tag(yaml_file, node, image, "an Argo CD tag parameter")
+            target = Target(doc, (*path, key), node, "", kind, Shape.VERSION, remove=True)
+            found.append(target)
     elif isinstance(node, ScalarNode):
-        found.append(Target(doc, (*path, key), node, image.tag, kind))
+        found.append(Target(doc, (*path, key), node, image.tag, kind, Shape.VERSION))
     elif node is None:
         found.append(Insertion(doc, path, mapping, key, image.tag, kind))
     return found

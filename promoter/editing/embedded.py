@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from ruamel.yaml.nodes import ScalarNode
 
-from promoter.editing.model import Target
+from promoter.editing.model import Shape, Target, check_replaceable, line_of, quoted
 from promoter.editing.source import Path, YamlFile, parse_text
 from promoter.editing.splice import apply_replacements, replace_scalar
 from promoter.errors import EditRefusedError, YamlError
@@ -32,11 +32,23 @@ def rewrite_embedded(
         targets = find(inner)
         if not targets:
             return None
+        for target in targets:
+            check_replaceable(inner, target)
+            if target.remove:
+                raise EditRefusedError(
+                    f"a digest-only promotion would leave the tag {quoted(str(target.node.value))}"
+                    " beside the digest, and promoter removes no key inside a block scalar; "
+                    "promote <image>:<tag>@<digest> to set both",
+                    path=inner.name,
+                    line=line_of(target.node),
+                )
         replacements = [replace_scalar(inner, t.node, t.new) for t in targets]
     except EditRefusedError as exc:
+        field = f"{exc.field}: " if exc.field else ""
         raise EditRefusedError(
-            f"{exc.message} (inside the block scalar at {yaml_file.pointer(doc, path)})",
+            f"{field}{exc.message} (inside the block scalar at {yaml_file.pointer(doc, path)})",
             path=yaml_file.name,
             line=first_line + exc.line if exc.line else first_line,
         ) from exc
-    return Target(doc, path, node, apply_replacements(inner.text, replacements), kind)
+    new = apply_replacements(inner.text, replacements)
+    return Target(doc, path, node, new, kind, Shape.BLOCK)

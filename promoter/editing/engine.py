@@ -14,15 +14,32 @@ from collections.abc import Callable, Sequence
 from pathlib import Path as FsPath
 
 from promoter.editing import argocd, helm, kustomize, pointer, setters, workloads
-from promoter.editing.model import BumpRequest, Context, Edit, FileEdit, Found, Target
+from promoter.editing.model import (
+    BumpRequest,
+    Context,
+    Edit,
+    FileEdit,
+    Found,
+    Target,
+    check_replaceable,
+    parent_of,
+)
 from promoter.editing.source import (
+    Path,
     YamlFile,
     check_not_encrypted,
     encode,
     node_paths,
     parse_bytes,
 )
-from promoter.editing.splice import Replacement, apply_replacements, insert_key, replace_scalar
+from promoter.editing.splice import (
+    Replacement,
+    apply_replacements,
+    insert_key,
+    remove_key,
+    replace_scalar,
+)
+from promoter.editing.templates import parse_editable
 from promoter.editing.verify import verify
 from promoter.errors import EditRefusedError, TargetNotFoundError, YamlError
 
@@ -64,11 +81,20 @@ def find_all(yaml_file: YamlFile, request: BumpRequest, context: Context) -> lis
 
 
 def plan(yaml_file: YamlFile, found: list[Found]) -> list[Edit]:
-    """Render each location into a splice; locations that already hold the value drop out."""
+    """Render each location into a splice; locations that already hold the value drop out.
+
+    Every value to be replaced is first checked by its shape (`check_replaceable`): a
+    template or anything else that is not a tag, digest or reference is refused here, for
+    every editor at once.
+    """
     paths = node_paths(yaml_file)
     edits: list[Edit] = []
     for item in found:
         if isinstance(item, Target):
+            check_replaceable(yaml_file, item)
+            if item.remove:
+                edits.append(_removal(yaml_file, item, paths))
+                continue
             if item.node.value == item.new and item.node.tag == "tag:yaml.org,2002:str":
                 continue
             occurrences = paths.get(id(item.node), [(item.doc, item.path)])
@@ -102,6 +128,34 @@ def plan(yaml_file: YamlFile, found: list[Found]) -> list[Edit]:
     return edits
 
 
+def _removal(yaml_file: YamlFile, item: Target, paths: dict[int, list[tuple[int, Path]]]) -> Edit:
+    """The key of `item` (a stale tag beside a pinned digest) removed, line or flow item."""
+    occurrences = paths.get(id(item.node), [(item.doc, item.path)])
+    field = yaml_file.pointer(item.doc, item.path)
+    if occurrences[0] != (item.doc, item.path):
+        first_doc, first_path = occurrences[0]
+        raise EditRefusedError(
+            "value is an alias; edit its anchor at "
+            f"{yaml_file.pointer(first_doc, first_path)} instead",
+            path=yaml_file.name,
+            line=_line(item),
+            field=field,
+        )
+    replacement = remove_key(yaml_file, parent_of(yaml_file, item), item.node)
+    return Edit(
+        pointer=field,
+        line=_line(item),
+        old=str(item.node.value),
+        new="",
+        kind=item.kind,
+        op="remove",
+        start=replacement.start,
+        end=replacement.end,
+        text=replacement.new_text,
+        paths=tuple(occurrences),
+    )
+
+
 def _edit(
     yaml_file: YamlFile,
     item: Found,
@@ -133,8 +187,9 @@ def apply(yaml_file: YamlFile, edits: list[Edit]) -> str:
 def edit_bytes(
     raw: bytes, name: str, request: BumpRequest, context: Context | None = None
 ) -> FileEdit:
-    """Pure: the bytes `raw` become, with the proof done. Raises when nothing matches."""
-    yaml_file = parse_bytes(raw, name)
+    """Pure: the bytes `raw` become, with the proof done. Raises when nothing matches, and
+    refuses a Go template up front (`templates.parse_editable`)."""
+    yaml_file = parse_editable(raw, name)
     found = find_all(yaml_file, request, context or Context())
     if not found:
         raise TargetNotFoundError(

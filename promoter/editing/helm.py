@@ -11,9 +11,11 @@ entries belong to the workloads editor, and `status:` of a Kubernetes object to 
 controller, so both are left alone here.
 
 A block whose `tag` key is missing (commented out) gets one inserted, but only when the
-request carries a tag. An environment file (`values-staging.yaml`) whose block sets a tag
-without a repository is matched through the chart's `values.yaml` at the same key path.
-Knows nothing of charts or templates: values containing `{{` are never touched.
+request carries a tag; a digest-only request removes the tag key beside the digest key.
+An environment file (`values-staging.yaml`) whose block sets a tag without a repository is
+matched through the chart's `values.yaml` at the same key path. Knows nothing of charts or
+templates: a templated repository names no image, and a templated tag or reference of the
+requested image is reported as found, for the engine to refuse.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ from promoter.editing.model import (
     Context,
     Found,
     Insertion,
+    Shape,
     Target,
     refuse_pinned,
+    refuse_stale_tag,
+    template_reference,
     updated_reference,
 )
 from promoter.editing.source import (
@@ -251,12 +256,41 @@ def _block_candidates(
                 _digest_candidates(doc, path, own, digest_key, digest_entry, inherited, image)
             )
     if image.tag is None:
-        return found
+        return [*found, *_stale_tag(yaml_file, doc, path, block, own, base, tag_entry, image)]
     if tag_entry is None:
         insertion = Insertion(doc, path, own, block.layout.tag, image.tag, KIND)
         return [*found, _Candidate(insertion, False)]
     tag = _value_target(doc, path, own, block.layout.tag, tag_entry, image.tag)
     return found if tag is None else [*found, tag]
+
+
+def _stale_tag(
+    yaml_file: YamlFile,
+    doc: int,
+    path: Path,
+    block: _Block,
+    own: MappingNode,
+    base: tuple[YamlFile, MappingNode] | None,
+    tag_entry: tuple[Node, Node] | None,
+    image: ImageRef,
+) -> list[_Candidate]:
+    """A digest-only request removes the block's tag key, as kustomize drops `newTag`: the
+    chart would otherwise render the old tag beside the new digest. An environment file's
+    tag is refused instead when the chart's values set one too (removing the override would
+    bring the chart's tag back)."""
+    if tag_entry is None or not isinstance(tag_entry[1], ScalarNode):
+        return []
+    node = tag_entry[1]
+    if not scalar_value(node):
+        return []
+    if base is not None:
+        base_tag = _entry(base[1], block.layout.tag)
+        if base_tag is not None and scalar_value(base_tag[1]):
+            raise refuse_stale_tag(
+                yaml_file, node, image, f"{base[0].name} sets a tag under it as well"
+            )
+    target = Target(doc, (*path, block.layout.tag), node, "", KIND, Shape.VERSION, remove=True)
+    return [_Candidate(target, False)]
 
 
 def _digest_candidates(
@@ -287,12 +321,12 @@ def _value_target(
     doc: int, path: Path, own: MappingNode, key: str, entry: tuple[Node, Node], new: str
 ) -> _Candidate | None:
     key_node, node = entry
-    if not isinstance(node, ScalarNode) or "{{" in str(node.value):
+    if not isinstance(node, ScalarNode):
         return None
     indirect = node.start_mark.index < key_node.start_mark.index or not any(
         k is key_node for k, _ in own.value
     )
-    return _Candidate(Target(doc, (*path, key), node, new, KIND), indirect)
+    return _Candidate(Target(doc, (*path, key), node, new, KIND, Shape.VERSION), indirect)
 
 
 def _digest_text(key: str, digest: str, old: str) -> str:
@@ -333,13 +367,13 @@ def _string_target(
     yaml_file: YamlFile, doc: int, path: Path, node: Node, request: BumpRequest
 ) -> Target | None:
     text = scalar_text(node)
-    if text is None or "{{" in text or not isinstance(node, ScalarNode):
+    if text is None or not isinstance(node, ScalarNode):
         return None
-    ref = find_image_ref(text)
+    ref = find_image_ref(text) or template_reference(text)
     if ref is None or not ref.same_repository(request.image):
         return None
     new = updated_reference(ref, request.image, yaml_file, node)
-    return Target(doc, path, node, str(new), STRING_KIND)
+    return Target(doc, path, node, str(new), STRING_KIND, Shape.REFERENCE)
 
 
 def _entry(

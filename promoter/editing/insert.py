@@ -36,11 +36,11 @@ from promoter.editing.source import (
     encode,
     key_text,
     node_paths,
-    parse_bytes,
     parse_text,
     to_data,
     to_pointer,
 )
+from promoter.editing.templates import parse_editable
 from promoter.errors import EditRefusedError, YamlError
 
 KIND_IMAGES = "kustomize-insert"
@@ -70,7 +70,7 @@ class ImageEntry:
 
 def insert_image_entries(raw: bytes, name: str, entries: Sequence[ImageEntry]) -> FileEdit:
     """Add `entries` to the kustomization's `images:` (the key too, when it has none)."""
-    yaml_file = parse_bytes(raw, name)
+    yaml_file = parse_editable(raw, name)
     check_not_encrypted(yaml_file)
     index, root = _first_mapping(yaml_file)
     text = yaml_file.text
@@ -149,7 +149,7 @@ def insert_value(raw: bytes, name: str, doc: int, path: Sequence[str], value: st
     the same value is a no-op, another one is refused."""
     if not path:
         raise EditRefusedError("empty key path", path=name)
-    yaml_file = parse_bytes(raw, name)
+    yaml_file = parse_editable(raw, name)
     check_not_encrypted(yaml_file)
     text = yaml_file.text
     style = Style(yaml_file)

@@ -3,7 +3,8 @@
 Applies to kustomization files (`kustomization.yaml`, `kustomization.yml`, `Kustomization`),
 to any document of kind `Kustomization`/`Component` from kustomize, and to Flux
 `Kustomization` objects (`spec.images`). A missing `newTag`/`digest` key is added in the
-entry's own style (block line or flow item).
+entry's own style (block line or flow item). A digest-only request removes the entry's
+`newTag`, as `kustomize edit set image name@digest` does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from pathlib import PurePath
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from promoter.editing.model import BumpRequest, Context, Found, Insertion, Target, refuse_pinned
+from promoter.editing.model import (
+    BumpRequest,
+    Context,
+    Found,
+    Insertion,
+    Shape,
+    Target,
+    refuse_pinned,
+)
 from promoter.editing.source import (
     Path,
     YamlFile,
@@ -127,5 +136,10 @@ def _entry_edits(
         if node is None:
             edits.append(Insertion(doc, path, entry, key, value, KIND))
         elif isinstance(node, ScalarNode):
-            edits.append(Target(doc, (*path, key), node, value, KIND))
+            edits.append(Target(doc, (*path, key), node, value, KIND, Shape.VERSION))
+    tag_node = mapping_get(entry, "newTag")
+    if image.tag is None and isinstance(tag_node, ScalarNode) and scalar_value(tag_node):
+        # `kustomize edit set image name@digest` drops newTag: kustomize would deploy
+        # `name:<old tag>@digest`, the old tag claiming a version the digest is not.
+        edits.append(Target(doc, (*path, "newTag"), tag_node, "", KIND, Shape.VERSION, remove=True))
     return edits

@@ -8,12 +8,16 @@ as promoter's own reports write it; without one, and for dotted paths, the key a
 every document that has it.
 
 What the key lands on decides the new value: a reference of the requested repository gets
-the updated reference, a mapping with `tag` gets its `tag` (and `digest`) set, any other
-scalar gets the requested tag (or digest). Knows nothing of markers or file kinds.
+the updated reference, a mapping with `tag` gets its `tag` (and `digest`) set, a digest
+gets the digest, any other scalar gets the requested tag (an empty one the digest, when
+there is no tag). A digest-only request removes a mapping's `tag` beside its `digest` and
+refuses a scalar holding a tag (docs/configuration.md, "Digests"). Knows nothing of
+markers or file kinds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,9 +27,13 @@ from promoter.editing.model import (
     BumpRequest,
     Context,
     Found,
+    Shape,
     Target,
     line_of,
+    quoted,
     refuse_pinned,
+    refuse_stale_tag,
+    template_reference,
     updated_reference,
 )
 from promoter.editing.source import (
@@ -40,7 +48,7 @@ from promoter.editing.source import (
     to_pointer,
 )
 from promoter.errors import EditRefusedError, InputError, TargetNotFoundError
-from promoter.imageref import ImageRef, find_image_ref, parse_digest
+from promoter.imageref import ImageRef, find_image_ref, is_valid_tag, parse_digest
 
 KIND = "pointer"
 Segment = str | int
@@ -207,8 +215,8 @@ def _targets(yaml_file: YamlFile, location: Location, request: BumpRequest) -> l
     image = request.image
     if isinstance(node, ScalarNode):
         _check_editable(yaml_file, location)
-        new = _scalar_value(yaml_file, node, image)
-        return [Target(location.doc, location.path, node, new, KIND)]
+        new, shape = _scalar_value(yaml_file, node, image)
+        return [Target(location.doc, location.path, node, new, KIND, shape)]
     if isinstance(node, MappingNode) and isinstance(mapping_get(node, "tag"), ScalarNode):
         return _image_mapping(yaml_file, location, node, image)
     what = "a list" if isinstance(node, SequenceNode) else "a mapping without a `tag` key"
@@ -221,16 +229,10 @@ def _targets(yaml_file: YamlFile, location: Location, request: BumpRequest) -> l
 
 
 def _check_editable(yaml_file: YamlFile, location: Location) -> None:
-    """Refuse templates and aliases: the bytes to change are not at this location."""
+    """Refuse aliases: the bytes to change are not at this location. (A template is refused
+    by the engine, as every editor's: `model.check_replaceable`.)"""
     node = location.node
     field = yaml_file.pointer(location.doc, location.path)
-    if "{{" in str(node.value):
-        raise EditRefusedError(
-            "value is a template expression ({{ … }}); promoter does not edit templates",
-            path=yaml_file.name,
-            line=line_of(node),
-            field=field,
-        )
     occurrences = node_paths(yaml_file).get(id(node), [])
     if occurrences and occurrences[0] != (location.doc, location.path):
         anchor_doc, anchor_path = occurrences[0]
@@ -266,22 +268,27 @@ def _alias_line(yaml_file: YamlFile, location: Location) -> int | None:
     return None
 
 
-def _scalar_value(yaml_file: YamlFile, node: ScalarNode, image: ImageRef) -> str:
+def _scalar_value(yaml_file: YamlFile, node: ScalarNode, image: ImageRef) -> tuple[str, Shape]:
+    """What the scalar becomes: a digest for a digest, the updated reference for a reference
+    of the image, else the tag (the digest when the scalar is empty and there is no tag)."""
     old = scalar_value(node) or ""
     if _is_digest(old):
         if image.digest is None:
             raise refuse_pinned(yaml_file, node, old, image)
-        return image.digest
+        return image.digest, Shape.VERSION
     ref = find_image_ref(old) if scalar_text(node) is not None else None
+    ref = ref or template_reference(old)
     if ref is not None and ref.same_repository(image):
-        return str(updated_reference(ref, image, yaml_file, node))
+        return str(updated_reference(ref, image, yaml_file, node)), Shape.REFERENCE
     if ref is not None and (ref.tag or ref.digest or "/" in old):
         raise EditRefusedError(
-            f"holds {old}, a reference to another repository than {image.name}",
+            f"holds {quoted(old)}, a reference to another repository than {image.name}",
             path=yaml_file.name,
             line=line_of(node),
         )
-    return image.tag or image.digest or ""
+    if image.tag is None and old and is_valid_tag(old):
+        raise refuse_stale_tag(yaml_file, node, image, "the key holds a tag, not a digest")
+    return image.tag or image.digest or "", Shape.VERSION
 
 
 def _image_mapping(
@@ -301,7 +308,7 @@ def _image_mapping(
             )
     digest_node = mapping_get(node, "digest")
     old_digest = scalar_value(digest_node)
-    if image.digest is None and old_digest:
+    if image.digest is None and old_digest and "{{" not in old_digest:
         raise refuse_pinned(yaml_file, digest_node or node, old_digest, image)
     if image.tag is None and not isinstance(digest_node, ScalarNode):
         raise EditRefusedError(
@@ -310,14 +317,18 @@ def _image_mapping(
             line=line_of(node),
             field=yaml_file.pointer(location.doc, location.path),
         )
+    templated = old_digest if old_digest and "{{" in old_digest else None  # engine refuses
     found: list[Found] = []
-    for key, value in (("tag", image.tag), ("digest", image.digest)):
+    for key, value in (("tag", image.tag), ("digest", image.digest or templated)):
         child = mapping_get(node, key)
-        if value is None or not isinstance(child, ScalarNode):
+        remove = key == "tag" and value is None and bool(scalar_value(child))
+        if (value is None and not remove) or not isinstance(child, ScalarNode):
             continue
         child_location = Location(location.doc, (*location.path, key), child)
         _check_editable(yaml_file, child_location)
-        found.append(Target(location.doc, child_location.path, child, value, KIND))
+        # A digest-only request removes the tag beside the digest (docs: "Digests").
+        target = Target(location.doc, child_location.path, child, value or "", KIND, Shape.VERSION)
+        found.append(dataclasses.replace(target, remove=True) if remove else target)
     return found
 
 

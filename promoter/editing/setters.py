@@ -37,9 +37,13 @@ from promoter.editing.model import (
     BumpRequest,
     Context,
     Found,
+    Shape,
     Target,
     line_of,
+    quoted,
     refuse_pinned,
+    refuse_stale_tag,
+    template_reference,
     updated_reference,
 )
 from promoter.editing.source import (
@@ -275,7 +279,7 @@ def _targets(
             raise EditRefusedError(marker.problem or "", path=yaml_file.name, line=marker.line)
         return []
     node = marker.node
-    if marker.field == "name" or "{{" in str(node.value):
+    if marker.field == "name":
         return []
     if marker.field is None:
         return _full_reference(yaml_file, marker, node, request)
@@ -285,28 +289,36 @@ def _targets(
     old = scalar_value(node)
     if marker.field == "digest":
         if image.digest is not None:
-            return [Target(marker.doc, marker.path, node, image.digest, KIND)]
+            return [Target(marker.doc, marker.path, node, image.digest, KIND, Shape.VERSION)]
+        if old and "{{" in old:  # a template: the engine refuses it by name
+            return [Target(marker.doc, marker.path, node, old, KIND, Shape.VERSION)]
         if old:
             raise refuse_pinned(yaml_file, node, old, image)
         return []
     siblings = _sibling_digests(marker, markers)
     if image.tag is None:
-        if siblings or _has_digest_marker(marker, markers, policies, request):
-            return []
-        raise EditRefusedError(
-            f"{marker.setter} marks a tag, which cannot hold the digest {image.digest}; "
-            "promote a tag (repo:tag@digest) or add a digest marker",
-            path=yaml_file.name,
-            line=marker.line,
-        )
-    found: list[Found] = [Target(marker.doc, marker.path, node, image.tag, KIND)]
+        if not siblings and not _has_digest_marker(marker, markers, policies, request):
+            raise EditRefusedError(
+                f"{marker.setter} marks a tag, which cannot hold the digest {image.digest}; "
+                "promote a tag (repo:tag@digest) or add a digest marker",
+                path=yaml_file.name,
+                line=marker.line,
+            )
+        if old:  # removing the marked key would take its marker with it
+            raise refuse_stale_tag(yaml_file, node, image, f"{marker.setter} marks it")
+        return [_sibling_digest(marker, key, digest, image) for key, digest in siblings]
+    found: list[Found] = [Target(marker.doc, marker.path, node, image.tag, KIND, Shape.VERSION)]
     for key, digest_node in siblings:
         if image.digest is not None:
-            path = (*marker.path[:-1], key)
-            found.append(Target(marker.doc, path, digest_node, image.digest, KIND))
+            found.append(_sibling_digest(marker, key, digest_node, image))
         elif scalar_value(digest_node):
             raise refuse_pinned(yaml_file, digest_node, str(digest_node.value), image)
     return found
+
+
+def _sibling_digest(marker: Marker, key: str, node: ScalarNode, image: ImageRef) -> Target:
+    path = (*marker.path[:-1], key)
+    return Target(marker.doc, path, node, image.digest or "", KIND, Shape.VERSION)
 
 
 def _full_reference(
@@ -318,11 +330,13 @@ def _full_reference(
         explicit = owner is not None and owner.same_repository(request.image)
     else:
         explicit = names_policy(request.setter, marker.owner)
-    ref = _ref_of(node)
+    text = str(node.value)
+    ref = _ref_of(node) or template_reference(text)
     if ref is None:
         if explicit:
+            hint = " (a template?)" if "{{" in text else ""
             raise EditRefusedError(
-                f"{marker.setter} marks {str(node.value)!r}, which is not an image reference",
+                f"{marker.setter} marks {quoted(text)}, which is not an image reference{hint}",
                 path=yaml_file.name,
                 line=line_of(node),
             )
@@ -330,7 +344,7 @@ def _full_reference(
     if not explicit and not ref.same_repository(request.image):
         return []
     new = updated_reference(ref, request.image, yaml_file, node)
-    return [Target(marker.doc, marker.path, node, str(new), KIND)]
+    return [Target(marker.doc, marker.path, node, str(new), KIND, Shape.REFERENCE)]
 
 
 def _sibling_digests(marker: Marker, markers: list[Marker]) -> list[tuple[str, ScalarNode]]:

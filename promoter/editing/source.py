@@ -111,13 +111,19 @@ def compose_documents(text: str, name: str) -> list[Node | None]:
     try:
         _check_depth(text, name)
         docs = list(yaml.compose_all(io.StringIO(text)))
-    except MarkedYAMLError as exc:
+    except MarkedYAMLError as exc:  # the problem alone: str() quotes the source line
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(f"not valid YAML: {problem}", path=name, line=line) from exc
-    except YAMLError as exc:
-        raise YamlError(f"not valid YAML: {exc}", path=name) from exc
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in problem[:100])
+        shown += "…" if len(problem) > 100 else ""
+        raise YamlError(f"not valid YAML: {shown}", path=name, line=line) from exc
+    except YAMLError as exc:  # a ReaderError: a bad character, its position on a 2nd line
+        position = getattr(exc, "position", None)
+        line = text[:position].count("\n") + 1 if isinstance(position, int) else None
+        first = (str(exc).splitlines() or ["invalid YAML"])[0][:100]
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in first)
+        raise YamlError(f"not valid YAML: {shown}", path=name, line=line) from exc
     except RecursionError as exc:
         raise YamlError("not valid YAML: nesting too deep", path=name) from exc
     for doc in docs:

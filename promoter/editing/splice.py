@@ -197,6 +197,53 @@ def insert_key(yaml_file: YamlFile, mapping: MappingNode, key: str, value: str) 
     )
 
 
+def remove_key(yaml_file: YamlFile, mapping: Node | None, value: ScalarNode) -> Replacement:
+    """Remove the entry of `mapping` whose value is `value`: its whole line in a block
+    mapping (with the line's comment), or the item and one comma in a flow mapping.
+
+    Refused where that would take more than the entry: the first key of a list item (its
+    line holds the `- `), a value that runs past its line, a line whose comment is a
+    setter marker, the mapping's only key, or a key the mapping gets from a merge.
+    """
+    if not isinstance(mapping, MappingNode):
+        raise _refuse(yaml_file, value, "the key to remove is not in a mapping of its own")
+    entries = list(mapping.value)
+    index = next((i for i, (_, v) in enumerate(entries) if v is value), None)
+    if index is None:
+        raise _refuse(yaml_file, value, "the key to remove comes from a merge (<<)")
+    if len(entries) < 2:
+        raise _refuse(yaml_file, value, "removing the mapping's only key")
+    text = yaml_file.text
+    key = entries[index][0]
+    start, end = key.start_mark.index, value.end_mark.index
+    if value.start_mark.index < start or "\n" in text[start:end]:
+        raise _refuse(yaml_file, value, "the value to remove is not on its key's line")
+    if mapping.flow_style:
+        if index > 0:
+            previous = entries[index - 1][1].end_mark.index
+            if not entries[index - 1][0].start_mark.index < previous <= start:
+                raise _refuse(yaml_file, value, "cannot locate the item before it")
+            return Replacement(previous, end, "")
+        following = entries[index + 1][0].start_mark.index
+        if not end <= following:
+            raise _refuse(yaml_file, value, "cannot locate the item after it")
+        return Replacement(start, following, "")
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].strip(" \t"):
+        raise _refuse(yaml_file, value, "the key to remove shares its line (a list item's `- `)")
+    line_end = text.find("\n", end)
+    rest = text[end : len(text) if line_end == -1 else line_end].rstrip("\r")
+    if rest.strip(" \t") and not rest.lstrip(" \t").startswith("#"):
+        raise _refuse(yaml_file, value, "more follows the value on its line")
+    if "$imagepolicy" in rest or "$promoter" in rest:
+        raise _refuse(yaml_file, value, "its line holds a setter marker")
+    if line_end != -1:
+        return Replacement(line_start, line_end + 1, "")
+    # The last line, without a final newline: take the newline before it, so none appears.
+    newline = 2 if text[line_start - 2 : line_start] == "\r\n" else 1
+    return Replacement(max(line_start - newline, 0), len(text), "")
+
+
 def apply_replacements(text: str, replacements: list[Replacement]) -> str:
     """Splice back to front; overlapping replacements are a bug in the caller."""
     ordered = sorted(replacements, key=lambda r: (r.start, r.end), reverse=True)

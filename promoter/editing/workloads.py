@@ -16,7 +16,15 @@ from __future__ import annotations
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.editing.embedded import rewrite_embedded
-from promoter.editing.model import BumpRequest, Context, Found, Target, updated_reference
+from promoter.editing.model import (
+    BumpRequest,
+    Context,
+    Found,
+    Shape,
+    Target,
+    template_reference,
+    updated_reference,
+)
 from promoter.editing.source import (
     STR_TAG,
     Path,
@@ -57,14 +65,14 @@ def bumped_reference(
 ) -> str | None:
     """`text` (a whole `repo[:tag][@digest]`) with the requested version, else None.
 
-    None when `text` is a template, not a reference, or another repository. Whitespace a
-    folded block scalar keeps around the reference (`image: >` ends with a newline) stays.
-    Raises `EditRefusedError` for a digest-pinned reference and a tag-only request.
+    None when `text` is not a reference or is another repository. A templated version of
+    the image (`web:{{ .Values.tag }}`) gets one too, for the engine to refuse by name.
+    Whitespace a folded block scalar keeps around the reference (`image: >` ends with a
+    newline) stays. Raises `EditRefusedError` for a digest-pinned reference and a tag-only
+    request.
     """
-    if "{{" in text:
-        return None
     core = text.strip()
-    ref = find_image_ref(core)
+    ref = find_image_ref(core) or template_reference(core)
     if ref is None or not ref.same_repository(request.image):
         return None
     lead = text[: len(text) - len(text.lstrip())]
@@ -119,7 +127,8 @@ def _container_images(
                 continue
             new = bumped_reference(text, request, yaml_file, image)
             if new is not None:
-                targets.append(Target(doc, (*path, name, index, "image"), image, new, KIND))
+                path_to = (*path, name, index, "image")
+                targets.append(Target(doc, path_to, image, new, KIND, Shape.REFERENCE))
     return targets
 
 
@@ -139,7 +148,9 @@ def _json6902_image(
     if not isinstance(value, ScalarNode) or not any(f"/{k}/" in where for k in CONTAINER_LISTS):
         return []
     new = bumped_reference(text, request, yaml_file, value)
-    return [] if new is None else [Target(doc, (*path, "value"), value, new, KIND)]
+    if new is None:
+        return []
+    return [Target(doc, (*path, "value"), value, new, KIND, Shape.REFERENCE)]
 
 
 def _may_hold_manifest(node: ScalarNode) -> bool:

@@ -179,7 +179,16 @@ class Overrides:
     def _patch_insertion(
         self, entry: str, reach: list[str], path: str, item: Found
     ) -> Action | None:
-        """The key path of a shared object's value, in the environment's own patch of it."""
+        """The key path of a shared object's value, in the environment's own patch of it.
+
+        None for a tag a digest-only promotion removes: a patch can blank it, not remove it
+        from the shared object (docs/configuration.md, "Digests")."""
+        if isinstance(item, Target) and item.remove:
+            self.notes.append(
+                f"{path}:{int(item.node.start_mark.line) + 1}: a digest-only promotion would "
+                "leave this shared tag beside the digest; promote <image>:<tag>@<digest>"
+            )
+            return None
         keys = (*item.path, item.key) if isinstance(item, Insertion) else item.path
         if any(isinstance(k, int) for k in keys):
             return None

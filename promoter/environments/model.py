@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from promoter.editing import BumpRequest, Context
 from promoter.editing.engine import find_all
-from promoter.editing.model import Found, Insertion, Target
+from promoter.editing.model import Found, Insertion, Target, refuse_stale_tag
 from promoter.editing.source import YamlFile, parse_bytes
 from promoter.environments import naming
 from promoter.environments.files import RepoFiles
@@ -387,7 +387,13 @@ class _Discovery(Overrides):
         if not bases or yaml_file is None or is_object_file(yaml_file):
             return []
         actions: list[Action] = []
+        base_file = self._yaml(bases[0])
         for item in self._found(bases[0]):
+            if isinstance(item, Target) and item.remove and base_file is not None:
+                # A digest-only promotion: the chart's tag would stay beside the digest.
+                raise refuse_stale_tag(
+                    base_file, item.node, self.image, f"the chart's values; {path} layers over it"
+                )
             keys = (*item.path, item.key) if isinstance(item, Insertion) else item.path
             if item.doc != 0 or any(isinstance(k, int) for k in keys):
                 continue

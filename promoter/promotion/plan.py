@@ -15,8 +15,13 @@ from promoter import environments
 from promoter.editing import BumpRequest, Context, FileEdit, edit_bytes, write_atomic
 from promoter.editing.engine import load_context
 from promoter.editing.source import parse_bytes
+from promoter.editing.templates import (
+    CHART_FILE,
+    TEMPLATES_DIRECTORY,
+    check_not_chart_template,
+)
 from promoter.environments import Action, EnvironmentView, RepoFiles
-from promoter.errors import InputError, TargetNotFoundError
+from promoter.errors import InputError, PathEscapeError, TargetNotFoundError
 from promoter.guards import is_downgrade
 from promoter.imageref import ImageRef, parse_image_ref
 from promoter.promotion.result import (
@@ -64,8 +69,9 @@ class EnvironmentPlan:
         self.inherited: list[str] = []
         """What the environment runs where it inherits the image (insertions override it)."""
 
-    def _load(self, path: Path, name: str) -> bytes:
+    def _load(self, path: Path, name: str, root: Path | None = None) -> bytes:
         if path not in self.final:
+            check_not_chart_template(path, name, root)
             self.original[path] = _read(path, name)
             self.final[path] = self.original[path]
             self.names[path] = name
@@ -80,8 +86,9 @@ class EnvironmentPlan:
         root: Path | None,
         context: Context | None = None,
     ) -> None:
+        raw = self._load(path, name, root)
         context = load_context(path, root) if context is None else context
-        done = edit_bytes(self._load(path, name), name, request, context)
+        done = edit_bytes(raw, name, request, context)
         self.record(path, image, done)
 
     def record(self, path: Path, image: ImageRef, done: FileEdit) -> None:
@@ -91,7 +98,7 @@ class EnvironmentPlan:
             behind = [
                 e
                 for e in done.edits
-                if e.old is not None and is_downgrade(e.old, e.new, self.order)
+                if e.old is not None and e.op != "remove" and is_downgrade(e.old, e.new, self.order)
             ]
             if behind:
                 self.superseded.extend(
@@ -111,7 +118,7 @@ class EnvironmentPlan:
             return
         from promoter.editing.insert import ImageEntry, insert_image_entries, insert_value
 
-        raw = self._load(path, action.path)
+        raw = self._load(path, action.path, root)
         self.inherited.extend(action.inherited)
         wanted = str(image)
         behind = [old for old in action.inherited if is_downgrade(old, wanted, self.order)]
@@ -135,11 +142,12 @@ class EnvironmentPlan:
         target: configuration.Target,
         configured: ImageRef,
         image: ImageRef,
+        root: Path | None = None,
     ) -> None:
         """A `create: true` target that lacks the setting gets it added."""
         from promoter.editing.insert import ImageEntry, insert_image_entries, insert_value
 
-        raw = self._load(path, name)
+        raw = self._load(path, name, root)
         if target.kind == "kustomize":
             entry = ImageEntry(configured.name, image.tag, image.digest)
             done = insert_image_entries(raw, name, [entry])
@@ -216,7 +224,8 @@ def plan_environment(
                 plan.edit(path, display, BumpRequest(image, key=key), image, root)
             except TargetNotFoundError:
                 if target is not None and target.create:
-                    plan.create(path, display, target, _app_image(config, image, app), image)
+                    configured = _app_image(config, image, app)
+                    plan.create(path, display, target, configured, image, root)
                 elif key is not None or display in _explicit_files(config, env):
                     raise
     plan.check_found(env, images)
@@ -245,12 +254,32 @@ def discover(
 def bump(
     files: Sequence[Path], image_text: str, *, key: str | None = None, setter: str | None = None
 ) -> Result:
-    """Edit local files in place (no git): every file must hold a reference to the image."""
+    """Edit local files in place (no git).
+
+    A file without a reference to the image (or without `key`) is skipped; the run fails
+    only when no file has one. Every other failure (a missing file, broken YAML, a refused
+    edit) fails the run, and nothing is written unless every file could be planned.
+    """
     image = parse_images([image_text])[0]
     request = BumpRequest(image, key=key, setter=setter)
     plan = EnvironmentPlan(allow_downgrade=True)
     for path in files:
-        plan.edit(path, str(path), request, image, None)
+        plan._load(path, str(path))  # a missing file is an error, not "no reference"
+    absent: list[TargetNotFoundError] = []
+    for path in files:
+        try:
+            plan.edit(path, str(path), request, image, None)
+        except TargetNotFoundError as exc:
+            absent.append(exc)
+    if absent and len(absent) == len(files):
+        if len(absent) == 1:
+            raise absent[0]
+        names = ", ".join(str(p) for p in files[:3]) + (", …" if len(files) > 3 else "")
+        raise TargetNotFoundError(
+            f"no reference to {image.name}"
+            + (f" at {key}" if key else "")
+            + f" found in any of the {len(files)} files ({names})"
+        ) from absent[0]
     plan.write()
     env = plan.summarise("", None)
     return Result(overall([env.status]), (env,))
@@ -265,7 +294,8 @@ def needed_paths(
     """(files, directories) a plan of `env` may read, before any of them is fetched.
 
     Without promoter.yaml, discovery looks at every YAML file: directories is `[""]`.
-    A Helm environment values file brings the chart's `values.yaml` beside or above it.
+    A Helm environment values file brings the chart's `values.yaml` beside or above it, and
+    a file under a `templates/` directory the `Chart.yaml` that would make it a template.
     """
     if config is None:
         return [], [""]
@@ -279,6 +309,7 @@ def needed_paths(
                     directories.append(target.path)
                     continue
                 files.append(target.path)
+                files.extend(_chart_files(target.path))
                 parent = PurePosixPath(target.path).parent
                 for directory in (parent, parent.parent):
                     files.extend(
@@ -289,7 +320,20 @@ def needed_paths(
     return list(dict.fromkeys(files)), list(dict.fromkeys(directories))
 
 
+def _chart_files(path: str) -> list[str]:
+    """The `Chart.yaml` beside each `templates/` directory `path` lies under."""
+    parts = PurePosixPath(path).parts[:-1]
+    return [
+        PurePosixPath(*parts[:index], CHART_FILE).as_posix()
+        for index, part in enumerate(parts)
+        if part == TEMPLATES_DIRECTORY
+    ]
+
+
 def _read(path: Path, name: str) -> bytes:
+    """A target's bytes, never through a symbolic link: a link would let one environment's
+    file (or one outside the repository) be edited as another's."""
+    _refuse_links(path, name)
     try:
         return path.read_bytes()
     except FileNotFoundError as exc:
@@ -298,6 +342,25 @@ def _read(path: Path, name: str) -> bytes:
         raise InputError("is a directory, expected a YAML file", path=name) from exc
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=name) from exc
+
+
+def _refuse_links(path: Path, name: str) -> None:
+    """Each component of `name` under the repository root, or for a file given by path
+    (`bump`), the file itself."""
+    parts = PurePosixPath(name).parts
+    if PurePosixPath(name).is_absolute() or len(parts) > len(path.parts):
+        root, parts = path.parent, (path.name,)
+    else:
+        root = path.parents[len(parts) - 1]
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            where = current.relative_to(root).as_posix()
+            raise PathEscapeError(
+                f"{where} is a symbolic link; promoter does not read or write through links",
+                path=name,
+            )
 
 
 def _changes(image: ImageRef, done: FileEdit) -> list[Change]:

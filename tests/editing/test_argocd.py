@@ -284,8 +284,7 @@ def test_is_write_back_file_by_name_or_content() -> None:
     assert not is_write_back_file("kustomization.yaml", kustomization)
 
 
-def test_find_application_set_template_and_skips_templates() -> None:
-    text = """\
+APPLICATION_SET = """\
 apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet
 spec:
@@ -299,13 +298,27 @@ spec:
       source:
         kustomize:
           images:
-          - 'ghcr.io/acme/web:{{tag}}'
           - ghcr.io/acme/web:1.4.1
 """
-    result = _bump(text, "ghcr.io/acme/web:1.4.2")
 
-    assert result.after.decode() == text.replace("1.4.1", "1.4.2")
-    assert result.edits[0].pointer == "/spec/template/spec/source/kustomize/images/1"
+
+def test_find_application_set_template() -> None:
+    result = _bump(APPLICATION_SET, "ghcr.io/acme/web:1.4.2")
+
+    assert result.after.decode() == APPLICATION_SET.replace("1.4.1", "1.4.2")
+    assert result.edits[0].pointer == "/spec/template/spec/source/kustomize/images/0"
+
+
+def test_find_application_set_templated_image_refused() -> None:
+    """A templated version of the image is the generator's to set (issue 19: refused by the
+    engine, never skipped while the other reference is edited)."""
+    text = APPLICATION_SET + "          - 'ghcr.io/acme/web:{{tag}}'\n"
+    with pytest.raises(EditRefusedError, match="a template") as info:
+        _bump(text, "ghcr.io/acme/web:1.4.2")
+    assert (info.value.line, info.value.field) == (
+        15,
+        "/spec/template/spec/source/kustomize/images/1",
+    )
 
 
 def test_find_other_kinds_and_status_ignored() -> None:

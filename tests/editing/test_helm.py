@@ -264,13 +264,16 @@ def test_bump_numeric_tag_stays_plain_when_new_tag_is_string() -> None:
     assert _bump(text, "acme/web:0.2-rc1") == "image:\n  repository: acme/web\n  tag: 0.2-rc1\n"
 
 
-def test_bump_template_values_skipped() -> None:
-    text = (
-        "a:\n  repository: acme/web\n  tag: '{{ .Chart.AppVersion }}'\n"
-        "b:\n  image: '{{ .Values.registry }}/acme/web:v1'\n"
-    )
+def test_bump_template_values() -> None:
+    """A templated registry names no image; a templated tag of the image is refused by the
+    engine (issue 19), not skipped."""
+    templated_name = "b:\n  image: '{{ .Values.registry }}/acme/web:v1'\n"
     with pytest.raises(TargetNotFoundError):
+        _bump(templated_name, "acme/web:v2")
+    text = "a:\n  repository: acme/web\n  tag: '{{ .Chart.AppVersion }}'\n" + templated_name
+    with pytest.raises(EditRefusedError, match=r"not a tag or digest \(a template\?\)") as info:
         _bump(text, "acme/web:v2")
+    assert (info.value.line, info.value.field) == (3, "/a/tag")
 
 
 def test_bump_env_override_found_through_base_values() -> None:

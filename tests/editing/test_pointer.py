@@ -113,11 +113,15 @@ def test_find_null_value_set() -> None:
     assert _bump(b"image:\n  tag:\n", "image.tag") == b"image:\n  tag: 1.4.2\n"
 
 
-def test_find_digest_only_request_sets_plain_value_to_digest() -> None:
-    raw = b"version: v1\n"
-    assert (
-        _bump(raw, "version", f"ghcr.io/acme/web@{DIGEST_B}") == f"version: {DIGEST_B}\n".encode()
-    )
+def test_find_digest_only_request_sets_empty_value_to_digest() -> None:
+    raw = b'version: ""\n'
+    after = _bump(raw, "version", f"ghcr.io/acme/web@{DIGEST_B}")
+    assert after == f'version: "{DIGEST_B}"\n'.encode()
+
+
+def test_find_digest_only_request_into_a_tag_refused() -> None:
+    with pytest.raises(EditRefusedError, match="digest-only promotion would leave the tag 'v1'"):
+        _bump(b"version: v1\n", "version", f"ghcr.io/acme/web@{DIGEST_B}")
 
 
 def test_find_digest_value_gets_request_digest() -> None:
@@ -149,10 +153,10 @@ def test_find_mapping_with_tag_and_digest_sets_both() -> None:
     )
 
 
-def test_find_mapping_digest_only_request_sets_digest_only() -> None:
+def test_find_mapping_digest_only_request_sets_digest_removes_tag() -> None:
     raw = f"image:\n  tag: v1\n  digest: {DIGEST_A}\n".encode()
     after = _bump(raw, "image", f"ghcr.io/acme/web@{DIGEST_B}")
-    assert after == raw.replace(DIGEST_A.encode(), DIGEST_B.encode())
+    assert after == f"image:\n  digest: {DIGEST_B}\n".encode()
 
 
 def test_find_mapping_pinned_tag_only_refused() -> None:

@@ -124,9 +124,11 @@ def test_find_full_reference_pinned_with_digest_request_updates_both() -> None:
     assert after == raw.replace(b"1.4.1", b"1.4.2").replace(DIGEST_A.encode(), DIGEST_B.encode())
 
 
-def test_find_template_value_skipped() -> None:
+def test_find_template_value_refused() -> None:
     raw = b'ref: "{{ .Values.image }}" # {"$imagepolicy": "ns:web"}\n'
-    assert _found(raw, _request("ghcr.io/acme/web:1.4.2", setter="ns:web")) == []
+    assert _found(raw, _request("ghcr.io/acme/web:1.4.2")) == []
+    with pytest.raises(EditRefusedError, match=r"not an image reference \(a template\?\)"):
+        _found(raw, _request("ghcr.io/acme/web:1.4.2", setter="ns:web"))
 
 
 def test_find_file_without_marker_token_returns_empty() -> None:
@@ -252,10 +254,12 @@ def test_find_empty_digest_marker_tag_only_request_sets_tag() -> None:
     assert after == raw.replace(b"1.4.1", b"1.4.2")
 
 
-def test_find_digest_only_request_with_digest_marker_leaves_tag() -> None:
+def test_find_digest_only_request_with_digest_marker_refused_for_marked_tag() -> None:
+    """The marked tag would stay beside the new digest, and removing it would take its
+    marker along (docs/configuration.md, "Digests")."""
     raw = TAGGED + DIGEST_MARKED
-    after = _setters_only(raw, _request(f"ghcr.io/acme/web@{DIGEST_B}"))
-    assert after == raw.replace(DIGEST_A.encode(), DIGEST_B.encode())
+    with pytest.raises(EditRefusedError, match="digest-only promotion would leave the tag"):
+        _setters_only(raw, _request(f"ghcr.io/acme/web@{DIGEST_B}"))
 
 
 def test_find_digest_only_request_with_tag_marker_alone_refused() -> None:

@@ -278,12 +278,17 @@ def test_find_docker_hub_user_repository_differs_from_library() -> None:
         _bump("containers:\n- image: bitnami/nginx:1.25\n", "nginx:1.26")
 
 
-def test_find_template_value_skipped() -> None:
+def test_find_template_value_found_and_refused() -> None:
+    """Found (its name is the image's), then refused by the engine (issue 19)."""
     text = 'containers:\n- image: "nginx:{{ .Values.tag }}"\n'
 
     request = BumpRequest(parse_image_ref("nginx:1"))
 
-    assert find(parse_text(text, "t.yaml"), request, Context()) == []
+    assert [t.path for t in find(parse_text(text, "t.yaml"), request, Context())] == [
+        ("containers", 0, "image")
+    ]
+    with pytest.raises(EditRefusedError, match=r"is not an image reference \(a template\?\)"):
+        _bump(text, "nginx:1")
 
 
 def test_find_already_current_is_a_match_without_edit() -> None:
