@@ -1,6 +1,7 @@
 """Pure decisions that stop a promotion: a change that would go backwards, and the loop
 guards (a build promoter caused, a skip marker, a push that changed no watched path, a
-run of promoter commits that looks like a loop).
+run of promoter commits that looks like a loop), and the trailers a commit message carries
+(`parse_trailers`: only its final trailer block, as git reads it).
 
 A racing pipeline may land a newer version between our read and our push; re-applying
 an older one on the new tip would be a downgrade. Versions are compared only when both
@@ -24,7 +25,7 @@ _VERSION = re.compile(
 
 def parse_version(tag: str) -> tuple[tuple[int, ...], tuple[tuple[int, int | str], ...] | None]:
     """(numeric core, pre-release identifiers or None) of a version tag; ValueError if none."""
-    match = _VERSION.match(tag)
+    match = _VERSION.fullmatch(tag)
     if match is None:
         raise ValueError(f"not a version: {tag!r}")
     core = tuple(int(part) for part in match["core"].split("."))
@@ -151,8 +152,9 @@ def _bot_author(facts: Facts, policy: GuardPolicy) -> Verdict:
     for who, address in facts.people:
         if address and address.lower() == policy.email.lower():
             return Verdict(Guard.BOT_AUTHOR, f"the triggering commit is by {who} <{address}>")
-    lines = {line.strip() for line in (facts.message or "").splitlines()}
-    if policy.trailer in lines:
+    key, _, value = policy.trailer.partition(": ")
+    carried = parse_trailers(facts.message or "")
+    if any(k.lower() == key.lower() and v == value for k, v in carried):
         return Verdict(
             Guard.BOT_AUTHOR, f"the triggering commit carries the `{policy.trailer}` trailer"
         )
@@ -163,6 +165,44 @@ def _bot_author(facts: Facts, policy: GuardPolicy) -> Verdict:
                     Guard.BOT_AUTHOR, f"the run was triggered by {actor} (bot actor {pattern})"
                 )
     return GO
+
+
+_TRAILER_LINE = re.compile(r"([A-Za-z0-9-]+): (.*)")
+
+
+def parse_trailers(message: str) -> list[tuple[str, str]]:
+    """The (key, value) trailers of a commit message, by git's rules in their strict form.
+
+    Only the final paragraph can hold trailers, never the first (the subject), and only
+    when every line of it is `Key: value` or continues the trailer above it (a line that
+    starts with whitespace; git unfolds it into the value). A paragraph with any other
+    line holds none, so a trailer quoted, indented or listed above the end of a message
+    (a squash merge listing promoter's commits, a revert quoting one) is text, not a
+    trailer. git also takes a last paragraph that is only partly trailers when one is
+    git-generated; promoter does not, because a trailer here decides a guard. Pure."""
+    lines = message.replace("\r\n", "\n").split("\n")
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip():
+            paragraphs[-1].append(line)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    paragraphs = [p for p in paragraphs if p]
+    if len(paragraphs) < 2:
+        return []
+    found: list[tuple[str, str]] = []
+    for line in paragraphs[-1]:
+        if line[0] in " \t":
+            if not found:
+                return []
+            key, value = found[-1]
+            found[-1] = (key, f"{value} {line.strip()}".strip())
+            continue
+        match = _TRAILER_LINE.fullmatch(line)
+        if match is None:
+            return []
+        found.append((match[1], match[2].strip()))
+    return found
 
 
 def _skip_marker(facts: Facts, policy: GuardPolicy) -> Verdict:

@@ -111,16 +111,53 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of promoter's clock a commit may be dated (clocks drift) before its date
+is refused rather than believed."""
+
+
+def arrival_times(dates: Sequence[float]) -> list[float]:
+    """When each commit of a first-parent history (newest first, committer dates) can have
+    arrived at the earliest: the latest date of it and of every commit before it.
+
+    A committer date is whatever the committer's clock or `GIT_COMMITTER_DATE` said; the
+    order of a branch's first-parent history is not (a commit cannot land before its
+    parent). So a commit dated older than its parent counts as no older than the parent,
+    and a backdated commit cannot make a new version look soaked."""
+    found = list(dates)
+    for index in range(len(found) - 2, -1, -1):
+        found[index] = max(found[index], found[index + 1])
+    return found
+
+
 def soak(
-    version: str, source: str, reached: datetime | None, wanted: timedelta, now: datetime
+    version: str,
+    source: str,
+    reached: datetime | None,
+    wanted: timedelta,
+    now: datetime,
+    *,
+    dated_by: str | None = None,
 ) -> Block | None:
     """`version` must have run in `source` for `wanted` since it `reached` it (None: the
-    source does not run it now, so it has not soaked at all)."""
+    source does not run it now, so it has not soaked at all).
+
+    `reached` more than `CLOCK_SKEW` after `now` comes from a commit dated in the future
+    (`dated_by`, when known): a date nobody can trust, so the version has not soaked, and
+    the block says which commit, not when it passes."""
     if reached is None:
         return Block(
             "soak",
             f"{version} is not what {source} runs now, so it has not soaked there "
             f"(needs {_human(wanted)})",
+        )
+    if reached - now > CLOCK_SKEW:
+        which = f"commit {dated_by[:12]}" if dated_by else "a commit"
+        return Block(
+            "soak",
+            f"{version} has not soaked in {source}: {which} of its history is dated "
+            f"{stamp(reached)}, in the future, and promoter does not date an arrival by it "
+            "(fix the clock that made it; --force overrides)",
         )
     ran = now - reached
     if ran >= wanted:

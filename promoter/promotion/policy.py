@@ -5,8 +5,11 @@ and its freeze file (`.promoter/freeze.yaml` on the target's base), the mode, an
 soak time when the version reached the source environment, read from the config
 repository's own history: the first-parent commits of the source's base, newest first,
 until the version was not there (a commit whose files the version depends on are unchanged
-is skipped without re-planning), bounded to `HISTORY` commits. A blocked unit lands
-nothing; `--force` lands it and records each overridden rule.
+is skipped without re-planning), bounded to `HISTORY` commits. Arrival times follow the
+history's order, not its committer dates (`policies.arrival_times`). Holds are keyed by
+the app that owns the image (`owner`) and checked on every path that changes an
+environment, with or without promoter.yaml. A blocked unit lands nothing; `--force` lands
+it and records each overridden rule.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from promoter.imageref import ImageRef
 from promoter.policies import Block
 from promoter.promotion.result import Status
 from promoter.promotion.steps import Planned, check_out
-from promoter.promotion.workspace import Workspace
+from promoter.promotion.workspace import Checkout, Workspace
 from promoter.tree import Entry, entries_at
 
 _CHUNK = 10
@@ -63,22 +66,20 @@ def judge(ws: Workspace, planned: Planned, now: datetime) -> Planned:
 
 
 def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
-    settings = planned.checkout.settings(planned.env)
-    if settings is None:
-        return []
-    rules = settings.policies
-    found: list[Block | None] = [policies.review(rules, planned.mode, planned.env)]
+    """Every rule that stops `planned` now, holds first. Holds apply with or without
+    promoter.yaml (a zero-config rollback holds too); the rest come from its policies."""
+    checkout = planned.checkout
     holds = configuration.parse_holds(_read(planned, configuration.HOLD_FILE) or "")
-    for image in ws.options.images:
-        app = ws.options.app or image.app_name
-        hold = configuration.find_hold(holds, planned.env, app)
-        if hold is not None and hold.version != image.version:
-            found.insert(0, Block(
-                "hold",
-                f"{app} is held at {hold.version} in {planned.env} ({hold.reason}"
-                f"{', ' + hold.at if hold.at else ''}); release it with promote release-hold "
-                f"--env {planned.env} --app {app}, or promote with --force",
-            ))  # fmt: skip
+    found: list[Block | None] = [
+        hold_block(holds, checkout.config, planned.env, image) for image in ws.options.images
+    ]
+    settings = checkout.settings(planned.env)
+    if settings is None:  # zero-config: the repository's own freeze file still holds
+        freezes = _freeze_file(planned, planned.env)
+        found.append(policies.window(configuration.Policies(), freezes, now))
+        return [b for b in found if b is not None]
+    rules = settings.policies
+    found.append(policies.review(rules, planned.mode, planned.env))
     freezes = rules.freeze + _freeze_file(planned, planned.env)
     found.append(policies.window(rules, freezes, now))
     if rules.no_downgrade and ws.options.promoting_from and planned.plan.superseded:
@@ -96,16 +97,73 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
             )
         for image in ws.options.images:
             reached = reached_at(ws, source, image, ws.options.app)
-            found.append(policies.soak(_label(image), source, reached, rules.soak, now))
+            culprit = None
+            if reached is not None and reached - now > policies.CLOCK_SKEW:
+                culprit = _dated_by(ws, source, reached)
+            label = _label(checkout.config, image)
+            found.append(policies.soak(label, source, reached, rules.soak, now, dated_by=culprit))
     return [b for b in found if b is not None]
 
 
+def owner(config: configuration.Config | None, image: ImageRef) -> str:
+    """The app a hold on `image` is keyed by, however the run named it (`--image`,
+    `--app`, `--to`, `--all`): the promoter.yaml app whose image repository it is, else
+    (zero-config, or an image no app declares) the app discovery names, the repository's
+    last path component."""
+    found = configuration.find_app(config, image) if config is not None else None
+    return found.name if found is not None else image.app_name
+
+
+def read_holds(checkout: Checkout, env: str) -> tuple[configuration.Hold, ...]:
+    """The holds on `checkout`'s branch, for a run into `env` that plans no unit (`promote
+    plan`): read and checked as `_read` reads a planned unit's (no symlink followed, no
+    unknown name taken)."""
+    name = configuration.HOLD_FILE
+    path = checkout.root / name
+    if not (path.exists() or path.is_symlink()):
+        parts = name.split("/")
+        folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
+        checkout.snapshot.materialise([*folders, name], checkout.root)
+    text = configuration.read_control_file(checkout.root, name)
+    if text is None:
+        return ()
+    config = checkout.config
+    if config is not None:
+        configuration.check_references(text, name, config.environments, config.apps)
+    else:
+        configuration.check_references(text, name, [env], exhaustive=False)
+    return configuration.parse_holds(text)
+
+
+def hold_block(
+    holds: tuple[configuration.Hold, ...],
+    config: configuration.Config | None,
+    env: str,
+    image: ImageRef,
+) -> Block | None:
+    """The hold that keeps `image`'s app where it is in `env`, unless `image` is what it
+    holds."""
+    app = owner(config, image)
+    hold = configuration.find_hold(holds, env, app)
+    if hold is None or hold.version == image.version:
+        return None
+    return Block(
+        "hold",
+        f"{app} is held at {hold.version} in {env} ({hold.reason}"
+        f"{', ' + hold.at if hold.at else ''}); release it with promote release-hold "
+        f"--env {env} --app {app}, or promote with --force",
+    )
+
+
 def reached_at(ws: Workspace, source: str, image: ImageRef, app: str | None) -> datetime | None:
-    """When `image`'s version reached `source`'s base and stayed (None: not there now)."""
+    """When `image`'s version reached `source`'s base and stayed (None: not there now):
+    the arrival time (`policies.arrival_times`) of the oldest commit of the newest run of
+    commits that deploy it."""
     key = (source, str(image), app, check_out(ws, source, fresh=False).tip)
     if key not in ws.arrivals:
         reached: float | None = None
-        for _, when, found in versions(ws, source, image.with_version(None, None), app):
+        walk = versions(ws, source, image.with_version(None, None), app, arrivals=True)
+        for _, when, found in walk:
             if found is None or not _same(found, image):
                 break
             reached = when
@@ -114,12 +172,22 @@ def reached_at(ws: Workspace, source: str, image: ImageRef, app: str | None) -> 
     return None if found_at is None else datetime.fromtimestamp(found_at, timezone.utc)
 
 
+def _dated_by(ws: Workspace, env: str, moment: datetime) -> str | None:
+    """The commit of `env`'s base whose date `moment` is (the oldest so dated): read again
+    only when an arrival lies in the future, to name the commit that put it there."""
+    history = ws.store.history(check_out(ws, env, fresh=False).tip, HISTORY)
+    stamp = moment.timestamp()
+    return next((oid for oid, when, _ in reversed(history) if when >= stamp), None)
+
+
 def versions(
-    ws: Workspace, env: str, repository: ImageRef, app: str | None
+    ws: Workspace, env: str, repository: ImageRef, app: str | None, *, arrivals: bool = False
 ) -> Iterator[tuple[str, float, ImageRef | None]]:
-    """(commit, committer time, what `env` deploys there) along the first-parent history
-    of `env`'s base, newest first, at most `HISTORY` commits; a commit that leaves the
-    files the tip's version depends on unchanged is not planned again."""
+    """(commit, time, what `env` deploys there) along the first-parent history of `env`'s
+    base, newest first, at most `HISTORY` commits; a commit that leaves the files the tip's
+    version depends on unchanged is not planned again. The time is the committer date, or
+    with `arrivals` the commit's arrival time (`policies.arrival_times`: never before its
+    parent's), which is what a soak may be measured from."""
     checkout = check_out(ws, env, fresh=False)
     try:
         tip = ws.read_deployed(checkout, env, repository, app)
@@ -128,10 +196,13 @@ def versions(
     except PromoterError:
         current, paths = None, []
     history = ws.store.history(checkout.tip, HISTORY)
-    yield history[0][0], history[0][1], current
+    dates = [when for _, when, _ in history]
+    times = policies.arrival_times(dates) if arrivals else dates
+    yield history[0][0], times[0], current
     at_tip = checkout.snapshot.entries(paths) if paths else None
     listed: dict[str, dict[str, Entry | None]] = {}
-    for index, (oid, when, _) in enumerate(history[1:], start=1):
+    for index, (oid, _, _) in enumerate(history[1:], start=1):
+        when = times[index]
         if at_tip is not None and oid not in listed:  # the next few commits, together
             chunk = [c for c, _, _ in history[index : index + _CHUNK]]
             roots = [ws.store.commit_info(c)[0] for c in chunk]
@@ -154,8 +225,8 @@ def _same(found: ImageRef, wanted: ImageRef) -> bool:
     return found.tag == wanted.tag
 
 
-def _label(image: ImageRef) -> str:
-    return f"{image.app_name} {image.version}"
+def _label(config: configuration.Config | None, image: ImageRef) -> str:
+    return f"{owner(config, image)} {image.version}"
 
 
 def _freeze_file(planned: Planned, env: str) -> tuple[configuration.FreezeWindow, ...]:
@@ -166,27 +237,37 @@ def _freeze_file(planned: Planned, env: str) -> tuple[configuration.FreezeWindow
 
 
 def _read(planned: Planned, name: str) -> str | None:
-    """A small state file of the target's base (freezes, holds), if present."""
+    """A small state file of the target's base (freezes, holds), if present. It steers the
+    run, so it is refused when it or its directory is a symlink (the directory is written
+    too, so that a linked one is seen), and when it names an environment or app the run
+    does not know (without promoter.yaml: one differing from the run's only in case)."""
     checkout = planned.checkout
     path = checkout.root / name
-    if not path.exists():
-        checkout.snapshot.materialise([name], checkout.root)
-    if not path.is_file():
-        return None
-    return path.read_text(encoding="utf-8", errors="replace")
+    if not (path.exists() or path.is_symlink()):
+        parts = name.split("/")
+        folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
+        checkout.snapshot.materialise([*folders, name], checkout.root)
+    text = configuration.read_control_file(checkout.root, name)
+    config = checkout.config
+    if text is not None and config is not None:
+        configuration.check_references(text, name, config.environments, config.apps)
+    elif text is not None:
+        configuration.check_references(text, name, [planned.env], exhaustive=False)
+    return text
 
 
 def _hold_change(ws: Workspace, planned: Planned) -> Planned:
     """A rollback adds its hold (replacing the app's earlier one); a release removes it."""
     options = ws.options
     current = _read(planned, configuration.HOLD_FILE)
+    apps = _owners(ws, planned)
     if options.hold is not None:
-        _write_holds(planned, configuration.add_hold(current, options.hold))
-        hold = options.hold
+        hold = dataclasses.replace(options.hold, app=apps[0]) if apps else options.hold
+        _write_holds(planned, configuration.add_hold(current, hold))
         was = hold.reason.removeprefix("rollback from ")
         title = f"Roll back {hold.app} in {planned.env}: {was} → {hold.version}"
     else:
-        app = options.app or ""
+        app = apps[0] if apps else ""
         holds = configuration.parse_holds(current or "")
         if configuration.find_hold(holds, planned.env, app) is None:
             raise ConfigError(f"{app} has no hold in {planned.env}", path=configuration.HOLD_FILE)
@@ -198,10 +279,19 @@ def _hold_change(ws: Workspace, planned: Planned) -> Planned:
 
 def _without_holds(ws: Workspace, planned: Planned) -> str:
     text = _read(planned, configuration.HOLD_FILE) or ""
-    apps = [ws.options.app] if ws.options.app else [i.app_name for i in ws.options.images]
-    for app in apps:
+    for app in _owners(ws, planned):
         text = configuration.remove_hold(text, planned.env, app)
     return text
+
+
+def _owners(ws: Workspace, planned: Planned) -> list[str]:
+    """The apps the unit's holds are keyed by: each image's owner (`--app` as the run
+    named it only when it names no image)."""
+    config = planned.checkout.config
+    found = [owner(config, image) for image in ws.options.images]
+    if not found and ws.options.app:
+        found.append(ws.options.app)
+    return list(dict.fromkeys(found))
 
 
 def _write_holds(planned: Planned, text: str) -> None:

@@ -11,10 +11,12 @@ between the version replaced and the one running is given as a GitHub or GitLab 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from promoter.errors import InputError
+from promoter.guards import parse_trailers
 from promoter.imageref import ImageRef
 from promoter.promotion import policy
 from promoter.promotion.message import FROM_TRAILER, SOURCE_TRAILER, TRAILER
@@ -86,7 +88,7 @@ def _link(ws: Workspace, env: str, repository: ImageRef, app: str | None) -> Lin
         config_commit=setter[0],
         committed=setter[1],
         subject=subject,
-        by_promoter="Promoted-by" in trailers,
+        by_promoter=_by_promoter(trailers.items()),
         request=request,
         source_repository=trailers.get("Source-repository"),
         source_commit=trailers.get(SOURCE_TRAILER),
@@ -122,13 +124,18 @@ def _read(ws: Workspace, commit: str | None) -> tuple[dict[str, str], str, str |
     _, parents, message = ws.store.commit_info(commit)
     subject = message.split("\n", 1)[0]
     request = next((m.group(1) for p in _PULL if (m := p.search(message))), None)
-    body = message
-    if TRAILER not in message and len(parents) > 1:
+    found = parse_trailers(message)
+    if not _by_promoter(found) and len(parents) > 1:
         ws.store.fetch_commit(parents[1])
-        body = ws.store.commit_info(parents[1])[2]
+        found = parse_trailers(ws.store.commit_info(parents[1])[2])
     trailers: dict[str, str] = {}
-    for line in body.splitlines():
-        key, sep, value = line.partition(": ")
-        if sep and re.fullmatch(r"[A-Za-z][A-Za-z-]*", key):
-            trailers.setdefault(key, value.strip())
+    for key, value in found:
+        trailers.setdefault(key, value)
     return trailers, subject, request
+
+
+def _by_promoter(trailers: Iterable[tuple[str, str]]) -> bool:
+    """Whether promoter's own trailer is among a message's final trailers (only there:
+    a line quoted in a body is no trailer)."""
+    key, _, value = TRAILER.partition(": ")
+    return any(k.lower() == key.lower() and v == value for k, v in trailers)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from promoter.errors import InputError, PromoterError
+from promoter.errors import InputError, NotAVersionError, PromoterError
 from promoter.imageref import ImageRef
-from promoter.promotion import steps
+from promoter.promotion import policy, steps
 from promoter.promotion.workspace import Workspace
 
 Batch = tuple[str | None, tuple[ImageRef, ...]]
@@ -45,6 +45,9 @@ class Pending:
     source: ImageRef
     current: ImageRef | None
     """What the target runs now (None: it sets no version yet, or not readably)."""
+    held: str | None = None
+    """The hold that keeps the app where it is in the target (its block line): a held app
+    is listed, but no job is planned for it."""
 
 
 def pending(
@@ -55,9 +58,11 @@ def pending(
     images: Sequence[ImageRef],
 ) -> tuple[str, list[Pending]]:
     """(source environment, the apps `promote --to` would change), sorted by app; read
-    only, for fanning the promotions out over CI jobs."""
+    only, for fanning the promotions out over CI jobs. An app held in the target is marked
+    `held` (its hold, keyed as every promotion keys it: by the app owning the image)."""
     src = source_env(ws, to_env, from_env)
     target = steps.check_out(ws, to_env, fresh=False)
+    holds = policy.read_holds(target, to_env)
     found: list[Pending] = []
     read = _read(ws, src, to_env, apps, images)
     ws.prefetch(target, to_env, [(ref, app) for app, ref in read])
@@ -67,10 +72,13 @@ def pending(
             current: ImageRef | None = ws.read_deployed(
                 target, to_env, ref.with_version(None, None), app
             ).image
+        except NotAVersionError:
+            raise
         except PromoterError:
             current = None
         if current is None or (current.tag, current.digest) != (ref.tag, ref.digest):
-            found.append(Pending(name, ref, current))
+            hold = policy.hold_block(holds, target.config, to_env, ref)
+            found.append(Pending(name, ref, current, hold.line() if hold else None))
     return src, sorted(found, key=lambda p: p.app)
 
 

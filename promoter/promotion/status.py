@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from promoter import config as configuration
 from promoter import policies
-from promoter.errors import InputError, PromoterError
+from promoter.errors import InputError, NotAVersionError, PromoterError
 from promoter.guards import compare_versions
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
@@ -105,6 +105,8 @@ def _read(
 ) -> tuple[Cell, tuple[str, ...]]:
     try:
         found = ws.read_deployed(checkout, env, image.with_version(None, None), app)
+    except NotAVersionError:
+        raise  # not a cell's "?": a value that is no version refuses the run (issue 19)
     except PromoterError as error:
         return Cell(app, env, None, problem=error.message), ()
     return Cell(app, env, found.image), found.files
@@ -148,16 +150,24 @@ def _holds(checkout: Checkout) -> tuple[configuration.Hold, ...]:
 
 def _closed(checkout: Checkout, env: str, now: datetime) -> str | None:
     settings = checkout.settings(env)
-    if settings is None:
-        return None
+    rules = settings.policies if settings is not None else configuration.Policies()
     text = _file(checkout, configuration.FREEZE_FILE)
     extra = configuration.parse_freezes(text, configuration.FREEZE_FILE, env) if text else ()
-    block = policies.window(settings.policies, settings.policies.freeze + extra, now)
+    block = policies.window(rules, rules.freeze + extra, now)
     return block.line() if block is not None else None
 
 
 def _file(checkout: Checkout, name: str) -> str | None:
+    """A holds or freeze file of the checkout, if present: never through a symlink (at the
+    file or its directory, written too so that a linked one is seen), and naming only
+    environments and apps of its promoter.yaml."""
     path = checkout.root / name
-    if not path.exists():
-        checkout.snapshot.materialise([name], checkout.root)
-    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+    if not (path.exists() or path.is_symlink()):
+        parts = name.split("/")
+        folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
+        checkout.snapshot.materialise([*folders, name], checkout.root)
+    text = configuration.read_control_file(checkout.root, name)
+    config = checkout.config
+    if text is not None and config is not None:
+        configuration.check_references(text, name, config.environments, config.apps)
+    return text

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from promoter.errors import LoopError, OperationalError, PromoterError
 from promoter.forges import ChangeRequestSpec, Outcome
-from promoter.guards import GO, Guard, Verdict, breaker
+from promoter.guards import GO, Guard, Verdict, breaker, parse_trailers
 from promoter.promotion.message import (
     ENV_TRAILER,
     SOURCE_TRAILER,
@@ -108,7 +108,9 @@ def _chain(history: list[tuple[str, float, str]]) -> list[tuple[float, bool]]:
 
 
 def _lines(message: str) -> set[str]:
-    return {line.strip() for line in message.splitlines()}
+    """The message's trailers as `Key: value` lines, by git's rules (only the final
+    trailer block counts: a quoted or indented `Promoted-by:` is text, issue 19)."""
+    return {f"{key}: {value}" for key, value in parse_trailers(message)}
 
 
 def build_tree(planned: Planned) -> str:
@@ -162,7 +164,7 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
     if current is not None:
         store.fetch_commit(current)
         current_tree, _, message = store.commit_info(current)
-        if TRAILER not in message:
+        if TRAILER not in _lines(message):
             raise OperationalError(
                 f"{branch} has commits promoter did not make (tip {current[:12]}); "
                 "promoter will not force-push over them. Merge or close its pull request "

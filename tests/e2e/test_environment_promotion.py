@@ -18,6 +18,8 @@ from .conftest import Run, fixture_files, git, run_on_github
 TOKEN = "ghs_e2e_env_promotion_token"
 STAGING_WEB = "apps/web/overlays/staging/kustomization.yaml"
 PRODUCTION_WEB = "apps/web/overlays/production/kustomization.yaml"
+BASE_AGE = timedelta(days=30)
+"""How old the fixture's commit is made: older than every commit a test dates."""
 POLICIES = """    policies:
       soak: 24h
 """
@@ -39,22 +41,31 @@ class History:
         self.bare = bare
         self.work = work
         git(work.parent, "clone", "-q", str(bare), str(work))
+        # The fixture's commit is made now, and promoter dates a commit no earlier than its
+        # parent (history order, not committer dates): date it before the commits the tests
+        # date in the past.
+        self._commit(BASE_AGE, ["commit", "-q", "--amend", "--no-edit"])
+        git(work, "push", "-qf", "origin", "HEAD:main")
 
     def commit(self, changes: dict[str, str], age: timedelta, message: str = "change") -> str:
         for path, text in changes.items():
             target = self.work / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
+        self._commit(age, ["add", "-A"])
+        self._commit(age, ["commit", "-qm", message])
+        git(self.work, "push", "-q", "origin", "HEAD:main")
+        return git(self.work, "rev-parse", "HEAD").strip()
+
+    def _commit(self, age: timedelta, args: list[str]) -> None:
+        """git `args` as the developer, dated `age` ago."""
         when = (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%S+00:00")
         env = {
             **os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when,
             "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
             "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
         }  # fmt: skip
-        subprocess.run(["git", "add", "-A"], cwd=self.work, env=env, check=True)
-        subprocess.run(["git", "commit", "-qm", message], cwd=self.work, env=env, check=True)
-        git(self.work, "push", "-q", "origin", "HEAD:main")
-        return git(self.work, "rev-parse", "HEAD").strip()
+        subprocess.run(["git", *args], cwd=self.work, env=env, check=True)
 
     def pull(self) -> None:
         git(self.work, "pull", "-q", "--ff-only", "origin", "main")
