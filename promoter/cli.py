@@ -10,7 +10,10 @@ import dataclasses
 import itertools
 import json
 import os
+import re
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -19,9 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from promoter import __version__
-from promoter.errors import PromoterError
-from promoter.redact import redact
+from promoter import __version__, sinks
+from promoter.errors import InputError, PromoterError
+from promoter.redact import redact, register_environment
 
 if TYPE_CHECKING:
     from promoter.promotion import EnvironmentResult, Result
@@ -36,6 +39,99 @@ Exit codes:
 F = TypeVar("F", bound=Callable[..., Any])
 GUARD_SKIP_EXIT = 10
 """`promote guard`: this run must not promote (0 means go)."""
+
+# Every string from the command line (or a CI input behind it) is hostile: each option is
+# full-matched where it enters, before anything runs (STYLE §1, issue 19).
+_HIDDEN = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+"""Bidi marks and overrides: text that displays as something else."""
+_LINE = rf"[^\x00-\x1f\x7f-\x9f\u2028\u2029{_HIDDEN}]{{1,1024}}"
+"""One line of printable text (an author, a label, a path glob)."""
+_LINES = rf"[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029{_HIDDEN}]{{1,4096}}"
+"""Lines of printable text (a CI input listing one glob or account per line)."""
+_WORD = rf"[^\s\x00-\x1f\x7f-\x9f{_HIDDEN}]{{1,2048}}"
+"""Printable text without spaces (a URL, a version)."""
+_NAME = r"(?!.*\.\.)[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_])?"
+"""An environment or app: promoter.yaml's names, a directory's, an image's last component."""
+_COMMIT = r"[0-9a-fA-F]{4,64}"
+
+
+def _checked(pattern: str, rule: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that full-matches each value of an option against `pattern`."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        for item in value if isinstance(value, tuple) else (value,):
+            if item is not None and not re.fullmatch(pattern, item):
+                raise InputError(f"{_shown(item)}: expected {rule}", field=_field(param))
+        return value
+
+    return check
+
+
+def _shown(text: str) -> str:
+    """A refused value, quoted with its control characters escaped, and not too long."""
+    return repr(text[:60]) + ("..." if len(text) > 60 else "")
+
+
+def _field(param: click.Parameter) -> str:
+    return param.opts[0] if param.opts else param.name or "?"
+
+
+_ENV_NAME = _checked(_NAME, "an environment name (letters, digits, '.', '_', '-')")
+_APP_NAME = _checked(_NAME, "an app name (letters, digits, '.', '_', '-')")
+_TEXT = _checked(_LINE, "one line of text, no control characters")
+_GLOBS = _checked(_LINES, "globs or names, one a line, no control characters")
+_COMMIT_ID = _checked(_COMMIT, "a commit id (hex)")
+
+
+def _label(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    from promoter.config import LABEL_PATTERN
+
+    _TEXT(ctx, param, value)
+    for label in value:
+        if not re.fullmatch(LABEL_PATTERN, label):
+            raise InputError(
+                f"{_shown(label)}: a label has no commas and no surrounding spaces",
+                field=_field(param),
+            )
+    return value
+
+
+def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A URL promoter shows or writes (API root, trailers): one word, no credentials. Never
+    quoted back: a URL may carry a token."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    if "@" in urlsplit(value).netloc:
+        raise InputError(
+            "credentials in the URL are refused; pass the token in "
+            "GITHUB_TOKEN/GITLAB_TOKEN/PROMOTER_TOKEN",
+            field=_field(param),
+        )
+    if not re.fullmatch(_WORD, value):
+        raise InputError("expected a URL without spaces or control characters", field=_field(param))
+    return value
+
+
+def _branch(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A branch, checked like promoter.yaml's `base:` and git's check-ref-format."""
+    if value is None:
+        return None
+    from promoter.promotion.workspace import check_branch
+
+    return check_branch(value, _field(param))
+
+
+def _config_repo(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A URL with credentials, a query or SSH is refused here, never quoted back."""
+    if value is None:
+        return None
+    from promoter.promotion.workspace import check_config_repo
+
+    check_config_repo(value)
+    return value
+
 
 _OUTPUT = click.option(
     "--output",
@@ -53,13 +149,14 @@ def _remote(function: F) -> F:
         (
             click.option(
                 "--config-repo", envvar="PROMOTER_CONFIG_REPO", metavar="URL|PATH",
+                callback=_config_repo,
                 help="Config repository: an https:// or file:// URL, or a local repository.",
             ),
             click.option(
                 "--forge", type=click.Choice(["github", "gitlab", "local"]),
                 envvar="PROMOTER_FORGE",
             ),
-            click.option("--api-url", metavar="URL", help="Forge API root."),
+            click.option("--api-url", metavar="URL", callback=_url, help="Forge API root."),
             click.option("--no-clone", is_flag=True, help="Use the forge API, no git."),
         )
     ):  # fmt: skip
@@ -84,15 +181,15 @@ def _guards(function: F) -> F:
     options = [
         click.option(
             "--bot-actor", "bot_actors", multiple=True, metavar="GLOB",
-            envvar="PROMOTER_BOT_ACTORS",
+            envvar="PROMOTER_BOT_ACTORS", callback=_GLOBS,
             help="Accounts whose pushes never promote, e.g. 'renovate*' (repeatable).",
         ),
         click.option(
-            "--watch", multiple=True, metavar="GLOB",
+            "--watch", multiple=True, metavar="GLOB", callback=_GLOBS,
             help="Promote only when the triggering push changed one of these paths.",
         ),
         click.option(
-            "--ignore", multiple=True, metavar="GLOB",
+            "--ignore", multiple=True, metavar="GLOB", callback=_GLOBS,
             help="Changes to these paths never promote (config paths, docs).",
         ),
     ]  # fmt: skip
@@ -107,8 +204,9 @@ def _guards(function: F) -> F:
     epilog=EXIT_CODES_HELP,
 )
 @click.option(
-    "--env", "envs", multiple=True, metavar="ENV", help="Environment to promote to (repeatable)."
-)
+    "--env", "envs", multiple=True, metavar="ENV", callback=_ENV_NAME,
+    help="Environment to promote to (repeatable).",
+)  # fmt: skip
 @click.option(
     "--image",
     "images",
@@ -121,15 +219,20 @@ def _guards(function: F) -> F:
     "apps",
     multiple=True,
     metavar="NAME",
+    callback=_APP_NAME,
     help="Only this app of promoter.yaml (repeatable with --to).",
 )
 @click.option(
     "--to",
     "to_env",
     metavar="ENV",
+    callback=_checked(_WORD, "an environment (or with --rollback, a version)"),
     help="Promote to ENV what its source environment deploys (--from, or promoter.yaml's from:).",
 )
-@click.option("--from", "from_env", metavar="ENV", help="With --to: the environment to read.")
+@click.option(
+    "--from", "from_env", metavar="ENV", callback=_ENV_NAME,
+    help="With --to: the environment to read.",
+)  # fmt: skip
 @click.option(
     "--rollback",
     is_flag=True,
@@ -142,6 +245,7 @@ def _guards(function: F) -> F:
     "--config-repo",
     envvar="PROMOTER_CONFIG_REPO",
     metavar="URL|PATH",
+    callback=_config_repo,
     help="Config repository: https:// or file:// URL, or a local repository's path (cloned, "
     "committed, pushed); a directory that is not a git repository is edited in place "
     "[env: PROMOTER_CONFIG_REPO].",
@@ -163,10 +267,14 @@ def _guards(function: F) -> F:
     envvar="PROMOTER_FORGE",
     help="Forge of the config repo (default: inferred from the URL and CI).",
 )
-@click.option("--base", metavar="BRANCH", help="Base branch (default: promoter.yaml, else HEAD).")
+@click.option(
+    "--base", metavar="BRANCH", callback=_branch,
+    help="Base branch (default: promoter.yaml, else HEAD).",
+)  # fmt: skip
 @click.option(
     "--api-url",
     metavar="URL",
+    callback=_url,
     help="Forge API root, e.g. https://ghe.example.com/api/v3 or https://gitlab.example.com "
     "(default: from the URL, GITHUB_API_URL, CI_SERVER_URL).",
 )
@@ -176,6 +284,7 @@ def _guards(function: F) -> F:
     "labels",
     multiple=True,
     metavar="NAME",
+    callback=_label,
     help="A label for the pull/merge request, added to promoter.yaml's (repeatable).",
 )
 @click.option(
@@ -188,6 +297,7 @@ def _guards(function: F) -> F:
     envvar="PROMOTER_AUTHOR",
     default="promoter[bot] <promoter[bot]@users.noreply.github.com>",
     show_default=True,
+    callback=_TEXT,
     help="Commit identity 'Name <email>' [env: PROMOTER_AUTHOR].",
 )
 @click.option("--skip-ci", is_flag=True, help="Add [skip ci] to push-mode commits.")
@@ -195,9 +305,21 @@ def _guards(function: F) -> F:
 @click.option(
     "--allow-downgrade", is_flag=True, help="Apply an older version over a newer one (rollback)."
 )
-@click.option("--source-repo", metavar="URL", help="Source repository for the commit trailers.")
-@click.option("--source-commit", metavar="SHA", help="Source commit for the commit trailers.")
-@click.option("--pipeline-url", metavar="URL", help="Pipeline URL for the commit trailers.")
+@click.option(
+    "--source-repo",
+    metavar="URL",
+    callback=_url,
+    help="Source repository for the commit trailers.",
+)
+@click.option(
+    "--source-commit",
+    metavar="SHA",
+    callback=_COMMIT_ID,
+    help="Source commit for the commit trailers.",
+)
+@click.option(
+    "--pipeline-url", metavar="URL", callback=_url, help="Pipeline URL for the commit trailers."
+)  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Print the diff and a summary; touch nothing.")
 @_guards
 @click.option(
@@ -249,7 +371,7 @@ def cli(
     if ctx.invoked_subcommand is not None:
         return 0
     if not envs and not images and to_env is None:
-        click.echo(ctx.get_help())
+        click.echo(sinks.log_lines(ctx.get_help()))
         return 0
     rollback_to = None
     if rollback:
@@ -257,6 +379,8 @@ def cli(
         if len(envs) != 1 or not (apps or images) or len(apps) > 1:
             raise click.UsageError("--rollback takes one --env and one --app (or --image)")
     elif to_env is not None:
+        if not re.fullmatch(_NAME, to_env):
+            raise InputError(f"{_shown(to_env)}: expected an environment name", field="--to")
         if envs:
             raise click.UsageError("--to replaces --env: give one of them")
         if not (apps or images or all_apps):
@@ -269,13 +393,12 @@ def cli(
         if len(apps) > 1:
             raise click.UsageError("--app is repeatable only with --to")
     app = apps[0] if apps and to_env is None else None
-    from promoter.errors import InputError
     from promoter.promotion import PromoteCommand, mask_commands, promote
     from promoter.promotion.gate import as_facts
 
     environ = dict(os.environ)  # the CI environment, read once for the whole run
-    for command in mask_commands(environ):
-        click.echo(command, err=True)  # the runner reads workflow commands on both streams
+    for command in mask_commands(environ):  # the runner reads them on both streams
+        click.echo(sinks.workflow_command(command), err=True)
 
     if not config_repo:
         raise InputError("missing --config-repo (or PROMOTER_CONFIG_REPO)", field="--config-repo")
@@ -318,8 +441,16 @@ def cli(
 
 
 @cli.command(name="release-hold")
-@click.option("--env", required=True, metavar="ENV", help="Environment the app is held in.")
-@click.option("--app", metavar="NAME", help="The held app (promoter.yaml's name).")
+@click.option(
+    "--env",
+    required=True,
+    metavar="ENV",
+    callback=_ENV_NAME,
+    help="Environment the app is held in.",
+)
+@click.option(
+    "--app", metavar="NAME", callback=_APP_NAME, help="The held app (promoter.yaml's name)."
+)  # fmt: skip
 @click.option("--image", "images", multiple=True, metavar="REPOSITORY", help="Or its image.")
 @_remote
 @click.option("--mode", type=click.Choice(["push", "pull-request"]), help="Override the mode.")
@@ -368,6 +499,7 @@ def release_hold(
     "--author",
     envvar="PROMOTER_AUTHOR",
     default="promoter[bot] <promoter[bot]@users.noreply.github.com>",
+    callback=_TEXT,
     help="promoter's commit identity 'Name <email>': commits with it never promote.",
 )
 def guard(
@@ -395,7 +527,9 @@ def guard(
         )
     )
     guard_name = verdict.guard.value if verdict.guard else None
-    click.echo(json.dumps({"go": verdict.go, "guard": guard_name, "reason": verdict.reason}))
+    click.echo(
+        sinks.json_document({"go": verdict.go, "guard": guard_name, "reason": verdict.reason})
+    )
     return 0 if verdict.go else GUARD_SKIP_EXIT
 
 
@@ -403,11 +537,15 @@ def guard(
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--image", required=True, metavar="REF", help="Image with the new tag and/or digest.")
 @click.option(
-    "--key", metavar="PATH", help="Only this key path (backend.image.tag) or JSON pointer."
+    "--key",
+    metavar="PATH",
+    callback=_TEXT,
+    help="Only this key path (backend.image.tag) or JSON pointer.",
 )
 @click.option(
-    "--setter", metavar="POLICY", help="Flux image policy (ns:name) that stands for this image."
-)
+    "--setter", metavar="POLICY", callback=_TEXT,
+    help="Flux image policy (ns:name) that stands for this image.",
+)  # fmt: skip
 @_OUTPUT
 def bump(
     files: tuple[Path, ...], image: str, key: str | None, setter: str | None, output: str
@@ -439,12 +577,16 @@ def demo(fixture: Path | None, keep: Path | None) -> int:
     from promoter.demo import run_demo
 
     for number, step in enumerate(run_demo(fixture, keep), start=1):
-        click.echo(f"\n== {number}. {step.title}")
-        click.echo(f"$ {step.command}")
+        click.echo(sinks.log_lines(f"\n== {number}. {step.title}"))
+        click.echo(sinks.log_line(f"$ {step.command}"))
         _render(step.result, "text", diffs=True)
-        click.echo(step.log.rstrip())
+        click.echo(sinks.log_lines(step.log.rstrip()))
     if keep is not None:
-        click.echo(f"\nDone; the repository is kept in {keep}: promote status --config-repo {keep}")
+        click.echo(
+            sinks.log_lines(
+                f"\nDone; the repository is kept in {keep}: promote status --config-repo {keep}"
+            )
+        )
     else:
         click.echo("\nDone: a real clone, commit and push each time; the repository is deleted.")
     return 0
@@ -460,38 +602,47 @@ def demo(fixture: Path | None, keep: Path | None) -> int:
 )
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False))
 def validate(config_repo: Path, config_file: Path | None) -> int:
-    """Check promoter.yaml (schema, environments, apps, target paths); without one, show
-    the environments zero-config discovery finds."""
-    from promoter.config import find_config, load_config
+    """Check promoter.yaml (schema, environments, apps, target paths) and the holds and
+    freeze files; without promoter.yaml, show the environments zero-config discovery finds."""
+    from promoter.config import check_controls, find_config, load_config
 
     path = config_file or find_config(config_repo)
     if path is None:
         return _outline(config_repo)
     config = load_config(path, root=config_repo)
-    click.echo(f"{path}: ok ({len(config.environments)} environments, {len(config.apps)} apps)")
+    check_controls(config_repo, config)  # holds and freezes: parsed, names known
+    click.echo(
+        sinks.log_line(
+            f"{path}: ok ({len(config.environments)} environments, {len(config.apps)} apps)"
+        )
+    )
     return 0
 
 
 def _render(result: Result, output: str, *, diffs: bool | None = None) -> None:
     for warning in result.warnings:
-        click.echo(redact(f"promote: warning: {warning}"), err=True)
+        click.echo(sinks.log_line(f"promote: warning: {warning}"), err=True)
     if output == "json":
-        click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        click.echo(sinks.json_document(result.as_json()))
         return
     if result.skip is not None:
         guard, reason = result.skip
         envs = ", ".join(e.env for e in result.environments)
-        click.echo(redact(f"skipped ({guard}): {reason}; nothing promoted to {envs}"))
+        click.echo(sinks.log_line(f"skipped ({guard}): {reason}; nothing promoted to {envs}"))
         click.echo("rerun with --force to promote anyway")
         return
     for diff in result.diffs if (result.dry_run if diffs is None else diffs) else ():
-        click.echo(redact(diff.unified()), nl=False)
+        click.echo(sinks.log_lines(diff.unified()), nl=False)
     for env in result.environments:
         for line in _env_lines(env, result.dry_run):
-            click.echo(redact(line))
+            click.echo(sinks.log_line(line))
     if result.dry_run:
         files = len(result.diffs)
-        click.echo(f"dry run: {len(result.changes)} change(s) in {files} file(s); nothing written")
+        click.echo(
+            sinks.log_line(
+                f"dry run: {len(result.changes)} change(s) in {files} file(s); nothing written"
+            )
+        )
 
 
 def _env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
@@ -555,6 +706,39 @@ def _error_json(error: PromoterError) -> str:
     )
 
 
+class Stopped(SystemExit):
+    """SIGTERM (how GitHub and GitLab cancel a job) or SIGINT, raised where the run is so
+    that every `finally` runs: git processes are killed, temporary clones removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signal_name = signal.Signals(signum).name
+
+
+def _stop(signum: int, frame: object) -> None:
+    # One stop only: a second signal must not interrupt the cleanup the first one started
+    # (a CI sends SIGKILL if it takes too long).
+    for name in ("SIGTERM", "SIGINT"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+def _on_signals() -> dict[int, Any]:
+    """Route SIGTERM and SIGINT to `Stopped`; returns the handlers they replace."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, _stop)
+    return previous
+
+
+def _print_traceback() -> None:
+    """`--debug`: the traceback, redacted like every other line (an exception's message, or
+    a chained library exception's, may hold a token a server echoed)."""
+    click.echo(sinks.log_lines(traceback.format_exc()), err=True, nl=False)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: one redacted line per error, exit code by error class."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -562,27 +746,49 @@ def main(argv: Sequence[str] | None = None) -> None:
     json_output = "--output=json" in args or any(
         a == "--output" and b == "json" for a, b in itertools.pairwise(args)
     )
+    register_environment(os.environ)  # masked from the first line on, tracebacks included
+    previous = _on_signals()
+    try:
+        _run(args, debug=debug, json_output=json_output)
+    except Stopped as stop:
+        click.echo(
+            sinks.log_line(f"promote: stopped by {stop.signal_name} (exit {stop.code})"), err=True
+        )
+        sys.exit(stop.code)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(args: list[str], *, debug: bool, json_output: bool) -> None:
     try:
         code = cli.main(args=args, prog_name="promote", standalone_mode=False)
     except PromoterError as error:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         if json_output:
-            click.echo(_error_json(error))
-        click.echo(f"promote: error: {redact(str(error))}", err=True)
+            click.echo(sinks.encoded(_error_json(error)))
+        click.echo(sinks.log_line(f"promote: error: {error}"), err=True)
         sys.exit(error.exit_code)
     except click.exceptions.Abort:
         click.echo("promote: aborted", err=True)
         sys.exit(1)
+    except click.UsageError as error:
+        if error.ctx is not None:
+            click.echo(sinks.log_lines(error.ctx.get_usage()), err=True)
+        click.echo(sinks.log_line(f"promote: error: {error.format_message()}"), err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as error:
-        error.show()
+        click.echo(sinks.log_line(f"promote: error: {error.format_message()}"), err=True)
         sys.exit(error.exit_code)
     except Exception as error:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         click.echo(
-            f"promote: internal error: {redact(f'{type(error).__name__}: {error}')} "
-            "(rerun with --debug for a traceback)",
+            sinks.log_line(
+                f"promote: internal error: {type(error).__name__}: {error} "
+                "(rerun with --debug for a traceback)"
+            ),
             err=True,
         )
         sys.exit(1)
@@ -598,18 +804,23 @@ def _outline(config_repo: Path) -> int:
         raise TargetNotFoundError("config repository not found", path=str(config_repo))
     found = outline(config_repo)
     click.echo(
-        "no promoter.yaml: zero-config discovery applies "
-        f"({len(found)} environments found{': ' + ', '.join(found) if found else ''})"
+        sinks.log_line(
+            "no promoter.yaml: zero-config discovery applies "
+            f"({len(found)} environments found{': ' + ', '.join(found) if found else ''})"
+        )
     )
     for env, paths in found.items():
         shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
-        click.echo(f"  {env}: {shown or 'no YAML files'}")
+        click.echo(sinks.log_line(f"  {env}: {shown or 'no YAML files'}"))
     click.echo("run `promote explain --env ENV --image REF` to see what a promotion would touch")
     return 0
 
 
 @cli.command(name="status")
-@click.option("--app", "apps", multiple=True, metavar="NAME", help="Only these apps (repeatable).")
+@click.option(
+    "--app", "apps", multiple=True, metavar="NAME", callback=_APP_NAME,
+    help="Only these apps (repeatable).",
+)  # fmt: skip
 @_remote
 @click.option(
     "--history", type=click.IntRange(1, 1000), default=30, show_default=True,
@@ -644,19 +855,19 @@ def status_command(
         history,
     )  # fmt: skip
     if output == "json":
-        click.echo(json.dumps(render.as_json(found), ensure_ascii=False))
+        click.echo(sinks.json_document(render.as_json(found)))
     elif output == "markdown":
-        click.echo(render.markdown(found), nl=False)
+        click.echo(sinks.encoded(render.markdown(found)), nl=False)
     elif output == "html":
-        click.echo(render.page(found), nl=False)
+        click.echo(sinks.encoded(render.page(found)), nl=False)
     else:
-        click.echo(render.text(found), nl=False)
+        click.echo(sinks.log_lines(render.text(found)), nl=False)
     return 0
 
 
 @cli.command(name="why")
-@click.option("--env", required=True, metavar="ENV", help="The environment.")
-@click.option("--app", metavar="NAME", help="The app (promoter.yaml's name).")
+@click.option("--env", required=True, metavar="ENV", callback=_ENV_NAME, help="The environment.")
+@click.option("--app", metavar="NAME", callback=_APP_NAME, help="The app (promoter.yaml's name).")
 @click.option("--image", "images", multiple=True, metavar="REPOSITORY", help="Or its image.")
 @_remote
 @click.option(
@@ -688,37 +899,58 @@ def why_command(
         rows = [
             dataclasses.asdict(link) | {"compare_url": chain.compare_url(link)} for link in links
         ]
-        click.echo(json.dumps(rows, ensure_ascii=False))
+        click.echo(sinks.json_document(rows))
         return 0
-    bullet = "- " if output == "markdown" else "  "
+    markdown = output == "markdown"
+    bullet = "- " if markdown else "  "
+    say = sinks.markdown_text if markdown else sinks.log_line
     for link in links:
         when = datetime.fromtimestamp(link.committed, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        head = f"{link.env} runs {link.version}"
-        click.echo(f"**{head}**" if output == "markdown" else head)
-        click.echo(f"{bullet}config commit {link.config_commit[:12]} ({when}): {link.subject}")
+        head = say(f"{link.env} runs {link.version}")
+        lines = [f"**{head}**" if markdown else head]
+        lines.append(f"config commit {link.config_commit[:12]} ({when}): {link.subject}")
         if link.request:
-            click.echo(f"{bullet}merged through request #{link.request}")
+            lines.append(f"merged through request #{link.request}")
         if not link.by_promoter:
-            click.echo(f"{bullet}set by hand: the commit has no promoter trailers")
+            lines.append("set by hand: the commit has no promoter trailers")
         if link.source_commit:
             where = f" of {link.source_repository}" if link.source_repository else ""
-            click.echo(f"{bullet}built from source commit {link.source_commit[:12]}{where}")
+            lines.append(f"built from source commit {link.source_commit[:12]}{where}")
         if link.pipeline_url:
-            click.echo(f"{bullet}pipeline: {link.pipeline_url}")
+            lines.append(f"pipeline: {link.pipeline_url}")
         if link.replaced:
-            click.echo(f"{bullet}replaced {link.replaced}")
+            lines.append(f"replaced {link.replaced}")
         compare = chain.compare_url(link)
         if compare:
-            click.echo(f"{bullet}source changes: {compare}")
+            lines.append(f"source changes: {compare}")
         if link.promoted_from:
-            click.echo(f"{bullet}promoted from {link.promoted_from}:")
+            lines.append(f"promoted from {link.promoted_from}:")
+        click.echo(sinks.encoded(lines[0]))
+        for line in lines[1:]:
+            click.echo(sinks.encoded(bullet + say(line)))
     return 0
 
 
 @cli.command(name="plan")
-@click.option("--to", "to_env", required=True, metavar="ENV", help="Environment to promote to.")
-@click.option("--from", "from_env", metavar="ENV", help="Source (default: promoter.yaml's from:).")
-@click.option("--app", "apps", multiple=True, metavar="NAME", help="Only these apps (repeatable).")
+@click.option(
+    "--to",
+    "to_env",
+    required=True,
+    metavar="ENV",
+    callback=_ENV_NAME,
+    help="Environment to promote to.",
+)
+@click.option(
+    "--from",
+    "from_env",
+    metavar="ENV",
+    callback=_ENV_NAME,
+    help="Source (default: promoter.yaml's from:).",
+)
+@click.option(
+    "--app", "apps", multiple=True, metavar="NAME", callback=_APP_NAME,
+    help="Only these apps (repeatable).",
+)  # fmt: skip
 @click.option("--all", "all_apps", is_flag=True, help="Every app both environments deploy.")
 @click.option(
     "--image", "images", multiple=True, metavar="REPOSITORY", help="Apps by image (no config)."
@@ -776,35 +1008,39 @@ def plan_command(
         )
     )
     if output == "github-matrix":
-        click.echo(fan.github_matrix(found, per_job))
+        click.echo(sinks.encoded(fan.github_matrix(found, per_job)))
     elif output == "gitlab-pipeline":
-        click.echo(fan.gitlab_pipeline(found, per_job, config_repo=config_repo), nl=False)
+        click.echo(
+            sinks.encoded(fan.gitlab_pipeline(found, per_job, config_repo=config_repo)), nl=False
+        )
     elif output == "json":
-        click.echo(json.dumps(found.as_json(), ensure_ascii=False))
+        click.echo(sinks.json_document(found.as_json()))
     else:
         for line in fan.text_table(found):
-            click.echo(line)
+            click.echo(sinks.log_line(line))
     return 0
 
 
 @cli.command()
 @click.option(
-    "--env", "envs", multiple=True, required=True, metavar="ENV", help="Environment (repeatable)."
-)
+    "--env", "envs", multiple=True, required=True, metavar="ENV", callback=_ENV_NAME,
+    help="Environment (repeatable).",
+)  # fmt: skip
 @click.option(
     "--image", "images", multiple=True, required=True, metavar="REF", help="Image (repeatable)."
 )
-@click.option("--app", metavar="NAME", help="Only this app of promoter.yaml.")
+@click.option("--app", metavar="NAME", callback=_APP_NAME, help="Only this app of promoter.yaml.")
 @click.option(
     "--config-repo",
     envvar="PROMOTER_CONFIG_REPO",
     default=".",
     show_default=True,
     metavar="URL|PATH",
+    callback=_config_repo,
     help="Config repository: a local directory or repository, or an https:// or file:// URL.",
 )
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--base", metavar="BRANCH", help="Branch to read (default: HEAD).")
+@click.option("--base", metavar="BRANCH", callback=_branch, help="Branch to read (default: HEAD).")
 @_OUTPUT
 def explain(
     envs: tuple[str, ...],
@@ -832,26 +1068,28 @@ def explain(
         )
     )
     if output == "json":
-        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        click.echo(sinks.json_document(report.as_json()))
         return 0
-    click.echo(f"environments found: {', '.join(report.environments_found) or 'none'}")
+    click.echo(
+        sinks.log_line(f"environments found: {', '.join(report.environments_found) or 'none'}")
+    )
     for item in report.explanations:
         origin = "promoter.yaml" if item.configured else "discovered"
-        click.echo(f"\n{item.env} / {item.image} ({origin})")
+        click.echo(sinks.log_lines(f"\n{item.env} / {item.image} ({origin})"))
         if item.entry_points:
-            click.echo(f"  entry points: {', '.join(item.entry_points)}")
+            click.echo(sinks.log_line(f"  entry points: {', '.join(item.entry_points)}"))
         for setting in item.settings:
             shared = setting["shared_by"]
             owner = "own" if setting["owned"] else "shared"
             if shared and isinstance(shared, list):
                 owner += f" by {', '.join(str(s) for s in shared)}"
-            click.echo(f"  set in: {setting['path']}:{setting['line']} ({owner})")
+            click.echo(sinks.log_line(f"  set in: {setting['path']}:{setting['line']} ({owner})"))
         for action in item.actions:
-            click.echo(f"  would: {action['detail']} ({action['reason']})")
+            click.echo(sinks.log_line(f"  would: {action['detail']} ({action['reason']})"))
         if item.refusal:
-            click.echo(f"  refuses: {item.refusal}")
+            click.echo(sinks.log_line(f"  refuses: {item.refusal}"))
         elif not item.actions:
             click.echo("  would: nothing (already up to date)")
         for note in item.notes:
-            click.echo(f"  note: {note}")
+            click.echo(sinks.log_line(f"  note: {note}"))
     return 0

@@ -25,6 +25,7 @@ _DOMAIN = re.compile(
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 _DIGEST_HEX_LENGTH = {"sha256": 64, "sha512": 128}
+"""The registered algorithms (OCI image spec, descriptor.md); any other is refused."""
 _NAME_MAX = 255
 
 
@@ -151,12 +152,19 @@ def _check_digest(reference: str, digest: str) -> None:
         )
     algorithm, hexpart = digest.split(":", 1)
     expected = _DIGEST_HEX_LENGTH.get(algorithm)
-    if expected is not None and len(hexpart) != expected:
+    if expected is None:
+        # Only the OCI image spec's registered algorithms: a registry resolves nothing else,
+        # and a weak one (md5, sha1) would pin an image anyone can collide with.
+        raise ImageRefError(
+            f"invalid image reference {reference!r}: unsupported digest algorithm "
+            f"{algorithm!r} (sha256 or sha512)"
+        )
+    if len(hexpart) != expected:
         raise ImageRefError(
             f"invalid image reference {reference!r}: {algorithm} digest needs {expected} hex "
             f"digits, got {len(hexpart)}"
         )
-    if expected is not None and hexpart != hexpart.lower():
+    if hexpart != hexpart.lower():
         # go-digest validates sha256/sha512 as [a-f0-9]: docker and containerd refuse uppercase.
         raise ImageRefError(
             f"invalid image reference {reference!r}: {algorithm} digest must be lowercase hex"

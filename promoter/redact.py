@@ -7,7 +7,9 @@ auth), so a token echoed back by git or a forge in any of those forms is still m
 from __future__ import annotations
 
 import base64
+import re
 import threading
+from collections.abc import Mapping
 
 MASK = "***"
 _MIN_LENGTH = 4
@@ -42,6 +44,18 @@ def register(secret: str) -> None:
         forms.add(base64.b64encode(f"{user}:{secret}".encode()).decode())
     with _lock:
         _secrets.update(forms)
+
+
+_SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|SECRET|PRIVATE_KEY|API_KEY)$")
+"""Variables whose value is a credential (`PROMOTER_TOKEN`, `CI_JOB_TOKEN`, an App's key)."""
+
+
+def register_environment(env: Mapping[str, str]) -> None:
+    """Record every credential the run's environment holds, before anything can echo one:
+    a token a server sends back is masked even when the run fails before using it."""
+    for name, value in env.items():
+        if _SECRET_NAME.search(name.upper()) and value.strip():
+            register(value.strip())
 
 
 def redact(text: str) -> str:

@@ -9,8 +9,12 @@ an environment on it. Sees stores and forges only through their protocols.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import stat
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,14 +24,14 @@ from urllib.parse import urlsplit
 from promoter import ci
 from promoter import config as configuration
 from promoter.environments import RepoFiles
-from promoter.errors import ForgeAuthError
+from promoter.errors import ForgeAuthError, InputError
 from promoter.forges import Credentials, Forge, app_token, open_forge
 from promoter.imageref import ImageRef
 from promoter.promotion import deployed
 from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.plan import EnvironmentPlan, is_yaml_path, needed_paths, plan_environment
 from promoter.redact import Secret
-from promoter.repo import Auth, Remote, open_clone
+from promoter.repo import Auth, Remote, open_clone, parse_remote
 from promoter.tree import GitStats, Identity, Snapshot, Store
 
 
@@ -86,7 +90,7 @@ class Workspace:
     _forge: Forge | None = field(default=None, repr=False)
     credential_variable: str = ""
     """Where the token came from: `GITHUB_TOKEN` cannot start the checks of its PRs."""
-    _configs: dict[tuple[str, bytes], configuration.Config] = field(
+    _configs: dict[tuple[str, str], configuration.Config] = field(
         default_factory=dict, repr=False
     )
     _checkouts: dict[tuple[str, str], Checkout] = field(default_factory=dict, repr=False)
@@ -134,9 +138,9 @@ class Workspace:
         path = self.options.config_file or configuration.find_config(root)
         if path is None:
             return None
-        key = (path.name if path.parent == root else str(path), path.read_bytes())
+        key = configuration.read_config(path, root=root)  # never through a symlink
         if key not in self._configs:
-            self._configs[key] = configuration.load_config(path, root=root)
+            self._configs[key] = configuration.check_config(key[1], key[0], root=root)
         return self._configs[key]
 
     def check_out_commit(self, checkout: Checkout, commit: str) -> Checkout:
@@ -219,6 +223,76 @@ class _ForgeOpener:
         )
 
 
+WORKDIR_PREFIX = "promoter-"
+STALE_AFTER = 24 * 3600.0
+"""A temporary directory of promoter's this old is a killed run's (SIGKILL, a lost runner):
+no run lasts a day (every git call has a timeout)."""
+_OWN_DIRECTORY = re.compile(r"promoter-(?:demo-|explain-)?[a-z0-9_]{8}")
+"""The names `tempfile.mkdtemp` gives promoter's directories: its prefixes and 8 random
+characters; nothing else in the temporary directory is promoter's to remove."""
+
+
+def sweep_stale(parent: Path, *, now: float | None = None) -> list[str]:
+    """Remove promoter's temporary directories left in `parent` by runs that could not clean
+    up, once older than `STALE_AFTER`: only directories (never through a symlink) named by
+    promoter and owned by this user. Best effort: a failure is ignored. Returns the names."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return []
+    for entry in entries:
+        if not _OWN_DIRECTORY.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if (
+            not stat.S_ISDIR(info.st_mode)
+            or info.st_uid != os.getuid()
+            or now - info.st_mtime < STALE_AFTER
+        ):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)  # fd-based: never follows a symlink
+        removed.append(entry.name)
+    return removed
+
+
+_BRANCH_MAX = 255
+_NOT_IN_BRANCH = re.compile(
+    r"[\x00-\x20\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069~^:?*\[\\]"
+    r"|\.\.|@\{|//|/\.|\.lock(?:/|$)|^[-/.]|[/.]$|^@$"
+)
+"""git check-ref-format's rules (plus no control or bidi characters): what `BRANCH_PATTERN`
+alone lets through, e.g. `.lock` inside a name or a control character that is not a space."""
+
+
+def check_branch(name: str, field: str = "--base") -> str:
+    """`name` if it is a branch name both git and promoter.yaml's `base:` accept; otherwise
+    an `InputError` before anything runs (git would read `-h` as an option, `a..b` as a
+    range, and print control characters back)."""
+    if (
+        len(name) > _BRANCH_MAX
+        or not re.fullmatch(configuration.BRANCH_PATTERN, name)
+        or _NOT_IN_BRANCH.search(name)
+    ):
+        shown = repr(name[:60]) + ("..." if len(name) > 60 else "")
+        raise InputError(
+            f"{shown} is not a branch name (no spaces or control characters, '..', '@{{', "
+            "'~^:?*[\\', leading '-' or '.', trailing '/', '.' or '.lock')",
+            field=field,
+        )
+    return name
+
+
+def check_config_repo(text: str) -> Remote:
+    """`--config-repo` as `open_workspace` will read it, checked where it enters: a URL with
+    credentials, a query or SSH is refused without quoting it (see `repo.parse_remote`)."""
+    return parse_remote(text)
+
+
 @contextmanager
 def open_workspace(
     options: Options,
@@ -231,11 +305,14 @@ def open_workspace(
 ) -> Iterator[Workspace]:
     """The store for `remote` in a temporary directory, removed (with the store's
     processes) when the run ends."""
+    if options.base is not None:
+        check_branch(options.base)
     kind = forge or ci.infer_forge(remote.host, env)
     credentials = find_credentials(kind, remote, env, api_url)
     opener = _ForgeOpener(kind, remote, credentials, api_url, env)
     stats = GitStats()
-    workdir = Path(tempfile.mkdtemp(prefix="promoter-"))
+    sweep_stale(Path(tempfile.gettempdir()))
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
     store: Store | None = None
     try:
         opened: Forge | None = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from promoter.errors import GitError
 from promoter.repo.git import (
@@ -50,9 +51,29 @@ from promoter.tree import (
 _NO_FILTER = "filtering not recognized by server"
 _CLONE_DEPTH = 2
 """`tree:2`: the tip commit, its root tree, root-level files (promoter.yaml) and listings."""
-_LOCAL_RECEIVE_PACK = "--receive-pack=git -c receive.denyCurrentBranch=updateInstead receive-pack"
-"""A push into a local working tree's checked-out branch also updates its files (if they
-are clean). It must be argv: git drops GIT_CONFIG_* from a local transport's env."""
+_WORK_TREE_SIDE = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
+"""The git that serves a local working tree runs in the user's repository, with its config:
+none of its hooks (pre-receive, post-receive, push-to-checkout, reference-transaction, ...)
+nor its fsmonitor command may run. A bare local remote keeps its receive hooks: they are
+its policy, as a server's are. It must be argv: git drops GIT_CONFIG_* from a local
+transport's env."""
+_BARE_SIDE = "git -c core.fsmonitor=false"
+
+
+def _local_transport(side: str) -> dict[str, str]:
+    """The options that start the remote side of a local transport, per command. A push
+    into a local working tree's checked-out branch also updates its files (if clean)."""
+    upload = f"--upload-pack={side} upload-pack"
+    receive = f"--receive-pack={side} -c receive.denyCurrentBranch=updateInstead receive-pack"
+    return {"clone": upload, "fetch": upload, "ls-remote": upload, "push": receive}
+
+
+def is_work_tree(remote: Remote) -> bool:
+    """A local remote that is a working tree (its top, or its `.git`), not a bare repository."""
+    if not remote.is_local:
+        return False
+    path = Path(unquote(urlsplit(remote.url).path))
+    return path.name == ".git" or (path / ".git").exists()
 
 
 class Clone:
@@ -63,6 +84,11 @@ class Clone:
         self.remote = remote
         self.auth = auth
         self.stats = stats
+        self._transport: dict[str, str] = {}
+        if remote.is_local:
+            self._transport = _local_transport(
+                _WORK_TREE_SIDE if is_work_tree(remote) else _BARE_SIDE
+            )
         self.partial = True
         self.refetch = True
         """Whether git has `fetch --refetch` (2.36); older ones fetch without negotiating."""
@@ -141,6 +167,8 @@ class Clone:
         check: bool = True,
         settings: Sequence[tuple[str, str]] = (),
     ) -> GitResult:
+        if self._transport and args[0] in self._transport:
+            args = (args[0], self._transport[args[0]], *args[1:])
         return run_git(
             args,
             cwd=cwd or self.git_dir,
@@ -431,8 +459,6 @@ class Clone:
     ) -> str:
         """Push `commit` to `branch`. `force` uses a lease on `lease` (None: must not exist)."""
         args = ["push", "--porcelain", "--progress", "--no-verify"]
-        if self.remote.is_local:
-            args.append(_LOCAL_RECEIVE_PACK)
         if force:
             args.append(f"--force-with-lease=refs/heads/{branch}:{lease or ''}")
         args += [f"--push-option={option}" for option in options]

@@ -10,8 +10,10 @@ transient) so callers see `PromoterError`s only. Knows nothing of YAML or forges
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -44,8 +46,12 @@ _SETTINGS = (
     ("transfer.unpackLimit", "1"),
     ("protocol.version", "2"),
     ("advice.detachedHead", "false"),
+    ("core.hooksPath", "/dev/null"),
+    ("core.fsmonitor", "false"),
 )
-"""Packs are kept (so their size is the bytes fetched) and no background work outlives us."""
+"""Packs are kept (so their size is the bytes fetched) and no background work outlives us.
+No hook and no fsmonitor command runs: a hooks directory or `core.fsmonitor` from the
+user's config (global, a template, a CI checkout) is code promoter never asked to run."""
 
 _REJECTED = re.compile(
     r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
@@ -86,28 +92,60 @@ class Remote:
         return self.origin is None
 
 
-def parse_remote(text: str) -> Remote:
-    """A local path, `file://` URL or `http(s)://` URL; credentials in a URL are refused."""
+_SCP_LIKE = re.compile(r"[^/:]{2,}:(?!//).*", re.DOTALL)
+"""`git@host:owner/repo.git`, `host:repo`: git's scp-like SSH syntax (a colon before any
+slash; a one-letter "host" is a Windows drive)."""
+_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")
+CREDENTIALS_REFUSED = (
+    "credentials in the URL are refused (the URL must not contain credentials: URLs end up "
+    "in errors and logs); pass the token in GITHUB_TOKEN/GITLAB_TOKEN/PROMOTER_TOKEN"
+)
+
+
+def parse_remote(text: str, *, field: str = "--config-repo") -> Remote:
+    """A local path, `file://` URL or `http(s)://` URL.
+
+    A URL is where tokens hide (`https://user:tok@host/...`, `?private_token=...`), and a
+    URL is echoed by git and by errors: one with credentials, a query, a fragment or control
+    characters is refused with a message that never quotes it. SSH is refused by name.
+    """
+    if _SCP_LIKE.fullmatch(text) and not Path(text).exists():
+        raise InputError("SSH is not supported: use the https URL and a token", field=field)
     parts = urlsplit(text)
     if parts.scheme in ("http", "https"):
-        if parts.username or parts.password:
+        if "@" in parts.netloc:  # `user:token@`, `token@`, even an empty `@`
+            raise InputError(CREDENTIALS_REFUSED, field=field)
+        if parts.query or parts.fragment or "?" in text or "#" in text:
             raise InputError(
-                "the config repository URL must not contain credentials; "
-                "put the token in PROMOTER_TOKEN",
-                field="--config-repo",
+                "a query string or fragment in the URL is refused (tokens hide there); "
+                "pass the token in GITHUB_TOKEN/GITLAB_TOKEN/PROMOTER_TOKEN",
+                field=field,
             )
-        if not parts.hostname:
-            raise InputError(f"not a repository URL: {text!r}", field="--config-repo")
-        port = f":{parts.port}" if parts.port else ""
-        return Remote(text, f"{parts.scheme}://{parts.hostname}{port}/")
+        if _UNSAFE_URL.search(text):
+            raise InputError("the URL holds spaces or control characters", field=field)
+        try:
+            hostname, port = parts.hostname, parts.port
+        except ValueError:  # a port that is not a number
+            hostname = port = None
+        if not hostname:
+            raise InputError("not a repository URL: https://host/owner/repo.git", field=field)
+        shown_port = f":{port}" if port else ""
+        return Remote(text, f"{parts.scheme}://{hostname}{shown_port}/")
+    if parts.scheme in ("ssh", "git+ssh", "ssh+git"):
+        raise InputError("SSH is not supported: use the https URL and a token", field=field)
     if parts.scheme == "file":
+        if "@" in parts.netloc or parts.query or parts.fragment or _UNSAFE_URL.search(text):
+            raise InputError(
+                "a file:// URL holds a path only: no credentials, query or fragment", field=field
+            )
         return Remote(text, None)
-    if re.match(r"^[\w.-]+@[\w.-]+:", text) or (parts.scheme and len(parts.scheme) > 1):
+    if parts.scheme and len(parts.scheme) > 1:
         raise InputError(
-            f"unsupported repository URL {text!r}: use https://, file:// or a path "
-            "(promoter authenticates with a token, not SSH keys)",
-            field="--config-repo",
+            f"unsupported URL scheme {parts.scheme!r}: use https://, file:// or a path",
+            field=field,
         )
+    if "\0" in text:
+        raise InputError("the path holds a NUL character", field=field)
     return Remote(Path(text).resolve().as_uri(), None)
 
 
@@ -177,33 +215,81 @@ def run_git(
     argv = ("git", *args)
     started = time.monotonic()
     try:
-        done = subprocess.run(
+        process = subprocess.Popen(
             argv,
             cwd=cwd,
-            input=input,
-            capture_output=True,
-            timeout=timeout,
+            stdin=subprocess.PIPE if input is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=git_environment(auth, env, settings),
-            check=False,
         )
+    except OSError as exc:
+        raise _start_error(exc, cwd) from exc
+    try:
+        with process:
+            try:
+                stdout, stderr = process.communicate(input, timeout=timeout)
+            except BaseException:
+                # A timeout, or the run ending (SIGTERM, Ctrl-C): git's helpers
+                # (remote-https, fetch-pack, index-pack) go too, so none keeps writing into
+                # a directory being removed, nor holds the pipes open.
+                _kill_tree(process)
+                raise
     except subprocess.TimeoutExpired as exc:
         raise GitError(
             f"git {args[0]} timed out after {timeout:.0f}s",
             argv=_shown(argv),
             transient=True,
         ) from exc
-    except OSError as exc:
-        raise _start_error(exc, cwd) from exc
     finally:
         if stats is not None:
             stats.calls += 1
             stats.seconds += time.monotonic() - started
     result = GitResult(
-        _shown(argv), done.returncode, done.stdout, redact(done.stderr.decode("utf-8", "replace"))
+        _shown(argv), process.returncode, stdout, redact(stderr.decode("utf-8", "replace"))
     )
-    if check and done.returncode != 0:
+    if check and process.returncode != 0:
         raise _error(result)
     return result
+
+
+def _kill_tree(process: subprocess.Popen[bytes]) -> None:
+    """Kill a git started by `run_git` and the helpers it started, then reap it.
+
+    git stays in promoter's process group (a CI killing the group kills every git), so its
+    helpers are found by parent id in /proc (Linux; elsewhere only git itself is killed).
+    """
+    doomed = [process.pid, *_descendants(process.pid)]
+    for pid in doomed:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError, ValueError, subprocess.SubprocessError):
+        process.communicate(timeout=10)
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat.rpartition(b")")[2].split()  # state ppid ...
+        if len(fields) > 1 and fields[1].isdigit():
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    level = children.get(root, [])
+    while level:
+        found += level
+        level = [c for pid in level for c in children.get(pid, [])]
+    return found
 
 
 def _start_error(error: OSError, cwd: Path | None) -> GitError:
