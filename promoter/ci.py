@@ -8,10 +8,12 @@ usually carry. Reads only the environment it is given; owns no other I/O.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from promoter import sinks
 from promoter.errors import ConfigError
 
 TOKEN_VARIABLES = {
@@ -33,7 +35,26 @@ class Source:
     pipeline_url: str | None = None
 
 
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
+
+
 def read_source(env: Mapping[str, str]) -> Source:
+    """The build, from the CI's variables; a value that is not what its variable should
+    hold (a commit id, a web URL) is dropped rather than carried into trailers and links."""
+    found = _read_source(env)
+    commit = found.commit if found.commit and _COMMIT.fullmatch(found.commit) else None
+    return Source(
+        repository=_web_url(found.repository),
+        commit=commit,
+        pipeline_url=_web_url(found.pipeline_url),
+    )
+
+
+def _web_url(url: str | None) -> str | None:
+    return url if url and sinks.is_web_url(url) else None
+
+
+def _read_source(env: Mapping[str, str]) -> Source:
     if env.get("GITHUB_ACTIONS") == "true":
         server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
         repo = env.get("GITHUB_REPOSITORY")
@@ -228,10 +249,7 @@ DOTENV_LIMIT = 5 * 1024
 def write_gitlab_dotenv(values: Mapping[str, str], path: str) -> None:
     """A dotenv report for later jobs (`artifacts: reports: dotenv:`): one `KEY=value` per
     line, values made single-line, the whole within GitLab's 5 KiB."""
-    lines = []
-    for key, value in values.items():
-        clean = " ".join(value.split())
-        lines.append(f"{key}={clean}\n")
+    lines = [f"{key}={sinks.output_value(value)}\n" for key, value in values.items()]
     text = "".join(lines)
     if len(text.encode()) > DOTENV_LIMIT:
         raise ConfigError(f"the dotenv report would exceed GitLab's {DOTENV_LIMIT} bytes")
@@ -247,11 +265,7 @@ def write_github_outputs(outputs: Mapping[str, str], summary: str, env: Mapping[
     if output_file:
         with open(output_file, "a", encoding="utf-8") as handle:
             for name, value in outputs.items():
-                if "\n" in value:
-                    delimiter = f"promoter_{abs(hash(value)):x}"
-                    handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-                else:
-                    handle.write(f"{name}={value}\n")
+                handle.write(f"{name}={sinks.output_value(value)}\n")
     summary_file = env.get("GITHUB_STEP_SUMMARY")
     if summary_file and summary:
         with open(summary_file, "a", encoding="utf-8") as handle:

@@ -21,7 +21,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "promoter"
 
-LEAVES = {"errors", "redact", "imageref", "tree", "discovery"}
+LEAVES = {"errors", "redact", "imageref", "tree", "discovery", "sinks"}
 ALLOWED: dict[str, set[str]] = {
     "cli": {"promotion", "config", "demo"} | LEAVES,
     "demo": {"promotion", "repo"} | LEAVES,
@@ -34,9 +34,10 @@ ALLOWED: dict[str, set[str]] = {
     "repo": LEAVES - {"discovery"},
     "forges": LEAVES - {"discovery"},
     "guards": LEAVES - {"tree", "discovery"},
-    "ci": {"errors", "redact"},
+    "ci": {"errors", "redact", "sinks"},
     "errors": set(),
     "redact": set(),
+    "sinks": {"redact"},
     "imageref": {"errors"},
     "tree": {"errors"},
     "discovery": {"errors", "imageref"},
@@ -162,7 +163,7 @@ def _reads_environment(node: ast.AST) -> bool:
 
 def _output(tree: ast.AST, relative: str, box: str) -> list[str]:
     if box in ("cli", "__main__"):
-        return []
+        return _unencoded_output(tree, relative)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -174,6 +175,29 @@ def _output(tree: ast.AST, relative: str, box: str) -> list[str]:
                     found.append(f"{relative}:{node.lineno}: only cli writes to sys.{node.attr}")
             elif node.attr in ("echo", "secho") and isinstance(node.value, ast.Name):
                 found.append(f"{relative}:{node.lineno}: only cli prints")
+    return found
+
+
+def _unencoded_output(tree: ast.AST, relative: str) -> list[str]:
+    """In cli, what is printed is a `sinks` encoder's result (issue 19): `click.echo(x)`
+    takes `sinks.f(...)`, a constant, or nothing; so a new output cannot skip its sink."""
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in ("echo", "secho", "write"):
+            continue
+        if not node.args or isinstance(node.args[0], ast.Constant):
+            continue
+        first = node.args[0]
+        encoded = (
+            isinstance(first, ast.Call)
+            and isinstance(first.func, ast.Attribute)
+            and isinstance(first.func.value, ast.Name)
+            and first.func.value.id == "sinks"
+        )
+        if not encoded:
+            found.append(f"{relative}:{node.lineno}: cli output must go through a sink")
     return found
 
 
@@ -233,6 +257,8 @@ BROKEN = [
     ("guards.py", "from promoter.imageref import ImageRef\n", ""),
     ("errors.py", "from promoter.redact import redact\n", "errors must not import promoter.redact"),
     ("errors.py", "from promoter.imageref import ImageRef\n", "import cycle"),
+    ("cli.py", "def f(x: str) -> None:\n    click.echo(x)\n", "output must go through a sink"),
+    ("cli.py", "def f(x: str) -> None:\n    click.echo(sinks.log_line(x))\n", ""),
 ]
 
 

@@ -12,12 +12,12 @@ def test_read_source_github_actions() -> None:
         "GITHUB_ACTIONS": "true",
         "GITHUB_SERVER_URL": "https://ghe.example.com",
         "GITHUB_REPOSITORY": "acme/web",
-        "GITHUB_SHA": "abc123",
+        "GITHUB_SHA": "abc123" * 6 + "abcd",
         "GITHUB_RUN_ID": "42",
     }
     assert read_source(env) == Source(
         "https://ghe.example.com/acme/web",
-        "abc123",
+        "abc123" * 6 + "abcd",
         "https://ghe.example.com/acme/web/actions/runs/42",
     )
 
@@ -26,11 +26,11 @@ def test_read_source_gitlab_ci() -> None:
     env = {
         "GITLAB_CI": "true",
         "CI_PROJECT_URL": "https://gitlab.com/acme/web",
-        "CI_COMMIT_SHA": "def",
+        "CI_COMMIT_SHA": "def0" * 10,
         "CI_PIPELINE_URL": "https://gitlab.com/acme/web/-/pipelines/7",
     }
     assert read_source(env) == Source(
-        "https://gitlab.com/acme/web", "def", "https://gitlab.com/acme/web/-/pipelines/7"
+        "https://gitlab.com/acme/web", "def0" * 10, "https://gitlab.com/acme/web/-/pipelines/7"
     )
 
 
@@ -61,3 +61,13 @@ def test_find_token_prefers_promoter_token() -> None:
     assert find_token("gitlab", {"CI_JOB_TOKEN": "j"}) == ("CI_JOB_TOKEN", "j")
     assert find_token("local", {"GITHUB_TOKEN": "gh"}) is None
     assert find_token("github", {"PROMOTER_TOKEN": "  "}) is None
+
+
+def test_read_source_drops_values_that_are_not_what_the_variable_holds() -> None:
+    env = {
+        "GITLAB_CI": "true",
+        "CI_PROJECT_URL": "javascript:alert(1)//",
+        "CI_COMMIT_SHA": "abc\nSource-commit: 0000",
+        "CI_PIPELINE_URL": "https://gitlab.com/a/b/-/pipelines/7) [x](javascript:1",
+    }
+    assert read_source(env) == Source()

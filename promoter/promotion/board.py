@@ -3,11 +3,13 @@ JSON, and one self-contained HTML page (no external assets) a job can publish.""
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 
+from promoter import sinks
 from promoter.policies import stamp
 from promoter.promotion.status import Board, Cell
+
+escape = sinks.html_text
 
 BEHIND = "↓"
 """Marks a cell whose environment runs an older version than its source."""
@@ -70,11 +72,12 @@ def text(board: Board) -> str:
 
 def markdown(board: Board) -> str:
     envs = [e.name for e in board.environments]
-    lines = ["| app | " + " | ".join(envs) + " |", "|---|" + "---|" * len(envs)]
+    md = sinks.markdown_text
+    lines = ["| app | " + " | ".join(md(e) for e in envs) + " |", "|---|" + "---|" * len(envs)]
     for app in board.apps:
-        cells = [cell_text(board, app, env).replace("|", "\\|") for env in envs]
-        lines.append(f"| {app} | " + " | ".join(cells) + " |")
-    lines += [""] + [f"- {note}" for note in _notes(board)]
+        cells = [md(cell_text(board, app, env)) for env in envs]
+        lines.append(f"| {md(app)} | " + " | ".join(cells) + " |")
+    lines += [""] + [f"- {md(note)}" for note in _notes(board)]
     lines += ["", f"_as of {stamp(board.generated)}_"]
     return "\n".join(lines) + "\n"
 
@@ -117,7 +120,7 @@ td.missing{color:#8c959f}ul{padding-left:1.2rem}small{color:#57606a}
 
 def page(board: Board) -> str:
     envs = [e.name for e in board.environments]
-    head = "".join(f"<th>{html.escape(e)}</th>" for e in envs)
+    head = "".join(f"<th>{escape(e)}</th>" for e in envs)
     rows = []
     for app in board.apps:
         cells = []
@@ -132,14 +135,14 @@ def page(board: Board) -> str:
                 classes.append("held")
             version = cell.version if cell is not None else ""
             cells.append(
-                f'<td class="{" ".join(classes)}" data-env="{html.escape(env)}" '
-                f'data-version="{html.escape(version)}">'
-                f"{html.escape(cell_text(board, app, env))}</td>"
+                f'<td class="{" ".join(classes)}" data-env="{escape(env)}" '
+                f'data-version="{escape(version)}">'
+                f"{escape(cell_text(board, app, env))}</td>"
             )
         rows.append(
-            f'<tr data-app="{html.escape(app)}"><th>{html.escape(app)}</th>{"".join(cells)}</tr>'
+            f'<tr data-app="{escape(app)}"><th>{escape(app)}</th>{"".join(cells)}</tr>'
         )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in _notes(board))
+    notes = "".join(f"<li>{escape(n)}</li>" for n in _notes(board))
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>promoter status</title>"
@@ -147,6 +150,6 @@ def page(board: Board) -> str:
         "<h1>What runs where</h1>"
         f'<table id="status"><thead><tr><th>app</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
-        f"<ul>{notes}</ul><small>as of {html.escape(stamp(board.generated))}</small>"
+        f"<ul>{notes}</ul><small>as of {escape(stamp(board.generated))}</small>"
         "</body></html>\n"
     )

@@ -10,9 +10,11 @@ job whose policy blocks it says so on its own. Text only: no I/O.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from promoter import sinks
 from promoter.promotion.source import Pending
 
 GITLAB_JOB_LIMIT = 2000
@@ -26,8 +28,10 @@ class Fanout:
     pending: tuple[Pending, ...]
 
     def groups(self, per_job: int) -> list[tuple[Pending, ...]]:
+        """The jobs: a held app gets none (not one marked blocked, which a workflow could
+        run anyway); it is listed in the JSON and text forms only."""
         size = max(1, per_job)
-        items = self.pending
+        items = tuple(p for p in self.pending if p.held is None)
         return [items[i : i + size] for i in range(0, len(items), size)]
 
     def as_json(self) -> dict[str, object]:
@@ -40,6 +44,7 @@ class Fanout:
                     "version": p.source.version,
                     "reference": str(p.source),
                     "current": p.current.version if p.current else None,
+                    "held": p.held,
                 }
                 for p in self.pending
             ],
@@ -71,46 +76,57 @@ def gitlab_pipeline(
     package: str = "promoter",
 ) -> str:
     """A child pipeline: a hidden template job and one job per app group (a single no-op
-    job when nothing is pending: GitLab rejects a pipeline without jobs)."""
+    job when nothing is pending: GitLab rejects a pipeline without jobs).
+
+    Every scalar is written by `sinks.yaml_scalar` and every shell word by `shlex.quote`:
+    an app name or a version read from the config repository stays one word of one value,
+    never a key, a comment or a command of the job that runs with the production token."""
+    q = sinks.yaml_scalar
+    groups = fanout.groups(per_job)
+    jobs = sum(len(group) for group in groups)
+    held = len(fanout.pending) - jobs
     lines = [
-        f"# promote plan --from {fanout.source} --to {fanout.target}: "
-        f"{len(fanout.pending)} app(s) to promote",
+        f"# promote plan: {jobs} app(s) to promote" + (f", {held} held" if held else ""),
         "stages: [promote]",
         "variables:",
-        f"  PROMOTER_CONFIG_REPO: {_quote(config_repo)}",
+        f"  PROMOTER_CONFIG_REPO: {q(config_repo)}",
         ".promote:",
         "  stage: promote",
-        f"  image: {_quote(image)}",
+        f"  image: {q(image)}",
         "  allow_failure:",
         "    exit_codes: [3]  # blocked by a policy: the next scheduled run tries again",
         "  before_script:",
         "    - "
-        + _quote(
+        + q(
             "command -v git >/dev/null || "
             "{ apt-get update -qq && apt-get install -qq -y git >/dev/null; }"
         ),
         "    - "
-        + _quote(f"command -v promote >/dev/null || python -m pip install --quiet '{package}'"),
+        + q(
+            f"command -v promote >/dev/null || python -m pip install --quiet {shlex.quote(package)}"
+        ),
     ]
-    groups = fanout.groups(per_job)
     if not groups:
+        message = f"{fanout.target} already runs what {fanout.source} runs"
+        if held:
+            message = f"every app {fanout.target} is behind on is held: no job"
         lines += [
             "nothing-to-promote:",
             "  stage: promote",
-            f"  image: {_quote(image)}",
+            f"  image: {q(image)}",
             "  script:",
-            f"    - echo {_quote(f'{fanout.target} already runs what {fanout.source} runs')}",
+            f"    - {q('echo ' + shlex.quote(message))}",
         ]
     for group in groups:
-        apps = " ".join(f"--app {p.app}" for p in group)
+        words = ["promote", "--to", fanout.target, "--from", fanout.source]
+        for pending in group:
+            words += ["--app", pending.app]
         name = "promote-" + "-".join(p.app for p in group)
-        versions = ", ".join(f"{p.app} {p.source.version}" for p in group)
         lines += [
-            f"{_job_name(name)}:",
+            f"{q(_job_name(name))}:",
             "  extends: .promote",
-            f"  # {versions}",
             "  script:",
-            "    - " + _quote(f"promote --to {fanout.target} --from {fanout.source} {apps}"),
+            "    - " + q(shlex.join(words)),
         ]
     return "\n".join(lines) + "\n"
 
@@ -119,15 +135,12 @@ def _job_name(name: str) -> str:
     return name[:255]
 
 
-def _quote(text: str) -> str:
-    return json.dumps(text)
-
-
 def text_table(fanout: Fanout) -> Sequence[str]:
     if not fanout.pending:
         return [f"{fanout.target} already runs what {fanout.source} runs"]
     return [
         f"{p.app}: {fanout.target} {p.current.version if p.current else '(none)'} → "
         f"{p.source.version} (from {fanout.source})"
+        + (f"; blocked ({p.held}), no job" if p.held else "")
         for p in fanout.pending
     ]

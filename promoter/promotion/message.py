@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 
+from promoter import sinks
 from promoter.ci import Source
 from promoter.forges import MARKER
 from promoter.imageref import ImageRef
@@ -40,6 +41,11 @@ def branch_name(env: str, apps: Sequence[str]) -> str:
 
 
 def title(env: str, result: EnvironmentResult) -> str:
+    """The commit subject and PR title: always one line, whatever the values hold."""
+    return sinks.trailer_value(_title(env, result))
+
+
+def _title(env: str, result: EnvironmentResult) -> str:
     if result.title:
         return result.title
     summary = result.summary()
@@ -62,22 +68,30 @@ def commit_message(
 ) -> str:
     subject = title(env, result) + (f" {SKIP_CI}" if skip_ci else "")
     lines = [
-        f"{c.file}:{c.line} {c.pointer}: {c.old if c.old is not None else '(added)'} → {c.new}"
+        sinks.one_line(
+            f"{c.file}:{c.line} {c.pointer}: {c.old if c.old is not None else '(added)'} → {c.new}"
+        )
         for c in result.changes
         if c.old != c.new
     ]
-    trailers = [TRAILER, f"{ENV_TRAILER}: {env}", *([FORCED] if forced else [])]
-    trailers += [f"{OVERRIDE_TRAILER}: {line}" for line in result.overrides]
+    pairs = [_pair(TRAILER), (ENV_TRAILER, env), *([_pair(FORCED)] if forced else [])]
+    pairs += [(OVERRIDE_TRAILER, line) for line in result.overrides]
     if promoted_from:
-        trailers.append(f"{FROM_TRAILER}: {promoted_from}")
-    trailers += [f"Promoted-image: {image}" for image in images]
+        pairs.append((FROM_TRAILER, promoted_from))
+    pairs += [("Promoted-image", str(image)) for image in images]
     if source.repository:
-        trailers.append(f"Source-repository: {source.repository}")
+        pairs.append(("Source-repository", source.repository))
     if source.commit:
-        trailers.append(f"{SOURCE_TRAILER}: {source.commit}")
+        pairs.append((SOURCE_TRAILER, source.commit))
     if source.pipeline_url:
-        trailers.append(f"Pipeline-url: {source.pipeline_url}")
-    return f"{subject}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(trailers) + "\n"
+        pairs.append(("Pipeline-url", source.pipeline_url))
+    trailers = [f"{key}: {sinks.trailer_value(value)}" for key, value in pairs]
+    return "\n\n".join([subject, "\n".join(lines), "\n".join(trailers)]) + "\n"
+
+
+def _pair(trailer: str) -> tuple[str, str]:
+    key, _, value = trailer.partition(": ")
+    return key, value
 
 
 def pull_request_body(
@@ -90,37 +104,43 @@ def pull_request_body(
     compare_url: str | None = None,
 ) -> str:
     """A table of what changes, where the build came from, and promoter's hidden marker."""
+    md = sinks.markdown_text
+    code = sinks.markdown_code
     rows = [
-        f"| {c.image.rsplit('/', 1)[-1]} | {env} | `{c.file}`:{c.line} | "
+        f"| {md(c.image.rsplit('/', 1)[-1])} | {md(env)} | {code(c.file)}:{c.line} | "
         f"{_cell(c.old)} → {_cell(c.new)} |"
         for c in result.changes
         if c.old != c.new
     ]
     lines = [
-        f"Promotes {', '.join(f'`{image}`' for image in images)} to **{env}**.",
+        f"Promotes {', '.join(code(str(image)) for image in images)} to **{md(env)}**.",
         "",
         "| app | environment | file | change |",
         "|---|---|---|---|",
         *rows,
     ]
     origin = []
-    if source.repository and source.commit:
-        link = f"{source.repository}/commit/{source.commit}"
-        origin.append(f"source commit [{source.commit[:12]}]({link})")
-    elif source.commit:
-        origin.append(f"source commit `{source.commit[:12]}`")
-    if source.pipeline_url:
-        origin.append(f"[CI run]({source.pipeline_url})")
+    if source.commit:
+        short = code(source.commit[:12])
+        link = f"{source.repository}/commit/{source.commit}" if source.repository else None
+        origin.append(
+            f"source commit {sinks.markdown_link(source.commit[:12], link)}"
+            if link and sinks.is_web_url(link)
+            else f"source commit {short}"
+        )
+    if source.pipeline_url and sinks.is_web_url(source.pipeline_url):
+        origin.append(sinks.markdown_link("CI run", source.pipeline_url))
     if origin:
         lines += ["", "Built from " + ", ".join(origin) + "."]
     if promoted_from:
-        line = f"What **{promoted_from}** runs now."
-        if compare_url:
-            line += f" Source changes: [{compare_url.rsplit('/', 1)[-1]}]({compare_url})."
+        line = f"What **{md(promoted_from)}** runs now."
+        if compare_url and sinks.is_web_url(compare_url):
+            label = compare_url.rsplit("/", 1)[-1]
+            line += f" Source changes: {sinks.markdown_link(label, compare_url)}."
         lines += ["", line]
     if result.overrides:
         lines += ["", "**Policies overridden with `--force`:**", ""]
-        lines += [f"- {line}" for line in result.overrides]
+        lines += [f"- {md(line)}" for line in result.overrides]
     lines += [
         "",
         "This pull request is kept up to date by promoter: a newer build updates it in place.",
@@ -130,7 +150,4 @@ def pull_request_body(
 
 
 def _cell(value: str | None) -> str:
-    if value is None:
-        return "(added)"
-    escaped = value.replace("|", "\\|")
-    return f"`{escaped}`"
+    return "(added)" if value is None else sinks.markdown_code(value)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from promoter import ci
+from promoter import ci, sinks
 from promoter.promotion.result import Result, Status
-from promoter.redact import redact
 
 
 def outputs(result: Result) -> dict[str, str]:
@@ -27,14 +26,16 @@ def outputs(result: Result) -> dict[str, str]:
 
 def summary(result: Result) -> str:
     lines = ["### promoter", "", "| environment | status | change | where |", "|---|---|---|---|"]
+    md = sinks.markdown_text
     for env in result.environments:
-        where = env.branch or ""
+        where = md(env.branch or "")
         if env.pull_request:
-            where = f"[#{env.pull_request.number}]({env.pull_request.url})"
+            where = sinks.markdown_link(f"#{env.pull_request.number}", env.pull_request.url)
         elif env.commit:
-            where = f"`{env.commit[:12]}` on {env.branch}"
-        lines.append(f"| {env.env} | {env.status.value} | {env.summary() or '-'} | {where} |")
-    return redact("\n".join(lines) + "\n")
+            where = f"{sinks.markdown_code(env.commit[:12])} on {md(env.branch or '')}"
+        change = md(env.summary() or "-")
+        lines.append(f"| {md(env.env)} | {env.status.value} | {change} | {where} |")
+    return "\n".join(lines) + "\n"
 
 
 def dotenv(result: Result) -> dict[str, str]:
