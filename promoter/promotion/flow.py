@@ -49,11 +49,20 @@ DEFAULT_AUTHOR = "promoter[bot] <promoter[bot]@users.noreply.github.com>"
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Bounded, jittered exponential backoff for a push that lost a race."""
+    """Bounded, full-jitter exponential backoff for a push that lost a race (or met a
+    transient error): after attempt n, wait uniform(0, min(max_wait, multiplier * 2**(n-1))).
 
-    attempts: int = 20
-    max_seconds: float = 180.0
-    max_wait: float = 6.0
+    Sized for 100 promotions of different apps racing on one branch from 2 CPU cores
+    (benchmarks/concurrency.py, RESULTS.md "Concurrency"): waits start at up to 2 s and
+    double to a 30 s cap, so racers spread out instead of re-cloning in lockstep (each
+    wasted attempt takes CPU the winners need). The time bound ends a run that a persistent
+    server error keeps failing.
+    """
+
+    attempts: int = 40
+    max_seconds: float = 600.0
+    max_wait: float = 30.0
+    multiplier: float = 2.0
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -530,7 +539,7 @@ def _environment(
     """One environment's steps, repeated from scratch on the new tip after a lost race."""
     retrying = Retrying(
         stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.max_seconds),
-        wait=wait_random_exponential(multiplier=0.2, max=retry.max_wait),
+        wait=wait_random_exponential(multiplier=retry.multiplier, max=retry.max_wait),
         retry=retry_if_exception(lambda e: isinstance(e, PromoterError) and e.transient),
         reraise=True,
         sleep=retry.sleep,
