@@ -647,6 +647,8 @@ def _render(result: Result, output: str, *, diffs: bool | None = None) -> None:
 
 def _env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
     """One line per environment (`staging: changed web 1.4.1 → 1.4.2, pushed 3f2a9c1 to main`)."""
+    from promoter.promotion.result import shown
+
     prefix = f"{env.env}: " if env.env else ""
     status = env.status.value
     if env.skip_reason:
@@ -672,7 +674,7 @@ def _env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
         verb = "would change" if dry_run else "changed"
         return [
             f"{prefix}{verb} {c.file}:{c.line} {c.pointer}: "
-            f"{c.old if c.old is not None else '(added)'} → {c.new}"
+            f"{shown(c.old)} → {shown(c.new)}"
             for c in env.changes
         ]
     line = f"{prefix}{status} {env.summary()}, pushed {env.commit[:7]} to {env.branch}"

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from promoter.errors import ImageRefError
+from promoter.sinks import excerpt
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -83,7 +84,7 @@ def parse_image_ref(text: str) -> ImageRef:
     if not isinstance(text, str) or not text:
         raise ImageRefError("empty image reference")
     if text != text.strip() or any(c.isspace() for c in text):
-        raise ImageRefError(f"invalid image reference {text!r}: contains whitespace")
+        raise ImageRefError(f"invalid image reference {_shown(text)}: contains whitespace")
     rest = text
     digest: str | None = None
     if "@" in rest:
@@ -96,24 +97,27 @@ def parse_image_ref(text: str) -> ImageRef:
         rest, tag = rest[:colon], rest[colon + 1 :]
         if not TAG_PATTERN.fullmatch(tag):
             raise ImageRefError(
-                f"invalid image reference {text!r}: bad tag {tag!r} "
+                f"invalid image reference {_shown(text)}: bad tag {_shown(tag)} "
                 "(letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')"
             )
     if not rest:
-        raise ImageRefError(f"invalid image reference {text!r}: missing repository name")
+        raise ImageRefError(f"invalid image reference {_shown(text)}: missing repository name")
     registry, path = _split_registry(rest)
     if registry is not None and not _DOMAIN.fullmatch(registry):
-        raise ImageRefError(f"invalid image reference {text!r}: bad registry host {registry!r}")
+        raise ImageRefError(
+            f"invalid image reference {_shown(text)}: bad registry host {_shown(registry)}"
+        )
     if not path:
-        raise ImageRefError(f"invalid image reference {text!r}: missing repository path")
+        raise ImageRefError(f"invalid image reference {_shown(text)}: missing repository path")
     for component in path.split("/"):
         if not _PATH_COMPONENT.fullmatch(component):
             hint = " (must be lowercase)" if component.lower() != component else ""
             raise ImageRefError(
-                f"invalid image reference {text!r}: bad path component {component!r}{hint}"
+                f"invalid image reference {_shown(text)}: "
+                f"bad path component {_shown(component)}{hint}"
             )
     if len(rest) > _NAME_MAX:
-        raise ImageRefError(f"invalid image reference {text!r}: name longer than {_NAME_MAX}")
+        raise ImageRefError(f"invalid image reference {_shown(text)}: name longer than {_NAME_MAX}")
     return ImageRef(registry, path, tag, digest)
 
 
@@ -135,6 +139,11 @@ def parse_digest(text: str) -> str:
     return text
 
 
+def _shown(text: str) -> str:
+    """Untrusted input in a message: short, quoted, control characters escaped."""
+    return excerpt(text, 80)
+
+
 def _split_registry(name: str) -> tuple[str | None, str]:
     """Docker's rule: the first component is a host if it has `.` or `:`, or is `localhost`."""
     if "/" not in name:
@@ -148,7 +157,8 @@ def _split_registry(name: str) -> tuple[str | None, str]:
 def _check_digest(reference: str, digest: str) -> None:
     if not _DIGEST.fullmatch(digest):
         raise ImageRefError(
-            f"invalid image reference {reference!r}: bad digest {digest!r} (expected algorithm:hex)"
+            f"invalid image reference {_shown(reference)}: bad digest {_shown(digest)} "
+            "(expected algorithm:hex)"
         )
     algorithm, hexpart = digest.split(":", 1)
     expected = _DIGEST_HEX_LENGTH.get(algorithm)
@@ -156,16 +166,16 @@ def _check_digest(reference: str, digest: str) -> None:
         # Only the OCI image spec's registered algorithms: a registry resolves nothing else,
         # and a weak one (md5, sha1) would pin an image anyone can collide with.
         raise ImageRefError(
-            f"invalid image reference {reference!r}: unsupported digest algorithm "
-            f"{algorithm!r} (sha256 or sha512)"
+            f"invalid image reference {_shown(reference)}: unsupported digest algorithm "
+            f"{_shown(algorithm)} (sha256 or sha512)"
         )
     if len(hexpart) != expected:
         raise ImageRefError(
-            f"invalid image reference {reference!r}: {algorithm} digest needs {expected} hex "
+            f"invalid image reference {_shown(reference)}: {algorithm} digest needs {expected} hex "
             f"digits, got {len(hexpart)}"
         )
     if hexpart != hexpart.lower():
         # go-digest validates sha256/sha512 as [a-f0-9]: docker and containerd refuse uppercase.
         raise ImageRefError(
-            f"invalid image reference {reference!r}: {algorithm} digest must be lowercase hex"
+            f"invalid image reference {_shown(reference)}: {algorithm} digest must be lowercase hex"
         )

@@ -50,11 +50,15 @@ _SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|SECRET|PRIVATE_KEY|API_KEY)
 """Variables whose value is a credential (`PROMOTER_TOKEN`, `CI_JOB_TOKEN`, an App's key)."""
 
 
+def is_secret_name(name: str) -> bool:
+    return _SECRET_NAME.search(name.upper()) is not None
+
+
 def register_environment(env: Mapping[str, str]) -> None:
     """Record every credential the run's environment holds, before anything can echo one:
     a token a server sends back is masked even when the run fails before using it."""
     for name, value in env.items():
-        if _SECRET_NAME.search(name.upper()) and value.strip():
+        if is_secret_name(name) and value.strip():
             register(value.strip())
 
 

@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "redact": set(),
     "sinks": {"redact"},
-    "imageref": {"errors"},
+    "imageref": {"errors", "sinks"},
     "tree": {"errors"},
     "discovery": {"errors", "imageref"},
     "__main__": {"cli"},

@@ -114,6 +114,22 @@ def test_git_environment_scopes_token_to_env_config(monkeypatch: pytest.MonkeyPa
     assert pairs["credential.helper"] == ""
 
 
+def test_git_environment_passes_no_token_variable_to_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """git and what it starts (remote helpers, signing programs) get the auth header through
+    GIT_CONFIG_*, never a copy of the run's credentials (issue 19)."""
+    for name in (
+        "PROMOTER_TOKEN",
+        "GITHUB_TOKEN",
+        "CI_JOB_TOKEN",
+        "PROMOTER_GITHUB_APP_PRIVATE_KEY",
+    ):
+        monkeypatch.setenv(name, "tok-abcdef-123")
+    monkeypatch.setenv("TOKENIZER_MODE", "kept")
+    env = git_environment(Auth(Secret("tok-abcdef-123"), "https://example.com/"))
+    assert "tok-abcdef-123" not in {v for k, v in env.items() if not k.startswith("GIT_CONFIG")}
+    assert env["TOKENIZER_MODE"] == "kept"
+
+
 def test_run_git_failure_is_typed_and_redacted(tmp_path: Path) -> None:
     Secret("sekrit-value-1")
     with pytest.raises(GitError) as caught:

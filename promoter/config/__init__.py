@@ -43,6 +43,7 @@ from promoter.config.parser import (
     POINTER_PATTERN,
     REVIEWER_PATTERN,
     Parser,
+    is_branch_name,
     unknown_environment,
 )
 from promoter.config.references import check_references
@@ -87,6 +88,7 @@ __all__ = [  # the discovery functions are re-exported: cli may import config, n
     "find_app",
     "find_config",
     "find_hold",
+    "is_branch_name",
     "load_config",
     "parse_config",
     "parse_freezes",

@@ -279,6 +279,8 @@ class Parser:
         node, at = pick("base")
         if node is not None and not (isinstance(node, ScalarNode) and node.tag == _NULL):
             base = self.string(node, at, BRANCH_PATTERN, "branch name")
+            if not is_branch_name(base):
+                raise self.error(node, at, f"{excerpt(base)} is not a branch name git accepts")
         node, at = pick("labels")
         labels = () if node is None else self.strings(node, at, LABEL_PATTERN, "label")
         node, at = pick("reviewers")
@@ -530,6 +532,25 @@ class Parser:
             if create and kind == "helm" and key is None:
                 raise self.error(create_key, at, "needs key: the values key to create")
         return Target(kind, path, key, create)
+
+
+_BRANCH_MAX = 255
+_NOT_IN_BRANCH = re.compile(
+    r"[\x00-\x20\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069~^:?*\[\\]"
+    r"|\.\.|@\{|//|/\.|\.lock(?:/|$)|^[-/.]|[/.]$|^@$"
+)
+"""git check-ref-format's rules (plus no control or bidi characters): what `BRANCH_PATTERN`
+alone lets through, e.g. `.lock` inside a name or a control character that is not a space."""
+
+
+def is_branch_name(name: str) -> bool:
+    """A branch name both git and promoter accept: the one rule for `base:` and `--base`
+    (git reads `-h` as an option and `a..b` as a range, and prints controls back)."""
+    return (
+        len(name) <= _BRANCH_MAX
+        and re.fullmatch(BRANCH_PATTERN, name) is not None
+        and _NOT_IN_BRANCH.search(name) is None
+    )
 
 
 def unknown_environment(name: str, known: list[str]) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from promoter.config.files import yaml_problem
+
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _FILE_LISTS = ("transformers", "generators", "validators")
 
@@ -58,8 +60,12 @@ def parse_kustomization(path: str, raw: bytes) -> Kustomization:
     """The references of one kustomization; an unreadable one has none (and a problem)."""
     try:
         data = YAML(typ="safe", pure=True).load(raw)
-    except (YAMLError, ValueError) as exc:
-        return Kustomization(path, False, problems=(f"{path}: not readable YAML ({exc})",))
+    except YAMLError as exc:
+        problem, line = yaml_problem(exc, raw.decode("utf-8", "replace"))
+        where = f"{path}:{line}" if line else path
+        return Kustomization(path, False, problems=(f"{where}: not readable YAML ({problem})",))
+    except (ValueError, RecursionError):  # undecodable bytes; nesting past Python's stack
+        return Kustomization(path, False, problems=(f"{path}: not readable YAML",))
     if not isinstance(data, dict):
         return Kustomization(path, False)
     base = directory_of(path)

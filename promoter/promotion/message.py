@@ -15,7 +15,7 @@ from promoter import sinks
 from promoter.ci import Source
 from promoter.forges import MARKER
 from promoter.imageref import ImageRef
-from promoter.promotion.result import EnvironmentResult
+from promoter.promotion.result import EnvironmentResult, shown
 
 TRAILER = "Promoted-by: promoter"
 FORCED = "Promoter-guards: bypassed (--force)"
@@ -69,7 +69,7 @@ def commit_message(
     subject = title(env, result) + (f" {SKIP_CI}" if skip_ci else "")
     lines = [
         sinks.one_line(
-            f"{c.file}:{c.line} {c.pointer}: {c.old if c.old is not None else '(added)'} → {c.new}"
+            f"{c.file}:{c.line} {c.pointer}: {shown(c.old)} → {shown(c.new)}"
         )
         for c in result.changes
         if c.old != c.new
@@ -150,4 +150,4 @@ def pull_request_body(
 
 
 def _cell(value: str | None) -> str:
-    return "(added)" if value is None else sinks.markdown_code(value)
+    return shown(value) if not value else sinks.markdown_code(value)

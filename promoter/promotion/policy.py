@@ -118,20 +118,9 @@ def read_holds(checkout: Checkout, env: str) -> tuple[configuration.Hold, ...]:
     """The holds on `checkout`'s branch, for a run into `env` that plans no unit (`promote
     plan`): read and checked as `_read` reads a planned unit's (no symlink followed, no
     unknown name taken)."""
-    name = configuration.HOLD_FILE
-    path = checkout.root / name
-    if not (path.exists() or path.is_symlink()):
-        parts = name.split("/")
-        folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
-        checkout.snapshot.materialise([*folders, name], checkout.root)
-    text = configuration.read_control_file(checkout.root, name)
+    text = checkout.control_file(configuration.HOLD_FILE, env)
     if text is None:
         return ()
-    config = checkout.config
-    if config is not None:
-        configuration.check_references(text, name, config.environments, config.apps)
-    else:
-        configuration.check_references(text, name, [env], exhaustive=False)
     return configuration.parse_holds(text)
 
 
@@ -237,23 +226,7 @@ def _freeze_file(planned: Planned, env: str) -> tuple[configuration.FreezeWindow
 
 
 def _read(planned: Planned, name: str) -> str | None:
-    """A small state file of the target's base (freezes, holds), if present. It steers the
-    run, so it is refused when it or its directory is a symlink (the directory is written
-    too, so that a linked one is seen), and when it names an environment or app the run
-    does not know (without promoter.yaml: one differing from the run's only in case)."""
-    checkout = planned.checkout
-    path = checkout.root / name
-    if not (path.exists() or path.is_symlink()):
-        parts = name.split("/")
-        folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
-        checkout.snapshot.materialise([*folders, name], checkout.root)
-    text = configuration.read_control_file(checkout.root, name)
-    config = checkout.config
-    if text is not None and config is not None:
-        configuration.check_references(text, name, config.environments, config.apps)
-    elif text is not None:
-        configuration.check_references(text, name, [planned.env], exhaustive=False)
-    return text
+    return planned.checkout.control_file(name, planned.env)
 
 
 def _hold_change(ws: Workspace, planned: Planned) -> Planned:

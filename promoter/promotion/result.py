@@ -173,15 +173,24 @@ class EnvironmentResult:
         """`web 1.4.1 → 1.4.2, api 2.4.0 → 2.5.0`: each image's old and new tags."""
         by_image: dict[str, tuple[list[str], str]] = {}
         for change in self.changes:
-            olds, _ = by_image.setdefault(change.image, ([], change.new))
+            olds, new = by_image.setdefault(change.image, ([], ""))
             old = _short(change.old)
             if old not in olds:
                 olds.append(old)
-            by_image[change.image] = (olds, _short(change.new))
+            if change.new:  # a removed tag (a digest-only promotion) names no new version
+                new = _short(change.new)
+            by_image[change.image] = (olds, new or "(removed)")
         return ", ".join(
             f"{image.rsplit('/', 1)[-1]} {'/'.join(olds)} → {new}"
             for image, (olds, new) in by_image.items()
         )
+
+
+def shown(value: str | None, *, added: str = "(added)") -> str:
+    """A change's old or new value as the report, the message and the PR show it."""
+    if value is None:
+        return added
+    return value or "(removed)"
 
 
 def _short(value: str | None) -> str:

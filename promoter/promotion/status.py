@@ -144,30 +144,14 @@ def _date(
 
 
 def _holds(checkout: Checkout) -> tuple[configuration.Hold, ...]:
-    text = _file(checkout, configuration.HOLD_FILE)
+    text = checkout.control_file(configuration.HOLD_FILE)
     return configuration.parse_holds(text) if text else ()
 
 
 def _closed(checkout: Checkout, env: str, now: datetime) -> str | None:
     settings = checkout.settings(env)
     rules = settings.policies if settings is not None else configuration.Policies()
-    text = _file(checkout, configuration.FREEZE_FILE)
+    text = checkout.control_file(configuration.FREEZE_FILE, env)
     extra = configuration.parse_freezes(text, configuration.FREEZE_FILE, env) if text else ()
     block = policies.window(rules, rules.freeze + extra, now)
     return block.line() if block is not None else None
-
-
-def _file(checkout: Checkout, name: str) -> str | None:
-    """A holds or freeze file of the checkout, if present: never through a symlink (at the
-    file or its directory, written too so that a linked one is seen), and naming only
-    environments and apps of its promoter.yaml."""
-    path = checkout.root / name
-    if not (path.exists() or path.is_symlink()):
-        parts = name.split("/")
-        folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
-        checkout.snapshot.materialise([*folders, name], checkout.root)
-    text = configuration.read_control_file(checkout.root, name)
-    config = checkout.config
-    if text is not None and config is not None:
-        configuration.check_references(text, name, config.environments, config.apps)
-    return text

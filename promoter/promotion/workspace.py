@@ -77,6 +77,23 @@ class Checkout:
     def settings(self, env: str) -> configuration.Environment | None:
         return configuration.environment(self.config, env) if self.config else None
 
+    def control_file(self, name: str, env: str | None = None) -> str | None:
+        """A holds or freeze file of this tip, if present. It steers the run, so it is
+        refused when it or its directory is a symlink (the directory is written too, so
+        that a linked one is seen), and when it names an environment or app the run does
+        not know (without promoter.yaml: one differing from `env` only in case)."""
+        path = self.root / name
+        if not (path.exists() or path.is_symlink()):
+            parts = name.split("/")
+            folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
+            self.snapshot.materialise([*folders, name], self.root)
+        text = configuration.read_control_file(self.root, name)
+        if text is not None and self.config is not None:
+            configuration.check_references(text, name, self.config.environments, self.config.apps)
+        elif text is not None and env is not None:
+            configuration.check_references(text, name, [env], exhaustive=False)
+        return text
+
 
 @dataclass
 class Workspace:
@@ -90,9 +107,7 @@ class Workspace:
     _forge: Forge | None = field(default=None, repr=False)
     credential_variable: str = ""
     """Where the token came from: `GITHUB_TOKEN` cannot start the checks of its PRs."""
-    _configs: dict[tuple[str, str], configuration.Config] = field(
-        default_factory=dict, repr=False
-    )
+    _configs: dict[tuple[str, str], configuration.Config] = field(default_factory=dict, repr=False)
     _checkouts: dict[tuple[str, str], Checkout] = field(default_factory=dict, repr=False)
     arrivals: dict[tuple[str, str, str | None, str], float | None] = field(
         default_factory=dict, repr=False
@@ -260,24 +275,11 @@ def sweep_stale(parent: Path, *, now: float | None = None) -> list[str]:
     return removed
 
 
-_BRANCH_MAX = 255
-_NOT_IN_BRANCH = re.compile(
-    r"[\x00-\x20\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069~^:?*\[\\]"
-    r"|\.\.|@\{|//|/\.|\.lock(?:/|$)|^[-/.]|[/.]$|^@$"
-)
-"""git check-ref-format's rules (plus no control or bidi characters): what `BRANCH_PATTERN`
-alone lets through, e.g. `.lock` inside a name or a control character that is not a space."""
-
-
 def check_branch(name: str, field: str = "--base") -> str:
     """`name` if it is a branch name both git and promoter.yaml's `base:` accept; otherwise
     an `InputError` before anything runs (git would read `-h` as an option, `a..b` as a
     range, and print control characters back)."""
-    if (
-        len(name) > _BRANCH_MAX
-        or not re.fullmatch(configuration.BRANCH_PATTERN, name)
-        or _NOT_IN_BRANCH.search(name)
-    ):
+    if not configuration.is_branch_name(name):
         shown = repr(name[:60]) + ("..." if len(name) > 60 else "")
         raise InputError(
             f"{shown} is not a branch name (no spaces or control characters, '..', '@{{', "

@@ -24,7 +24,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from promoter.errors import GitAuthError, GitError, InputError, PushRejectedError
-from promoter.redact import Secret, redact
+from promoter.redact import Secret, is_secret_name, redact
 from promoter.tree import GitStats
 
 GIT_TIMEOUT = 300.0
@@ -174,7 +174,11 @@ def git_environment(
 
     `settings` are per-call config (never secrets), passed like the rest: not argv.
     """
-    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+    # Credentials stay with promoter: git gets its auth header through GIT_CONFIG_*, and
+    # whatever git starts (a remote helper, a signing program) gets no token variable.
+    env = {
+        k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not is_secret_name(k)
+    }
     env.update(
         GIT_TERMINAL_PROMPT="0",
         GCM_INTERACTIVE="never",

@@ -17,6 +17,7 @@ The e2e cases run the real `promote` script against a bare repository served by
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -441,3 +442,14 @@ def test_check_references_without_promoter_yaml_refuses_only_a_case_mismatch() -
         ".promoter/freeze.yaml:2: [0].environments[1]: 'Production' is not an environment; "
         "did you mean 'production'?"
     )
+
+
+@pytest.mark.parametrize(
+    "base", ["main\x01", "a.lock/b", "release/.x", "-h", "main..x", "x@{1}", "a\u202eb"]
+)
+def test_promoter_yaml_base_follows_git_ref_rules_like_the_option(base: str) -> None:
+    """`base:` and `--base` share one rule (issue 19): the pattern alone let a control
+    character that is not a space, or `.lock` inside a name, through."""
+    text = f"version: 1\nenvironments:\n  staging:\n    base: {json.dumps(base)}\napps: {{}}\n"
+    with pytest.raises(ConfigError, match="branch name"):
+        parse_config(text, "promoter.yaml")

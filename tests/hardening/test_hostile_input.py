@@ -162,3 +162,16 @@ def test_git_plumbing_used_here_is_plain_git() -> None:
         listing = subprocess.run(["git", "ls-tree", "main", "b.yaml"], cwd=bare,
                                  capture_output=True, text=True, check=True).stdout  # fmt: skip
         assert listing.startswith("120000 ")
+
+
+def test_an_unreadable_kustomization_is_reported_without_its_content() -> None:
+    """Discovery notes an unreadable kustomization by file:line and the problem only (the
+    ruamel message quoted the source line with a caret), and survives any nesting."""
+    from promoter.environments.kustomize import parse_kustomization
+
+    broken = parse_kustomization("k/kustomization.yaml", b"a: [\n  SECRET-LINE: x\n")
+    (problem,) = broken.problems
+    assert problem.startswith("k/kustomization.yaml:")
+    assert "SECRET-LINE" not in problem
+    deep = parse_kustomization("k/kustomization.yaml", b"x: " + b"[" * 50000 + b"]" * 50000)
+    assert deep.problems == ("k/kustomization.yaml: not readable YAML",)
