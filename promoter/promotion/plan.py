@@ -21,6 +21,7 @@ from promoter.editing.templates import (
     check_not_chart_template,
 )
 from promoter.environments import Action, EnvironmentView, RepoFiles
+from promoter.environments.files import MAX_FILE_BYTES
 from promoter.errors import InputError, PathEscapeError, TargetNotFoundError
 from promoter.guards import is_downgrade
 from promoter.imageref import ImageRef, parse_image_ref
@@ -335,6 +336,10 @@ def _read(path: Path, name: str) -> bytes:
     file (or one outside the repository) be edited as another's."""
     _refuse_links(path, name)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(
+                f"larger than {MAX_FILE_BYTES >> 20} MiB; promoter does not edit it", path=name
+            )
         return path.read_bytes()
     except FileNotFoundError as exc:
         raise TargetNotFoundError("file not found", path=name) from exc

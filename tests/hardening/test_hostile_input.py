@@ -175,3 +175,15 @@ def test_an_unreadable_kustomization_is_reported_without_its_content() -> None:
     assert "SECRET-LINE" not in problem
     deep = parse_kustomization("k/kustomization.yaml", b"x: " + b"[" * 50000 + b"]" * 50000)
     assert deep.problems == ("k/kustomization.yaml: not readable YAML",)
+
+
+def test_a_huge_target_is_refused_before_it_is_parsed(promoter: Promoter, tmp_path: Path) -> None:
+    """A target past 8 MiB (the bound discovery reads) is refused by size, not parsed."""
+    big = tmp_path / "kustomization.yaml"
+    filler = "# " + "x" * 1000 + "\n"
+    big.write_text("images:\n  - name: ghcr.io/acme/web\n    newTag: 1.4.2\n" + filler * 9000)
+    before = big.read_bytes()
+    run = promoter.run("bump", str(big), "--image", "ghcr.io/acme/web:9.9.9")
+    assert run.returncode == 2, run.stderr
+    assert "larger than 8 MiB" in run.stderr
+    assert big.read_bytes() == before
