@@ -23,8 +23,9 @@ from promoter.redact import redact
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """C0/C1 controls, line/paragraph separators, and the bidi overrides that reorder text."""
 _WORKFLOW_V1 = "##["
-_MARKDOWN_SYNTAX = re.compile(r"[&\\\[\]`|<>@#*_~]")
-"""What Markdown reads as syntax inline; `(` and `)` are inert without a `]` before them."""
+_MARKDOWN_SYNTAX = re.compile(r"[&\\\[\]`|<>@#*_~!$%]")
+"""What GitHub's and GitLab's Markdown read as syntax or a reference inline (GitLab also
+links `!1`, `$1`, `%name` and `~label`); `(` and `)` are inert without a `]` before them."""
 _SAFE_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
 

@@ -40,7 +40,13 @@ from promoter.imageref import ImageRef, parse_image_ref
 
 NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
 BRANCH_PATTERN = r"^(?![-/.])(?!.*(\.\.|//|@\{|/\.))[^\s~^:?*\[\\]+(?<![/.])(?<!\.lock)$"
-LABEL_PATTERN = r"^[^,\s]([^,\r\n]*[^,\s])?$"
+LABEL_PATTERN = (
+    r"^[^,\s\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+    r"([^,\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]{0,48}"
+    r"[^,\s\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069])?$"
+)
+"""A forge label: at most 50 characters (GitHub's limit), no comma, control or bidi
+character (a label is shown to reviewers as written)."""
 REVIEWER_PATTERN = r"^@?[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$"
 DURATION_PATTERN = r"^([0-9]+[smhdw])+$"
 MOMENT_PATTERN = (

@@ -453,3 +453,15 @@ def test_promoter_yaml_base_follows_git_ref_rules_like_the_option(base: str) -> 
     text = f"version: 1\nenvironments:\n  staging:\n    base: {json.dumps(base)}\napps: {{}}\n"
     with pytest.raises(ConfigError, match="branch name"):
         parse_config(text, "promoter.yaml")
+
+
+@pytest.mark.parametrize("label", ["x\x01y", "\u202eevil", "a" * 51, "a,b"])
+def test_promoter_yaml_label_with_controls_bidi_or_too_long_is_refused(label: str) -> None:
+    """A label is shown to reviewers as written: no control or bidi character, at most
+    GitHub's 50 characters (issue 19)."""
+    text = (
+        "version: 1\nenvironments:\n  staging:\n"
+        f"    labels: [{json.dumps(label)}]\napps: {{}}\n"
+    )
+    with pytest.raises(ConfigError, match="label"):
+        parse_config(text, "promoter.yaml")
