@@ -3,7 +3,7 @@ paths, and `--no-clone` against clone by repository size.
 
 Issue 5 targets at most 6 REST calls to create or update a pull request with labels and
 reviewers. This runs the real `promote` (clone mode, pull-request mode, production of the
-bundled fixture: two labels, a team and a user reviewer) against tests/fakes/github.py,
+bundled fixture: two labels, a team and a user reviewer) against tests/fakes/github/,
 which counts every REST request, and prints the calls of each path, medians of `--runs`.
 
 Usage: python benchmarks/forge_calls.py [--runs 3] [--output FILE]

@@ -15,26 +15,11 @@ from pathlib import Path, PurePosixPath
 
 from promoter.errors import PathEscapeError, TargetNotFoundError
 from promoter.imageref import ImageRef
+from promoter.yamlfile import KUSTOMIZATION_NAMES, MAX_FILE_BYTES, VALUES_NAMES, YAML_SUFFIXES, stem
 
-YAML_SUFFIXES = (".yaml", ".yml")
-KUSTOMIZATION = "Kustomization"
-ENV_CONTAINERS = frozenset({"overlays", "envs", "env", "environments", "clusters", "stages"})
-"""Directories whose children are environments (`overlays/<env>/`)."""
-KNOWN_ENVIRONMENTS = frozenset({
-    "dev", "develop", "development", "test", "testing", "qa", "uat", "integration", "stage",
-    "staging", "preprod", "pre-prod", "prod", "production", "sandbox", "demo", "preview",
-})  # fmt: skip
-"""Names recognised as environments wherever they appear as a directory or file name."""
-NOT_ENVIRONMENTS = frozenset({
-    "base", "bases", "common", "shared", "default", "defaults", "components", "templates",
-})  # fmt: skip
-ALIASES = {"prod": "production", "production": "prod", "stage": "staging", "staging": "stage"}
 SKIPPED_FILES = frozenset({"Chart.yaml", "Chart.lock"})
 """Helm chart metadata names the app but never holds an image."""
-MAX_SCREEN_BYTES = 8 * 1024 * 1024
-"""Larger files are generated bundles, not hand-kept targets; they are not screened."""
 
-_NAME_PARTS = re.compile(r"[-._]")
 _VALUES_NAME = re.compile(r"^values[-._](?P<a>.+)$|^(?P<b>.+)[-._]values$")
 
 
@@ -93,16 +78,10 @@ def search_directory(root: Path, directory: str, repository: ImageRef) -> list[P
     return found
 
 
-def did_you_mean(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
+def did_you_mean(name: str, known: list[str], *, cutoff: float = 0.6) -> str:
+    """A hint, never a substitute: `production` suggests `prod`, it does not become it."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=cutoff)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _stem(name: str) -> str:
-    for suffix in YAML_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def _yaml_files(root: Path, start: Path) -> list[PurePosixPath]:
@@ -128,7 +107,7 @@ def _yaml_files(root: Path, start: Path) -> list[PurePosixPath]:
 def _is_yaml_name(filename: str) -> bool:
     if filename.startswith(".") or filename in SKIPPED_FILES:
         return False
-    return filename == KUSTOMIZATION or filename.endswith(YAML_SUFFIXES)
+    return filename in KUSTOMIZATION_NAMES or filename.endswith(YAML_SUFFIXES)
 
 
 def _mentions(root: Path, relative: PurePosixPath, repository: ImageRef) -> bool:
@@ -141,14 +120,14 @@ def _mentions(root: Path, relative: PurePosixPath, repository: ImageRef) -> bool
     path = root / relative
     if _contains(path, token):
         return True
-    if _VALUES_NAME.fullmatch(_stem(relative.name)):
-        return any(_contains(path.with_name(n), token) for n in ("values.yaml", "values.yml"))
+    if _VALUES_NAME.fullmatch(stem(relative.name)):
+        return any(_contains(path.with_name(n), token) for n in VALUES_NAMES)
     return False
 
 
 def _contains(path: Path, token: re.Pattern[bytes]) -> bool:
     try:
-        if path.stat().st_size > MAX_SCREEN_BYTES:
+        if path.stat().st_size > MAX_FILE_BYTES:
             return False
         return token.search(path.read_bytes()) is not None
     except OSError:

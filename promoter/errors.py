@@ -4,7 +4,6 @@
 PromoterError            exit 1
 ├─ InputError            exit 2  bad image reference, config, YAML, target, path
 │  └─ EditRefusedError   exit 2  an edit could not be proven minimal; file untouched
-├─ PolicyBlockedError    exit 3  freeze window, soak time, downgrade
 └─ OperationalError      exit 1  git, push rejected, forge
    └─ GitError           exit 1  a git command failed (argv and stderr redacted)
       ├─ GitAuthError    exit 1  the remote refused the credentials
@@ -96,12 +95,6 @@ class NotAVersionError(EditRefusedError):
     """A value read from the config repository where a version belongs is no tag, digest
     or image reference: data promoter will not carry into another file, a message or a job.
     Refused wherever it is read, even by read-only commands (issue 19)."""
-
-
-class PolicyBlockedError(PromoterError):
-    """A promotion policy (freeze, soak time, no downgrade) blocks the run."""
-
-    exit_code = 3
 
 
 class OperationalError(PromoterError):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from promoter.config import FreezeWindow, Policies, WindowRule, Windows
-from promoter.guards import compare_versions
+from promoter.config import DAY_NAMES, FreezeWindow, Policies, WindowRule, Windows
+from promoter.versions import compare_versions
 
 _SCAN = timedelta(days=14)
 """How far ahead the next open moment is searched (a window closed longer says so)."""
@@ -99,11 +99,8 @@ def _inside(rule: WindowRule, local: datetime) -> bool:
     return evening or morning
 
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
 def _describe(rule: WindowRule) -> str:
-    days = ",".join(_DAYS[d] for d in sorted(rule.days)) if len(rule.days) < 7 else "daily"
+    days = ",".join(DAY_NAMES[d] for d in sorted(rule.days)) if len(rule.days) < 7 else "daily"
     return f"{days} {_clock(rule.start)}-{_clock(rule.end)}"
 
 

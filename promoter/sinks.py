@@ -48,7 +48,11 @@ def one_line(text: str) -> str:
     return escape_controls(redact(text))
 
 
-def excerpt(text: str, limit: int = 40) -> str:
+EXCERPT = 40
+"""Characters of untrusted content an error message quotes at most."""
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
     """A short quoted excerpt of untrusted content for an error message."""
     clipped = text if len(text) <= limit else text[:limit] + "…"
     return "'" + one_line(clipped).replace("'", "\\'") + "'"

@@ -24,23 +24,18 @@ TREE_MODE = "40000"
 LINK_MODE = "120000"
 GITLINK_MODE = "160000"
 WIDE_DIRECTORY = 32
-"""Entries above which a directory's children are taken to be small, many siblings."""
+"""Entries above which a directory's children are taken to be small, many siblings (a
+monorepo's app list): for the partial clone's listing and for discovery's scope."""
 
 
 @dataclass(slots=True)
 class GitStats:
-    """What reaching the repository cost: calls, seconds, pack bytes received and sent.
-
-    `network_ops` counts the calls that talk to the remote (clone, fetch, ls-remote, push):
-    on a CI link each costs round trips, so it is what a repository's size must not drive.
-    """
+    """What reaching the repository cost: git calls, fetches, pack bytes received and sent."""
 
     calls: int = 0
-    seconds: float = 0.0
     bytes_fetched: int = 0
     bytes_sent: int = 0
     fetches: int = 0
-    network_ops: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -48,6 +43,10 @@ class GitStats:
 class Identity:
     name: str
     email: str
+
+
+DEFAULT_AUTHOR = "promoter[bot] <promoter[bot]@users.noreply.github.com>"
+"""Who promoter commits as unless `--author` says otherwise (`Name <email>`)."""
 
 
 @dataclass(frozen=True, slots=True)

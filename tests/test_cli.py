@@ -236,3 +236,11 @@ def test_cli_label_with_a_comma_is_exit_2_naming_the_option(tmp_path: Path) -> N
     assert done.stderr.strip() == (
         "promote: error: --label: 'a,b': a label has no commas and no surrounding spaces"
     )
+
+
+def test_cli_modes_are_configs() -> None:
+    """`--mode`'s choices are promoter.yaml's modes (spelled twice so --help stays light)."""
+    from promoter.cli.options import MODES
+    from promoter.config import MODES as CONFIG_MODES
+
+    assert tuple(MODES) == tuple(CONFIG_MODES)

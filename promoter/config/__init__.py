@@ -19,6 +19,7 @@ from promoter.config.files import decode, read_control_file, requote
 from promoter.config.holds import HOLD_FILE, Hold, add_hold, find_hold, parse_holds, remove_hold
 from promoter.config.model import (
     CONFIG_NAMES,
+    DAY_NAMES,
     MODES,
     VERSION,
     App,
@@ -57,6 +58,7 @@ from promoter.imageref import ImageRef
 __all__ = [  # the discovery functions are re-exported: cli may import config, not discovery
     "BRANCH_PATTERN",
     "CONFIG_NAMES",
+    "DAY_NAMES",
     "DURATION_PATTERN",
     "FREEZE_FILE",
     "HELM_KEY_PATTERN",

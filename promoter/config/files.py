@@ -24,13 +24,12 @@ from ruamel.yaml.reader import ReaderError
 
 from promoter.discovery import normalize_relative
 from promoter.errors import ConfigError, PathEscapeError, YamlError
+from promoter.sinks import EXCERPT
 
 MAX_DEPTH = 100
 """Nested collections a control file may open; promoter.yaml needs fewer than ten."""
 MAX_BYTES = 1 << 20
 """A control file is hand-written configuration; a larger one is refused, not read."""
-EXCERPT = 40
-"""Characters of a file's content an error message quotes at most."""
 _PROBLEM = 100
 """Characters of a YAML parser's own problem description kept in a message."""
 _LONG_QUOTE = re.compile(rf"'([^']{{{EXCERPT + 1},}})'")

@@ -18,9 +18,9 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.config.files import compose_one
 from promoter.errors import ConfigError
+from promoter.yamlfile import NULL_TAG
 
 HOLD_FILE = ".promoter/holds.yaml"
-_NULL = "tag:yaml.org,2002:null"
 HEADER = (
     "# Holds: promoter leaves these apps where they are in these environments until the\n"
     "# hold is released (promote release-hold) or a promotion is forced. One line each.\n"
@@ -45,7 +45,7 @@ def parse_holds(text: str, name: str = HOLD_FILE) -> tuple[Hold, ...]:
     """The holds of a holds file; composed like promoter.yaml (nesting bounded, errors with
     file and line, no excerpt of the file), each value as written (`1.10` stays `1.10`)."""
     root = compose_one(text, name)
-    if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL):
+    if root is None or (isinstance(root, ScalarNode) and root.tag == NULL_TAG):
         return ()
     if not isinstance(root, SequenceNode):
         raise ConfigError("expected a list of holds", path=name, line=_line(root))
@@ -69,7 +69,7 @@ def _fields(node: Node) -> dict[str, str] | None:
     for key, value in node.value:
         if not isinstance(key, ScalarNode) or not isinstance(value, ScalarNode):
             return None
-        fields[str(key.value)] = "" if value.tag == _NULL else str(value.value)
+        fields[str(key.value)] = "" if value.tag == NULL_TAG else str(value.value)
     return fields
 
 

@@ -20,6 +20,8 @@ Mode = Literal["push", "pull-request"]
 MODES: tuple[Mode, ...] = ("push", "pull-request")
 Group = Literal["app", "all"]
 GROUPS: tuple[Group, ...] = ("app", "all")
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Weekdays as a window's `days` names them, Monday first (a `WindowRule` day's index)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +38,8 @@ class FreezeWindow:
 
 @dataclass(frozen=True, slots=True)
 class WindowRule:
-    """Weekdays (0 = Monday) and a time of day range in minutes, [start, end); an `end`
-    before `start` runs past midnight into the next day."""
+    """Weekdays (0 = Monday, as `DAY_NAMES`) and a time of day range in minutes,
+    [start, end); an `end` before `start` runs past midnight into the next day."""
 
     days: frozenset[int]
     start: int

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from promoter.config.files import EXCERPT, compose_one, excerpt, plain, requote
+from promoter.config.files import compose_one, excerpt, plain, requote
 from promoter.config.model import (
+    DAY_NAMES,
     GROUPS,
     MODES,
     TARGET_KINDS,
@@ -37,6 +38,8 @@ from promoter.discovery import (
 )
 from promoter.errors import ConfigError, ImageRefError, PathEscapeError
 from promoter.imageref import ImageRef, parse_image_ref
+from promoter.sinks import EXCERPT
+from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG
 
 NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
 BRANCH_PATTERN = r"^(?![-/.])(?!.*(\.\.|//|@\{|/\.))[^\s~^:?*\[\\]+(?<![/.])(?<!\.lock)$"
@@ -56,11 +59,8 @@ MOMENT_PATTERN = (
 HELM_KEY_PATTERN = r"^[^.\s]+(\.[^.\s]+)*$"
 POINTER_PATTERN = r"^(/([^~/]|~[01])*)+$"
 
-_STR = "tag:yaml.org,2002:str"
-_NULL = "tag:yaml.org,2002:null"
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
-_MERGE = "tag:yaml.org,2002:merge"
 _NAME_RULE = "name (letters, digits, '-' and '_'; at most 63 characters)"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SETTINGS = ("mode", "base", "labels", "reviewers", "squash", "group", "policies")
@@ -88,7 +88,7 @@ class Parser:
         """A freeze file: a list of `{reason, environments?, start?, until?}`; without
         `until` a freeze holds until its entry is removed."""
         root = compose_one(text, self.name)
-        if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL):
+        if root is None or (isinstance(root, ScalarNode) and root.tag == NULL_TAG):
             return ()
         if not isinstance(root, SequenceNode):
             raise self.error(root, None, f"expected a list of freezes, got {_shown(root)}")
@@ -172,7 +172,7 @@ class Parser:
 
         `merging`: the mappings whose merge keys led here; one merging itself is refused,
         and so are more than `MAX_MERGES` merges in one file (each expands its aliases)."""
-        if isinstance(node, ScalarNode) and node.tag == _NULL:
+        if isinstance(node, ScalarNode) and node.tag == NULL_TAG:
             return []
         if not isinstance(node, MappingNode):
             raise self.error(node, where, f"expected a mapping, got {_shown(node)}")
@@ -180,7 +180,7 @@ class Parser:
         seen: dict[str, int] = {}
         merged: Entries = []
         for key, value in node.value:
-            if key.tag == _MERGE:
+            if key.tag == MERGE_TAG:
                 sources = value.value if isinstance(value, SequenceNode) else [value]
                 for source in sources:
                     self.merged += 1
@@ -188,7 +188,7 @@ class Parser:
                         raise self.error(key, where, "merge keys merge too much (or themselves)")
                     merged.extend(self.mapping(source, where, allowed, (*merging, id(node))))
                 continue
-            if not isinstance(key, ScalarNode) or key.tag != _STR:
+            if not isinstance(key, ScalarNode) or key.tag != STR_TAG:
                 raise self.error(key, where, f"expected a string key, got {_shown(key)}")
             text = str(key.value)
             child = _join(where, _segment(text))
@@ -213,7 +213,7 @@ class Parser:
         return found
 
     def string(self, node: Node, where: str, pattern: str | None = None, what: str = "") -> str:
-        if not isinstance(node, ScalarNode) or node.tag != _STR:
+        if not isinstance(node, ScalarNode) or node.tag != STR_TAG:
             shown = str(node.value)
             hint = f' (quote it: "{shown}")' if _is_plain_scalar(node) and _is_short(shown) else ""
             raise self.error(node, where, f"expected a string, got {_shown(node)}{hint}")
@@ -283,7 +283,7 @@ class Parser:
                 )
             mode = next(m for m in MODES if m == text)
         node, at = pick("base")
-        if node is not None and not (isinstance(node, ScalarNode) and node.tag == _NULL):
+        if node is not None and not (isinstance(node, ScalarNode) and node.tag == NULL_TAG):
             base = self.string(node, at, BRANCH_PATTERN, "branch name")
             if not is_branch_name(base):
                 raise self.error(node, at, f"{excerpt(base)} is not a branch name git accepts")
@@ -402,7 +402,7 @@ class Parser:
     def moment(self, node: Node, where: str, *, end: bool) -> datetime:
         """A date (whole days, UTC) or an ISO datetime; naive datetimes are UTC."""
         text = str(node.value) if isinstance(node, ScalarNode) else ""
-        if not re.fullmatch(MOMENT_PATTERN, text) or node.tag == _NULL:
+        if not re.fullmatch(MOMENT_PATTERN, text) or node.tag == NULL_TAG:
             raise self.error(
                 node, where, f"expected a date (2026-12-20) or datetime, got {_shown(node)}"
             )
@@ -567,7 +567,6 @@ def unknown_environment(name: str, known: list[str]) -> str:
 ALWAYS = datetime(1970, 1, 1, tzinfo=timezone.utc)
 FOREVER = datetime(9999, 12, 31, tzinfo=timezone.utc)
 """A freeze without `until` holds until its entry is removed."""
-_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _days(text: str) -> frozenset[int] | None:
@@ -577,10 +576,10 @@ def _days(text: str) -> frozenset[int] | None:
     found: set[int] = set()
     for part in text.split(","):
         first, _, last = part.strip().partition("-")
-        if first[:3] not in _DAY_NAMES or (last and last[:3] not in _DAY_NAMES):
+        if first[:3] not in DAY_NAMES or (last and last[:3] not in DAY_NAMES):
             return None
-        a = _DAY_NAMES.index(first[:3])
-        b = _DAY_NAMES.index(last[:3]) if last else a
+        a = DAY_NAMES.index(first[:3])
+        b = DAY_NAMES.index(last[:3]) if last else a
         found.update((a + i) % 7 for i in range((b - a) % 7 + 1))
     return frozenset(found)
 
@@ -600,7 +599,7 @@ def _join(where: str | None, key: str) -> str:
 
 
 def _is_plain_scalar(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag not in (_STR, _NULL) and not node.style
+    return isinstance(node, ScalarNode) and node.tag not in (STR_TAG, NULL_TAG) and not node.style
 
 
 def _segment(key: str) -> str:
@@ -619,9 +618,9 @@ def _shown(node: Node) -> str:
         return "a mapping"
     if isinstance(node, SequenceNode):
         return "a list"
-    if node.tag == _NULL:
+    if node.tag == NULL_TAG:
         return "nothing"
     text = str(node.value)
-    if node.tag == _STR or not _is_plain_scalar(node):
+    if node.tag == STR_TAG or not _is_plain_scalar(node):
         return excerpt(text)
     return plain(text)

@@ -52,6 +52,7 @@ from promoter.editing.source import (
 from promoter.editing.workloads import bumped_reference
 from promoter.errors import EditRefusedError
 from promoter.imageref import ImageRef, find_image_ref
+from promoter.yamlfile import YAML_SUFFIXES
 
 KIND_KUSTOMIZE = "argocd-kustomize-images"
 KIND_PARAMETER = "argocd-helm-parameter"
@@ -67,7 +68,7 @@ def is_write_back_file(name: str, doc: Node) -> bool:
     `helm.parameters` list), so a copy under another name is still understood.
     """
     path = PurePath(name)
-    if path.name.startswith(".argocd-source") and path.suffix in (".yaml", ".yml"):
+    if path.name.startswith(".argocd-source") and path.suffix in YAML_SUFFIXES:
         return True
     if mapping_get(doc, "apiVersion") is not None or mapping_get(doc, "kind") is not None:
         return False

@@ -42,6 +42,7 @@ from promoter.editing.splice import (
 from promoter.editing.templates import parse_editable
 from promoter.editing.verify import verify
 from promoter.errors import EditRefusedError, TargetNotFoundError, YamlError
+from promoter.yamlfile import STR_TAG, VALUES_NAMES
 
 Editor = Callable[[YamlFile, BumpRequest, Context], list[Found]]
 
@@ -95,7 +96,7 @@ def plan(yaml_file: YamlFile, found: list[Found]) -> list[Edit]:
             if item.remove:
                 edits.append(_removal(yaml_file, item, paths))
                 continue
-            if item.node.value == item.new and item.node.tag == "tag:yaml.org,2002:str":
+            if item.node.value == item.new and item.node.tag == STR_TAG:
                 continue
             occurrences = paths.get(id(item.node), [(item.doc, item.path)])
             if occurrences[0] != (item.doc, item.path):
@@ -207,12 +208,12 @@ def edit_bytes(
 
 def load_context(path: FsPath, root: FsPath | None = None) -> Context:
     """A Helm environment values file (`values-staging.yaml`) gets the chart's `values.yaml`."""
-    if not path.name.startswith("values") or path.name in ("values.yaml", "values.yml"):
+    if not path.name.startswith("values") or path.name in VALUES_NAMES:
         return Context()
     bases: list[YamlFile] = []
     directory = path.parent
     for _ in range(2):
-        for candidate in ("values.yaml", "values.yml"):
+        for candidate in VALUES_NAMES:
             base = directory / candidate
             if base.is_file() and base != path:
                 with contextlib.suppress(YamlError):

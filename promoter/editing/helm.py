@@ -37,7 +37,6 @@ from promoter.editing.model import (
     updated_reference,
 )
 from promoter.editing.source import (
-    MERGE_TAG,
     Path,
     YamlFile,
     iter_documents,
@@ -49,6 +48,7 @@ from promoter.editing.source import (
 )
 from promoter.errors import EditRefusedError
 from promoter.imageref import ImageRef, find_image_ref
+from promoter.yamlfile import MERGE_TAG
 
 KIND = "helm"
 STRING_KIND = "image-string"

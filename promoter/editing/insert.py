@@ -29,7 +29,6 @@ from promoter.editing.layout import (
 )
 from promoter.editing.model import Edit, FileEdit
 from promoter.editing.source import (
-    MERGE_TAG,
     Data,
     YamlFile,
     check_not_encrypted,
@@ -42,10 +41,10 @@ from promoter.editing.source import (
 )
 from promoter.editing.templates import parse_editable
 from promoter.errors import EditRefusedError, YamlError
+from promoter.yamlfile import MERGE_TAG, NULL_TAG
 
 KIND_IMAGES = "kustomize-insert"
 KIND_VALUE = "values-insert"
-_NULL_TAG = "tag:yaml.org,2002:null"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +275,7 @@ def _own_entry(mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
 
 
 def _is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == _NULL_TAG
+    return isinstance(node, ScalarNode) and node.tag == NULL_TAG
 
 
 def _is_shared(yaml_file: YamlFile, node: Node) -> bool:

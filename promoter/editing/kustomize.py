@@ -31,8 +31,8 @@ from promoter.editing.source import (
     scalar_value,
 )
 from promoter.imageref import find_image_ref
+from promoter.yamlfile import KUSTOMIZATION_NAMES
 
-KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 KIND = "kustomize"
 
 
@@ -72,7 +72,7 @@ _KUSTOMIZATION_KEYS = frozenset(
 def is_kustomization(name: str, doc: Node) -> bool:
     """By file name, by `kind`, or (for copies under other names) by kustomize's own keys."""
     filename = PurePath(name).name
-    if filename in KUSTOMIZATION_FILES or filename.endswith(
+    if filename in KUSTOMIZATION_NAMES or filename.endswith(
         ("kustomization.yaml", "kustomization.yml")
     ):
         return True

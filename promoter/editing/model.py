@@ -21,6 +21,8 @@ from promoter.imageref import (
     parse_digest,
     parse_image_ref,
 )
+from promoter.sinks import EXCERPT
+from promoter.yamlfile import NULL_TAG
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +119,6 @@ class FileEdit:
         return self.before != self.after
 
 
-NULL_TAG = "tag:yaml.org,2002:null"
-QUOTED_LIMIT = 40
-"""At most this many characters of a refused value are quoted back: it is untrusted text."""
 _TEMPLATE_MARKS = ("{{", "${", "$(")
 _DIGEST_SHAPE = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 """The OCI image spec's digest grammar: `algorithm ":" encoded`."""
@@ -202,7 +201,7 @@ def template_reference(text: str) -> ImageRef | None:
 
 def quoted(text: str) -> str:
     """A value for an error message: clipped, and repr-escaped (control characters shown)."""
-    return repr(text if len(text) <= QUOTED_LIMIT else text[:QUOTED_LIMIT] + "…")
+    return repr(text if len(text) <= EXCERPT else text[:EXCERPT] + "…")
 
 
 def updated_reference(

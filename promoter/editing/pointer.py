@@ -37,7 +37,6 @@ from promoter.editing.model import (
     updated_reference,
 )
 from promoter.editing.source import (
-    MERGE_TAG,
     Path,
     YamlFile,
     key_text,
@@ -49,6 +48,7 @@ from promoter.editing.source import (
 )
 from promoter.errors import EditRefusedError, InputError, TargetNotFoundError
 from promoter.imageref import ImageRef, find_image_ref, is_valid_tag, parse_digest
+from promoter.yamlfile import MERGE_TAG
 
 KIND = "pointer"
 Segment = str | int

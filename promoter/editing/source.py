@@ -17,10 +17,9 @@ from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.errors import EditRefusedError, YamlError
+from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG
 
 BOM = "\ufeff"
-STR_TAG = "tag:yaml.org,2002:str"
-MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_EXPANDED_NODES = 2_000_000
 """Alias expansion bound: far above any real file, far below a billion laughs."""
 MAX_DEPTH = 200
@@ -352,11 +351,6 @@ def walk(node: Node, path: Path = ()) -> Iterator[tuple[Path, Node, Node | None]
         stack.extend(reversed(children))
 
 
-def is_alias_at(node: Node, key: Node | None) -> bool:
-    """True when `node`, reached under `key`, is an alias: its text is defined earlier."""
-    return key is not None and node.start_mark.index < key.start_mark.index
-
-
 def mapping_get(node: Node, key: str) -> Node | None:
     """The value node of `key` in a mapping node, else None."""
     if isinstance(node, MappingNode):
@@ -375,7 +369,7 @@ def scalar_text(node: Node | None) -> str | None:
 
 def scalar_value(node: Node | None) -> str | None:
     """The text of any non-null scalar (a tag may be written `1.10` unquoted)."""
-    if isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+    if isinstance(node, ScalarNode) and node.tag != NULL_TAG:
         return str(node.value)
     return None
 

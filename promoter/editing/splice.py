@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from promoter.editing.source import STR_TAG, YamlFile
+from promoter.editing.source import YamlFile
 from promoter.errors import EditRefusedError
+from promoter.yamlfile import STR_TAG
 
 _PROPERTY = re.compile(r"(?:[&!][^\s]*\s+)*")
 _ALIAS_VALUE = re.compile(r"[ \t]*:[ \t]*\*[^\s,\[\]{}]+")

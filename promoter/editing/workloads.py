@@ -26,7 +26,6 @@ from promoter.editing.model import (
     updated_reference,
 )
 from promoter.editing.source import (
-    STR_TAG,
     Path,
     YamlFile,
     iter_documents,
@@ -36,6 +35,7 @@ from promoter.editing.source import (
     walk,
 )
 from promoter.imageref import find_image_ref
+from promoter.yamlfile import STR_TAG
 
 CONTAINER_LISTS = frozenset(
     {

@@ -3,7 +3,7 @@ where each environment effectively sets an image (see `model`). Knows nothing of
 
 from promoter.environments.files import DirectoryFiles, RepoFiles, list_files
 from promoter.environments.model import discover, environments
-from promoter.environments.naming import did_you_mean, infer_environments, names
+from promoter.environments.naming import infer_environments, names
 from promoter.environments.view import Action, EnvironmentView, Setting
 
 __all__ = [
@@ -12,7 +12,6 @@ __all__ = [
     "EnvironmentView",
     "RepoFiles",
     "Setting",
-    "did_you_mean",
     "discover",
     "environments",
     "infer_environments",

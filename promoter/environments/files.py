@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-MAX_FILE_BYTES = 8 * 1024 * 1024
-"""Larger files are generated bundles, not hand-kept settings; they are not read."""
+from promoter.yamlfile import MAX_FILE_BYTES
 
 
 class RepoFiles(Protocol):

@@ -15,9 +15,7 @@ from ruamel.yaml.nodes import MappingNode
 
 from promoter.editing.source import YamlFile, mapping_get
 from promoter.environments.kustomize import directory_of, is_kustomization_path
-
-YAML_SUFFIXES = (".yaml", ".yml")
-VALUES_NAMES = ("values.yaml", "values.yml")
+from promoter.yamlfile import VALUES_NAMES, YAML_SUFFIXES
 
 
 def chart_values(path: str, paths: set[str], all_paths: Sequence[str], app: str) -> list[str]:

@@ -17,11 +17,11 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from promoter.editing.model import Found, Insertion, Target
 from promoter.editing.source import YamlFile, mapping_get, scalar_text
-from promoter.environments.helm import YAML_SUFFIXES
 from promoter.environments.kustomize import directory_of, is_kustomization_path
 from promoter.environments.pointers import identity
 from promoter.environments.view import Action, Setting
 from promoter.imageref import find_image_ref
+from promoter.yamlfile import YAML_SUFFIXES
 
 CONTAINER_KINDS = frozenset({"container-image", "kustomize"})
 """Reference kinds an `images:` entry of the entry kustomization overrides."""

@@ -18,8 +18,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from promoter.config.files import yaml_problem
+from promoter.yamlfile import KUSTOMIZATION_NAMES, YAML_SUFFIXES
 
-KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _FILE_LISTS = ("transformers", "generators", "validators")
 
 
@@ -34,7 +34,6 @@ class Kustomization:
     files: tuple[str, ...] = ()
     """Resource, patch and config files it reads directly."""
     components: tuple[str, ...] = ()
-    has_images: bool = False
     problems: tuple[str, ...] = field(default=())
 
 
@@ -80,7 +79,7 @@ def parse_kustomization(path: str, raw: bytes) -> Kustomization:
             if key == "components":
                 components.append(target)
             # Without the listing a name decides: a YAML/JSON file, else a directory.
-            if target.endswith((".yaml", ".yml", ".json")):
+            if target.endswith((*YAML_SUFFIXES, ".json")):
                 files.append(target)
             else:
                 directories.append(target)
@@ -105,7 +104,6 @@ def parse_kustomization(path: str, raw: bytes) -> Kustomization:
         directories=tuple(dict.fromkeys(directories)),
         files=tuple(dict.fromkeys(files)),
         components=tuple(dict.fromkeys(components)),
-        has_images=bool(data.get("images")),
     )
 
 

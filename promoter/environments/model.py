@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from promoter.config import CONFIG_NAMES
 from promoter.editing import BumpRequest, Context
 from promoter.editing.engine import find_all
 from promoter.editing.model import Found, Insertion, Target, refuse_stale_tag
 from promoter.editing.source import YamlFile, parse_bytes
 from promoter.environments import naming
 from promoter.environments.files import RepoFiles
-from promoter.environments.helm import YAML_SUFFIXES, chart_values, is_object_file
+from promoter.environments.helm import chart_values, is_object_file
 from promoter.environments.insertion import Overrides, current
 from promoter.environments.kustomize import (
     Graph,
@@ -43,10 +44,9 @@ from promoter.environments.refusal import refusal as explain_refusal
 from promoter.environments.view import Action, EnvironmentView, Setting, dedupe
 from promoter.errors import PromoterError, YamlError
 from promoter.imageref import ImageRef
+from promoter.tree import WIDE_DIRECTORY
+from promoter.yamlfile import YAML_SUFFIXES
 
-CONFIG_NAMES = frozenset({"promoter.yaml", ".promoter.yaml", "promoter.yml"})
-WIDE_DIRECTORY = 32
-"""As the partial clone's listing: a directory wider than this is a monorepo's app list."""
 MAX_ROUNDS = 8
 """Reads of the kustomization graph; each round goes one base deeper (real repos: 2-3)."""
 MAX_SURVEY_FILES = 4000

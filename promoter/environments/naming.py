@@ -11,12 +11,12 @@ assigned to either. Knows nothing of YAML, git or forges.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-YAML_SUFFIXES = (".yaml", ".yml")
+from promoter.yamlfile import stem
+
 ENV_CONTAINERS = frozenset({"overlays", "envs", "env", "environments", "clusters", "stages"})
 """Directories whose children are environments (`overlays/<env>/`)."""
 KNOWN_ENVIRONMENTS = frozenset({
@@ -29,13 +29,6 @@ NOT_ENVIRONMENTS = frozenset({
     "values", "kustomization", "flux-system",
 })  # fmt: skip
 _STRONG = re.compile(r"[._]")
-
-
-def stem(name: str) -> str:
-    for suffix in YAML_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def stem_names(name: str, env: str, app: str | None = None) -> bool:
@@ -92,12 +85,6 @@ def infer_environments(paths: Iterable[str]) -> list[str]:
     # `podinfo-values.yaml` is an app's values.
     found.update(x for x in suffixed if x in found or x in KNOWN_ENVIRONMENTS)
     return sorted(found - NOT_ENVIRONMENTS)
-
-
-def did_you_mean(name: str, known: list[str]) -> str:
-    """A hint, never a substitute: `production` suggests `prod`, it does not become it."""
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def qualified(name: str, known: Iterable[str]) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from promoter.discovery import did_you_mean
 from promoter.environments import naming
 from promoter.environments.view import Setting
 
@@ -37,7 +38,7 @@ def refusal(
             )
         return (
             f"no files for environment {env!r}; environments found: "
-            f"{', '.join(others) or 'none'}{naming.did_you_mean(env, others)}"
+            f"{', '.join(others) or 'none'}{did_you_mean(env, others, cutoff=0.5)}"
         )
     found = where()
     if not found:

@@ -17,7 +17,13 @@ from urllib.parse import urlsplit
 
 from promoter.errors import ForgeAuthError, ForgeCredentialsError, ForgeError
 from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
-from promoter.forges.retry import call_with_retries, is_connection_transient, unreachable
+from promoter.forges.retry import (
+    MAX_WAIT,
+    backoff,
+    call_with_retries,
+    is_connection_transient,
+    unreachable,
+)
 from promoter.redact import Secret, redact
 from promoter.tree import GitStats, Store
 
@@ -27,8 +33,6 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
 T = TypeVar("T")
-MAX_WAIT = 60.0
-"""A rate limit that resets later than this fails the run instead of stalling CI."""
 _SECONDARY = "secondary rate limit"
 _COMPARE_FILES_LISTED = 300
 """The compare API lists at most this many files."""
@@ -345,23 +349,21 @@ def _wait_for(retry_state: object) -> float:
 
     outcome = getattr(retry_state, "outcome", None)
     error = outcome.exception() if outcome is not None else None
-    attempt = int(getattr(retry_state, "attempt_number", 1))
-    backoff = min(2.0 ** (attempt - 1), 8.0)
     if not isinstance(error, GithubException):
-        return backoff
+        return backoff(retry_state)
     headers = {k.lower(): v for k, v in (error.headers or {}).items()}
     if "retry-after" in headers:
         try:
             return min(float(headers["retry-after"]), MAX_WAIT)
         except ValueError:
-            return backoff
+            return backoff(retry_state)
     if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
         try:
             wait = float(headers["x-ratelimit-reset"]) - time.time()
         except ValueError:
-            return backoff
+            return backoff(retry_state)
         return min(max(wait, 0.0) + 1.0, MAX_WAIT)
-    return backoff
+    return backoff(retry_state)
 
 
 def _message(error: GithubException) -> str:

@@ -24,7 +24,13 @@ from promoter.errors import (
     ForgeError,
 )
 from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
-from promoter.forges.retry import call_with_retries, is_connection_transient, unreachable
+from promoter.forges.retry import (
+    MAX_WAIT,
+    backoff,
+    call_with_retries,
+    is_connection_transient,
+    unreachable,
+)
 from promoter.redact import Secret, redact
 from promoter.tree import GitStats, Store
 
@@ -33,8 +39,6 @@ if TYPE_CHECKING:
     from gitlab.v4.objects import Project, ProjectMergeRequest
 
 T = TypeVar("T")
-_MAX_WAIT = 60.0
-"""Longest single wait for a rate limit; longer resets fail the run after the retries."""
 _MERGE_ATTEMPTS = 4
 """Tries of the merge call while GitLab answers 405 (pipeline being created)."""
 
@@ -328,16 +332,14 @@ def wait_for(
     """After a failed attempt: the answer's `Retry-After`, else `RateLimit-Reset` (epoch
     seconds), else exponential backoff; never more than a minute per wait (the retry layer
     bounds the total)."""
-    attempt = int(getattr(retry_state, "attempt_number", 1))
-    backoff = min(2.0 ** (attempt - 1), 8.0)
     try:
         if headers.get("Retry-After") is not None:
-            return max(0.0, min(float(headers["Retry-After"]), _MAX_WAIT))
+            return max(0.0, min(float(headers["Retry-After"]), MAX_WAIT))
         if headers.get("RateLimit-Reset") is not None:
-            return max(0.0, min(float(headers["RateLimit-Reset"]) - now(), _MAX_WAIT))
+            return max(0.0, min(float(headers["RateLimit-Reset"]) - now(), MAX_WAIT))
     except ValueError:
-        return backoff
-    return backoff
+        return backoff(retry_state)
+    return backoff(retry_state)
 
 
 def translate(error: BaseException, path: str) -> ForgeError | None:

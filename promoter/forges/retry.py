@@ -20,6 +20,15 @@ from promoter.redact import redact
 T = TypeVar("T")
 ATTEMPTS = 5
 MAX_SECONDS = 180.0
+MAX_WAIT = 60.0
+"""Longest single wait for a rate limit: a later reset fails the run (after the retries)
+instead of stalling CI."""
+
+
+def backoff(retry_state: object) -> float:
+    """The wait before the next attempt when the forge names none: 1, 2, 4, 8, 8... s."""
+    attempt = int(getattr(retry_state, "attempt_number", 1))
+    return min(2.0 ** (attempt - 1), 8.0)
 
 
 def call_with_retries(

@@ -20,6 +20,7 @@ from promoter.environments import EnvironmentView, RepoFiles
 from promoter.errors import PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion.plan import parse_images, plan_environment
+from promoter.yamlfile import YAML_SUFFIXES
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,7 @@ def outline(root: Path) -> dict[str, list[str]]:
     paths = files.paths()
     found = environments.environments(files)
     return {
-        env: [p for p in paths if environments.names(p, env) and p.endswith((".yaml", ".yml"))]
+        env: [p for p in paths if environments.names(p, env) and p.endswith(YAML_SUFFIXES)]
         for env in found
     }
 

@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from promoter import sinks
 from promoter.promotion.source import Pending
 
-GITLAB_JOB_LIMIT = 2000
-"""Jobs a GitLab child pipeline may hold is limited by the instance; stay well below."""
-
 
 @dataclass(frozen=True, slots=True)
 class Fanout:

@@ -41,10 +41,7 @@ from promoter.promotion.plan import parse_images, plan_environment
 from promoter.promotion.result import EnvironmentResult, Result, Stats, Status, overall
 from promoter.promotion.workspace import Options, Workspace, load_config, open_workspace
 from promoter.repo import parse_remote
-from promoter.tree import Identity
-
-MODES = ("push", "pull-request")
-DEFAULT_AUTHOR = "promoter[bot] <promoter[bot]@users.noreply.github.com>"
+from promoter.tree import DEFAULT_AUTHOR, Identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +129,7 @@ def promote(command: PromoteCommand) -> Result:
         images = parse_images(command.images)
     if not command.envs:
         raise InputError("no environment given", field="--env")
-    if command.mode is not None and command.mode not in MODES:
+    if command.mode is not None and command.mode not in configuration.MODES:
         raise InputError(f"unknown mode {command.mode!r} (push or pull-request)", field="--mode")
     for label in command.labels:
         if not re.fullmatch(configuration.LABEL_PATTERN, label):

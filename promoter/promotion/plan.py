@@ -21,9 +21,7 @@ from promoter.editing.templates import (
     check_not_chart_template,
 )
 from promoter.environments import Action, EnvironmentView, RepoFiles
-from promoter.environments.files import MAX_FILE_BYTES
 from promoter.errors import InputError, PathEscapeError, TargetNotFoundError
-from promoter.guards import is_downgrade
 from promoter.imageref import ImageRef, parse_image_ref
 from promoter.promotion.result import (
     Change,
@@ -34,9 +32,8 @@ from promoter.promotion.result import (
     Superseded,
     overall,
 )
-
-YAML_SUFFIXES = (".yaml", ".yml")
-VALUES_BASES = ("values.yaml", "values.yml")
+from promoter.versions import is_downgrade
+from promoter.yamlfile import MAX_FILE_BYTES, VALUES_NAMES, YAML_SUFFIXES
 
 
 def parse_images(texts: Iterable[str]) -> list[ImageRef]:
@@ -315,7 +312,7 @@ def needed_paths(
                 for directory in (parent, parent.parent):
                     files.extend(
                         (directory / name).as_posix()
-                        for name in VALUES_BASES
+                        for name in VALUES_NAMES
                         if directory.as_posix() != "."
                     )
     return list(dict.fromkeys(files)), list(dict.fromkeys(directories))

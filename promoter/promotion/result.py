@@ -11,7 +11,7 @@ import difflib
 import enum
 from dataclasses import dataclass, field
 
-from promoter.guards import tag_of
+from promoter.versions import tag_of
 
 SCHEMA_VERSION = 1
 

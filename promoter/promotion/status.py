@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 from promoter import config as configuration
 from promoter import policies
 from promoter.errors import InputError, NotAVersionError, PromoterError
-from promoter.guards import compare_versions
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
 from promoter.promotion.workspace import Checkout, Workspace
 from promoter.tree import Entry, entries_at
+from promoter.versions import compare_versions
 
 
 @dataclass(frozen=True, slots=True)

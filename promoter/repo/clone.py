@@ -191,7 +191,6 @@ class Clone:
         def __exit__(self, *exc: object) -> None:
             self.clone.stats.bytes_fetched += max(0, self.clone._pack_bytes() - self.before)
             self.clone.stats.fetches += 1
-            self.clone.stats.network_ops += 1
 
     def _measure(self) -> Clone._Measure:
         return Clone._Measure(self)
@@ -233,7 +232,6 @@ class Clone:
         return tip
 
     def remote_branch(self, branch: str) -> str | None:
-        self.stats.network_ops += 1
         out = self._git("ls-remote", "origin", f"refs/heads/{branch}").stdout.decode()
         for line in out.splitlines():
             oid, _, name = line.partition("\t")
@@ -463,7 +461,6 @@ class Clone:
             args.append(f"--force-with-lease=refs/heads/{branch}:{lease or ''}")
         args += [f"--push-option={option}" for option in options]
         args += ["origin", f"{commit}:refs/heads/{branch}"]
-        self.stats.network_ops += 1
         result = self._git(*args, check=False)
         self.stats.bytes_sent += sent_bytes(result.stderr)
         if result.returncode != 0:
@@ -474,7 +471,6 @@ class Clone:
     def delete_branch(self, branch: str, *, lease: str) -> None:
         """Delete a remote branch, unless it moved since `lease` was read."""
         args = ["push", "--porcelain", f"--force-with-lease=refs/heads/{branch}:{lease}"]
-        self.stats.network_ops += 1
         result = self._git(*args, "origin", f":refs/heads/{branch}", check=False)
         if result.returncode != 0:
             raise push_error(result, branch, deleting=True)

@@ -15,7 +15,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,7 +216,6 @@ def run_git(
 ) -> GitResult:
     """The only subprocess call in promoter: argv list, scrubbed env, timeout, redaction."""
     argv = ("git", *args)
-    started = time.monotonic()
     try:
         process = subprocess.Popen(
             argv,
@@ -248,7 +246,6 @@ def run_git(
     finally:
         if stats is not None:
             stats.calls += 1
-            stats.seconds += time.monotonic() - started
     result = GitResult(
         _shown(argv), process.returncode, stdout, redact(stderr.decode("utf-8", "replace"))
     )
@@ -412,7 +409,6 @@ class ObjectReader:
         """oid -> (type, content) for each of `oids`; a missing one is a `GitError`."""
         if not oids:
             return {}
-        started = time.monotonic()
         process = self._start()
         assert process.stdin is not None
         assert process.stdout is not None
@@ -429,9 +425,6 @@ class ObjectReader:
         except (BrokenPipeError, ValueError) as exc:
             self.close()
             raise GitError(f"git cat-file stopped while reading {oid[:12]}") from exc
-        finally:
-            if self.stats is not None:
-                self.stats.seconds += time.monotonic() - started
         return found
 
     def _one(self, oid: str, stream: IO[bytes]) -> tuple[str, bytes]:

@@ -15,7 +15,6 @@ from promoter.editing.source import (
     decode,
     detect_newline,
     encode,
-    is_alias_at,
     iter_documents,
     mapping_get,
     node_paths,
@@ -268,17 +267,6 @@ def test_walk_does_not_follow_merge_keys() -> None:
     doc = yaml_file.docs[0]
     assert doc is not None
     assert [path for path, _, _ in walk(doc)] == [(), ("a",), ("a", "x"), ("b",), ("b", "y")]
-
-
-def test_is_alias_at_alias_and_definition() -> None:
-    yaml_file = parse_text("a: &v x\nb: *v\n", "f.yaml")
-    doc = yaml_file.docs[0]
-    assert isinstance(doc, MappingNode)
-    (key_a, value), (key_b, same_value) = doc.value
-    assert value is same_value
-    assert not is_alias_at(value, key_a)
-    assert is_alias_at(value, key_b)
-    assert not is_alias_at(value, None)
 
 
 def test_scalar_text_and_value_by_type() -> None:

@@ -372,7 +372,7 @@ def test_freeze_moment_with_trailing_newline_is_refused() -> None:
 
 
 def test_version_with_trailing_newline_is_not_a_version() -> None:
-    from promoter.guards import parse_version
+    from promoter.versions import parse_version
 
     with pytest.raises(ValueError, match="not a version"):
         parse_version("1.2.3\n")

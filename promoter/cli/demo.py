@@ -1,0 +1,39 @@
+"""`promote demo`: promotions into a throwaway local repository (clone, edit, commit,
+push), printed step by step; no network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from promoter import sinks
+from promoter.cli.render import print_demo_step
+
+
+@click.command(name="demo")
+@click.option(
+    "--fixture",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Config repository to seed the demo with (default: fixtures/configrepo).",
+)
+@click.option(
+    "--keep",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the demo's repository here (then try promote status / why on it).",
+)
+def command(fixture: Path | None, keep: Path | None) -> int:
+    """Promote into a throwaway local repository: clone, edit, commit, push; no network."""
+    from promoter.demo import run_demo
+
+    for number, step in enumerate(run_demo(fixture, keep), start=1):
+        print_demo_step(number, step)
+    if keep is not None:
+        click.echo(
+            sinks.log_lines(
+                f"\nDone; the repository is kept in {keep}: promote status --config-repo {keep}"
+            )
+        )
+    else:
+        click.echo("\nDone: a real clone, commit and push each time; the repository is deleted.")
+    return 0

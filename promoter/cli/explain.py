@@ -1,0 +1,52 @@
+"""`promote explain`: where each environment sets an image and what a promotion would do;
+it reads, never writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+import promoter.cli.options as opt
+from promoter.cli.render import print_explanation
+
+
+@click.command(name="explain")
+@opt.env("Environment (repeatable).", multiple=True, required=True)
+@opt.image("Image (repeatable).", required=True)
+@opt.app("Only this app of promoter.yaml.")
+@opt.config_repo(
+    "Config repository: a local directory or repository, or an https:// or file:// URL.",
+    default=".",
+)
+@opt.config_file()
+@opt.base("Branch to read (default: HEAD).")
+@opt.OUTPUT
+def command(
+    envs: tuple[str, ...],
+    images: tuple[str, ...],
+    app: str | None,
+    config_repo: str,
+    config_file: Path | None,
+    base: str | None,
+    output: str,
+) -> int:
+    """Show where each environment sets the image and what a promotion would do; no writes."""
+    from promoter.promotion import PromoteCommand
+    from promoter.promotion.flow import explain
+
+    report = explain(
+        PromoteCommand(
+            config_repo=config_repo,
+            envs=envs,
+            images=images,
+            app=app,
+            config_file=config_file,
+            base=base,
+            dry_run=True,
+            environ=dict(os.environ),
+        )
+    )
+    print_explanation(report, output)
+    return 0

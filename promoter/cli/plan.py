@@ -1,0 +1,66 @@
+"""`promote plan`: what `promote --to` would change, app by app, as a CI fan-out (read only)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+import promoter.cli.options as opt
+from promoter.cli.render import print_plan
+
+
+@click.command(name="plan")
+@opt.to_env("Environment to promote to.", required=True)
+@opt.from_env("Source (default: promoter.yaml's from:).")
+@opt.app("Only these apps (repeatable).", multiple=True)
+@opt.all_apps("Every app both environments deploy.")
+@opt.image("Apps by image (no config).", metavar="REPOSITORY")
+@opt.remote
+@opt.output("text", "json", "github-matrix", "gitlab-pipeline")
+@click.option(
+    "--per-job", type=click.IntRange(1, 100), default=1, show_default=True,
+    help="Apps promoted by each generated job.",
+)  # fmt: skip
+def command(
+    to_env: str,
+    from_env: str | None,
+    apps: tuple[str, ...],
+    all_apps: bool,
+    images: tuple[str, ...],
+    config_repo: str | None,
+    forge: str | None,
+    api_url: str | None,
+    no_clone: bool,
+    output: str,
+    per_job: int,
+) -> int:
+    """Print what `promote --to` would change, as a GitHub matrix or GitLab child pipeline.
+
+    \b
+    promote plan --to production --all --output github-matrix
+    promote plan --from staging --to production --all --output gitlab-pipeline > child.yml
+    """
+    from promoter.promotion import PromoteCommand
+    from promoter.promotion.flow import plan_fanout
+
+    if not (apps or images or all_apps):
+        raise click.UsageError("name the apps: --app NAME, --image REPOSITORY or --all")
+    config_repo, forge, api_url = opt.resolve_remote(config_repo, forge, api_url)
+    found = plan_fanout(
+        PromoteCommand(
+            config_repo=config_repo,
+            envs=(to_env,),
+            images=images,
+            forge=forge,
+            api_url=api_url,
+            no_clone=no_clone,
+            dry_run=True,
+            environ=dict(os.environ),
+            to_env=to_env,
+            from_env=from_env,
+            apps=apps,
+        )
+    )
+    print_plan(found, output, per_job=per_job, config_repo=config_repo)
+    return 0

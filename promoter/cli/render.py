@@ -1,0 +1,241 @@
+"""What the commands print, apart from how they parse: each function takes a use case's
+value and writes it through the `sinks` encoder of where it goes (stdout, stderr, JSON).
+
+It decides nothing: which value to show, and the exit code, are the command's. The
+renderers of `promotion` (board, fanout, report) are imported when a command prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import click
+
+from promoter import sinks
+from promoter.redact import redact
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from promoter.demo import Step
+    from promoter.errors import PromoterError
+    from promoter.promotion import EnvironmentResult, Result
+    from promoter.promotion.explain import Report
+    from promoter.promotion.fanout import Fanout
+    from promoter.promotion.provenance import Link
+    from promoter.promotion.status import Board
+
+
+def print_result(result: Result, output: str, *, diffs: bool | None = None) -> None:
+    """A promotion's `Result`: warnings on stderr, then JSON, or diffs (a dry run's, or
+    when `diffs`) and one line per environment."""
+    for warning in result.warnings:
+        click.echo(sinks.log_line(f"promote: warning: {warning}"), err=True)
+    if output == "json":
+        click.echo(sinks.json_document(result.as_json()))
+        return
+    if result.skip is not None:
+        guard, reason = result.skip
+        envs = ", ".join(e.env for e in result.environments)
+        click.echo(sinks.log_line(f"skipped ({guard}): {reason}; nothing promoted to {envs}"))
+        click.echo("rerun with --force to promote anyway")
+        return
+    for diff in result.diffs if (result.dry_run if diffs is None else diffs) else ():
+        click.echo(sinks.log_lines(diff.unified()), nl=False)
+    for env in result.environments:
+        for line in env_lines(env, result.dry_run):
+            click.echo(sinks.log_line(line))
+    if result.dry_run:
+        files = len(result.diffs)
+        click.echo(
+            sinks.log_line(
+                f"dry run: {len(result.changes)} change(s) in {files} file(s); nothing written"
+            )
+        )
+
+
+def env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
+    """One line per environment (`staging: changed web 1.4.1 → 1.4.2, pushed 3f2a9c1 to main`)."""
+    from promoter.promotion.result import shown
+
+    prefix = f"{env.env}: " if env.env else ""
+    status = env.status.value
+    if env.skip_reason:
+        return [f"{prefix}{status} ({env.skip_reason}); nothing pushed"]
+    if env.superseded and not env.changes:
+        newer = ", ".join(dict.fromkeys(s.label for s in env.superseded))
+        return [f"{prefix}{status}: already at a newer version ({newer}); nothing pushed"]
+    if env.status.value == "unchanged" and env.branch and env.changes:
+        line = f"{prefix}{status}: {env.branch} already holds {env.summary()}"
+        if env.pull_request:
+            line += f"; pull request #{env.pull_request.number}: {env.pull_request.url}"
+        return [line]
+    if not env.changes and env.title and env.status.value == "changed":
+        where = f", pushed {env.commit[:7]} to {env.branch}" if env.commit else " (dry run)"
+        line = f"{prefix}{status}: {env.title}{where}"
+        if env.pull_request:
+            line += f"; pull request #{env.pull_request.number} {env.pull_request.operation}: "
+            line += env.pull_request.url
+        return [line]
+    if not env.changes:
+        return [f"{prefix}{status}: already up to date"]
+    if env.commit is None:
+        verb = "would change" if dry_run else "changed"
+        return [
+            f"{prefix}{verb} {c.file}:{c.line} {c.pointer}: {shown(c.old)} → {shown(c.new)}"
+            for c in env.changes
+        ]
+    line = f"{prefix}{status} {env.summary()}, pushed {env.commit[:7]} to {env.branch}"
+    if env.review:
+        line += f" (review: {env.review})"
+    if env.pull_request:
+        line += f"; pull request #{env.pull_request.number} {env.pull_request.operation}: "
+        line += env.pull_request.url
+    return [line]
+
+
+def error_json(error: PromoterError) -> str:
+    """`--output json` when the run failed: the error, and what was done before it."""
+    outcomes = getattr(error, "outcomes", [])
+    changes = [c for o in outcomes for c in o.get("changes", [])]
+    return json.dumps(
+        {
+            "schema_version": 1,
+            "status": "error",
+            "changes": changes,
+            "environments": outcomes,
+            "error": {
+                "message": redact(str(error)),
+                "exit_code": error.exit_code,
+                "type": type(error).__name__,
+                "path": error.path,
+                "line": error.line,
+                "field": error.field,
+            },
+        },
+        ensure_ascii=False,
+    )
+
+
+def print_status(found: Board, output: str) -> None:
+    """`promote status`: the board as a table, Markdown, HTML or JSON."""
+    from promoter.promotion import board as render
+
+    if output == "json":
+        click.echo(sinks.json_document(render.as_json(found)))
+    elif output == "markdown":
+        click.echo(sinks.encoded(render.markdown(found)), nl=False)
+    elif output == "html":
+        click.echo(sinks.encoded(render.page(found)), nl=False)
+    else:
+        click.echo(sinks.log_lines(render.text(found)), nl=False)
+
+
+def print_why(links: Sequence[Link], output: str) -> None:
+    """`promote why`: each link of the chain, as text, Markdown bullets or JSON rows."""
+    from promoter.promotion import provenance as chain
+
+    if output == "json":
+        rows = [
+            dataclasses.asdict(link) | {"compare_url": chain.compare_url(link)} for link in links
+        ]
+        click.echo(sinks.json_document(rows))
+        return
+    markdown = output == "markdown"
+    bullet = "- " if markdown else "  "
+    say = sinks.markdown_text if markdown else sinks.log_line
+    for link in links:
+        when = datetime.fromtimestamp(link.committed, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        head = say(f"{link.env} runs {link.version}")
+        lines = [f"**{head}**" if markdown else head]
+        lines.append(f"config commit {link.config_commit[:12]} ({when}): {link.subject}")
+        if link.request:
+            lines.append(f"merged through request #{link.request}")
+        if not link.by_promoter:
+            lines.append("set by hand: the commit has no promoter trailers")
+        if link.source_commit:
+            where = f" of {link.source_repository}" if link.source_repository else ""
+            lines.append(f"built from source commit {link.source_commit[:12]}{where}")
+        if link.pipeline_url:
+            lines.append(f"pipeline: {link.pipeline_url}")
+        if link.replaced:
+            lines.append(f"replaced {link.replaced}")
+        compare = chain.compare_url(link)
+        if compare:
+            lines.append(f"source changes: {compare}")
+        if link.promoted_from:
+            lines.append(f"promoted from {link.promoted_from}:")
+        click.echo(sinks.encoded(lines[0]))
+        for line in lines[1:]:
+            click.echo(sinks.encoded(bullet + say(line)))
+
+
+def print_plan(found: Fanout, output: str, *, per_job: int, config_repo: str) -> None:
+    """`promote plan`: a GitHub matrix, a GitLab child pipeline, JSON or a table."""
+    from promoter.promotion import fanout as fan
+
+    if output == "github-matrix":
+        click.echo(sinks.encoded(fan.github_matrix(found, per_job)))
+    elif output == "gitlab-pipeline":
+        click.echo(
+            sinks.encoded(fan.gitlab_pipeline(found, per_job, config_repo=config_repo)), nl=False
+        )
+    elif output == "json":
+        click.echo(sinks.json_document(found.as_json()))
+    else:
+        for line in fan.text_table(found):
+            click.echo(sinks.log_line(line))
+
+
+def print_explanation(report: Report, output: str) -> None:
+    """`promote explain`: per environment and image, where it is set and what would change."""
+    if output == "json":
+        click.echo(sinks.json_document(report.as_json()))
+        return
+    click.echo(
+        sinks.log_line(f"environments found: {', '.join(report.environments_found) or 'none'}")
+    )
+    for item in report.explanations:
+        origin = "promoter.yaml" if item.configured else "discovered"
+        click.echo(sinks.log_lines(f"\n{item.env} / {item.image} ({origin})"))
+        if item.entry_points:
+            click.echo(sinks.log_line(f"  entry points: {', '.join(item.entry_points)}"))
+        for setting in item.settings:
+            shared = setting["shared_by"]
+            owner = "own" if setting["owned"] else "shared"
+            if shared and isinstance(shared, list):
+                owner += f" by {', '.join(str(s) for s in shared)}"
+            click.echo(sinks.log_line(f"  set in: {setting['path']}:{setting['line']} ({owner})"))
+        for action in item.actions:
+            click.echo(sinks.log_line(f"  would: {action['detail']} ({action['reason']})"))
+        if item.refusal:
+            click.echo(sinks.log_line(f"  refuses: {item.refusal}"))
+        elif not item.actions:
+            click.echo("  would: nothing (already up to date)")
+        for note in item.notes:
+            click.echo(sinks.log_line(f"  note: {note}"))
+
+
+def print_outline(found: Mapping[str, Sequence[str]]) -> None:
+    """`promote validate` without promoter.yaml: the environments discovery sees."""
+    click.echo(
+        sinks.log_line(
+            "no promoter.yaml: zero-config discovery applies "
+            f"({len(found)} environments found{': ' + ', '.join(found) if found else ''})"
+        )
+    )
+    for env, paths in found.items():
+        shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
+        click.echo(sinks.log_line(f"  {env}: {shown or 'no YAML files'}"))
+    click.echo("run `promote explain --env ENV --image REF` to see what a promotion would touch")
+
+
+def print_demo_step(number: int, step: Step) -> None:
+    """One step of `promote demo`: its title, the command it stands for, result and log."""
+    click.echo(sinks.log_lines(f"\n== {number}. {step.title}"))
+    click.echo(sinks.log_line(f"$ {step.command}"))
+    print_result(step.result, "text", diffs=True)
+    click.echo(sinks.log_lines(step.log.rstrip()))

@@ -1,0 +1,56 @@
+"""`promote release-hold`: lift the hold a rollback (`promote --rollback`) placed, so that
+automated promotions of the app resume. It is a promotion: same run, same `Result`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+import promoter.cli.options as opt
+from promoter.cli.render import print_result
+
+
+@click.command(name="release-hold")
+@opt.env("Environment the app is held in.", required=True)
+@opt.app("The held app (promoter.yaml's name).")
+@opt.image("Or its image.", metavar="REPOSITORY")
+@opt.remote
+@opt.mode("Override the mode.")
+@opt.dry_run("Show the change; push nothing.")
+@opt.OUTPUT
+def command(
+    env: str,
+    app: str | None,
+    images: tuple[str, ...],
+    config_repo: str | None,
+    forge: str | None,
+    api_url: str | None,
+    mode: str | None,
+    no_clone: bool,
+    dry_run: bool,
+    output: str,
+) -> int:
+    """Remove the hold a rollback placed: automated promotions of the app resume."""
+    from promoter.promotion import PromoteCommand, promote
+
+    if not (app or images):
+        raise click.UsageError("name the app: --app NAME or --image REPOSITORY")
+    config_repo, forge, api_url = opt.resolve_remote(config_repo, forge, api_url)
+    result = promote(
+        PromoteCommand(
+            config_repo=config_repo,
+            envs=(env,),
+            images=images,
+            app=app,
+            forge=forge,
+            api_url=api_url,
+            mode=mode,
+            no_clone=no_clone,
+            dry_run=dry_run,
+            environ=dict(os.environ),
+            release_hold=True,
+        )
+    )
+    print_result(result, output)
+    return 0
