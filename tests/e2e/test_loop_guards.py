@@ -251,18 +251,20 @@ def test_loop_rerun_of_an_already_promoted_build_is_skipped(
     """A pipeline re-run for a source commit whose build promoter already pushed to this
     environment (a rebuilt tag, say) is skipped; another environment is not."""
     server, bare, work = mono
+    # Tags not read as versions: an all-digit sha prefix would make `N-rebuilt` a
+    # pre-release of `N`, a downgrade (one run in ~250 failed that way).
     _human_push(work, "src/app.py", "print('hello, world')\\n", "Say hello to the world")
     human = rev(bare, "main")
     event = _event(bare, human, tmp_path)
     first = promoter.run(
         "--config-repo", server.repo_url("web.git"), "--env", "dev",
-        "--image", f"{IMAGE}:{human[:12]}", "--mode", "push", "--output", "json", env=event,
+        "--image", f"{IMAGE}:sha-{human[:12]}", "--mode", "push", "--output", "json", env=event,
     )  # fmt: skip
     assert first.json()["status"] == "changed", first.stderr
     assert f"Source-commit: {human}" in git(bare, "show", "-s", "--format=%B", "main")
     rerun = promoter.run(
         "--config-repo", server.repo_url("web.git"), "--env", "dev",
-        "--image", f"{IMAGE}:{human[:12]}-rebuilt", "--mode", "push", "--output", "json",
+        "--image", f"{IMAGE}:sha-{human[:12]}-rebuilt", "--mode", "push", "--output", "json",
         env=event,
     )  # fmt: skip
     report = rerun.json()
@@ -274,7 +276,7 @@ def test_loop_rerun_of_an_already_promoted_build_is_skipped(
     assert len(_bot_commits(bare)) == 1
     forced = promoter.run(
         "--config-repo", server.repo_url("web.git"), "--env", "dev",
-        "--image", f"{IMAGE}:{human[:12]}-rebuilt", "--mode", "push", "--output", "json",
+        "--image", f"{IMAGE}:sha-{human[:12]}-rebuilt", "--mode", "push", "--output", "json",
         "--force", env=event,
     )  # fmt: skip
     assert forced.json()["status"] == "changed"
