@@ -1,29 +1,22 @@
-"""What the CI system tells us: where the build came from, which forge we talk to, the token.
+"""What the CI system tells us: where the build came from, what started it, its server.
 
 GitHub Actions and GitLab CI each describe the triggering build in their own variables;
-this module turns them into one `Source` and finds the credential each forge's jobs
-usually carry. Reads only the environment it is given; owns no other I/O.
+this module turns them into one `Source` and `Trigger`, and says which CI runs the job and
+which forge host it belongs to (a CI system is named by its forge kind, `forges.KINDS`,
+which knows the tokens). Reads only the environment it is given, and writes the CI's
+outputs.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from promoter import sinks
 from promoter.errors import ConfigError
-
-TOKEN_VARIABLES = {
-    "github": ("PROMOTER_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"),
-    "gitlab": ("PROMOTER_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN"),
-    "local": ("PROMOTER_TOKEN",),
-}
-"""Where each forge's token usually lives, in order; PROMOTER_TOKEN always wins."""
-
-BASIC_AUTH_USER = {"github": "x-access-token", "gitlab": "oauth2", "local": "x-access-token"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,31 +195,22 @@ def _person(value: object) -> Person | None:
     return Person(_text(value.get("name")) or "", _text(value.get("email")) or "")
 
 
-def infer_forge(host: str | None, env: Mapping[str, str]) -> str:
-    """github, gitlab or local, from the remote's host and the CI's own server URL."""
-    if host is None:
-        return "local"
-    host = host.lower()
-    github = {"github.com"} | _hosts(env.get("GITHUB_SERVER_URL"))
-    gitlab = {"gitlab.com"} | _hosts(env.get("CI_SERVER_URL"))
-    if host in github or host.endswith(".github.com") or host.endswith(".ghe.com"):
-        return "github"
-    if host in gitlab or host.startswith("gitlab."):
-        return "gitlab"
+def read_system(env: Mapping[str, str]) -> str | None:
+    """The CI running this job, by the forge kind it belongs to: github, gitlab, or None."""
     if env.get("GITHUB_ACTIONS") == "true":
         return "github"
     if env.get("GITLAB_CI") == "true":
         return "gitlab"
-    return "local"
-
-
-def find_token(forge: str, env: Mapping[str, str]) -> tuple[str, str] | None:
-    """(variable name, token) of the first non-empty candidate for `forge`."""
-    for name in TOKEN_VARIABLES.get(forge, ("PROMOTER_TOKEN",)):
-        value = env.get(name, "").strip()
-        if value:
-            return name, value
     return None
+
+
+def server_hosts(env: Mapping[str, str]) -> dict[str, set[str]]:
+    """The hosts each CI's server URL names (an Enterprise or self-managed instance), by
+    the forge kind it belongs to; set whether or not that CI runs this job."""
+    return {
+        "github": _hosts(env.get("GITHUB_SERVER_URL")),
+        "gitlab": _hosts(env.get("CI_SERVER_URL")),
+    }
 
 
 def _hosts(url: str | None) -> set[str]:
@@ -234,11 +218,12 @@ def _hosts(url: str | None) -> set[str]:
     return {host.lower()} if host else set()
 
 
-def mask_commands(env: Mapping[str, str]) -> list[str]:
-    """`::add-mask::` lines for every token variable set, under GitHub Actions only."""
+def mask_commands(env: Mapping[str, str], variables: Sequence[str]) -> list[str]:
+    """`::add-mask::` lines for every token variable set (`variables`: every forge kind's),
+    under GitHub Actions only."""
     if env.get("GITHUB_ACTIONS") != "true":
         return []
-    names = dict.fromkeys(n for names in TOKEN_VARIABLES.values() for n in names)
+    names = dict.fromkeys(variables)
     return [f"::add-mask::{env[n]}" for n in names if env.get(n, "").strip()]
 
 
@@ -270,22 +255,3 @@ def write_github_outputs(outputs: Mapping[str, str], summary: str, env: Mapping[
     if summary_file and summary:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(summary if summary.endswith("\n") else summary + "\n")
-
-
-def find_github_app(env: Mapping[str, str]) -> tuple[str, str] | None:
-    """(App id, PEM private key) from `PROMOTER_GITHUB_APP_ID` and
-    `PROMOTER_GITHUB_APP_PRIVATE_KEY` (the PEM text, or a path to the PEM file)."""
-    app_id = env.get("PROMOTER_GITHUB_APP_ID", "").strip()
-    key = env.get("PROMOTER_GITHUB_APP_PRIVATE_KEY", "").strip()
-    if not app_id or not key:
-        return None
-    if "-----BEGIN" not in key:
-        try:
-            with open(key, encoding="utf-8") as handle:
-                key = handle.read()
-        except OSError as error:
-            raise ConfigError(
-                f"PROMOTER_GITHUB_APP_PRIVATE_KEY is neither a PEM key nor a readable file "
-                f"({error.strerror})"
-            ) from error
-    return app_id, key

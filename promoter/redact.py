@@ -1,7 +1,8 @@
 """Secrets never reach output: every message promoter prints passes through `redact()`.
 
 `register()` records a secret and the encodings it travels in (base64 for HTTP basic
-auth), so a token echoed back by git or a forge in any of those forms is still masked.
+auth, paired with every user a forge kind declares through `add_basic_auth_user`), so a
+token echoed back by git or a forge in any of those forms is still masked.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ MASK = "***"
 _MIN_LENGTH = 4
 _lock = threading.Lock()
 _secrets: set[str] = set()
+"""Every secret registered, as given."""
+_users: list[str] = ["git", "token"]
+"""Users a token travels with in basic auth: these generic ones, and each forge kind's."""
+_forms: set[str] = set()
+"""Every secret in every encoding: what `redact` masks."""
 
 
 class Secret:
@@ -39,11 +45,27 @@ class Secret:
 def register(secret: str) -> None:
     if len(secret) < _MIN_LENGTH:
         return
-    forms = {secret, base64.b64encode(secret.encode()).decode()}
-    for user in ("x-access-token", "oauth2", "gitlab-ci-token", "git", "token"):
-        forms.add(base64.b64encode(f"{user}:{secret}".encode()).decode())
     with _lock:
-        _secrets.update(forms)
+        _secrets.add(secret)
+        _forms.update(_encodings(secret, _users))
+
+
+def add_basic_auth_user(user: str) -> None:
+    """Mask every secret, past and future, also as basic auth with `user` (a forge kind
+    registers its users)."""
+    with _lock:
+        if user in _users:
+            return
+        _users.append(user)
+        for secret in _secrets:
+            _forms.update(_encodings(secret, [user]))
+
+
+def _encodings(secret: str, users: list[str]) -> set[str]:
+    forms = {secret, base64.b64encode(secret.encode()).decode()}
+    for user in users:
+        forms.add(base64.b64encode(f"{user}:{secret}".encode()).decode())
+    return forms
 
 
 _SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|SECRET|PRIVATE_KEY|API_KEY)$")
@@ -64,7 +86,7 @@ def register_environment(env: Mapping[str, str]) -> None:
 
 def redact(text: str) -> str:
     with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
+        secrets = sorted(_forms, key=len, reverse=True)
     for secret in secrets:
         text = text.replace(secret, MASK)
     return text

@@ -4,7 +4,8 @@
 of the table, `subprocess` only in the git wrapper, output only in `cli`, the CI
 environment read only by `cli` (and the git wrapper, for its child processes' env),
 `promotion` sees forges and stores through their protocols (no adapter, no adapter
-module), and no import cycles. It runs on promoter itself, and on scratch copies with one
+module), `queries` never writes (no store or forge write, no committing or publishing
+step), and no import cycles. It runs on promoter itself, and on scratch copies with one
 rule broken each, which it must report: a checker that cannot fail checks nothing.
 """
 
@@ -23,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "promoter"
 
 LEAVES = {"errors", "redact", "imageref", "versions", "yamlfile", "tree", "discovery", "sinks"}
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"promotion", "config", "demo"} | LEAVES,
+    "cli": {"promotion", "queries", "config", "demo"} | LEAVES,
     "demo": {"promotion", "repo"} | LEAVES,
     "promotion": {"config", "editing", "environments", "repo", "forges", "guards", "ci", "policies"}
     | LEAVES,
@@ -45,6 +46,16 @@ ALLOWED: dict[str, set[str]] = {
     "yamlfile": set(),
     "__main__": {"cli"},
 }
+ALLOWED["queries"] = ALLOWED["promotion"] | {"promotion"}
+"""The read-only use cases see what the write path sees, and read through its workspace
+and checkout (`promotion` never imports them back)."""
+ALLOWED["cli"] |= {"forges"}
+REGISTRY = {"KINDS", "ForgeKind", "kind", "names", "infer", "register"}
+"""What `cli` may import from `forges`: the registry of forge kinds (no client library,
+no adapter, no `Forge`), so that `--forge`'s choices come from one place."""
+FORGE_NAMES = {"github", "gitlab"}
+"""Compared with a literal of these only inside `forges/`: elsewhere a forge's traits come
+from its registered `ForgeKind`, so a new forge is one `register` call."""
 FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {
     "editing": {"subprocess", "github", "gitlab", "click", "requests"},
     "forges": {"ruamel", "click", "jsonpatch", "subprocess"},
@@ -53,9 +64,17 @@ FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {
     "guards": {"subprocess", "github", "gitlab", "ruamel", "click"},
     "policies": {"subprocess", "github", "gitlab", "ruamel", "click", "requests"},
     "promotion": {"click", "github", "gitlab", "requests", "subprocess"},
+    "queries": {"click", "github", "gitlab", "requests", "subprocess"},
     "environments": {"subprocess", "github", "gitlab", "click", "requests"},
     "tree": {"subprocess", "github", "gitlab", "ruamel", "click", "requests"},
 }
+WRITES = {
+    "push", "write_commit", "delete_branch", "make_tree", "open_or_update", "enable_auto_merge",
+}  # fmt: skip
+"""What changes a repository or a forge (`tree.Store`'s and `Forge`'s writes): `queries`
+calls none of them."""
+STEP_WRITES = {"build_tree", "commit", "publish_push", "publish_request", "open_request", "retire"}
+"""`promotion.steps`' committing and publishing steps: `queries` neither imports nor uses them."""
 SUBPROCESS_MODULES = {"repo/git.py"}
 """The one module that starts processes (STYLE §5)."""
 ENVIRON_MODULES = {"cli/", "repo/git.py"}
@@ -136,12 +155,18 @@ def violations(package: Path) -> list[str]:
             target = parts[1]
             if target != box and target not in ALLOWED[box]:
                 found.append(f"{where}: {box} must not import promoter.{target}")
-            if box == "promotion" and target in PROTOCOL_PACKAGES:
+            if box == "cli" and target == "forges" and (len(parts) > 2 or set(names) - REGISTRY):
+                found.append(f"{where}: cli may import only the forge registry from forges")
+            if box in ("promotion", "queries") and target in PROTOCOL_PACKAGES:
                 if len(parts) > 2:
                     found.append(f"{where}: promotion must not import the adapter {name}")
                 for adapter in sorted(set(names) & ADAPTERS):
                     found.append(f"{where}: promotion must not import the adapter {adapter}")
         found += _output(tree, relative, box)
+        if box != "forges":
+            found += _forge_names(tree, relative)
+        if box == "queries":
+            found += _writes(tree, relative)
         if not _reads_environ_allowed(relative):
             for node in ast.walk(tree):
                 if _reads_environment(node):
@@ -210,6 +235,50 @@ def _unencoded_output(tree: ast.AST, relative: str) -> list[str]:
     return found
 
 
+def _writes(tree: ast.AST, relative: str) -> list[str]:
+    """A query reads: it calls no store or forge write, and no committing step (imported by
+    name, or used through whatever name `promotion.steps` is bound to)."""
+    steps = {"promoter.promotion.steps"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "promoter.promotion":
+            steps |= {a.asname or a.name for a in node.names if a.name == "steps"}
+        elif isinstance(node, ast.Import):
+            steps |= {a.asname for a in node.names if a.name in steps and a.asname}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in WRITES:
+                found.append(f"{relative}:{node.lineno}: queries must not write ({name})")
+        if isinstance(node, ast.ImportFrom) and node.module == "promoter.promotion.steps":
+            for alias in node.names:
+                if alias.name in STEP_WRITES | {"*"}:
+                    found.append(f"{relative}:{node.lineno}: queries must not write ({alias.name})")
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in STEP_WRITES
+            and ast.unparse(node.value) in steps
+        ):
+            found.append(f"{relative}:{node.lineno}: queries must not write ({node.attr})")
+    return found
+
+
+def _forge_names(tree: ast.AST, relative: str) -> list[str]:
+    """Forges only through the registry: no `x == "gitlab"`, `"github" in host`, ... outside
+    `forges/` (a comparison with a forge's name as a literal)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for operand in (node.left, *node.comparators):
+                if isinstance(operand, ast.Constant) and operand.value in FORGE_NAMES:
+                    found.append(
+                        f"{relative}:{node.lineno}: forges only through the registry "
+                        f"(compares with {operand.value!r})"
+                    )
+    return found
+
+
 def _cycles(graph: dict[str, set[str]]) -> list[str]:
     """Import cycles among promoter's modules, as they load (a depth-first search)."""
     edges = {m: {t for t in targets if t in graph and t != m} for m, targets in graph.items()}
@@ -272,6 +341,25 @@ BROKEN = [
     ("cli/render.py", "def f(x: str) -> None:\n    click.echo(sinks.log_line(x))\n", ""),
     ("cli/status.py", "import os\nX = os.environ\n", ""),
     ("cli/__init__.py", "import os\nX = os.getenv('A')\n", ""),
+    ("promotion/steps.py", 'def f(k: str) -> bool:\n    return k == "gitlab"\n', "registry"),
+    ("ci.py", 'def f(host: str) -> bool:\n    return "github" in host\n', "registry"),
+    ("cli/render.py", 'def f(k: str) -> bool:\n    return k != "github"\n', "registry"),
+    ("forges/local.py", 'def f(k: str) -> bool:\n    return k == "gitlab"\n', ""),
+    ("cli/options.py", "from promoter.forges import Credentials\n", "only the forge registry"),
+    ("cli/plan.py", "from promoter.forges.github import api_url_for\n", "only the forge registry"),
+    ("cli/plan.py", "from promoter.forges import KINDS, kind\n", ""),
+    ("queries/status.py", "from promoter.cli import render\n", "must not import promoter.cli"),
+    ("queries/plan.py", "import click\n", "queries must not import click"),
+    ("promotion/flow.py", "from promoter.queries import why\n", "must not import promoter.queries"),
+    ("cli/render.py", "from promoter.queries import why\n", ""),
+    *(
+        ("queries/status.py", f"def f(s: object) -> None:\n    s.{write}()\n", f"write ({write})")
+        for write in sorted(WRITES)
+    ),
+    ("queries/plan.py", "from promoter.promotion.steps import retire\n", "write (retire)"),
+    ("queries/why.py", "def f(ws: object) -> None:\n    steps.commit(ws)\n", "write (commit)"),
+    ("queries/why.py", "import promoter.promotion.steps as s\nX = s.build_tree\n", "(build_tree)"),
+    ("queries/why.py", "def f(ws: object) -> None:\n    steps.check_out(ws)\n", ""),
 ]
 
 

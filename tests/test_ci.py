@@ -1,10 +1,9 @@
-"""CI variables in: the source build, the forge of a remote, and the token to use."""
+"""CI variables in: the source build, the CI running the job and its server's host (the
+forge of a remote and its token: `tests/forges/test_kinds.py`)."""
 
 from __future__ import annotations
 
-import pytest
-
-from promoter.ci import Source, find_token, infer_forge, read_source
+from promoter.ci import Source, read_source, read_system, server_hosts
 
 
 def test_read_source_github_actions() -> None:
@@ -38,29 +37,15 @@ def test_read_source_outside_ci_is_empty() -> None:
     assert read_source({"GITHUB_SHA": "x"}) == Source()
 
 
-@pytest.mark.parametrize(
-    ("host", "env", "forge"),
-    [
-        ("github.com", {}, "github"),
-        ("gitlab.com", {}, "gitlab"),
-        ("git.acme.internal", {"GITHUB_SERVER_URL": "https://git.acme.internal"}, "github"),
-        ("code.acme.internal", {"CI_SERVER_URL": "https://code.acme.internal"}, "gitlab"),
-        ("gitlab.acme.internal", {}, "gitlab"),
-        ("127.0.0.1", {}, "local"),
-        (None, {"GITHUB_ACTIONS": "true"}, "local"),
-    ],
-)
-def test_infer_forge(host: str | None, env: dict[str, str], forge: str) -> None:
-    assert infer_forge(host, env) == forge
+def test_read_system_names_the_ci_by_its_forge_kind() -> None:
+    assert read_system({"GITHUB_ACTIONS": "true"}) == "github"
+    assert read_system({"GITLAB_CI": "true"}) == "gitlab"
+    assert read_system({"CI": "true"}) is None
 
 
-def test_find_token_prefers_promoter_token() -> None:
-    env = {"GITHUB_TOKEN": "gh", "PROMOTER_TOKEN": "p"}
-    assert find_token("github", env) == ("PROMOTER_TOKEN", "p")
-    assert find_token("github", {"GITHUB_TOKEN": "gh"}) == ("GITHUB_TOKEN", "gh")
-    assert find_token("gitlab", {"CI_JOB_TOKEN": "j"}) == ("CI_JOB_TOKEN", "j")
-    assert find_token("local", {"GITHUB_TOKEN": "gh"}) is None
-    assert find_token("github", {"PROMOTER_TOKEN": "  "}) is None
+def test_server_hosts_from_the_ci_server_urls() -> None:
+    env = {"GITHUB_SERVER_URL": "https://GHE.acme.internal/", "CI_SERVER_URL": ""}
+    assert server_hosts(env) == {"github": {"ghe.acme.internal"}, "gitlab": set()}
 
 
 def test_read_source_drops_values_that_are_not_what_the_variable_holds() -> None:

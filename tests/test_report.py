@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from promoter.ci import mask_commands, write_github_outputs
+from promoter.forges import token_variables
 from promoter.promotion.report import outputs, summary
 from promoter.promotion.result import (
     Change,
@@ -92,4 +93,4 @@ def test_mask_commands_cover_every_token_variable(actions: str | None) -> None:
     if actions:
         env["GITHUB_ACTIONS"] = actions
     expected = ["::add-mask::p-123", "::add-mask::g-456"] if actions else []
-    assert mask_commands(env) == expected
+    assert mask_commands(env, token_variables()) == expected

@@ -34,7 +34,7 @@ def command(
 ) -> int:
     """Show where each environment sets the image and what a promotion would do; no writes."""
     from promoter.promotion import PromoteCommand
-    from promoter.promotion.flow import explain
+    from promoter.queries.explain import explain
 
     report = explain(
         PromoteCommand(

@@ -4,8 +4,9 @@ full-match every value where it enters (STYLE §9; issue 19).
 A factory owns an option's name, type, environment variable and check; the command passes
 its own help text (what the option means there) and, where commands differ, its shape
 (one value or repeatable, required). Every string from the command line, or a CI input
-behind it, is hostile: nothing runs before it matched. Only click is imported here; a
-check that needs promoter's own rule imports it when it runs, so `--help` stays fast.
+behind it, is hostile: nothing runs before it matched. Only click and the forge registry
+(no client library) are imported here; a check that needs promoter's own rule imports it
+when it runs, so `--help` stays fast.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any, TypeVar
 import click
 
 from promoter.errors import InputError
+from promoter.forges import KINDS
 from promoter.tree import DEFAULT_AUTHOR
 
 F = TypeVar("F", bound=Callable[..., Any])
 Check = Callable[[click.Context, click.Parameter, Any], Any]
 
-FORGES = ("github", "gitlab", "local")
 MODES = ("push", "pull-request")
 """config.MODES, spelled here so that `--help` does not load the YAML parser."""
 
@@ -143,9 +144,10 @@ def config_file(help: str | None = None) -> Callable[[F], F]:
 
 
 def forge(help: str | None = None) -> Callable[[F], F]:
-    """`--forge` [PROMOTER_FORGE]: the config repository's forge."""
+    """`--forge` [PROMOTER_FORGE]: the config repository's forge, one of the registry's
+    kinds (those registered when the command loads)."""
     return click.option(
-        "--forge", type=click.Choice(list(FORGES)), envvar="PROMOTER_FORGE", help=help
+        "--forge", type=click.Choice(list(KINDS)), envvar="PROMOTER_FORGE", help=help
     )
 
 

@@ -42,7 +42,7 @@ def command(
     promote plan --from staging --to production --all --output gitlab-pipeline > child.yml
     """
     from promoter.promotion import PromoteCommand
-    from promoter.promotion.flow import plan_fanout
+    from promoter.queries.plan import plan_fanout
 
     if not (apps or images or all_apps):
         raise click.UsageError("name the apps: --app NAME, --image REPOSITORY or --all")

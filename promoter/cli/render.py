@@ -2,7 +2,8 @@
 value and writes it through the `sinks` encoder of where it goes (stdout, stderr, JSON).
 
 It decides nothing: which value to show, and the exit code, are the command's. The
-renderers of `promotion` (board, fanout, report) are imported when a command prints.
+renderers of `queries` (board, fanout) and `promotion` (report) are imported when a
+command prints.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ if TYPE_CHECKING:
     from promoter.demo import Step
     from promoter.errors import PromoterError
     from promoter.promotion import EnvironmentResult, Result
-    from promoter.promotion.explain import Report
-    from promoter.promotion.fanout import Fanout
     from promoter.promotion.provenance import Link
-    from promoter.promotion.status import Board
+    from promoter.queries.explain import Report
+    from promoter.queries.fanout import Fanout
+    from promoter.queries.status import Board
 
 
 def print_result(result: Result, output: str, *, diffs: bool | None = None) -> None:
@@ -122,7 +123,7 @@ def error_json(error: PromoterError) -> str:
 
 def print_status(found: Board, output: str) -> None:
     """`promote status`: the board as a table, Markdown, HTML or JSON."""
-    from promoter.promotion import board as render
+    from promoter.queries import board as render
 
     if output == "json":
         click.echo(sinks.json_document(render.as_json(found)))
@@ -175,7 +176,7 @@ def print_why(links: Sequence[Link], output: str) -> None:
 
 def print_plan(found: Fanout, output: str, *, per_job: int, config_repo: str) -> None:
     """`promote plan`: a GitHub matrix, a GitLab child pipeline, JSON or a table."""
-    from promoter.promotion import fanout as fan
+    from promoter.queries import fanout as fan
 
     if output == "github-matrix":
         click.echo(sinks.encoded(fan.github_matrix(found, per_job)))

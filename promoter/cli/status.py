@@ -29,7 +29,7 @@ def command(
 ) -> int:
     """What runs where: apps × environments, how long, what is behind, held or frozen."""
     from promoter.promotion import PromoteCommand
-    from promoter.promotion.flow import status
+    from promoter.queries.status import status
 
     config_repo, forge, api_url = opt.resolve_remote(config_repo, forge, api_url)
     found = status(

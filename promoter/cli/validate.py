@@ -36,7 +36,7 @@ def command(config_repo: Path, config_file: Path | None) -> int:
 def _outline(config_repo: Path) -> int:
     """No promoter.yaml: show what zero-config discovery sees instead."""
     from promoter.errors import TargetNotFoundError
-    from promoter.promotion.explain import outline
+    from promoter.queries.explain import outline
 
     if not config_repo.is_dir():
         raise TargetNotFoundError("config repository not found", path=str(config_repo))

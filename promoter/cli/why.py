@@ -28,7 +28,7 @@ def command(
 ) -> int:
     """Why ENV runs the version it runs: config commit, request, source build, pipeline."""
     from promoter.promotion import PromoteCommand
-    from promoter.promotion.flow import why
+    from promoter.queries.why import why
 
     config_repo, forge, api_url = opt.resolve_remote(config_repo, forge, api_url)
     links = why(

@@ -1,10 +1,11 @@
 """The `Forge` protocol: pull/merge requests on GitHub, GitLab, or none (a local remote).
 
-`promotion` talks to every forge through this protocol alone, and gets a GitHub App's
-token (`app_token`) and the API store (`Forge.store`) from here too, so what
-differs between forges (App tokens, review hints, signed API commits) stays behind it.
-Adapters import their client libraries lazily inside `open_forge`, so `promote --help`
-never loads them. Knows nothing of YAML or git processes.
+`promotion` talks to every forge through this protocol alone, and asks the registry of
+forge kinds (`kinds`: `KINDS`, `kind`, `infer`, `register`) what differs between them
+(hosts, token variables, basic-auth user, compare page, skip-CI push options, credential
+lookup, how each opens); App tokens, review hints and signed API commits stay behind
+`Forge`. Adapters import their client libraries lazily when a kind opens its forge, so
+`promote --help` never loads them. Knows nothing of YAML or git processes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from promoter.errors import ConfigError, InputError
+from promoter.errors import InputError
 from promoter.redact import Secret
 from promoter.tree import GitStats, Store
 
@@ -90,9 +91,6 @@ class Credentials:
     """The environment variable it came from (empty: minted from a GitHub App)."""
 
 
-FORGES = ("github", "gitlab", "local")
-
-
 def app_token(
     repository_url: str, app_id: str, key: str, api_url: str | None, env: Mapping[str, str]
 ) -> Credentials:
@@ -104,29 +102,37 @@ def app_token(
     return Credentials(Secret(token), "x-access-token")
 
 
-def open_forge(
-    kind: str,
-    *,
-    repository_url: str,
-    token: Secret | None = None,
-    api_url: str | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Forge:
-    """The adapter for `kind`; client libraries load only here."""
-    if kind == "local":
-        from promoter.forges.local import LocalForge
-
-        return LocalForge(repository_url)
-    if kind == "github":
-        from promoter.forges.github import GitHubForge
-
-        return GitHubForge(repository_url, token=token, api_url=api_url, env=env or {})
-    if kind == "gitlab":
-        from promoter.forges.gitlab import GitLabForge
-
-        return GitLabForge(repository_url, token=token, api_url=api_url, env=env or {})
-    raise ConfigError(f"unknown forge {kind!r} (expected one of {', '.join(FORGES)})")
-
-
 def no_api_store(forge: str) -> InputError:
     return InputError(f"--no-clone needs the github forge, not {forge}", field="--no-clone")
+
+
+# The registry of forge kinds (its module needs the names above, so it loads last).
+from promoter.forges.kinds import (  # noqa: E402
+    KINDS,
+    ForgeKind,
+    infer,
+    kind,
+    names,
+    register,
+    token_variables,
+)
+from promoter.forges.kinds import compare_url as compare_url  # noqa: E402
+
+__all__ = [
+    "KINDS",
+    "MARKER",
+    "ChangeRequest",
+    "ChangeRequestSpec",
+    "Credentials",
+    "Forge",
+    "ForgeKind",
+    "Outcome",
+    "app_token",
+    "compare_url",
+    "infer",
+    "kind",
+    "names",
+    "no_api_store",
+    "register",
+    "token_variables",
+]

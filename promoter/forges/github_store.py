@@ -14,17 +14,29 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from promoter.errors import ForgeError, InputError, PushRejectedError
 from promoter.forges.api_objects import LocalObjects
-from promoter.forges.github import GitHubForge
 from promoter.tree import Entry, GitStats, Identity
 
 if TYPE_CHECKING:
     from github.GitRef import GitRef
     from github.InputGitTreeElement import InputGitTreeElement
+    from github.Repository import Repository
+
+T = TypeVar("T")
+
+
+class GitHubClient(Protocol):
+    """What the store needs of a GitHub connection (`GitHubForge` is one): the repository
+    and the one retry layer that turns failures into `ForgeError`s."""
+
+    @property
+    def repo(self) -> Repository: ...
+
+    def call(self, action: Callable[[], T]) -> T: ...
 
 
 class GitHubStore(LocalObjects):
@@ -32,7 +44,7 @@ class GitHubStore(LocalObjects):
 
     signs_commits = True
 
-    def __init__(self, forge: GitHubForge, stats: GitStats) -> None:
+    def __init__(self, forge: GitHubClient, stats: GitStats) -> None:
         super().__init__()
         self.forge = forge
         self.stats = stats

@@ -16,17 +16,38 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from promoter.errors import ForgeError, InputError, PushRejectedError
 from promoter.forges.api_objects import Changed, LocalObjects
 from promoter.tree import Entry, GitStats, Identity, commit_body, object_id, tree_body
 
 if TYPE_CHECKING:
-    from promoter.forges.gitlab import GitLabForge
+    from gitlab import Gitlab
+    from gitlab.v4.objects import Project
+
+T = TypeVar("T")
+
+
+class GitLabClient(Protocol):
+    """What the store needs of a GitLab connection (`GitLabForge` is one): the project's
+    path, the client and the lazy project, and the one retry layer that turns failures
+    into `ForgeError`s."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def client(self) -> Gitlab: ...
+
+    @property
+    def project(self) -> Project: ...
+
+    def call(self, action: Callable[[], T]) -> T: ...
+
 
 _PAGE = 100
 _MOVED = ("has changed since", "already exists", "concurrently", "doesn't exist")
@@ -49,7 +70,7 @@ class GitLabStore(LocalObjects):
 
     signs_commits = False
 
-    def __init__(self, forge: GitLabForge, stats: GitStats) -> None:
+    def __init__(self, forge: GitLabClient, stats: GitStats) -> None:
         super().__init__()
         self.forge = forge
         self.stats = stats

@@ -32,10 +32,7 @@ from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
 from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef, parse_image_ref
-from promoter.promotion import fanout, gate, policy, provenance, report, source, steps
-from promoter.promotion import status as board_status
-from promoter.promotion.explain import Report, explain_directory, explain_files
-from promoter.promotion.files import SnapshotFiles
+from promoter.promotion import gate, policy, provenance, report, source, steps
 from promoter.promotion.gate import GuardOptions
 from promoter.promotion.plan import parse_images, plan_environment
 from promoter.promotion.result import EnvironmentResult, Result, Stats, Status, overall
@@ -157,41 +154,6 @@ def promote(command: PromoteCommand) -> Result:
     return result
 
 
-def plan_fanout(command: PromoteCommand) -> fanout.Fanout:
-    """What `promote --to` would change, app by app; nothing is written."""
-    if command.to_env is None:
-        raise InputError("missing --to", field="--to")
-    images = repositories(command.images)
-    with _workspace(command, images) as ws:
-        src, found = source.pending(ws, command.to_env, command.from_env, command.apps, images)
-    return fanout.Fanout(src, command.to_env, tuple(found))
-
-
-def status(command: PromoteCommand, history: int = 30) -> board_status.Board:
-    """What every app runs in every environment (read only)."""
-    with _workspace(command, []) as ws:
-        return board_status.collect(ws, command.apps, history, datetime.now(timezone.utc))
-
-
-def why(command: PromoteCommand) -> list[provenance.Link]:
-    """The chain that put the running version of `command.app` in its environment."""
-    images = repositories(command.images)
-    if len(command.envs) != 1 or not (command.app or images):
-        raise InputError("promote why takes one --env and the app (--app or --image)")
-    env = command.envs[0]
-    with _workspace(command, images) as ws:
-        checkout = steps.check_out(ws, env, fresh=False)
-        image = images[0] if images else None
-        if checkout.config is not None and command.app is not None:
-            found = checkout.config.apps.get(command.app)
-            if found is None:
-                known = ", ".join(sorted(checkout.config.apps)) or "none"
-                raise InputError(f"no app {command.app!r} in promoter.yaml; apps: {known}")
-            image = found.image
-        assert image is not None
-        return provenance.trace(ws, env, image, command.app)
-
-
 def repositories(texts: Sequence[str]) -> list[ImageRef]:
     """`--image` with `--to` names an app by its repository; the version comes from the
     source environment, so giving one is a mistake worth a clear line."""
@@ -217,32 +179,6 @@ def skipped(envs: Sequence[str], verdict: Verdict, dry_run: bool) -> Result:
     environments = tuple(EnvironmentResult(env, Status.SKIPPED) for env in envs)
     guard = verdict.guard.value if verdict.guard else ""
     return Result(Status.SKIPPED, environments, dry_run, skip=(guard, verdict.reason))
-
-
-def explain(command: PromoteCommand) -> Report:
-    """What a promotion of `command` would touch per environment, and why; read-only."""
-    if not command.envs:
-        raise InputError("no environment given", field="--env")
-    path = Path(command.config_repo)
-    if (
-        "://" not in command.config_repo
-        and path.is_dir()
-        and ((path / ".git").exists() or not is_repository(path))
-    ):
-        return explain_directory(
-            path, command.config_file, command.envs, command.images, command.app
-        )
-    images = parse_images(command.images)
-    with _workspace(command, images) as ws:
-        checkout = ws.check_out(command.base or ws.default_branch, fetch=False)
-        files = SnapshotFiles(checkout.snapshot, checkout.root, {i.app_name for i in images})
-        if checkout.config is not None:
-            for env in command.envs:
-                with contextlib.suppress(PromoterError):  # explained below
-                    ws.plan(checkout, env)  # materialises the targets
-        return explain_files(
-            files, checkout.root, checkout.config, command.envs, images, command.app
-        )
 
 
 def is_repository(path: Path) -> bool:
@@ -305,9 +241,11 @@ def _options(command: PromoteCommand, images: list[ImageRef]) -> Options:
     )
 
 
-def _workspace(
+def open_workspace_for(
     command: PromoteCommand, images: list[ImageRef]
 ) -> contextlib.AbstractContextManager[Workspace]:
+    """The workspace a run of `command` reads and writes through (the read-only
+    `queries` open theirs here too)."""
     return open_workspace(
         _options(command, images),
         parse_remote(command.config_repo),
@@ -328,7 +266,7 @@ def _promote_remote(
     environments: list[EnvironmentResult] = []
     workspace: Workspace | None = None
     try:
-        with _workspace(command, images) as workspace:
+        with open_workspace_for(command, images) as workspace:
             if not command.force:
                 verdict = _configured_guards(command, images, workspace, evidence)
                 if not verdict.go:

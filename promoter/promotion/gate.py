@@ -13,13 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from promoter import ci
+from promoter import ci, forges
 from promoter import config as configuration
-from promoter.forges import open_forge
 from promoter.guards import GO, Facts, GuardPolicy, Verdict, check
 from promoter.imageref import ImageRef
 from promoter.promotion.message import TRAILER
-from promoter.redact import Secret
 from promoter.repo import changed_files
 
 
@@ -110,21 +108,12 @@ def _diff(trigger: ci.Trigger, env: Mapping[str, str]) -> tuple[str, ...] | None
 
 
 def _compare(trigger: ci.Trigger, env: Mapping[str, str]) -> tuple[str, ...] | None:
-    """The source repository's compare API (GitHub): for a push longer than the event lists
-    when the CI's checkout is shallow. Needs a token that can read that repository."""
-    repository = env.get("GITHUB_REPOSITORY")
-    token = ci.find_token("github", env)
-    if trigger.system != "github" or not repository or token is None or not trigger.before:
+    """The source repository's compare API, on the forge whose CI runs the job (GitHub's,
+    today): for a push longer than the event lists when the CI's checkout is shallow."""
+    kind = forges.KINDS.get(trigger.system)
+    if kind is None or kind.source_changes is None or not trigger.before:
         return None
-    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    forge = open_forge(
-        "github",
-        repository_url=f"{server}/{repository}",
-        token=Secret(token[1]),
-        api_url=env.get("GITHUB_API_URL"),
-        env=env,
-    )
-    return forge.changed_files(trigger.before, trigger.commit or "")
+    return kind.source_changes(trigger.before, trigger.commit or "", env)
 
 
 def as_facts(values: Sequence[str]) -> tuple[str, ...]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from promoter import forges
 from promoter.errors import InputError
 from promoter.guards import parse_trailers
 from promoter.imageref import ImageRef
@@ -66,10 +66,7 @@ def compare_url(link: Link) -> str | None:
     repo, old, new = link.source_repository, link.replaced_source_commit, link.source_commit
     if not repo or not old or not new or old == new:
         return None
-    host = (urlsplit(repo).hostname or "").lower()
-    if "gitlab" in host:
-        return f"{repo.rstrip('/')}/-/compare/{old}...{new}"
-    return f"{repo.rstrip('/')}/compare/{old}...{new}"
+    return forges.compare_url(repo, old, new)
 
 
 def _link(ws: Workspace, env: str, repository: ImageRef, app: str | None) -> Link:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from promoter import ci, sinks
+from promoter import ci, forges, sinks
 from promoter.promotion.result import Result, Status
 
 
@@ -62,4 +62,4 @@ def publish(result: Result, env: Mapping[str, str]) -> None:
 
 
 def mask_commands(env: Mapping[str, str]) -> list[str]:
-    return ci.mask_commands(env)
+    return ci.mask_commands(env, forges.token_variables())

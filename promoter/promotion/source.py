@@ -10,11 +10,10 @@ request) or one request per app.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from promoter.errors import InputError, NotAVersionError, PromoterError
+from promoter.errors import InputError
 from promoter.imageref import ImageRef
-from promoter.promotion import policy, steps
+from promoter.promotion import steps
 from promoter.promotion.workspace import Workspace
 
 Batch = tuple[str | None, tuple[ImageRef, ...]]
@@ -37,51 +36,6 @@ def source_env(ws: Workspace, to_env: str, from_env: str | None) -> str:
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """An app whose target environment runs something else than its source."""
-
-    app: str
-    source: ImageRef
-    current: ImageRef | None
-    """What the target runs now (None: it sets no version yet, or not readably)."""
-    held: str | None = None
-    """The hold that keeps the app where it is in the target (its block line): a held app
-    is listed, but no job is planned for it."""
-
-
-def pending(
-    ws: Workspace,
-    to_env: str,
-    from_env: str | None,
-    apps: Sequence[str],
-    images: Sequence[ImageRef],
-) -> tuple[str, list[Pending]]:
-    """(source environment, the apps `promote --to` would change), sorted by app; read
-    only, for fanning the promotions out over CI jobs. An app held in the target is marked
-    `held` (its hold, keyed as every promotion keys it: by the app owning the image)."""
-    src = source_env(ws, to_env, from_env)
-    target = steps.check_out(ws, to_env, fresh=False)
-    holds = policy.read_holds(target, to_env)
-    found: list[Pending] = []
-    read = _read(ws, src, to_env, apps, images)
-    ws.prefetch(target, to_env, [(ref, app) for app, ref in read])
-    for app, ref in read:
-        name = app or ref.app_name
-        try:
-            current: ImageRef | None = ws.read_deployed(
-                target, to_env, ref.with_version(None, None), app
-            ).image
-        except NotAVersionError:
-            raise
-        except PromoterError:
-            current = None
-        if current is None or (current.tag, current.digest) != (ref.tag, ref.digest):
-            hold = policy.hold_block(holds, target.config, to_env, ref)
-            found.append(Pending(name, ref, current, hold.line() if hold else None))
-    return src, sorted(found, key=lambda p: p.app)
-
-
 def resolve(
     ws: Workspace,
     to_env: str,
@@ -92,14 +46,14 @@ def resolve(
     """The batches `promote --to` lands: what the source deploys, per app or together."""
     src = source_env(ws, to_env, from_env)
     target = steps.check_out(ws, to_env, fresh=False)
-    found = _read(ws, src, to_env, apps, images)
+    found = read_sources(ws, src, to_env, apps, images)
     settings = target.settings(to_env)
     if settings is not None and settings.group == "all":
         return [(None, tuple(ref for _, ref in found))]
     return [(app, (ref,)) for app, ref in found]
 
 
-def _read(
+def read_sources(
     ws: Workspace, src: str, to_env: str, apps: Sequence[str], images: Sequence[ImageRef]
 ) -> list[tuple[str | None, ImageRef]]:
     """(app, the reference `src` deploys) of each app the run names (all shared ones)."""

