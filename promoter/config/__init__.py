@@ -34,19 +34,18 @@ from promoter.config.model import (
     WindowRule,
     Windows,
 )
+from promoter.config.nodes import NAME_PATTERN
 from promoter.config.parser import (
     BRANCH_PATTERN,
-    DURATION_PATTERN,
     HELM_KEY_PATTERN,
     LABEL_PATTERN,
-    MOMENT_PATTERN,
-    NAME_PATTERN,
     POINTER_PATTERN,
     REVIEWER_PATTERN,
     Parser,
     is_branch_name,
     unknown_environment,
 )
+from promoter.config.policy_parser import DURATION_PATTERN, MOMENT_PATTERN
 from promoter.config.references import check_references
 from promoter.discovery import (
     resolve_in_repo,

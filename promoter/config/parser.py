@@ -1,21 +1,18 @@
 """promoter.yaml text → `Config`: one walk over the composed nodes, with precise errors.
 
 Composed (never constructed) with ruamel.yaml, so every error names file, line and field
-and no YAML type guessing slips past (`base: 1.10` is a number, not a branch).
+and no YAML type guessing slips past (`base: 1.10` is a number, not a branch). The node
+reading is `nodes`'; policies, windows and freezes are `policy_parser`'s.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import Node, ScalarNode, SequenceNode
 
 from promoter.config.files import compose_one, excerpt, plain, requote
 from promoter.config.model import (
-    DAY_NAMES,
     GROUPS,
     MODES,
     TARGET_KINDS,
@@ -29,19 +26,24 @@ from promoter.config.model import (
     Mode,
     Policies,
     Target,
-    WindowRule,
-    Windows,
 )
+from promoter.config.nodes import (
+    NAME_PATTERN,
+    NAME_RULE,
+    NodeReader,
+    describe,
+    find_entry,
+    quote_key,
+)
+from promoter.config.policy_parser import parse_freezes, parse_policies
 from promoter.discovery import (
     did_you_mean,
     normalize_relative,
 )
 from promoter.errors import ConfigError, ImageRefError, PathEscapeError
 from promoter.imageref import ImageRef, parse_image_ref
-from promoter.sinks import EXCERPT
-from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG
+from promoter.yamlfile import NULL_TAG
 
-NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
 BRANCH_PATTERN = r"^(?![-/.])(?!.*(\.\.|//|@\{|/\.))[^\s~^:?*\[\\]+(?<![/.])(?<!\.lock)$"
 LABEL_PATTERN = (
     r"^[^,\s\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
@@ -51,72 +53,25 @@ LABEL_PATTERN = (
 """A forge label: at most 50 characters (GitHub's limit), no comma, control or bidi
 character (a label is shown to reviewers as written)."""
 REVIEWER_PATTERN = r"^@?[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$"
-DURATION_PATTERN = r"^([0-9]+[smhdw])+$"
-MOMENT_PATTERN = (
-    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
-)
 HELM_KEY_PATTERN = r"^[^.\s]+(\.[^.\s]+)*$"
 POINTER_PATTERN = r"^(/([^~/]|~[01])*)+$"
 
-_BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
-_NAME_RULE = "name (letters, digits, '-' and '_'; at most 63 characters)"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SETTINGS = ("mode", "base", "labels", "reviewers", "squash", "group", "policies")
 _GUARD_KEYS = ("bot_actors", "watch", "ignore")
 _TARGET_OPTIONS = {"helm": "key", "file": "pointer"}
-MAX_MERGES = 1000
-"""Merge-key sources one file may expand (`<<: [*a, *a, ...]` nested is an alias bomb)."""
-
-Entries = list[tuple[str, ScalarNode, Node]]
 
 
-class Parser:
+class Parser(NodeReader):
     """Walks the composed node tree once, building the model and recording path sites."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        super().__init__(name)
         self.paths: list[tuple[str, int, str]] = []
-        self.merged = 0
-        """Merge-key sources expanded so far, bounded by `MAX_MERGES` (an alias bomb)."""
-
-    def error(self, node: Node, where: str | None, message: str) -> ConfigError:
-        return ConfigError(message, path=self.name, line=node.start_mark.line + 1, field=where)
 
     def freezes(self, text: str) -> tuple[tuple[tuple[str, ...], FreezeWindow], ...]:
-        """A freeze file: a list of `{reason, environments?, start?, until?}`; without
-        `until` a freeze holds until its entry is removed."""
-        root = compose_one(text, self.name)
-        if root is None or (isinstance(root, ScalarNode) and root.tag == NULL_TAG):
-            return ()
-        if not isinstance(root, SequenceNode):
-            raise self.error(root, None, f"expected a list of freezes, got {_shown(root)}")
-        found = []
-        for index, node in enumerate(root.value):
-            where = f"[{index}]"
-            entries = self.mapping(node, where, ("reason", "environments", "start", "until"))
-            reason_node = self.required(node, where, entries, "reason", "say why")
-            reason = self.string(reason_node, f"{where}.reason")
-            envs_node = _get(entries, "environments")
-            envs: tuple[str, ...] = ()
-            if envs_node is not None:
-                envs = self.strings(envs_node, f"{where}.environments", NAME_PATTERN, _NAME_RULE)
-            start_node, until_node = _get(entries, "start"), _get(entries, "until")
-            start = (
-                ALWAYS
-                if start_node is None
-                else self.moment(start_node, f"{where}.start", end=False)
-            )
-            end = (
-                FOREVER
-                if until_node is None
-                else self.moment(until_node, f"{where}.until", end=True)
-            )
-            if end <= start:
-                raise self.error(until_node or node, f"{where}.until", "must be after start")
-            found.append((envs, FreezeWindow(start, end, reason)))
-        return tuple(found)
+        """A freeze file: a list of `{reason, environments?, start?, until?}`."""
+        return parse_freezes(self, text)
 
     def parse(self, text: str) -> Config:
         root = self.compose(text)
@@ -125,32 +80,29 @@ class Parser:
         )
         version_node = self.required(root, None, entries, "version", "add 'version: 1'")
         if version_node.tag != _INT or not version_node.value.isdigit():
-            raise self.error(version_node, "version", f"expected 1, got {_shown(version_node)}")
+            raise self.error(version_node, "version", f"expected 1, got {describe(version_node)}")
         if len(version_node.value) > 6 or int(version_node.value) != VERSION:  # int(): 4300 digits
             raise self.error(
                 version_node,
                 "version",
                 f"unsupported version {plain(version_node.value)} (this promoter reads version 1)",
             )
-        defaults_node = _get(entries, "defaults")
+        defaults_node = find_entry(entries, "defaults")
         defaults: dict[str, Node] = {}
         if defaults_node is not None:
             defaults = {k: v for k, _, v in self.mapping(defaults_node, "defaults", _SETTINGS)}
             self.settings("defaults", "defaults", defaults, {}, None)
         env_node = self.required(root, None, entries, "environments", "declare at least one")
         environments = self.environments(env_node, defaults)
-        apps_node = _get(entries, "apps")
+        apps_node = find_entry(entries, "apps")
         apps = {} if apps_node is None else self.apps(apps_node, environments)
-        guards_node = _get(entries, "guards")
+        guards_node = find_entry(entries, "guards")
         guards = Guards() if guards_node is None else self.guards(guards_node)
         return Config(self.name, environments, apps, VERSION, guards)
 
     def guards(self, node: Node) -> Guards:
         found = {k: v for k, _, v in self.mapping(node, "guards", _GUARD_KEYS)}
         return Guards(**{key: self.globs(value, f"guards.{key}") for key, value in found.items()})
-
-    def globs(self, node: Node, where: str) -> tuple[str, ...]:
-        return self.strings(node, where, r"\S.*", "glob (it must not be empty)")
 
     def compose(self, text: str) -> Node:
         """The file's one document (nesting bounded, errors without source excerpts)."""
@@ -161,73 +113,6 @@ class Parser:
             )
         return root
 
-    def mapping(
-        self,
-        node: Node,
-        where: str | None,
-        allowed: tuple[str, ...] | None,
-        merging: tuple[int, ...] = (),
-    ) -> Entries:
-        """Entries of a mapping (merge keys applied), or an error naming the bad key.
-
-        `merging`: the mappings whose merge keys led here; one merging itself is refused,
-        and so are more than `MAX_MERGES` merges in one file (each expands its aliases)."""
-        if isinstance(node, ScalarNode) and node.tag == NULL_TAG:
-            return []
-        if not isinstance(node, MappingNode):
-            raise self.error(node, where, f"expected a mapping, got {_shown(node)}")
-        entries: Entries = []
-        seen: dict[str, int] = {}
-        merged: Entries = []
-        for key, value in node.value:
-            if key.tag == MERGE_TAG:
-                sources = value.value if isinstance(value, SequenceNode) else [value]
-                for source in sources:
-                    self.merged += 1
-                    if id(source) in (id(node), *merging) or self.merged > MAX_MERGES:
-                        raise self.error(key, where, "merge keys merge too much (or themselves)")
-                    merged.extend(self.mapping(source, where, allowed, (*merging, id(node))))
-                continue
-            if not isinstance(key, ScalarNode) or key.tag != STR_TAG:
-                raise self.error(key, where, f"expected a string key, got {_shown(key)}")
-            text = str(key.value)
-            child = _join(where, _segment(text))
-            if text in seen:
-                raise self.error(key, child, f"duplicate key (first at line {seen[text]})")
-            seen[text] = key.start_mark.line + 1
-            if allowed is not None and text not in allowed:
-                hint = (
-                    did_you_mean(text, list(allowed)) or f"; expected one of: {', '.join(allowed)}"
-                )
-                raise self.error(key, child, f"unknown key{hint}")
-            entries.append((text, key, value))
-        entries.extend(m for m in merged if m[0] not in seen)
-        return entries
-
-    def required(
-        self, parent: Node, where: str | None, entries: Entries, key: str, hint: str
-    ) -> Node:
-        found = _get(entries, key)
-        if found is None:
-            raise self.error(parent, _join(where, key), f"missing required key ({hint})")
-        return found
-
-    def string(self, node: Node, where: str, pattern: str | None = None, what: str = "") -> str:
-        if not isinstance(node, ScalarNode) or node.tag != STR_TAG:
-            shown = str(node.value)
-            hint = f' (quote it: "{shown}")' if _is_plain_scalar(node) and _is_short(shown) else ""
-            raise self.error(node, where, f"expected a string, got {_shown(node)}{hint}")
-        value = str(node.value)
-        if pattern is not None and not re.fullmatch(pattern, value):
-            raise self.error(node, where, f"{excerpt(value)} is not a valid {what}")
-        return value
-
-    def strings(self, node: Node, where: str, pattern: str, what: str) -> tuple[str, ...]:
-        if not isinstance(node, SequenceNode):
-            raise self.error(node, where, f"expected a list, got {_shown(node)}")
-        items = [self.string(n, f"{where}[{i}]", pattern, what) for i, n in enumerate(node.value)]
-        return tuple(dict.fromkeys(items))
-
     def environments(self, node: Node, defaults: dict[str, Node]) -> dict[str, Environment]:
         entries = self.mapping(node, "environments", None)
         if not entries:
@@ -236,8 +121,8 @@ class Parser:
         result: dict[str, Environment] = {}
         sources: dict[str, tuple[Node, str]] = {}
         for name, key, value in entries:
-            where = f"environments.{_segment(name)}"
-            self.string(key, where, NAME_PATTERN, _NAME_RULE)
+            where = f"environments.{quote_key(name)}"
+            self.string(key, where, NAME_PATTERN, NAME_RULE)
             keys = (*_SETTINGS, "from", "source")
             own = {k: v for k, _, v in self.mapping(value, where, keys)}
             if "from" in own and "source" in own:
@@ -294,7 +179,7 @@ class Parser:
         policies = Policies()
         for node, at in ((defaults.get("policies"), "defaults"), (own.get("policies"), where)):
             if node is not None:
-                policies = self.policies(node, f"{at}.policies", policies)
+                policies = parse_policies(self, node, f"{at}.policies", policies)
         reviewers = tuple(r.removeprefix("@") for r in reviewers)
         node, at = pick("squash")
         squash = None if node is None else self.boolean(node, at)
@@ -306,114 +191,6 @@ class Parser:
                 raise self.error(node, at, f"expected 'app' or 'all', got {excerpt(text)}")
             group = "all" if text == "all" else "app"
         return Environment(name, mode, base, labels, reviewers, source, policies, squash, group)
-
-    def policies(self, node: Node, where: str, inherited: Policies) -> Policies:
-        found = inherited
-        keys = ("soak", "freeze", "no_downgrade", "windows", "require_review", "version_order")
-        for key, _, value in self.mapping(node, where, keys):
-            at = f"{where}.{key}"
-            if key == "soak":
-                text = self.string(value, at, DURATION_PATTERN, "duration (use e.g. 30m, 24h, 2d)")
-                try:
-                    found = replace(found, soak=_duration(text))
-                except (ValueError, OverflowError) as exc:  # past int's digits or timedelta
-                    raise self.error(value, at, "duration too long") from exc
-            elif key == "freeze":
-                if not isinstance(value, SequenceNode):
-                    raise self.error(value, at, f"expected a list, got {_shown(value)}")
-                windows = tuple(self.window(w, f"{at}[{i}]") for i, w in enumerate(value.value))
-                found = replace(found, freeze=windows)
-            elif key == "windows":
-                found = replace(found, windows=self.windows(value, at))
-            elif key == "require_review":
-                found = replace(found, require_review=self.boolean(value, at))
-            elif key == "version_order":
-                order = self.string(value, at)
-                if order not in ("semver", "numeric", "lexical"):
-                    raise self.error(
-                        value, at, f"expected semver, numeric or lexical, got {excerpt(order)}"
-                    )
-                found = replace(found, version_order=order)
-            else:
-                found = replace(found, no_downgrade=self.boolean(value, at))
-        return found
-
-    def windows(self, node: Node, where: str) -> Windows:
-        entries = self.mapping(node, where, ("timezone", "allow", "deny"))
-        zone = "UTC"
-        rules: dict[str, tuple[WindowRule, ...]] = {"allow": (), "deny": ()}
-        for key, _, value in entries:
-            at = f"{where}.{key}"
-            if key == "timezone":
-                zone = self.string(value, at)
-                try:
-                    ZoneInfo(zone)
-                except (ZoneInfoNotFoundError, ValueError) as exc:
-                    raise self.error(value, at, f"unknown time zone {zone!r}") from exc
-                continue
-            if not isinstance(value, SequenceNode):
-                raise self.error(value, at, f"expected a list, got {_shown(value)}")
-            rules[key] = tuple(self.rule(r, f"{at}[{i}]") for i, r in enumerate(value.value))
-        return Windows(zone, rules["allow"], rules["deny"])
-
-    def rule(self, node: Node, where: str) -> WindowRule:
-        entries = self.mapping(node, where, ("days", "hours"))
-        days = frozenset(range(7))
-        start, end = 0, 24 * 60
-        for key, _, value in entries:
-            at = f"{where}.{key}"
-            text = self.string(value, at).strip().lower()
-            if key == "days":
-                parsed = _days(text)
-                if parsed is None:
-                    raise self.error(
-                        value, at, f"expected days like mon-fri or sat,sun, got {excerpt(text)}"
-                    )
-                days = parsed
-            else:
-                match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", text)
-                if match is None or (match.group(3) == "24" and match.group(4) != "00"):
-                    raise self.error(
-                        value, at, f"expected hours like 09:00-17:00, got {excerpt(text)}"
-                    )
-                h1, m1, h2, m2 = (int(g) for g in match.groups())
-                start, end = h1 * 60 + m1, h2 * 60 + m2
-                if start == end:
-                    raise self.error(value, at, "an empty range: start and end are equal")
-        return WindowRule(days, start, end)
-
-    def boolean(self, node: Node, where: str) -> bool:
-        if not isinstance(node, ScalarNode) or node.tag != _BOOL:
-            raise self.error(node, where, f"expected true or false, got {_shown(node)}")
-        return str(node.value).lower() == "true"
-
-    def window(self, node: Node, where: str) -> FreezeWindow:
-        entries = self.mapping(node, where, ("start", "end", "reason"))
-        moments: dict[str, datetime] = {}
-        for key in ("start", "end"):
-            value = self.required(node, where, entries, key, "a date or datetime")
-            moments[key] = self.moment(value, f"{where}.{key}", end=key == "end")
-        if moments["end"] <= moments["start"]:
-            raise self.error(_get(entries, "end") or node, f"{where}.end", "must be after start")
-        reason_node = _get(entries, "reason")
-        reason = None if reason_node is None else self.string(reason_node, f"{where}.reason")
-        return FreezeWindow(moments["start"], moments["end"], reason)
-
-    def moment(self, node: Node, where: str, *, end: bool) -> datetime:
-        """A date (whole days, UTC) or an ISO datetime; naive datetimes are UTC."""
-        text = str(node.value) if isinstance(node, ScalarNode) else ""
-        if not re.fullmatch(MOMENT_PATTERN, text) or node.tag == NULL_TAG:
-            raise self.error(
-                node, where, f"expected a date (2026-12-20) or datetime, got {_shown(node)}"
-            )
-        try:
-            if len(text) == 10:
-                day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
-                return datetime.combine(day, time(), timezone.utc)
-            moment = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text).replace("t", "T"))
-        except ValueError as exc:
-            raise self.error(node, where, f"invalid date {text!r}: {exc}") from exc
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
     def check_cycles(self, sources: dict[str, tuple[Node, str]]) -> None:
         for start in sources:
@@ -431,8 +208,8 @@ class Parser:
     def apps(self, node: Node, environments: dict[str, Environment]) -> dict[str, App]:
         result: dict[str, App] = {}
         for name, key, value in self.mapping(node, "apps", None):
-            where = f"apps.{_segment(name)}"
-            self.string(key, where, NAME_PATTERN, _NAME_RULE)
+            where = f"apps.{quote_key(name)}"
+            self.string(key, where, NAME_PATTERN, NAME_RULE)
             entries = self.mapping(value, where, ("image", "targets", "watch", "ignore"))
             image_node = self.required(key, where, entries, "image", "e.g. ghcr.io/acme/web")
             image = self.image(image_node, f"{where}.image")
@@ -475,7 +252,7 @@ class Parser:
             raise self.error(node, where, "expected at least one environment")
         result: dict[str, tuple[Target, ...]] = {}
         for env, key, value in entries:
-            at = f"{where}.{_segment(env)}"
+            at = f"{where}.{quote_key(env)}"
             if env not in environments:
                 raise self.error(key, at, unknown_environment(env, list(environments)))
             items = value.value if isinstance(value, SequenceNode) else [value]
@@ -562,65 +339,3 @@ def is_branch_name(name: str) -> bool:
 def unknown_environment(name: str, known: list[str]) -> str:
     hint = did_you_mean(name, known)
     return f"unknown environment {excerpt(name)}; known: {', '.join(sorted(known))}{hint}"
-
-
-ALWAYS = datetime(1970, 1, 1, tzinfo=timezone.utc)
-FOREVER = datetime(9999, 12, 31, tzinfo=timezone.utc)
-"""A freeze without `until` holds until its entry is removed."""
-
-
-def _days(text: str) -> frozenset[int] | None:
-    """`mon-fri`, `sat,sun`, `fri-mon` (wrapping), or `daily`."""
-    if text in ("daily", "all", "*"):
-        return frozenset(range(7))
-    found: set[int] = set()
-    for part in text.split(","):
-        first, _, last = part.strip().partition("-")
-        if first[:3] not in DAY_NAMES or (last and last[:3] not in DAY_NAMES):
-            return None
-        a = DAY_NAMES.index(first[:3])
-        b = DAY_NAMES.index(last[:3]) if last else a
-        found.update((a + i) % 7 for i in range((b - a) % 7 + 1))
-    return frozenset(found)
-
-
-def _duration(text: str) -> timedelta:
-    """`1h30m` → 90 minutes; `text` already matches `DURATION_PATTERN`."""
-    pairs = re.findall(r"([0-9]+)([smhdw])", text)
-    return timedelta(seconds=sum(int(number) * _UNITS[unit] for number, unit in pairs))
-
-
-def _get(entries: Entries, key: str) -> Node | None:
-    return next((value for name, _, value in entries if name == key), None)
-
-
-def _join(where: str | None, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _is_plain_scalar(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag not in (STR_TAG, NULL_TAG) and not node.style
-
-
-def _segment(key: str) -> str:
-    """A mapping key as a part of a field path: as written when short and printable, else
-    quoted, escaped and cut short (a key is file content like any other)."""
-    return key if key and len(key) <= EXCERPT and key.isprintable() else excerpt(key)
-
-
-def _is_short(text: str) -> bool:
-    return len(text) <= EXCERPT and text.isprintable()
-
-
-def _shown(node: Node) -> str:
-    """What a message says a node is: its kind, or its value quoted and cut short."""
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    if node.tag == NULL_TAG:
-        return "nothing"
-    text = str(node.value)
-    if node.tag == STR_TAG or not _is_plain_scalar(node):
-        return excerpt(text)
-    return plain(text)

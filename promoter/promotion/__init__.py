@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from promoter.promotion.flow import PromoteCommand, RetryPolicy, promote
+from promoter.promotion.command import PromoteCommand, RetryPolicy
+from promoter.promotion.flow import promote
 from promoter.promotion.plan import bump
 from promoter.promotion.report import mask_commands
 from promoter.promotion.result import (

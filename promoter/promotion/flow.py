@@ -14,8 +14,7 @@ import contextlib
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,82 +31,13 @@ from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
 from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef, parse_image_ref
-from promoter.promotion import gate, policy, provenance, report, source, steps
-from promoter.promotion.gate import GuardOptions
+from promoter.promotion import gate, policy, report, source, steps
+from promoter.promotion.command import PromoteCommand, RetryPolicy, parse_identity
 from promoter.promotion.plan import parse_images, plan_environment
 from promoter.promotion.result import EnvironmentResult, Result, Stats, Status, overall
+from promoter.promotion.units import build_units, select_unit
 from promoter.promotion.workspace import Options, Workspace, load_config, open_workspace
 from promoter.repo import parse_remote
-from promoter.tree import DEFAULT_AUTHOR, Identity
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded, full-jitter exponential backoff for a push that lost a race (or met a
-    transient error): after attempt n, wait uniform(0, min(max_wait, multiplier * 2**(n-1))).
-
-    Sized for 100 promotions of different apps racing on one branch from 2 CPU cores
-    (benchmarks/concurrency.py, RESULTS.md "Concurrency"): waits start at up to 2 s and
-    double to a 30 s cap, so racers spread out instead of re-cloning in lockstep (each
-    wasted attempt takes CPU the winners need). The time bound ends a run that a persistent
-    server error keeps failing.
-    """
-
-    attempts: int = 40
-    max_seconds: float = 600.0
-    max_wait: float = 30.0
-    multiplier: float = 2.0
-    sleep: Callable[[float], None] = time.sleep
-
-
-@dataclass(frozen=True, slots=True)
-class PromoteCommand:
-    config_repo: str
-    envs: tuple[str, ...]
-    images: tuple[str, ...]
-    app: str | None = None
-    config_file: Path | None = None
-    dry_run: bool = False
-    mode: str | None = None
-    forge: str | None = None
-    base: str | None = None
-    author: str = DEFAULT_AUTHOR
-    skip_ci: bool = False
-    sign: bool = False
-    allow_downgrade: bool = False
-    auto_merge: bool = False
-    labels: tuple[str, ...] = ()
-    api_url: str | None = None
-    no_clone: bool = False
-    source_repo: str | None = None
-    source_commit: str | None = None
-    pipeline_url: str | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    environ: Mapping[str, str] = field(default_factory=dict)
-    """The CI environment, read once by the caller: tokens, source build, outputs."""
-    force: bool = False
-    """Promote even when a loop guard would skip the run (the commit says so)."""
-    bot_actors: tuple[str, ...] = ()
-    watch: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    to_env: str | None = None
-    """`--to`: promote what the source environment deploys (`from_env`, or its `from:`)."""
-    from_env: str | None = None
-    apps: tuple[str, ...] = ()
-    """`--app` with `--to` (empty: `--all`, every app the two environments share)."""
-    rollback: bool = False
-    """`--rollback`: restore the app's previous version (or `rollback_to`) and hold it."""
-    rollback_to: str | None = None
-    release_hold: bool = False
-    """`promote release-hold`: remove the app's hold in the environment."""
-
-    def guard_options(self) -> GuardOptions:
-        return GuardOptions(
-            email=parse_identity(self.author).email,
-            bot_actors=self.bot_actors,
-            watch=self.watch,
-            ignore=self.ignore,
-        )
 
 
 def promote(command: PromoteCommand) -> Result:
@@ -209,14 +139,6 @@ def _promote_checkout(command: PromoteCommand, images: list[ImageRef], root: Pat
     return Result(overall([e.status for e in environments]), tuple(environments), command.dry_run)
 
 
-def parse_identity(text: str) -> Identity:
-    name, _, rest = text.partition("<")
-    email = rest.rstrip().removesuffix(">")
-    if not name.strip() or "@" not in email:
-        raise InputError(f"expected 'Name <email>', got {text!r}", field="--author")
-    return Identity(name.strip(), email.strip())
-
-
 def _options(command: PromoteCommand, images: list[ImageRef]) -> Options:
     found = ci.read_source(command.environ)
     return Options(
@@ -271,7 +193,7 @@ def _promote_remote(
                 verdict = _configured_guards(command, images, workspace, evidence)
                 if not verdict.go:
                     return skipped(command.envs, verdict, command.dry_run)
-            units = _units(command, images, workspace)
+            units = build_units(command, images, workspace)
             origin = (
                 source.source_env(workspace, command.to_env, command.from_env)
                 if (command.to_env)
@@ -281,7 +203,7 @@ def _promote_remote(
             settled: dict[int, EnvironmentResult] = {}
             selected: list[Options] = []
             for index, unit in enumerate(units):
-                _select(workspace, unit, origin)
+                select_unit(workspace, unit, origin)
                 selected.append(workspace.options)  # provenance read once per unit
                 env = unit.env
                 planned = steps.plan(workspace, steps.check_out(workspace, env, fresh=False), env)
@@ -335,106 +257,6 @@ def _promote_remote(
     status = overall([e.status for e in environments])
     warnings = _warnings(environments, workspace.credential_variable if workspace else "")
     return Result(status, tuple(environments), command.dry_run, stats, warnings=warnings)
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    """One promotion the run makes: an environment, the app(s) and their references."""
-
-    env: str
-    app: str | None
-    images: tuple[ImageRef, ...]
-
-
-def _units(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -> list[Unit]:
-    """What the run promotes: the given images to each `--env`, or (`--to`) what the
-    source environment deploys, per app or all in one, as the target environment says."""
-    if command.rollback or command.release_hold:
-        return [_hold_unit(command, images, ws)]
-    if command.to_env is None:
-        return [Unit(env, command.app, tuple(images)) for env in command.envs]
-    found = source.resolve(ws, command.to_env, command.from_env, command.apps, images)
-    return [Unit(command.to_env, app, refs) for app, refs in found]
-
-
-def _hold_unit(command: PromoteCommand, images: list[ImageRef], ws: Workspace) -> Unit:
-    """A rollback restores the previous (or named) version the environment's history holds
-    and records a hold; a release re-promotes what runs and removes the hold."""
-    env, app = command.envs[0], command.app
-    checkout = steps.check_out(ws, env, fresh=False)
-    if checkout.config is not None and app is not None:
-        found = checkout.config.apps.get(app)
-        if found is None:
-            known = ", ".join(sorted(checkout.config.apps)) or "none"
-            raise InputError(f"no app {app!r} in promoter.yaml; apps: {known}", field="--app")
-        repository = found.image
-    else:
-        repository = images[0]
-    name = app or repository.app_name
-    history = list(policy.versions(ws, env, repository.with_version(None, None), app))
-    current = history[0][2]
-    if current is None:
-        raise InputError(f"{env} sets no version of {name} to roll back", field="--env")
-    if command.release_hold:
-        ws.options = dataclasses.replace(ws.options, release=True)
-        return Unit(env, app, (current,))
-    earlier = [found for _, _, found in history[1:] if found is not None]
-    if command.rollback_to is not None:
-        wanted = _version_of(command.rollback_to)
-        match = [f for f in earlier if wanted in (f.tag, f.digest)]
-        if not match:
-            seen = ", ".join(dict.fromkeys(f.version for f in earlier)) or "none"
-            raise InputError(
-                f"{name} {wanted} did not run in {env} within its last {policy.HISTORY} "
-                f"commits; versions found: {seen}",
-                field="--to",
-            )
-        target = match[0]
-    else:
-        older = [f for f in earlier if (f.tag, f.digest) != (current.tag, current.digest)]
-        if not older:
-            raise InputError(
-                f"no earlier version of {name} in {env}'s last {policy.HISTORY} commits",
-                field="--rollback",
-            )
-        target = older[0]
-    moment = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    hold = configuration.Hold(env, name, target.version, f"rollback from {current.version}", moment)
-    ws.options = dataclasses.replace(ws.options, hold=hold, allow_downgrade=True)
-    return Unit(env, app, (target,))
-
-
-def _version_of(text: str) -> str:
-    """The tag or digest a `--rollback --to` names: `1.4.1`, `sha256:…`, or a whole
-    reference (`ghcr.io/acme/web:1.4.1`, `…@sha256:…`)."""
-    if "@" in text:
-        return text.split("@", 1)[1]
-    if text.startswith("sha256:") or ("/" not in text and ":" not in text):
-        return text
-    return text.rsplit(":", 1)[-1]
-
-
-def _select(ws: Workspace, unit: Unit, origin: str | None = None) -> None:
-    """Point the workspace's options at one unit (its images and app); a `--to` unit of
-    one app carries the source environment's build provenance into its commit and PR."""
-    ws.options = dataclasses.replace(
-        ws.options, images=unit.images, app=unit.app, promoting_from=origin
-    )
-    if origin is None or len(unit.images) != 1:
-        return
-    image = unit.images[0]
-    try:
-        (found,) = provenance.trace(ws, origin, image, unit.app, depth=1)
-        (running,) = provenance.trace(ws, unit.env, image, unit.app, depth=1)
-    except PromoterError:
-        return
-    built = ci.Source(found.source_repository, found.source_commit, found.pipeline_url)
-    compare = dataclasses.replace(found, replaced_source_commit=running.source_commit)
-    ws.options = dataclasses.replace(
-        ws.options,
-        source=built if built.commit else ws.options.source,
-        compare_url=provenance.compare_url(compare),
-    )
 
 
 def _warnings(environments: Sequence[EnvironmentResult], variable: str) -> tuple[str, ...]:

@@ -68,9 +68,7 @@ def commit_message(
 ) -> str:
     subject = title(env, result) + (f" {SKIP_CI}" if skip_ci else "")
     lines = [
-        sinks.one_line(
-            f"{c.file}:{c.line} {c.pointer}: {shown(c.old)} → {shown(c.new)}"
-        )
+        sinks.one_line(f"{c.file}:{c.line} {c.pointer}: {shown(c.old)} → {shown(c.new)}")
         for c in result.changes
         if c.old != c.new
     ]

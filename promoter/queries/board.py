@@ -139,9 +139,7 @@ def page(board: Board) -> str:
                 f'data-version="{escape(version)}">'
                 f"{escape(cell_text(board, app, env))}</td>"
             )
-        rows.append(
-            f'<tr data-app="{escape(app)}"><th>{escape(app)}</th>{"".join(cells)}</tr>'
-        )
+        rows.append(f'<tr data-app="{escape(app)}"><th>{escape(app)}</th>{"".join(cells)}</tr>')
     notes = "".join(f"<li>{escape(n)}</li>" for n in _notes(board))
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

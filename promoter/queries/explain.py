@@ -20,8 +20,9 @@ from promoter import environments
 from promoter.environments import EnvironmentView, RepoFiles
 from promoter.errors import InputError, PromoterError
 from promoter.imageref import ImageRef
+from promoter.promotion.command import PromoteCommand
 from promoter.promotion.files import SnapshotFiles
-from promoter.promotion.flow import PromoteCommand, is_repository, open_workspace_for
+from promoter.promotion.flow import is_repository, open_workspace_for
 from promoter.promotion.plan import parse_images, plan_environment
 from promoter.yamlfile import YAML_SUFFIXES
 

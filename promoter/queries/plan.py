@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from promoter.errors import InputError, NotAVersionError, PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion import policy, source, steps
-from promoter.promotion.flow import PromoteCommand, open_workspace_for, repositories
+from promoter.promotion.command import PromoteCommand
+from promoter.promotion.flow import open_workspace_for, repositories
 from promoter.promotion.workspace import Workspace
 from promoter.queries.fanout import Fanout, Pending
 

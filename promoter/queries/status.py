@@ -18,7 +18,8 @@ from promoter import policies
 from promoter.errors import InputError, NotAVersionError, PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
-from promoter.promotion.flow import PromoteCommand, open_workspace_for
+from promoter.promotion.command import PromoteCommand
+from promoter.promotion.flow import open_workspace_for
 from promoter.promotion.workspace import Checkout, Workspace
 from promoter.tree import Entry, entries_at
 from promoter.versions import compare_versions

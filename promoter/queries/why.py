@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from promoter.errors import InputError
 from promoter.promotion import provenance, steps
-from promoter.promotion.flow import PromoteCommand, open_workspace_for, repositories
+from promoter.promotion.command import PromoteCommand
+from promoter.promotion.flow import open_workspace_for, repositories
 
 
 def why(command: PromoteCommand) -> list[provenance.Link]:

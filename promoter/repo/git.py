@@ -175,9 +175,7 @@ def git_environment(
     """
     # Credentials stay with promoter: git gets its auth header through GIT_CONFIG_*, and
     # whatever git starts (a remote helper, a signing program) gets no token variable.
-    env = {
-        k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not is_secret_name(k)
-    }
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not is_secret_name(k)}
     env.update(
         GIT_TERMINAL_PROMPT="0",
         GCM_INTERACTIVE="never",
