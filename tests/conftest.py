@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sharedpath import require
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-SHARED = ROOT.parent / "shared"
-if not SHARED.is_dir():
-    SHARED = Path(os.environ.get("PROMOTER_SHARED", "/work/shared"))
 
 settings.register_profile(
     "bounded", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -43,6 +41,4 @@ def fixtures_dir() -> Path:
 
 @pytest.fixture
 def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"shared/ not found beside the project (looked at {SHARED})")
-    return SHARED
+    return require()

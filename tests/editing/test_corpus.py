@@ -21,15 +21,14 @@ from pathlib import Path
 
 import jsonpatch
 import pytest
+from sharedpath import SHARED, require
 
 from promoter.cli import main
 from promoter.editing.source import parse_bytes, to_data
 from promoter.editing.verify import jsonable
 from promoter.imageref import ImageRef, find_image_ref
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-if not CORPUS.is_dir():
-    CORPUS = Path("/work/shared/corpus")
+CORPUS = SHARED / "corpus"
 TAGS = ("9.9.9-corpus", "1.10")
 DIGEST = "sha256:" + "ab" * 32
 UNKNOWN_REPO = "example.com/corpus/policy-image"
@@ -40,7 +39,11 @@ EXCEPTIONS: dict[tuple[str, int], str] = {}
 
 
 def _entries() -> list[dict[str, object]]:
-    lines = (CORPUS / "expected-refs.jsonl").read_text().splitlines()
+    """The corpus's expected references; none (every case skipped) without ../shared."""
+    path = CORPUS / "expected-refs.jsonl"
+    if not path.is_file():
+        return []
+    lines = path.read_text().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -349,5 +352,6 @@ def test_corpus_not_yaml_refused(
 
 
 def test_corpus_is_present() -> None:
+    require("corpus", "expected-refs.jsonl")  # beside the repository, or skipped saying so
     assert len(ENTRIES) >= 150
     assert len(NOT_YAML) >= 4

@@ -36,6 +36,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
+from sharedpath import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]
 """The project checkout (the directory holding `promoter/` and `tests/`)."""
@@ -63,11 +64,8 @@ Json = Any
 
 
 def find_shared() -> Path:
-    """`shared/` as tests/conftest.py finds it: beside the project, else $PROMOTER_SHARED."""
-    shared = ROOT.parent / "shared"
-    if not shared.is_dir():
-        shared = Path(os.environ.get("PROMOTER_SHARED", "/work/shared"))
-    return shared
+    """`shared/` beside the repository (cases skip with a reason where it is absent)."""
+    return SHARED
 
 
 def load_cases(shared: Path) -> list[dict[str, Any]]:

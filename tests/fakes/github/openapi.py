@@ -15,21 +15,19 @@ simple pull request, a `null` issue `state_reason`) go to `schema_gaps`, everyth
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from email.message import Message
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sharedpath import SHARED, require
 
 if TYPE_CHECKING:
     from .server import FakeGitHub
 
-_SHARED = Path(__file__).resolve().parents[4] / "shared"
-if not _SHARED.is_dir():
-    _SHARED = Path(os.environ.get("PROMOTER_SHARED", "/work/shared"))
-SPEC_PATH = _SHARED / "forge-api" / "github-openapi-subset.yaml"
+SPEC_NAME = "github-openapi-subset.yaml"
+SPEC_PATH = SHARED / "forge-api" / SPEC_NAME
 
 _MULTI_SEGMENT = ("ref", "path", "basehead", "commit_sha", "tree_sha")
 _VALIDATION_LOCK = threading.Lock()
@@ -40,7 +38,7 @@ def spec() -> Any:
     """The subset as an openapi-core object: ~1 s to build, so once per process."""
     from openapi_core import OpenAPI
 
-    return OpenAPI.from_file_path(str(SPEC_PATH))
+    return OpenAPI.from_file_path(str(require("forge-api", SPEC_NAME)))
 
 
 def rewrite(prefix: str, path: str, pattern: re.Pattern[str]) -> str:

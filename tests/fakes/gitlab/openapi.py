@@ -10,17 +10,15 @@ closes, so no test passes on an answer GitLab would not give.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-_SHARED = Path(__file__).resolve().parents[4] / "shared"
-if not _SHARED.is_dir():
-    _SHARED = Path(os.environ.get("PROMOTER_SHARED", "/work/shared"))
-SPEC_PATH = _SHARED / "forge-api" / "gitlab-openapi-subset.yaml"
+from sharedpath import SHARED, require
+
+SPEC_NAME = "gitlab-openapi-subset.yaml"
+SPEC_PATH = SHARED / "forge-api" / SPEC_NAME
 OUTSIDE_SUBSET = (
     r"/api/v4/version",
     r"/api/v4/projects/[^/]+/merge_requests/\d+/notes",
@@ -40,7 +38,7 @@ def spec() -> Any:
     """The subset as an openapi-core object, built once per process."""
     from openapi_core import OpenAPI
 
-    return OpenAPI.from_file_path(str(SPEC_PATH))
+    return OpenAPI.from_file_path(str(require("forge-api", SPEC_NAME)))
 
 
 def outside_subset(path: str) -> bool:
