@@ -11,16 +11,20 @@ when it runs, so `--help` stays fast.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from promoter.errors import InputError
 from promoter.forges import KINDS
 from promoter.tree import DEFAULT_AUTHOR
+
+if TYPE_CHECKING:
+    from promoter.promotion import PromoteCommand
 
 F = TypeVar("F", bound=Callable[..., Any])
 Check = Callable[[click.Context, click.Parameter, Any], Any]
@@ -260,6 +264,19 @@ def resolve_remote(
     if not config_repo:
         raise click.UsageError("missing --config-repo (or PROMOTER_CONFIG_REPO)")
     return config_repo, forge or parent.get("forge"), api_url or parent.get("api_url")
+
+
+def remote_command(
+    config_repo: str | None, forge: str | None, api_url: str | None, **fields: Any
+) -> PromoteCommand:
+    """The command a subcommand that reaches a repository runs: its repository options (or
+    those given before it), the process environment read once, and its own `fields`."""
+    from promoter.promotion import PromoteCommand
+
+    config_repo, forge, api_url = resolve_remote(config_repo, forge, api_url)
+    return PromoteCommand(
+        config_repo=config_repo, forge=forge, api_url=api_url, environ=dict(os.environ), **fields
+    )
 
 
 def guards(function: F) -> F:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 import promoter.cli.options as opt
@@ -41,26 +39,14 @@ def command(
     promote plan --to production --all --output github-matrix
     promote plan --from staging --to production --all --output gitlab-pipeline > child.yml
     """
-    from promoter.promotion import PromoteCommand
     from promoter.queries.plan import plan_fanout
 
     if not (apps or images or all_apps):
         raise click.UsageError("name the apps: --app NAME, --image REPOSITORY or --all")
-    config_repo, forge, api_url = opt.resolve_remote(config_repo, forge, api_url)
-    found = plan_fanout(
-        PromoteCommand(
-            config_repo=config_repo,
-            envs=(to_env,),
-            images=images,
-            forge=forge,
-            api_url=api_url,
-            no_clone=no_clone,
-            dry_run=True,
-            environ=dict(os.environ),
-            to_env=to_env,
-            from_env=from_env,
-            apps=apps,
-        )
-    )
-    print_plan(found, output, per_job=per_job, config_repo=config_repo)
+    command = opt.remote_command(
+        config_repo, forge, api_url, envs=(to_env,), images=images, no_clone=no_clone,
+        dry_run=True, to_env=to_env, from_env=from_env, apps=apps,
+    )  # fmt: skip
+    found = plan_fanout(command)
+    print_plan(found, output, per_job=per_job, config_repo=command.config_repo)
     return 0

@@ -3,8 +3,6 @@ automated promotions of the app resume. It is a promotion: same run, same `Resul
 
 from __future__ import annotations
 
-import os
-
 import click
 
 import promoter.cli.options as opt
@@ -32,25 +30,15 @@ def command(
     output: str,
 ) -> int:
     """Remove the hold a rollback placed: automated promotions of the app resume."""
-    from promoter.promotion import PromoteCommand, promote
+    from promoter.promotion import promote
 
     if not (app or images):
         raise click.UsageError("name the app: --app NAME or --image REPOSITORY")
-    config_repo, forge, api_url = opt.resolve_remote(config_repo, forge, api_url)
     result = promote(
-        PromoteCommand(
-            config_repo=config_repo,
-            envs=(env,),
-            images=images,
-            app=app,
-            forge=forge,
-            api_url=api_url,
-            mode=mode,
-            no_clone=no_clone,
-            dry_run=dry_run,
-            environ=dict(os.environ),
-            release_hold=True,
+        opt.remote_command(
+            config_repo, forge, api_url, envs=(env,), images=images, app=app, mode=mode,
+            no_clone=no_clone, dry_run=dry_run, release_hold=True,
         )
-    )
+    )  # fmt: skip
     print_result(result, output)
     return 0

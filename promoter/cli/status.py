@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 import promoter.cli.options as opt
@@ -28,16 +26,12 @@ def command(
     output: str,
 ) -> int:
     """What runs where: apps × environments, how long, what is behind, held or frozen."""
-    from promoter.promotion import PromoteCommand
     from promoter.queries.status import status
 
-    config_repo, forge, api_url = opt.resolve_remote(config_repo, forge, api_url)
-    found = status(
-        PromoteCommand(
-            config_repo=config_repo, envs=(), images=(), forge=forge, api_url=api_url,
-            no_clone=no_clone, dry_run=True, environ=dict(os.environ), apps=apps,
-        ),
-        history,
+    command = opt.remote_command(
+        config_repo, forge, api_url, envs=(), images=(), no_clone=no_clone, dry_run=True,
+        apps=apps,
     )  # fmt: skip
+    found = status(command, history)
     print_status(found, output)
     return 0

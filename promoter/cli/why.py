@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 import promoter.cli.options as opt
@@ -27,14 +25,12 @@ def command(
     output: str,
 ) -> int:
     """Why ENV runs the version it runs: config commit, request, source build, pipeline."""
-    from promoter.promotion import PromoteCommand
     from promoter.queries.why import why
 
-    config_repo, forge, api_url = opt.resolve_remote(config_repo, forge, api_url)
     links = why(
-        PromoteCommand(
-            config_repo=config_repo, envs=(env,), images=images, app=app, forge=forge,
-            api_url=api_url, no_clone=no_clone, dry_run=True, environ=dict(os.environ),
+        opt.remote_command(
+            config_repo, forge, api_url, envs=(env,), images=images, app=app,
+            no_clone=no_clone, dry_run=True,
         )
     )  # fmt: skip
     print_why(links, output)
