@@ -13,11 +13,11 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from e2e.conftest import Promoter, fixture_files, git, refs, run_on_github
+from e2e.test_crash import wait_until
 from fakes.githttp import GitHttpServer, Request, Throttle, make_bare_repo
 from fakes.github import FakeGitHub
 
@@ -194,17 +194,6 @@ def test_debug_traceback_of_echoed_token_is_redacted(tmp_path: Path) -> None:
 # -- 5. SIGTERM and SIGINT end a run through its cleanup ------------------------------------
 
 
-def _wait(condition: Callable[[], bool], proc: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"run ended (exit {proc.returncode}) before {what}:\n{out}\n{err}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.005)
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_mid_clone_removes_temporary_clone(
@@ -223,7 +212,7 @@ def test_signal_mid_clone_removes_temporary_clone(
             fetching = any(r.path.endswith("/git-upload-pack") for r in requests)
             return fetching and bool(promoter.leftovers())
 
-        _wait(cloning, proc, "the clone")
+        wait_until(cloning, proc, "the clone")
         os.kill(proc.pid, signum)  # promote alone, as a runner cancelling the step would
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
