@@ -31,10 +31,10 @@ class Source:
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 
 
-def read_source(env: Mapping[str, str]) -> Source:
+def read_source(environ: Mapping[str, str]) -> Source:
     """The build, from the CI's variables; a value that is not what its variable should
     hold (a commit id, a web URL) is dropped rather than carried into trailers and links."""
-    found = _read_source(env)
+    found = _read_source(environ)
     commit = found.commit if found.commit and _COMMIT.fullmatch(found.commit) else None
     return Source(
         repository=_web_url(found.repository),
@@ -47,21 +47,21 @@ def _web_url(url: str | None) -> str | None:
     return url if url and sinks.is_web_url(url) else None
 
 
-def _read_source(env: Mapping[str, str]) -> Source:
-    if env.get("GITHUB_ACTIONS") == "true":
-        server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-        repo = env.get("GITHUB_REPOSITORY")
-        run = env.get("GITHUB_RUN_ID")
+def _read_source(environ: Mapping[str, str]) -> Source:
+    if environ.get("GITHUB_ACTIONS") == "true":
+        server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        repo = environ.get("GITHUB_REPOSITORY")
+        run = environ.get("GITHUB_RUN_ID")
         return Source(
             repository=f"{server}/{repo}" if repo else None,
-            commit=env.get("GITHUB_SHA"),
+            commit=environ.get("GITHUB_SHA"),
             pipeline_url=f"{server}/{repo}/actions/runs/{run}" if repo and run else None,
         )
-    if env.get("GITLAB_CI") == "true":
+    if environ.get("GITLAB_CI") == "true":
         return Source(
-            repository=env.get("CI_PROJECT_URL"),
-            commit=env.get("CI_COMMIT_SHA"),
-            pipeline_url=env.get("CI_PIPELINE_URL") or env.get("CI_JOB_URL"),
+            repository=environ.get("CI_PROJECT_URL"),
+            commit=environ.get("CI_COMMIT_SHA"),
+            pipeline_url=environ.get("CI_PIPELINE_URL") or environ.get("CI_JOB_URL"),
         )
     return Source()
 
@@ -100,20 +100,20 @@ _PUSH_COMMITS_LISTED = 20
 _NO_COMMIT = "0" * 40
 
 
-def read_trigger(env: Mapping[str, str]) -> Trigger:
+def read_trigger(environ: Mapping[str, str]) -> Trigger:
     """The triggering build from GitHub Actions (variables and the event payload), GitLab
     CI (variables), or nothing for any other CI (then flags say what they need)."""
-    if env.get("GITHUB_ACTIONS") == "true":
-        return _github_trigger(env)
-    if env.get("GITLAB_CI") == "true":
-        return _gitlab_trigger(env)
+    if environ.get("GITHUB_ACTIONS") == "true":
+        return _github_trigger(environ)
+    if environ.get("GITLAB_CI") == "true":
+        return _gitlab_trigger(environ)
     return Trigger()
 
 
-def _github_trigger(env: Mapping[str, str]) -> Trigger:
-    event = _event_payload(env.get("GITHUB_EVENT_PATH"))
-    name = env.get("GITHUB_EVENT_NAME")
-    actors = [env.get("GITHUB_ACTOR"), env.get("GITHUB_TRIGGERING_ACTOR")]
+def _github_trigger(environ: Mapping[str, str]) -> Trigger:
+    event = _event_payload(environ.get("GITHUB_EVENT_PATH"))
+    name = environ.get("GITHUB_EVENT_NAME")
+    actors = [environ.get("GITHUB_ACTOR"), environ.get("GITHUB_TRIGGERING_ACTOR")]
     sender = event.get("sender")
     if isinstance(sender, dict):
         actors.append(_text(sender.get("login")))
@@ -136,32 +136,32 @@ def _github_trigger(env: Mapping[str, str]) -> Trigger:
     return Trigger(
         system="github",
         event=name,
-        commit=env.get("GITHUB_SHA") or _text(event.get("after")),
+        commit=environ.get("GITHUB_SHA") or _text(event.get("after")),
         before=None if before in (None, _NO_COMMIT) else before,
         message=message,
         author=_person(head.get("author")),
         committer=_person(head.get("committer")),
         actors=tuple(dict.fromkeys(a for a in actors if a)),
         changed=changed,
-        source=read_source(env),
+        source=read_source(environ),
     )
 
 
-def _gitlab_trigger(env: Mapping[str, str]) -> Trigger:
+def _gitlab_trigger(environ: Mapping[str, str]) -> Trigger:
     author = None
-    name, _, rest = (env.get("CI_COMMIT_AUTHOR") or "").partition("<")
+    name, _, rest = (environ.get("CI_COMMIT_AUTHOR") or "").partition("<")
     if rest:
         author = Person(name.strip(), rest.rstrip().removesuffix(">").strip())
-    before = env.get("CI_COMMIT_BEFORE_SHA")
+    before = environ.get("CI_COMMIT_BEFORE_SHA")
     return Trigger(
         system="gitlab",
-        event=env.get("CI_PIPELINE_SOURCE"),
-        commit=env.get("CI_COMMIT_SHA"),
+        event=environ.get("CI_PIPELINE_SOURCE"),
+        commit=environ.get("CI_COMMIT_SHA"),
         before=None if not before or before == _NO_COMMIT else before,
-        message=env.get("CI_COMMIT_MESSAGE"),
+        message=environ.get("CI_COMMIT_MESSAGE"),
         author=author,
-        actors=tuple(a for a in (env.get("GITLAB_USER_LOGIN"),) if a),
-        source=read_source(env),
+        actors=tuple(a for a in (environ.get("GITLAB_USER_LOGIN"),) if a),
+        source=read_source(environ),
     )
 
 
@@ -195,21 +195,21 @@ def _person(value: object) -> Person | None:
     return Person(_text(value.get("name")) or "", _text(value.get("email")) or "")
 
 
-def read_system(env: Mapping[str, str]) -> str | None:
+def read_system(environ: Mapping[str, str]) -> str | None:
     """The CI running this job, by the forge kind it belongs to: github, gitlab, or None."""
-    if env.get("GITHUB_ACTIONS") == "true":
+    if environ.get("GITHUB_ACTIONS") == "true":
         return "github"
-    if env.get("GITLAB_CI") == "true":
+    if environ.get("GITLAB_CI") == "true":
         return "gitlab"
     return None
 
 
-def server_hosts(env: Mapping[str, str]) -> dict[str, set[str]]:
+def server_hosts(environ: Mapping[str, str]) -> dict[str, set[str]]:
     """The hosts each CI's server URL names (an Enterprise or self-managed instance), by
     the forge kind it belongs to; set whether or not that CI runs this job."""
     return {
-        "github": _hosts(env.get("GITHUB_SERVER_URL")),
-        "gitlab": _hosts(env.get("CI_SERVER_URL")),
+        "github": _hosts(environ.get("GITHUB_SERVER_URL")),
+        "gitlab": _hosts(environ.get("CI_SERVER_URL")),
     }
 
 
@@ -218,13 +218,13 @@ def _hosts(url: str | None) -> set[str]:
     return {host.lower()} if host else set()
 
 
-def mask_commands(env: Mapping[str, str], variables: Sequence[str]) -> list[str]:
+def mask_commands(environ: Mapping[str, str], variables: Sequence[str]) -> list[str]:
     """`::add-mask::` lines for every token variable set (`variables`: every forge kind's),
     under GitHub Actions only."""
-    if env.get("GITHUB_ACTIONS") != "true":
+    if environ.get("GITHUB_ACTIONS") != "true":
         return []
     names = dict.fromkeys(variables)
-    return [f"::add-mask::{env[n]}" for n in names if env.get(n, "").strip()]
+    return [f"::add-mask::{environ[n]}" for n in names if environ.get(n, "").strip()]
 
 
 DOTENV_LIMIT = 5 * 1024
@@ -242,16 +242,18 @@ def write_gitlab_dotenv(values: Mapping[str, str], path: str) -> None:
         handle.write(text)
 
 
-def write_github_outputs(outputs: Mapping[str, str], summary: str, env: Mapping[str, str]) -> None:
+def write_github_outputs(
+    outputs: Mapping[str, str], summary: str, environ: Mapping[str, str]
+) -> None:
     """Append step outputs to `$GITHUB_OUTPUT` and Markdown to `$GITHUB_STEP_SUMMARY`."""
-    if env.get("GITHUB_ACTIONS") != "true":
+    if environ.get("GITHUB_ACTIONS") != "true":
         return
-    output_file = env.get("GITHUB_OUTPUT")
+    output_file = environ.get("GITHUB_OUTPUT")
     if output_file:
         with open(output_file, "a", encoding="utf-8") as handle:
             for name, value in outputs.items():
                 handle.write(f"{name}={sinks.output_value(value)}\n")
-    summary_file = env.get("GITHUB_STEP_SUMMARY")
+    summary_file = environ.get("GITHUB_STEP_SUMMARY")
     if summary_file and summary:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(summary if summary.endswith("\n") else summary + "\n")

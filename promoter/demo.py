@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.errors import TargetNotFoundError
-from promoter.promotion import PromoteCommand, Result, promote
+from promoter.promotion import PromoteRequest, RepositoryRef, Result, promote
 from promoter.repo import run_git
 from promoter.tree import Identity
 
@@ -50,7 +50,7 @@ def run_demo(fixture: Path | None = None, keep: Path | None = None) -> Iterator[
             ("A newer build, 1.5.1: the promotion branch is updated", "production", newer),
         ]
         for title, env, image in steps:
-            result = promote(PromoteCommand(config_repo=str(remote), envs=(env,), images=(image,)))
+            result = promote(PromoteRequest(RepositoryRef(str(remote)), (env,), (image,)))
             command = f"promote --config-repo {remote} --env {env} --image {image}"
             yield Step(title, command, result, _log(remote))
         if keep is not None:
@@ -62,7 +62,7 @@ def run_demo(fixture: Path | None = None, keep: Path | None = None) -> Iterator[
 def _make_remote(source: Path, workdir: Path) -> Path:
     tree = workdir / "seed"
     shutil.copytree(source, tree)
-    env = {
+    environ = {
         "GIT_AUTHOR_NAME": DEMO_IDENTITY.name,
         "GIT_AUTHOR_EMAIL": DEMO_IDENTITY.email,
         "GIT_COMMITTER_NAME": DEMO_IDENTITY.name,
@@ -70,7 +70,7 @@ def _make_remote(source: Path, workdir: Path) -> Path:
     }
     run_git(["init", "-q", "-b", "main"], cwd=tree)
     run_git(["add", "-A"], cwd=tree)
-    run_git(["commit", "-q", "-m", "Initial config"], cwd=tree, env=env)
+    run_git(["commit", "-q", "-m", "Initial config"], cwd=tree, environ=environ)
     remote = workdir / "config.git"
     run_git(["clone", "-q", "--bare", str(tree), str(remote)], cwd=workdir)
     return remote

@@ -76,10 +76,10 @@ def is_secret_name(name: str) -> bool:
     return _SECRET_NAME.search(name.upper()) is not None
 
 
-def register_environment(env: Mapping[str, str]) -> None:
+def register_environment(environ: Mapping[str, str]) -> None:
     """Record every credential the run's environment holds, before anything can echo one:
     a token a server sends back is masked even when the run fails before using it."""
-    for name, value in env.items():
+    for name, value in environ.items():
         if is_secret_name(name) and value.strip():
             register(value.strip())
 

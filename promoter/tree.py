@@ -45,8 +45,10 @@ class Identity:
     email: str
 
 
-DEFAULT_AUTHOR = "promoter[bot] <promoter[bot]@users.noreply.github.com>"
-"""Who promoter commits as unless `--author` says otherwise (`Name <email>`)."""
+DEFAULT_IDENTITY = Identity("promoter[bot]", "promoter[bot]@users.noreply.github.com")
+"""Who promoter commits as unless `--author` says otherwise."""
+DEFAULT_AUTHOR = f"{DEFAULT_IDENTITY.name} <{DEFAULT_IDENTITY.email}>"
+"""The same identity as `--author` spells it (`Name <email>`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.promotion import PromoteCommand, RetryPolicy, promote
+from promoter.promotion import Delivery, PromoteRequest, RepositoryRef, RetryPolicy, promote
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,12 +37,11 @@ def test_promote_sign_uses_git_signing_config(tmp_path: Path) -> None:
     _git("clone", "-q", "--bare", str(work), str(remote), cwd=tmp_path)
 
     result = promote(
-        PromoteCommand(
-            config_repo=str(remote),
+        PromoteRequest(
+            RepositoryRef(str(remote)),
             envs=("staging",),
             images=("ghcr.io/acme/web:1.5.0",),
-            sign=True,
-            retry=RetryPolicy(attempts=1),
+            delivery=Delivery(sign=True, retry=RetryPolicy(attempts=1)),
         )
     )
 

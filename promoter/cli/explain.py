@@ -33,20 +33,11 @@ def command(
     output: str,
 ) -> int:
     """Show where each environment sets the image and what a promotion would do; no writes."""
-    from promoter.promotion import PromoteCommand
+    from promoter.promotion import RepositoryRef
     from promoter.queries.explain import explain
+    from promoter.queries.requests import ExplainRequest
 
-    report = explain(
-        PromoteCommand(
-            config_repo=config_repo,
-            envs=envs,
-            images=images,
-            app=app,
-            config_file=config_file,
-            base=base,
-            dry_run=True,
-            environ=dict(os.environ),
-        )
-    )
+    repo = RepositoryRef(config_repo, base=base, config_file=config_file, environ=dict(os.environ))
+    report = explain(ExplainRequest(repo, envs, images, app))
     print_explanation(report, output)
     return 0

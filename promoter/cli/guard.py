@@ -24,22 +24,14 @@ def command(
     For pipelines that decide before building anything: reads the CI's event (GitHub
     Actions, GitLab CI) the way a promotion would.
     """
-    from promoter.promotion import PromoteCommand
+    from promoter.promotion import LoopGuards
     from promoter.promotion.flow import guard
     from promoter.promotion.gate import as_facts
 
-    verdict = guard(
-        PromoteCommand(
-            config_repo="",
-            envs=(),
-            images=(),
-            author=author,
-            environ=dict(os.environ),
-            bot_actors=as_facts(bot_actors),
-            watch=as_facts(watch),
-            ignore=as_facts(ignore),
-        )
+    guards = LoopGuards(
+        bot_actors=as_facts(bot_actors), watch=as_facts(watch), ignore=as_facts(ignore)
     )
+    verdict = guard(guards, author, dict(os.environ))
     guard_name = verdict.guard.value if verdict.guard else None
     click.echo(
         sinks.json_document({"go": verdict.go, "guard": guard_name, "reason": verdict.reason})

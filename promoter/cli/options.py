@@ -24,7 +24,7 @@ from promoter.forges import KINDS
 from promoter.tree import DEFAULT_AUTHOR
 
 if TYPE_CHECKING:
-    from promoter.promotion import PromoteCommand
+    from promoter.promotion import RepositoryRef
 
 F = TypeVar("F", bound=Callable[..., Any])
 Check = Callable[[click.Context, click.Parameter, Any], Any]
@@ -266,16 +266,16 @@ def resolve_remote(
     return config_repo, forge or parent.get("forge"), api_url or parent.get("api_url")
 
 
-def remote_command(
-    config_repo: str | None, forge: str | None, api_url: str | None, **fields: Any
-) -> PromoteCommand:
-    """The command a subcommand that reaches a repository runs: its repository options (or
-    those given before it), the process environment read once, and its own `fields`."""
-    from promoter.promotion import PromoteCommand
+def repository(
+    config_repo: str | None, forge: str | None, api_url: str | None, no_clone: bool
+) -> RepositoryRef:
+    """The repository a subcommand reaches: its repository options (or those given before
+    it), with the process environment read once."""
+    from promoter.promotion import RepositoryRef
 
     config_repo, forge, api_url = resolve_remote(config_repo, forge, api_url)
-    return PromoteCommand(
-        config_repo=config_repo, forge=forge, api_url=api_url, environ=dict(os.environ), **fields
+    return RepositoryRef(
+        config_repo, forge=forge, api_url=api_url, no_clone=no_clone, environ=dict(os.environ)
     )
 
 

@@ -40,13 +40,11 @@ def command(
     promote plan --from staging --to production --all --output gitlab-pipeline > child.yml
     """
     from promoter.queries.plan import plan_fanout
+    from promoter.queries.requests import PlanRequest
 
     if not (apps or images or all_apps):
         raise click.UsageError("name the apps: --app NAME, --image REPOSITORY or --all")
-    command = opt.remote_command(
-        config_repo, forge, api_url, envs=(to_env,), images=images, no_clone=no_clone,
-        dry_run=True, to_env=to_env, from_env=from_env, apps=apps,
-    )  # fmt: skip
-    found = plan_fanout(command)
-    print_plan(found, output, per_job=per_job, config_repo=command.config_repo)
+    repo = opt.repository(config_repo, forge, api_url, no_clone)
+    found = plan_fanout(PlanRequest(repo, to_env, from_env, apps, images))
+    print_plan(found, output, per_job=per_job, config_repo=repo.url)
     return 0

@@ -169,7 +169,17 @@ def run(
         if len(apps) > 1:
             raise click.UsageError("--app is repeatable only with --to")
     app = apps[0] if apps and to_env is None else None
-    from promoter.promotion import PromoteCommand, mask_commands, promote
+    from promoter.promotion import (
+        Delivery,
+        LoopGuards,
+        PromoteFromRequest,
+        PromoteRequest,
+        RepositoryRef,
+        RollbackRequest,
+        Source,
+        mask_commands,
+        promote,
+    )
     from promoter.promotion.gate import as_facts
 
     environ = dict(os.environ)  # the CI environment, read once for the whole run
@@ -178,39 +188,34 @@ def run(
 
     if not config_repo:
         raise InputError("missing --config-repo (or PROMOTER_CONFIG_REPO)", field="--config-repo")
-    result = promote(
-        PromoteCommand(
-            config_repo=config_repo,
-            envs=envs,
-            images=images,
-            app=app,
-            config_file=config_file,
-            dry_run=dry_run,
-            mode=mode,
-            forge=forge,
-            base=base,
-            api_url=api_url,
-            auto_merge=auto_merge,
-            labels=labels,
-            no_clone=no_clone,
-            author=author,
-            skip_ci=skip_ci,
-            sign=sign,
-            allow_downgrade=allow_downgrade,
-            source_repo=source_repo,
-            source_commit=source_commit,
-            pipeline_url=pipeline_url,
-            environ=environ,
-            force=force,
-            bot_actors=as_facts(bot_actors),
-            watch=as_facts(watch),
-            ignore=as_facts(ignore),
-            to_env=to_env,
-            from_env=from_env,
-            apps=apps if to_env is not None else (),
-            rollback=rollback,
-            rollback_to=rollback_to,
+    repo = RepositoryRef(
+        config_repo, forge=forge, api_url=api_url, no_clone=no_clone, base=base,
+        config_file=config_file, environ=environ,
+    )  # fmt: skip
+    delivery = Delivery(
+        mode=mode, dry_run=dry_run, author=author, sign=sign, skip_ci=skip_ci,
+        auto_merge=auto_merge, labels=labels,
+    )  # fmt: skip
+    guards = LoopGuards(
+        force=force, bot_actors=as_facts(bot_actors), watch=as_facts(watch),
+        ignore=as_facts(ignore),
+    )  # fmt: skip
+    build = Source(source_repo, source_commit, pipeline_url)
+    request: PromoteRequest | PromoteFromRequest | RollbackRequest
+    if rollback:
+        request = RollbackRequest(
+            repo, envs[0], app, images, to=rollback_to, delivery=delivery, guards=guards
         )
-    )
+    elif to_env is not None:
+        request = PromoteFromRequest(
+            repo, to_env, from_env, apps, images, allow_downgrade=allow_downgrade, source=build,
+            delivery=delivery, guards=guards,
+        )  # fmt: skip
+    else:
+        request = PromoteRequest(
+            repo, envs, images, app, allow_downgrade=allow_downgrade, source=build,
+            delivery=delivery, guards=guards,
+        )  # fmt: skip
+    result = promote(request)
     print_result(result, output)
     return 3 if result.status.value == "blocked" else 0

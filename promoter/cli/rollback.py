@@ -30,15 +30,12 @@ def command(
     output: str,
 ) -> int:
     """Remove the hold a rollback placed: automated promotions of the app resume."""
-    from promoter.promotion import promote
+    from promoter.promotion import Delivery, ReleaseHoldRequest, promote
 
     if not (app or images):
         raise click.UsageError("name the app: --app NAME or --image REPOSITORY")
-    result = promote(
-        opt.remote_command(
-            config_repo, forge, api_url, envs=(env,), images=images, app=app, mode=mode,
-            no_clone=no_clone, dry_run=dry_run, release_hold=True,
-        )
-    )  # fmt: skip
+    repo = opt.repository(config_repo, forge, api_url, no_clone)
+    delivery = Delivery(mode=mode, dry_run=dry_run)
+    result = promote(ReleaseHoldRequest(repo, env, app, images, delivery=delivery))
     print_result(result, output)
     return 0

@@ -26,12 +26,10 @@ def command(
     output: str,
 ) -> int:
     """What runs where: apps × environments, how long, what is behind, held or frozen."""
+    from promoter.queries.requests import StatusRequest
     from promoter.queries.status import status
 
-    command = opt.remote_command(
-        config_repo, forge, api_url, envs=(), images=(), no_clone=no_clone, dry_run=True,
-        apps=apps,
-    )  # fmt: skip
-    found = status(command, history)
+    repo = opt.repository(config_repo, forge, api_url, no_clone)
+    found = status(StatusRequest(repo, apps, history))
     print_status(found, output)
     return 0

@@ -25,13 +25,10 @@ def command(
     output: str,
 ) -> int:
     """Why ENV runs the version it runs: config commit, request, source build, pipeline."""
+    from promoter.queries.requests import WhyRequest
     from promoter.queries.why import why
 
-    links = why(
-        opt.remote_command(
-            config_repo, forge, api_url, envs=(env,), images=images, app=app,
-            no_clone=no_clone, dry_run=True,
-        )
-    )  # fmt: skip
+    repo = opt.repository(config_repo, forge, api_url, no_clone)
+    links = why(WhyRequest(repo, env, app, images))
     print_why(links, output)
     return 0

@@ -92,13 +92,13 @@ class Credentials:
 
 
 def app_token(
-    repository_url: str, app_id: str, key: str, api_url: str | None, env: Mapping[str, str]
+    repository_url: str, app_id: str, key: str, api_url: str | None, environ: Mapping[str, str]
 ) -> Credentials:
     """A GitHub App installation token for the repository, minted now."""
     from promoter.forges.github import installation_token
 
     Secret(key)  # registered: a key echoed in an error is masked too
-    token = installation_token(repository_url, app_id, key, api_url, env)
+    token = installation_token(repository_url, app_id, key, api_url, environ)
     return Credentials(Secret(token), "x-access-token")
 
 

@@ -38,13 +38,13 @@ _COMPARE_FILES_LISTED = 300
 """The compare API lists at most this many files."""
 
 
-def api_url_for(repository_url: str, env: Mapping[str, str]) -> str:
+def api_url_for(repository_url: str, environ: Mapping[str, str]) -> str:
     """The REST root for a repository URL: api.github.com, `GITHUB_API_URL`, or GHES."""
     parts = urlsplit(repository_url)
     if parts.hostname == "github.com":
         return "https://api.github.com"
-    if env.get("GITHUB_API_URL"):
-        return env["GITHUB_API_URL"].rstrip("/")
+    if environ.get("GITHUB_API_URL"):
+        return environ["GITHUB_API_URL"].rstrip("/")
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}/api/v3"
 
@@ -63,7 +63,7 @@ def installation_token(
     app_id: str,
     private_key: str,
     api_url: str | None,
-    env: Mapping[str, str],
+    environ: Mapping[str, str],
 ) -> str:
     """Mint a GitHub App installation token for the repository (valid for an hour).
 
@@ -77,7 +77,7 @@ def installation_token(
     try:
         integration = GithubIntegration(
             auth=Auth.AppAuth(int(app_id), private_key),
-            base_url=(api_url or api_url_for(repository_url, env)).rstrip("/"),
+            base_url=(api_url or api_url_for(repository_url, environ)).rstrip("/"),
         )
         installation = integration.get_repo_installation(owner, name)
         return str(integration.get_access_token(installation.id).token)
@@ -107,7 +107,7 @@ class GitHubForge:
         api_url: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         write_interval: float | None = None,
-        env: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
         timeout: int = 30,
     ) -> None:
         from github import Auth, Github
@@ -118,11 +118,11 @@ class GitHubForge:
                 "write pull requests"
             )
         self.full_name = repository_name(repository_url)
-        env = env or {}
-        self.api_url = (api_url or api_url_for(repository_url, env)).rstrip("/")
+        environ = environ or {}
+        self.api_url = (api_url or api_url_for(repository_url, environ)).rstrip("/")
         interval = write_interval
         if interval is None:
-            interval = float(env.get("PROMOTER_GITHUB_WRITE_INTERVAL", "1.0"))
+            interval = float(environ.get("PROMOTER_GITHUB_WRITE_INTERVAL", "1.0"))
         self.client = Github(
             base_url=self.api_url,
             auth=Auth.Token(token.reveal()),

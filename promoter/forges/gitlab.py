@@ -43,13 +43,13 @@ _MERGE_ATTEMPTS = 4
 """Tries of the merge call while GitLab answers 405 (pipeline being created)."""
 
 
-def api_root(repository_url: str, env: Mapping[str, str]) -> str:
+def api_root(repository_url: str, environ: Mapping[str, str]) -> str:
     """The instance root python-gitlab wants (it appends /api/v4): `CI_SERVER_URL` (or
     `CI_API_V4_URL` without its `/api/v4`) when the repository lives there, which keeps a
     relative URL root; else the repository URL's scheme and host."""
     parts = urlsplit(repository_url)
     for name in ("CI_SERVER_URL", "CI_API_V4_URL"):
-        server = env.get(name, "").rstrip("/").removesuffix("/api/v4")
+        server = environ.get(name, "").rstrip("/").removesuffix("/api/v4")
         if server and urlsplit(server).hostname == parts.hostname:
             return server
     port = f":{parts.port}" if parts.port else ""
@@ -74,7 +74,7 @@ class GitLabForge:
         *,
         token: Secret | None,
         api_url: str | None = None,
-        env: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout: int = 30,
     ) -> None:
@@ -90,8 +90,8 @@ class GitLabForge:
                 "no GitLab token: set PROMOTER_TOKEN (or GITLAB_TOKEN) to a project access "
                 "token of the config project with the api scope"
             )
-        env = env or {}
-        root = (api_url or api_root(repository_url, env)).rstrip("/").removesuffix("/api/v4")
+        environ = environ or {}
+        root = (api_url or api_root(repository_url, environ)).rstrip("/").removesuffix("/api/v4")
         self.path = project_path(repository_url)
         self.client = _client_class(gitlab.Gitlab)(
             root, private_token=token.reveal(), timeout=timeout, retry_transient_errors=False

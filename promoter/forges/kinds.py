@@ -36,7 +36,7 @@ class Opener(Protocol):
         *,
         token: Secret | None,
         api_url: str | None,
-        env: Mapping[str, str],
+        environ: Mapping[str, str],
     ) -> Forge: ...
 
 
@@ -107,10 +107,10 @@ class ForgeKind:
         *,
         token: Secret | None = None,
         api_url: str | None = None,
-        env: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Forge:
         """The adapter; its client library loads only here."""
-        return self.opener(repository_url, token=token, api_url=api_url, env=env or {})
+        return self.opener(repository_url, token=token, api_url=api_url, environ=environ or {})
 
     def compare_url(self, repository_url: str, old: str, new: str) -> str | None:
         """The web page of `old...new` in a repository on this forge."""
@@ -197,11 +197,11 @@ def token_credentials(
 
 
 def _open_github(
-    repository_url: str, *, token: Secret | None, api_url: str | None, env: Mapping[str, str]
+    repository_url: str, *, token: Secret | None, api_url: str | None, environ: Mapping[str, str]
 ) -> Forge:
     from promoter.forges.github import GitHubForge
 
-    return GitHubForge(repository_url, token=token, api_url=api_url, env=env)
+    return GitHubForge(repository_url, token=token, api_url=api_url, environ=environ)
 
 
 def _is_github_host(host: str) -> bool:
@@ -254,7 +254,7 @@ def _github_source_changes(
         f"{server}/{repository}",
         token=Secret(token[1]),
         api_url=environ.get("GITHUB_API_URL"),
-        env=environ,
+        environ=environ,
     )
     return forge.changed_files(before, after)
 
@@ -265,11 +265,11 @@ JOB_TOKEN = "CI_JOB_TOKEN"
 
 
 def _open_gitlab(
-    repository_url: str, *, token: Secret | None, api_url: str | None, env: Mapping[str, str]
+    repository_url: str, *, token: Secret | None, api_url: str | None, environ: Mapping[str, str]
 ) -> Forge:
     from promoter.forges.gitlab import GitLabForge
 
-    return GitLabForge(repository_url, token=token, api_url=api_url, env=env)
+    return GitLabForge(repository_url, token=token, api_url=api_url, environ=environ)
 
 
 def _is_gitlab_host(host: str) -> bool:
@@ -308,7 +308,7 @@ def _check_job_token(repository_url: str, environ: Mapping[str, str]) -> None:
 
 
 def _open_local(
-    repository_url: str, *, token: Secret | None, api_url: str | None, env: Mapping[str, str]
+    repository_url: str, *, token: Secret | None, api_url: str | None, environ: Mapping[str, str]
 ) -> Forge:
     from promoter.forges.local import LocalForge
 

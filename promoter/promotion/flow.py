@@ -10,11 +10,9 @@ never a textual rebase. A target that already holds a newer version is `supersed
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,57 +29,90 @@ from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
 from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef, parse_image_ref
-from promoter.promotion import gate, policy, report, source, steps
-from promoter.promotion.command import PromoteCommand, RetryPolicy, parse_identity
+from promoter.promotion import gate, policy, report, steps
 from promoter.promotion.plan import parse_images, plan_environment
+from promoter.promotion.requests import (
+    Delivery,
+    LoopGuards,
+    PromoteFromRequest,
+    PromoteRequest,
+    ReleaseHoldRequest,
+    RetryPolicy,
+    RollbackRequest,
+    WriteRequest,
+    parse_identity,
+)
 from promoter.promotion.result import EnvironmentResult, Result, Stats, Status, overall
-from promoter.promotion.units import build_units, select_unit
+from promoter.promotion.unit import Unit
+from promoter.promotion.units import build_units
 from promoter.promotion.workspace import Options, Workspace, load_config, open_workspace
-from promoter.repo import parse_remote
 
 
-def promote(command: PromoteCommand) -> Result:
-    """Plan, and unless dry-run apply, the promotion of each image to each environment."""
-    if command.to_env is not None or command.rollback or command.release_hold:
-        images = repositories(command.images)
-        if command.to_env is not None:
-            command = dataclasses.replace(command, envs=(command.to_env,))
-        elif len(command.envs) != 1 or not (command.app or images):
-            raise InputError(
-                "--rollback and release-hold take one --env and the app (--app, or --image "
-                "REPOSITORY without promoter.yaml)",
-                field="--env",
-            )
+def promote(request: WriteRequest) -> Result:
+    """Plan, and unless dry-run apply, what `request` asks of its environments."""
+    if isinstance(request, PromoteRequest):
+        images = parse_images(request.images)
     else:
-        images = parse_images(command.images)
-    if not command.envs:
+        images = repositories(request.images)
+    if isinstance(request, (RollbackRequest, ReleaseHoldRequest)) and not (request.app or images):
+        raise InputError(
+            "--rollback and release-hold take the app (--app, or --image REPOSITORY without "
+            "promoter.yaml)",
+            field="--app",
+        )
+    envs = targets(request)
+    if not envs:
         raise InputError("no environment given", field="--env")
-    if command.mode is not None and command.mode not in configuration.MODES:
-        raise InputError(f"unknown mode {command.mode!r} (push or pull-request)", field="--mode")
-    for label in command.labels:
+    _check_delivery(request.delivery)
+    environ = request.repo.environ
+    evidence = gate.Evidence(environ)
+    dry_run = request.delivery.dry_run
+    if not request.guards.force:
+        verdict = gate.decide(request.guards.options(request.delivery.author), evidence)
+        if not verdict.go:
+            result = skipped(envs, verdict, dry_run)
+            report.publish(result, environ)
+            return result
+    url = request.repo.url
+    if "://" in url or is_repository(Path(url)):
+        result = _promote_remote(request, images, evidence)
+    elif not isinstance(request, PromoteRequest):
+        raise InputError(
+            f"{_flag(request)} reads the environments' history from a repository: give its "
+            "URL or a clone",
+            field=_flag(request),
+        )
+    else:
+        result = _promote_checkout(request, images, Path(url))
+    report.publish(result, environ)
+    return result
+
+
+def targets(request: WriteRequest) -> tuple[str, ...]:
+    """The environments `request` changes."""
+    if isinstance(request, PromoteRequest):
+        return request.envs
+    if isinstance(request, PromoteFromRequest):
+        return (request.to_env,)
+    return (request.env,)
+
+
+def _flag(request: WriteRequest) -> str:
+    if isinstance(request, PromoteFromRequest):
+        return "--to"
+    return "--rollback" if isinstance(request, RollbackRequest) else "release-hold"
+
+
+def _check_delivery(delivery: Delivery) -> None:
+    if delivery.mode is not None and delivery.mode not in configuration.MODES:
+        raise InputError(f"unknown mode {delivery.mode!r} (push or pull-request)", field="--mode")
+    for label in delivery.labels:
         if not re.fullmatch(configuration.LABEL_PATTERN, label):
             raise InputError(
                 f"{label!r}: a label has no commas and no surrounding spaces",
                 field="--label",
             )
-    evidence = gate.Evidence(command.environ)
-    if not command.force:
-        verdict = gate.decide(command.guard_options(), evidence)
-        if not verdict.go:
-            result = skipped(command.envs, verdict, command.dry_run)
-            report.publish(result, command.environ)
-            return result
-    if "://" in command.config_repo or is_repository(Path(command.config_repo)):
-        result = _promote_remote(command, images, evidence)
-    elif command.to_env is not None:
-        raise InputError(
-            "--to reads the source environment from a repository: give its URL or a clone",
-            field="--to",
-        )
-    else:
-        result = _promote_checkout(command, images, Path(command.config_repo))
-    report.publish(result, command.environ)
-    return result
+    parse_identity(delivery.author)  # a malformed --author is refused before anything runs
 
 
 def repositories(texts: Sequence[str]) -> list[ImageRef]:
@@ -100,9 +131,9 @@ def repositories(texts: Sequence[str]) -> list[ImageRef]:
     return found
 
 
-def guard(command: PromoteCommand) -> Verdict:
+def guard(guards: LoopGuards, author: str, environ: Mapping[str, str]) -> Verdict:
     """The loop guards alone (`promote guard`): may this CI run promote?"""
-    return gate.decide(command.guard_options(), gate.Evidence(command.environ))
+    return gate.decide(guards.options(author), gate.Evidence(environ))
 
 
 def skipped(envs: Sequence[str], verdict: Verdict, dry_run: bool) -> Result:
@@ -118,133 +149,79 @@ def is_repository(path: Path) -> bool:
     return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
 
 
-def _promote_checkout(command: PromoteCommand, images: list[ImageRef], root: Path) -> Result:
+def _promote_checkout(request: PromoteRequest, images: list[ImageRef], root: Path) -> Result:
     """Edit a directory in place: no git; committing is the caller's job."""
     if not root.is_dir():
         raise TargetNotFoundError("config repository not found", path=str(root))
-    config = load_config(root, command.config_file)
-    for env in command.envs:  # every environment is valid before the first write
-        plan_environment(
-            root, config, env, images, command.app, allow_downgrade=command.allow_downgrade
-        )
+    config = load_config(root, request.repo.config_file)
+    downgrade, dry_run = request.allow_downgrade, request.delivery.dry_run
+    for env in request.envs:  # every environment is valid before the first write
+        plan_environment(root, config, env, images, request.app, allow_downgrade=downgrade)
     environments = []
-    for env in command.envs:
+    for env in request.envs:
         mode = configuration.environment(config, env).mode if config else None
-        plan = plan_environment(
-            root, config, env, images, command.app, allow_downgrade=command.allow_downgrade
-        )
-        if not command.dry_run:
+        plan = plan_environment(root, config, env, images, request.app, allow_downgrade=downgrade)
+        if not dry_run:
             plan.write()
-        environments.append(plan.summarise(env, command.mode or mode))
-    return Result(overall([e.status for e in environments]), tuple(environments), command.dry_run)
+        environments.append(plan.summarise(env, request.delivery.mode or mode))
+    return Result(overall([e.status for e in environments]), tuple(environments), dry_run)
 
 
-def _options(command: PromoteCommand, images: list[ImageRef]) -> Options:
-    found = ci.read_source(command.environ)
+def _options(request: WriteRequest) -> Options:
+    delivery = request.delivery
     return Options(
-        images=tuple(images),
-        app=command.app,
-        config_file=command.config_file,
-        base=command.base,
-        mode=command.mode,
-        allow_downgrade=command.allow_downgrade,
-        dry_run=command.dry_run,
-        sign=command.sign,
-        skip_ci=command.skip_ci,
-        auto_merge=command.auto_merge,
-        labels=command.labels,
-        forced=command.force,
-        identity=parse_identity(command.author),
-        source=ci.Source(
-            command.source_repo or found.repository,
-            command.source_commit or found.commit,
-            command.pipeline_url or found.pipeline_url,
-        ),
+        mode=delivery.mode,
+        dry_run=delivery.dry_run,
+        sign=delivery.sign,
+        skip_ci=delivery.skip_ci,
+        auto_merge=delivery.auto_merge,
+        labels=delivery.labels,
+        identity=delivery.identity,
+        forced=request.guards.force,
     )
 
 
-def open_workspace_for(
-    command: PromoteCommand, images: list[ImageRef]
-) -> contextlib.AbstractContextManager[Workspace]:
-    """The workspace a run of `command` reads and writes through (the read-only
-    `queries` open theirs here too)."""
-    return open_workspace(
-        _options(command, images),
-        parse_remote(command.config_repo),
-        forge=command.forge,
-        api_url=command.api_url,
-        no_clone=command.no_clone,
-        env=command.environ,
+def _build(request: WriteRequest) -> ci.Source:
+    """The source build: what the command line says, the CI's variables for the rest."""
+    found = ci.read_source(request.repo.environ)
+    given = request.source if isinstance(request, (PromoteRequest, PromoteFromRequest)) else None
+    if given is None:
+        return found
+    return ci.Source(
+        given.repository or found.repository,
+        given.commit or found.commit,
+        given.pipeline_url or found.pipeline_url,
     )
 
 
 def _promote_remote(
-    command: PromoteCommand, images: list[ImageRef], evidence: gate.Evidence
+    request: WriteRequest, images: list[ImageRef], evidence: gate.Evidence
 ) -> Result:
     """Every environment validated on the tip before the first push, then each promoted
     with its own race loop; a failure after a push reports what already landed."""
     started = time.monotonic()
     stats = Stats()
+    dry_run = request.delivery.dry_run
     environments: list[EnvironmentResult] = []
     workspace: Workspace | None = None
     try:
-        with open_workspace_for(command, images) as workspace:
-            if not command.force:
-                verdict = _configured_guards(command, images, workspace, evidence)
+        with open_workspace(request.repo, _options(request)) as workspace:
+            if not request.guards.force:
+                verdict = _configured_guards(request, images, workspace, evidence)
                 if not verdict.go:
-                    return skipped(command.envs, verdict, command.dry_run)
-            units = build_units(command, images, workspace)
-            origin = (
-                source.source_env(workspace, command.to_env, command.from_env)
-                if (command.to_env)
-                else None
-            )
+                    return skipped(targets(request), verdict, dry_run)
+            units = build_units(request, images, workspace, _build(request))
             now = datetime.now(timezone.utc)
-            settled: dict[int, EnvironmentResult] = {}
-            selected: list[Options] = []
-            for index, unit in enumerate(units):
-                select_unit(workspace, unit, origin)
-                selected.append(workspace.options)  # provenance read once per unit
-                env = unit.env
-                planned = steps.plan(workspace, steps.check_out(workspace, env, fresh=False), env)
-                planned = policy.judge(workspace, planned, now)
-                if planned.result.status is Status.BLOCKED:
-                    settled[index] = planned.result
-                    continue
-                if planned.mode == "push" and not command.dry_run:
-                    verdict = steps.check_loop(workspace, planned)
-                    if not verdict.go and verdict.guard is not None:
-                        reason = f"{verdict.guard.value}: {verdict.reason}"
-                        settled[index] = EnvironmentResult(
-                            env, Status.SKIPPED, mode="push", base=planned.base, skip_reason=reason
-                        )
-            if (
-                settled
-                and len(settled) == len(units)
-                and any(r.status is not Status.SKIPPED for r in settled.values())
-            ):
-                return Result(
-                    overall([r.status for r in settled.values()]),
-                    tuple(settled[i] for i in range(len(units))),
-                    command.dry_run,
-                    stats,
-                )
+            settled = _validate(workspace, units, now)
             if settled and len(settled) == len(units):
-                first = settled[0].skip_reason or ""
-                guard, _, reason = first.partition(": ")
-                return Result(
-                    Status.SKIPPED, tuple(settled.values()), command.dry_run, stats,
-                    skip=(guard, reason),
-                )  # fmt: skip
+                return _settled(settled, dry_run, stats)
             for index, unit in enumerate(units):
                 if index in settled:
                     environments.append(settled[index])
                     continue
-                workspace.options = selected[index]
                 try:
-                    environments.append(
-                        _environment(workspace, unit.env, command.retry, stats, now)
-                    )
+                    retry = request.delivery.retry
+                    environments.append(_environment(workspace, unit, retry, stats, now))
                 except PromoterError as error:
                     if not any(e.pushed for e in environments):
                         raise
@@ -256,7 +233,38 @@ def _promote_remote(
             _record(stats, workspace, started)
     status = overall([e.status for e in environments])
     warnings = _warnings(environments, workspace.credential_variable if workspace else "")
-    return Result(status, tuple(environments), command.dry_run, stats, warnings=warnings)
+    return Result(status, tuple(environments), dry_run, stats, warnings=warnings)
+
+
+def _validate(ws: Workspace, units: Sequence[Unit], now: datetime) -> dict[int, EnvironmentResult]:
+    """Every unit planned and judged on the tip before anything is pushed: the results of
+    those that are settled already (blocked by a policy, or skipped by the loop breaker);
+    a unit that cannot be planned raises here, before the first push."""
+    settled: dict[int, EnvironmentResult] = {}
+    for index, unit in enumerate(units):
+        checkout = steps.check_out(ws, unit.env, fresh=False)
+        planned = policy.judge(ws, steps.plan(ws, checkout, unit), now)
+        if planned.result.status is Status.BLOCKED:
+            settled[index] = planned.result
+            continue
+        if planned.mode == "push" and not ws.options.dry_run:
+            verdict = steps.check_loop(ws, planned)
+            if not verdict.go and verdict.guard is not None:
+                reason = f"{verdict.guard.value}: {verdict.reason}"
+                settled[index] = EnvironmentResult(
+                    unit.env, Status.SKIPPED, mode="push", base=planned.base, skip_reason=reason
+                )
+    return settled
+
+
+def _settled(settled: dict[int, EnvironmentResult], dry_run: bool, stats: Stats) -> Result:
+    """The run's result when no unit is left to land: blocked (exit 3) if any unit is,
+    else skipped with the first unit's guard and reason."""
+    results = tuple(settled[i] for i in range(len(settled)))
+    if any(r.status is not Status.SKIPPED for r in results):
+        return Result(overall([r.status for r in results]), results, dry_run, stats)
+    guard, _, reason = (results[0].skip_reason or "").partition(": ")
+    return Result(Status.SKIPPED, results, dry_run, stats, skip=(guard, reason))
 
 
 def _warnings(environments: Sequence[EnvironmentResult], variable: str) -> tuple[str, ...]:
@@ -281,19 +289,20 @@ def _warnings(environments: Sequence[EnvironmentResult], variable: str) -> tuple
 
 
 def _configured_guards(
-    command: PromoteCommand, images: list[ImageRef], ws: Workspace, evidence: gate.Evidence
+    request: WriteRequest, images: list[ImageRef], ws: Workspace, evidence: gate.Evidence
 ) -> Verdict:
     """promoter.yaml's own guard settings, checked on the base tip's config."""
-    checkout = ws.check_out(command.base or ws.default_branch, fetch=False)
+    checkout = ws.check_out(request.repo.base or ws.default_branch, fetch=False)
     if checkout.config is None:
         return GO
-    return gate.decide_configured(command.guard_options(), evidence, checkout.config, images)
+    options = request.guards.options(request.delivery.author)
+    return gate.decide_configured(options, evidence, checkout.config, images)
 
 
 def _environment(
-    ws: Workspace, env: str, retry: RetryPolicy, stats: Stats, now: datetime
+    ws: Workspace, unit: Unit, retry: RetryPolicy, stats: Stats, now: datetime
 ) -> EnvironmentResult:
-    """One environment's steps, repeated from scratch on the new tip after a lost race."""
+    """One unit's steps, repeated from scratch on the new tip after a lost race."""
     retrying = Retrying(
         stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.max_seconds),
         wait=wait_random_exponential(multiplier=retry.multiplier, max=retry.max_wait),
@@ -305,14 +314,15 @@ def _environment(
     for attempt in retrying:
         with attempt:
             stats.attempts += 1
-            result = _attempt(ws, env, now, fresh=attempt.retry_state.attempt_number > 1)
+            result = _attempt(ws, unit, now, fresh=attempt.retry_state.attempt_number > 1)
     assert result is not None
     return result
 
 
-def _attempt(ws: Workspace, env: str, now: datetime, *, fresh: bool) -> EnvironmentResult:
+def _attempt(ws: Workspace, unit: Unit, now: datetime, *, fresh: bool) -> EnvironmentResult:
     """Everything from the branch tip to a pushed commit; safe to repeat from scratch."""
-    planned = policy.judge(ws, steps.plan(ws, steps.check_out(ws, env, fresh=fresh), env), now)
+    checkout = steps.check_out(ws, unit.env, fresh=fresh)
+    planned = policy.judge(ws, steps.plan(ws, checkout, unit), now)
     result = planned.result
     if result.status is Status.BLOCKED:
         return result

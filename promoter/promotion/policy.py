@@ -38,18 +38,18 @@ def judge(ws: Workspace, planned: Planned, now: datetime) -> Planned:
     """`planned`, blocked by the first policy that stops it, or (forced) with the
     overridden rules recorded and a hold it overrides lifted; a rollback records its hold,
     a release removes one."""
-    options = ws.options
-    if options.hold is not None or options.release:
-        return _hold_change(ws, planned)
+    unit = planned.unit
+    if unit.hold is not None or unit.release:
+        return _hold_change(planned)
     if planned.result.status not in (Status.CHANGED, Status.SUPERSEDED):
         return planned
     blocks = check(ws, planned, now)
     if not blocks:
         return planned
-    if options.forced:
+    if ws.options.forced:
         lifted = [b for b in blocks if b.rule == "hold"]
         if lifted:
-            _write_holds(planned, _without_holds(ws, planned))
+            _write_holds(planned, _without_holds(planned))
             planned = _resummarise(planned)
         result = dataclasses.replace(planned.result, overrides=tuple(b.line() for b in blocks))
         return dataclasses.replace(planned, result=result)
@@ -68,12 +68,11 @@ def judge(ws: Workspace, planned: Planned, now: datetime) -> Planned:
 def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
     """Every rule that stops `planned` now, holds first. Holds apply with or without
     promoter.yaml (a zero-config rollback holds too); the rest come from its policies."""
-    checkout = planned.checkout
+    checkout, unit, settings = planned.checkout, planned.unit, planned.settings
     holds = configuration.parse_holds(_read(planned, configuration.HOLD_FILE) or "")
     found: list[Block | None] = [
-        hold_block(holds, checkout.config, planned.env, image) for image in ws.options.images
+        hold_block(holds, checkout.config, planned.env, image) for image in unit.images
     ]
-    settings = checkout.settings(planned.env)
     if settings is None:  # zero-config: the repository's own freeze file still holds
         freezes = _freeze_file(planned, planned.env)
         found.append(policies.window(configuration.Policies(), freezes, now))
@@ -82,7 +81,7 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
     found.append(policies.review(rules, planned.mode, planned.env))
     freezes = rules.freeze + _freeze_file(planned, planned.env)
     found.append(policies.window(rules, freezes, now))
-    if rules.no_downgrade and ws.options.promoting_from and planned.plan.superseded:
+    if rules.no_downgrade and unit.promoting_from and planned.plan.superseded:
         first = planned.plan.superseded[0]
         app = first.image.rsplit("/", 1)[-1]
         found.append(
@@ -95,8 +94,8 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
                 f"environments.{planned.env}.policies.soak needs environments."
                 f"{planned.env}.from: the environment the version must have run in"
             )
-        for image in ws.options.images:
-            reached = reached_at(ws, source, image, ws.options.app)
+        for image in unit.images:
+            reached = reached_at(ws, source, image, unit.app)
             culprit = None
             if reached is not None and reached - now > policies.CLOCK_SKEW:
                 culprit = _dated_by(ws, source, reached)
@@ -229,13 +228,13 @@ def _read(planned: Planned, name: str) -> str | None:
     return planned.checkout.control_file(name, planned.env)
 
 
-def _hold_change(ws: Workspace, planned: Planned) -> Planned:
+def _hold_change(planned: Planned) -> Planned:
     """A rollback adds its hold (replacing the app's earlier one); a release removes it."""
-    options = ws.options
+    wanted = planned.unit.hold
     current = _read(planned, configuration.HOLD_FILE)
-    apps = _owners(ws, planned)
-    if options.hold is not None:
-        hold = dataclasses.replace(options.hold, app=apps[0]) if apps else options.hold
+    apps = _owners(planned)
+    if wanted is not None:
+        hold = dataclasses.replace(wanted, app=apps[0]) if apps else wanted
         _write_holds(planned, configuration.add_hold(current, hold))
         was = hold.reason.removeprefix("rollback from ")
         title = f"Roll back {hold.app} in {planned.env}: {was} → {hold.version}"
@@ -250,20 +249,20 @@ def _hold_change(ws: Workspace, planned: Planned) -> Planned:
     return dataclasses.replace(planned, result=dataclasses.replace(planned.result, title=title))
 
 
-def _without_holds(ws: Workspace, planned: Planned) -> str:
+def _without_holds(planned: Planned) -> str:
     text = _read(planned, configuration.HOLD_FILE) or ""
-    for app in _owners(ws, planned):
+    for app in _owners(planned):
         text = configuration.remove_hold(text, planned.env, app)
     return text
 
 
-def _owners(ws: Workspace, planned: Planned) -> list[str]:
+def _owners(planned: Planned) -> list[str]:
     """The apps the unit's holds are keyed by: each image's owner (`--app` as the run
     named it only when it names no image)."""
-    config = planned.checkout.config
-    found = [owner(config, image) for image in ws.options.images]
-    if not found and ws.options.app:
-        found.append(ws.options.app)
+    config, unit = planned.checkout.config, planned.unit
+    found = [owner(config, image) for image in unit.images]
+    if not found and unit.app:
+        found.append(unit.app)
     return list(dict.fromkeys(found))
 
 

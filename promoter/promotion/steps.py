@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from promoter import config as configuration
 from promoter.errors import LoopError, OperationalError, PromoterError
 from promoter.forges import ChangeRequestSpec, Outcome
 from promoter.guards import GO, Guard, Verdict, breaker, parse_trailers
@@ -25,18 +26,25 @@ from promoter.promotion.message import (
 )
 from promoter.promotion.plan import EnvironmentPlan, app_names
 from promoter.promotion.result import EnvironmentResult, Landing, PullRequestInfo, Status
+from promoter.promotion.unit import Unit
 from promoter.promotion.workspace import Checkout, Workspace
 
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """An environment planned on a checkout: what would change, and how it lands."""
+    """A unit planned on a checkout: what would change, and how it lands. The
+    environment's settings are read once, here, from the checkout's promoter.yaml."""
 
-    env: str
+    unit: Unit
     checkout: Checkout
+    settings: configuration.Environment | None
     mode: str
     plan: EnvironmentPlan
     result: EnvironmentResult
+
+    @property
+    def env(self) -> str:
+        return self.unit.env
 
     @property
     def base(self) -> str:
@@ -45,18 +53,19 @@ class Planned:
 
 def check_out(ws: Workspace, env: str, *, fresh: bool) -> Checkout:
     """The tip of the branch `env` promotes into (`fresh`: read again after a lost race)."""
-    branch = ws.options.base or ws.default_branch
+    branch = ws.repo.base or ws.default_branch
     checkout = ws.check_out(branch, fetch=fresh)
     settings = checkout.settings(env)
-    base = ws.options.base or (settings.base if settings else None) or ws.default_branch
+    base = ws.repo.base or (settings.base if settings else None) or ws.default_branch
     return checkout if base == branch else ws.check_out(base, fetch=True)
 
 
-def plan(ws: Workspace, checkout: Checkout, env: str) -> Planned:
-    settings = checkout.settings(env)
+def plan(ws: Workspace, checkout: Checkout, unit: Unit) -> Planned:
+    settings = checkout.settings(unit.env)
     mode = ws.options.mode or (settings.mode if settings else "pull-request")
-    planned = ws.plan(checkout, env)
-    return Planned(env, checkout, mode, planned, planned.summarise(env, mode, checkout.branch))
+    planned = ws.plan(checkout, unit)
+    result = planned.summarise(unit.env, mode, checkout.branch)
+    return Planned(unit, checkout, settings, mode, planned, result)
 
 
 BREAKER_COMMITS = 5
@@ -76,7 +85,7 @@ def check_loop(ws: Workspace, planned: Planned) -> Verdict:
     verdict = breaker(_chain(history), time.time(), limit=BREAKER_COMMITS, minutes=BREAKER_MINUTES)
     if not verdict.go:
         raise LoopError(f"{planned.base}: circuit breaker: {verdict.reason}; nothing was pushed")
-    source = ws.options.source.commit
+    source = planned.unit.source.commit
     if source is None or ws.options.forced:
         return GO
     wanted = {f"{SOURCE_TRAILER}: {source}", f"{ENV_TRAILER}: {planned.env}"}
@@ -125,15 +134,15 @@ def build_tree(planned: Planned) -> str:
 
 def commit(ws: Workspace, planned: Planned, tree: str, *, skip_ci: bool = False) -> str:
     """One commit of `tree` on the base tip, with promoter's message and trailers."""
-    options = ws.options
+    options, unit = ws.options, planned.unit
     message = commit_message(
-        planned.env,
+        unit.env,
         planned.result,
-        list(options.images),
-        options.source,
+        list(unit.images),
+        unit.source,
         skip_ci=skip_ci,
         forced=options.forced,
-        promoted_from=options.promoting_from,
+        promoted_from=unit.promoting_from,
     )
     return ws.store.write_commit(
         tree, planned.checkout.tip, message, identity=options.identity, sign=options.sign
@@ -157,7 +166,7 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
     """Pull-request mode: rebuild `promote/<env>/<app>` as base tip + one commit, push it
     with a lease, and open or update its request (create-or-update, never a second one)."""
     store, forge, base = ws.store, ws.forge, planned.base
-    branch = _branch(ws, planned)
+    branch = _branch(planned)
     hint = forge.review_hint(base, branch)
     tree = build_tree(planned)
     current = store.remote_branch(branch)
@@ -195,10 +204,9 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
 
 
 def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInfo | None:
-    forge, options = ws.forge, ws.options
+    forge, options, unit, settings = ws.forge, ws.options, planned.unit, planned.settings
     if not forge.has_requests:
         return None
-    settings = planned.checkout.settings(planned.env)
     outcome, request = forge.open_or_update(
         ChangeRequestSpec(
             head=branch,
@@ -207,10 +215,10 @@ def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInf
             body=pull_request_body(
                 planned.env,
                 planned.result,
-                list(options.images),
-                options.source,
-                promoted_from=options.promoting_from,
-                compare_url=options.compare_url,
+                list(unit.images),
+                unit.source,
+                promoted_from=unit.promoting_from,
+                compare_url=unit.compare_url,
             ),
             labels=tuple(dict.fromkeys((*(settings.labels if settings else ()), *options.labels))),
             reviewers=tuple(settings.reviewers) if settings else (),
@@ -224,7 +232,7 @@ def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInf
 
 def retire(ws: Workspace, planned: Planned) -> None:
     """The base already holds the change: close the now pointless request, drop its branch."""
-    branch = _branch(ws, planned)
+    branch = _branch(planned)
     current = ws.store.remote_branch(branch)
     if current is None:
         return
@@ -238,17 +246,17 @@ def retire(ws: Workspace, planned: Planned) -> None:
     ws.store.delete_branch(branch, lease=current)
 
 
-def _branch(ws: Workspace, planned: Planned) -> str:
-    config, options = planned.checkout.config, ws.options
-    return branch_name(planned.env, app_names(config, planned.env, options.images, options.app))
+def _branch(planned: Planned) -> str:
+    config, unit = planned.checkout.config, planned.unit
+    return branch_name(unit.env, app_names(config, unit.env, unit.images, unit.app))
 
 
 def _superseded_on(ws: Workspace, planned: Planned, commit: str) -> EnvironmentPlan | None:
     """The branch's plan when the branch already holds a newer version than requested."""
-    if ws.options.allow_downgrade:
+    if planned.unit.allow_downgrade:
         return None
     try:
-        found = ws.plan(ws.check_out_commit(planned.checkout, commit), planned.env)
+        found = ws.plan(ws.check_out_commit(planned.checkout, commit), planned.unit)
     except PromoterError:
         return None
     return found if found.superseded else None

@@ -29,37 +29,26 @@ from promoter.imageref import ImageRef
 from promoter.promotion import deployed
 from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.plan import EnvironmentPlan, is_yaml_path, needed_paths, plan_environment
+from promoter.promotion.requests import RepositoryRef
+from promoter.promotion.unit import Unit
 from promoter.repo import Auth, Remote, open_clone, parse_remote
-from promoter.tree import GitStats, Identity, Snapshot, Store
+from promoter.tree import DEFAULT_IDENTITY, GitStats, Identity, Snapshot, Store
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """What the command asks of every environment (the flow's part of `PromoteCommand`)."""
+    """How the run lands every unit, set once when the workspace opens (the read-only
+    queries take the defaults)."""
 
-    images: tuple[ImageRef, ...]
-    app: str | None
-    config_file: Path | None
-    base: str | None
-    mode: str | None
-    allow_downgrade: bool
-    dry_run: bool
-    sign: bool
-    skip_ci: bool
-    auto_merge: bool
-    identity: Identity
-    source: ci.Source
-    forced: bool = False
-    hold: configuration.Hold | None = None
-    """A rollback: the hold it records for the environment and app."""
-    release: bool = False
-    """`promote release-hold`: the run removes the app's hold and changes nothing else."""
-    compare_url: str | None = None
-    """For a `--to` run: the source range between the build running and the one promoted."""
-    promoting_from: str | None = None
-    """The source environment of a `--to` run (its downgrades are blocked, not skipped)."""
+    mode: str | None = None
+    dry_run: bool = True
+    sign: bool = False
+    skip_ci: bool = False
+    auto_merge: bool = False
     labels: tuple[str, ...] = ()
     """Added to the environment's labels on every request (`--label`)."""
+    identity: Identity = DEFAULT_IDENTITY
+    forced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +86,7 @@ class Checkout:
 class Workspace:
     """The store, the lazily opened forge, and a temporary directory for checkouts."""
 
+    repo: RepositoryRef
     options: Options
     store: Store
     workdir: Path
@@ -139,7 +129,7 @@ class Workspace:
             return known
         snapshot = Snapshot(self.store, tip)
         root = Path(tempfile.mkdtemp(prefix="tree-", dir=self.workdir))
-        if self.options.config_file is None:
+        if self.repo.config_file is None:
             snapshot.materialise(configuration.CONFIG_NAMES, root)
         checkout = Checkout(branch, tip, snapshot, root, self._config(root))
         self._checkouts[(branch, tip)] = checkout
@@ -148,7 +138,7 @@ class Workspace:
     def _config(self, root: Path) -> configuration.Config | None:
         """promoter.yaml of a checkout, parsed once per content: validation and every retry
         read the same file, and parsing it is most of a run's own CPU time."""
-        path = self.options.config_file or configuration.find_config(root)
+        path = self.repo.config_file or configuration.find_config(root)
         if path is None:
             return None
         key = configuration.read_config(path, root=root)  # never through a symlink
@@ -163,17 +153,16 @@ class Workspace:
             checkout.branch, commit, Snapshot(self.store, commit), root, checkout.config
         )
 
-    def plan(self, checkout: Checkout, env: str) -> EnvironmentPlan:
-        """Plan `env` on `checkout`: configured targets, or the repository's own structure."""
-        options = self.options
-        repo_files = self._materialise(checkout, env, options.images, options.app)
+    def plan(self, checkout: Checkout, unit: Unit) -> EnvironmentPlan:
+        """Plan `unit` on `checkout`: configured targets, or the repository's own structure."""
+        repo_files = self._materialise(checkout, unit.env, unit.images, unit.app)
         return plan_environment(
             checkout.root,
             checkout.config,
-            env,
-            options.images,
-            options.app,
-            allow_downgrade=options.allow_downgrade,
+            unit.env,
+            unit.images,
+            unit.app,
+            allow_downgrade=unit.allow_downgrade,
             repo_files=repo_files,
         )
 
@@ -219,20 +208,20 @@ class _ForgeOpener:
     def __init__(
         self, kind: ForgeKind, remote: Remote, credentials: Credentials | None,
         api_url: str | None,
-        env: Mapping[str, str],
+        environ: Mapping[str, str],
     ) -> None:  # fmt: skip
         self.kind = kind
         self.remote = remote
         self.credentials = credentials
         self.api_url = api_url
-        self.env = env
+        self.environ = environ
 
     def __call__(self) -> Forge:
         return self.kind.open(
             self.remote.url,
             token=self.credentials.token if self.credentials else None,
             api_url=self.api_url,
-            env=self.env,
+            environ=self.environ,
         )
 
 
@@ -294,29 +283,22 @@ def check_config_repo(text: str) -> Remote:
 
 
 @contextmanager
-def open_workspace(
-    options: Options,
-    remote: Remote,
-    *,
-    forge: str | None,
-    api_url: str | None,
-    no_clone: bool,
-    env: Mapping[str, str],
-) -> Iterator[Workspace]:
-    """The store for `remote` in a temporary directory, removed (with the store's
+def open_workspace(repo: RepositoryRef, options: Options | None = None) -> Iterator[Workspace]:
+    """The store for `repo` in a temporary directory, removed (with the store's
     processes) when the run ends."""
-    if options.base is not None:
-        check_branch(options.base)
-    kind = forge_kind(forge, remote, env)
-    credentials = find_credentials(kind, remote, env, api_url)
-    opener = _ForgeOpener(kind, remote, credentials, api_url, env)
+    remote = parse_remote(repo.url)
+    if repo.base is not None:
+        check_branch(repo.base)
+    kind = forge_kind(repo.forge, remote, repo.environ)
+    credentials = find_credentials(kind, remote, repo.environ, repo.api_url)
+    opener = _ForgeOpener(kind, remote, credentials, repo.api_url, repo.environ)
     stats = GitStats()
     sweep_stale(Path(tempfile.gettempdir()))
     workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
     store: Store | None = None
     try:
         opened: Forge | None = None
-        if no_clone:
+        if repo.no_clone:
             opened = opener()
             store = opened.store(stats)
         else:
@@ -324,32 +306,34 @@ def open_workspace(
             if credentials is not None and remote.origin is not None:
                 auth = Auth(credentials.token, remote.origin, credentials.user)
             store = open_clone(
-                remote, workdir / "repo.git", branch=options.base, auth=auth, stats=stats
+                remote, workdir / "repo.git", branch=repo.base, auth=auth, stats=stats
             )
         variable = credentials.variable if credentials else ""
-        yield Workspace(options, store, workdir, opener, stats, opened, variable)
+        yield Workspace(repo, options or Options(), store, workdir, opener, stats, opened, variable)
     finally:
         if store is not None:
             store.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def forge_kind(name: str | None, remote: Remote, env: Mapping[str, str]) -> ForgeKind:
+def forge_kind(name: str | None, remote: Remote, environ: Mapping[str, str]) -> ForgeKind:
     """The kind `--forge` names, else the one the remote's host (or the CI) says."""
     if name:
         return forges.kind(name)
-    return forges.infer(remote.host, servers=ci.server_hosts(env), running=ci.read_system(env))
+    return forges.infer(
+        remote.host, servers=ci.server_hosts(environ), running=ci.read_system(environ)
+    )
 
 
 def find_credentials(
-    kind: ForgeKind, remote: Remote, env: Mapping[str, str], api_url: str | None
+    kind: ForgeKind, remote: Remote, environ: Mapping[str, str], api_url: str | None
 ) -> Credentials | None:
     """The run's one credential, as the forge kind looks it up (`PROMOTER_TOKEN`, else a
     GitHub App's installation token, else the token the forge's CI jobs usually carry).
     None for a local remote."""
     if remote.origin is None:
         return None
-    return kind.credentials(remote.url, env, api_url)
+    return kind.credentials(remote.url, environ, api_url)
 
 
 def load_config(root: Path, config_file: Path | None) -> configuration.Config | None:

@@ -20,10 +20,12 @@ from promoter import environments
 from promoter.environments import EnvironmentView, RepoFiles
 from promoter.errors import InputError, PromoterError
 from promoter.imageref import ImageRef
-from promoter.promotion.command import PromoteCommand
 from promoter.promotion.files import SnapshotFiles
-from promoter.promotion.flow import is_repository, open_workspace_for
+from promoter.promotion.flow import is_repository
 from promoter.promotion.plan import parse_images, plan_environment
+from promoter.promotion.unit import Unit
+from promoter.promotion.workspace import open_workspace
+from promoter.queries.requests import ExplainRequest
 from promoter.yamlfile import YAML_SUFFIXES
 
 
@@ -66,30 +68,24 @@ class Report:
         }
 
 
-def explain(command: PromoteCommand) -> Report:
-    """What a promotion of `command` would touch per environment, and why; read-only."""
-    if not command.envs:
+def explain(request: ExplainRequest) -> Report:
+    """What a promotion of `request` would touch per environment, and why; read-only."""
+    repo, envs, app = request.repo, request.envs, request.app
+    if not envs:
         raise InputError("no environment given", field="--env")
-    path = Path(command.config_repo)
-    if (
-        "://" not in command.config_repo
-        and path.is_dir()
-        and ((path / ".git").exists() or not is_repository(path))
-    ):
-        return explain_directory(
-            path, command.config_file, command.envs, command.images, command.app
-        )
-    images = parse_images(command.images)
-    with open_workspace_for(command, images) as ws:
-        checkout = ws.check_out(command.base or ws.default_branch, fetch=False)
+    path = Path(repo.url)
+    local = "://" not in repo.url and path.is_dir()
+    if local and ((path / ".git").exists() or not is_repository(path)):
+        return explain_directory(path, repo.config_file, envs, request.images, app)
+    images = parse_images(request.images)
+    with open_workspace(repo) as ws:
+        checkout = ws.check_out(repo.base or ws.default_branch, fetch=False)
         files = SnapshotFiles(checkout.snapshot, checkout.root, {i.app_name for i in images})
         if checkout.config is not None:
-            for env in command.envs:
+            for env in envs:
                 with contextlib.suppress(PromoterError):  # explained below
-                    ws.plan(checkout, env)  # materialises the targets
-        return explain_files(
-            files, checkout.root, checkout.config, command.envs, images, command.app
-        )
+                    ws.plan(checkout, Unit(env, app, tuple(images)))  # materialises the targets
+        return explain_files(files, checkout.root, checkout.config, envs, images, app)
 
 
 def explain_files(

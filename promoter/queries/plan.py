@@ -7,23 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from promoter.errors import InputError, NotAVersionError, PromoterError
+from promoter.errors import NotAVersionError, PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion import policy, source, steps
-from promoter.promotion.command import PromoteCommand
-from promoter.promotion.flow import open_workspace_for, repositories
-from promoter.promotion.workspace import Workspace
+from promoter.promotion.flow import repositories
+from promoter.promotion.workspace import Workspace, open_workspace
 from promoter.queries.fanout import Fanout, Pending
+from promoter.queries.requests import PlanRequest
 
 
-def plan_fanout(command: PromoteCommand) -> Fanout:
+def plan_fanout(request: PlanRequest) -> Fanout:
     """What `promote --to` would change, app by app; nothing is written."""
-    if command.to_env is None:
-        raise InputError("missing --to", field="--to")
-    images = repositories(command.images)
-    with open_workspace_for(command, images) as ws:
-        src, found = pending(ws, command.to_env, command.from_env, command.apps, images)
-    return Fanout(src, command.to_env, tuple(found))
+    images = repositories(request.images)
+    with open_workspace(request.repo) as ws:
+        src, found = pending(ws, request.to_env, request.from_env, request.apps, images)
+    return Fanout(src, request.to_env, tuple(found))
 
 
 def pending(

@@ -18,9 +18,8 @@ from promoter import policies
 from promoter.errors import InputError, NotAVersionError, PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
-from promoter.promotion.command import PromoteCommand
-from promoter.promotion.flow import open_workspace_for
-from promoter.promotion.workspace import Checkout, Workspace
+from promoter.promotion.workspace import Checkout, Workspace, open_workspace
+from promoter.queries.requests import StatusRequest
 from promoter.tree import Entry, entries_at
 from promoter.versions import compare_versions
 
@@ -64,10 +63,10 @@ class Board:
         return self.cells.get((app, env))
 
 
-def status(command: PromoteCommand, history: int = 30) -> Board:
+def status(request: StatusRequest) -> Board:
     """What every app runs in every environment (read only)."""
-    with open_workspace_for(command, []) as ws:
-        return collect(ws, command.apps, history, datetime.now(timezone.utc))
+    with open_workspace(request.repo) as ws:
+        return collect(ws, request.apps, request.history, datetime.now(timezone.utc))
 
 
 def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -> Board:

@@ -1,33 +1,31 @@
-"""Every git process: the one subprocess entry point, its scrubbed env and env-scoped auth.
+"""Every git process: the one subprocess entry point, its scrubbed environment and auth.
 
 `run_git` runs one command; `ObjectReader` keeps one `cat-file --batch` alive for a run's
-reads. Both build the env the same way: inherited repository variables dropped, no
-prompts, and promoter's settings and the token's header as `GIT_CONFIG_*` (never argv,
-`-c`, a URL or `.git/config`). Failures are classified here (auth, rejected push,
-transient) so callers see `PromoterError`s only. Knows nothing of YAML or forges.
+reads. Both build the environment the same way: inherited repository variables dropped,
+no prompts, and promoter's settings and the token's header as `GIT_CONFIG_*` (never argv,
+`-c`, a URL or `.git/config`). Failures are classified (`outcome`) so callers see
+`PromoterError`s only. Knows nothing of YAML or forges.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
-import re
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO
-from urllib.parse import urlsplit
 
-from promoter.errors import GitAuthError, GitError, InputError, PushRejectedError
-from promoter.redact import Secret, is_secret_name, redact
+from promoter.errors import GitError
+from promoter.redact import is_secret_name, redact
+from promoter.repo.auth import Auth
+from promoter.repo.outcome import GitResult, command_error
 from promoter.tree import GitStats
 
 GIT_TIMEOUT = 300.0
-_DROPPED_ENV = (
+_DROPPED_VARIABLES = (
     "GIT_DIR",
     "GIT_WORK_TREE",
     "GIT_INDEX_FILE",
@@ -52,131 +50,22 @@ _SETTINGS = (
 No hook and no fsmonitor command runs: a hooks directory or `core.fsmonitor` from the
 user's config (global, a template, a CI checkout) is code promoter never asked to run."""
 
-_REJECTED = re.compile(
-    r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
-    r"incorrect old value|reference already exists|failed to lock",
-    re.IGNORECASE,
-)
-_AUTH_FAILED = re.compile(
-    r"Authentication failed|HTTP Basic: Access denied|returned error: 40[13]|"
-    r"could not read Username|terminal prompts disabled|Invalid username or password",
-    re.IGNORECASE,
-)
-_WRITTEN = re.compile(r"Writing objects: 100% \(\d+/\d+\), ([\d.]+) (bytes|KiB|MiB|GiB)")
-_UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
-
-
-@dataclass(frozen=True, slots=True)
-class GitResult:
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: bytes
-    stderr: str
-
-
-@dataclass(frozen=True, slots=True)
-class Remote:
-    """Where the config repository lives; `url` never carries credentials."""
-
-    url: str
-    origin: str | None
-    """`scheme://host[:port]/` for http(s) remotes: the scope of the auth header."""
-
-    @property
-    def host(self) -> str | None:
-        return urlsplit(self.url).hostname if self.origin else None
-
-    @property
-    def is_local(self) -> bool:
-        return self.origin is None
-
-
-_SCP_LIKE = re.compile(r"[^/:]{2,}:(?!//).*", re.DOTALL)
-"""`git@host:owner/repo.git`, `host:repo`: git's scp-like SSH syntax (a colon before any
-slash; a one-letter "host" is a Windows drive)."""
-_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")
-CREDENTIALS_REFUSED = (
-    "credentials in the URL are refused (the URL must not contain credentials: URLs end up "
-    "in errors and logs); pass the token in GITHUB_TOKEN/GITLAB_TOKEN/PROMOTER_TOKEN"
-)
-
-
-def parse_remote(text: str, *, field: str = "--config-repo") -> Remote:
-    """A local path, `file://` URL or `http(s)://` URL.
-
-    A URL is where tokens hide (`https://user:tok@host/...`, `?private_token=...`), and a
-    URL is echoed by git and by errors: one with credentials, a query, a fragment or control
-    characters is refused with a message that never quotes it. SSH is refused by name.
-    """
-    if _SCP_LIKE.fullmatch(text) and not Path(text).exists():
-        raise InputError("SSH is not supported: use the https URL and a token", field=field)
-    parts = urlsplit(text)
-    if parts.scheme in ("http", "https"):
-        if "@" in parts.netloc:  # `user:token@`, `token@`, even an empty `@`
-            raise InputError(CREDENTIALS_REFUSED, field=field)
-        if parts.query or parts.fragment or "?" in text or "#" in text:
-            raise InputError(
-                "a query string or fragment in the URL is refused (tokens hide there); "
-                "pass the token in GITHUB_TOKEN/GITLAB_TOKEN/PROMOTER_TOKEN",
-                field=field,
-            )
-        if _UNSAFE_URL.search(text):
-            raise InputError("the URL holds spaces or control characters", field=field)
-        try:
-            hostname, port = parts.hostname, parts.port
-        except ValueError:  # a port that is not a number
-            hostname = port = None
-        if not hostname:
-            raise InputError("not a repository URL: https://host/owner/repo.git", field=field)
-        shown_port = f":{port}" if port else ""
-        return Remote(text, f"{parts.scheme}://{hostname}{shown_port}/")
-    if parts.scheme in ("ssh", "git+ssh", "ssh+git"):
-        raise InputError("SSH is not supported: use the https URL and a token", field=field)
-    if parts.scheme == "file":
-        if "@" in parts.netloc or parts.query or parts.fragment or _UNSAFE_URL.search(text):
-            raise InputError(
-                "a file:// URL holds a path only: no credentials, query or fragment", field=field
-            )
-        return Remote(text, None)
-    if parts.scheme and len(parts.scheme) > 1:
-        raise InputError(
-            f"unsupported URL scheme {parts.scheme!r}: use https://, file:// or a path",
-            field=field,
-        )
-    if "\0" in text:
-        raise InputError("the path holds a NUL character", field=field)
-    return Remote(Path(text).resolve().as_uri(), None)
-
-
-@dataclass(frozen=True, slots=True)
-class Auth:
-    """A token for one origin, handed to git as an HTTP header through the environment."""
-
-    token: Secret
-    origin: str
-    user: str = "x-access-token"
-
-    def config(self) -> list[tuple[str, str]]:
-        basic = base64.b64encode(f"{self.user}:{self.token.reveal()}".encode()).decode()
-        return [
-            ("credential.helper", ""),
-            (f"http.{self.origin}.extraHeader", f"Authorization: Basic {basic}"),
-        ]
-
 
 def git_environment(
     auth: Auth | None = None,
     extra: Mapping[str, str] | None = None,
     settings: Sequence[tuple[str, str]] = (),
 ) -> dict[str, str]:
-    """A fresh env per call: no inherited repository, no prompts, our settings appended.
+    """A fresh environment per call: no inherited repository, no prompts, our settings appended.
 
     `settings` are per-call config (never secrets), passed like the rest: not argv.
     """
     # Credentials stay with promoter: git gets its auth header through GIT_CONFIG_*, and
     # whatever git starts (a remote helper, a signing program) gets no token variable.
-    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not is_secret_name(k)}
-    env.update(
+    environ = {
+        k: v for k, v in os.environ.items() if k not in _DROPPED_VARIABLES and not is_secret_name(k)
+    }
+    environ.update(
         GIT_TERMINAL_PROMPT="0",
         GCM_INTERACTIVE="never",
         LC_ALL="C",
@@ -187,17 +76,17 @@ def git_environment(
     )
     settings = list(_SETTINGS) + list(settings) + (auth.config() if auth else [])
     try:
-        count = int(env.get("GIT_CONFIG_COUNT", "0"))
+        count = int(environ.get("GIT_CONFIG_COUNT", "0"))
     except ValueError:
         count = 0
     for key, value in settings:
-        env[f"GIT_CONFIG_KEY_{count}"] = key
-        env[f"GIT_CONFIG_VALUE_{count}"] = value
+        environ[f"GIT_CONFIG_KEY_{count}"] = key
+        environ[f"GIT_CONFIG_VALUE_{count}"] = value
         count += 1
-    env["GIT_CONFIG_COUNT"] = str(count)
+    environ["GIT_CONFIG_COUNT"] = str(count)
     if extra:
-        env.update(extra)
-    return env
+        environ.update(extra)
+    return environ
 
 
 def run_git(
@@ -208,11 +97,11 @@ def run_git(
     check: bool = True,
     input: bytes | None = None,
     auth: Auth | None = None,
-    env: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
     stats: GitStats | None = None,
     settings: Sequence[tuple[str, str]] = (),
 ) -> GitResult:
-    """The only subprocess call in promoter: argv list, scrubbed env, timeout, redaction."""
+    """The only subprocess call in promoter: argv list, scrubbed environment, timeout, redaction."""
     argv = ("git", *args)
     try:
         process = subprocess.Popen(
@@ -221,7 +110,7 @@ def run_git(
             stdin=subprocess.PIPE if input is not None else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=git_environment(auth, env, settings),
+            env=git_environment(auth, environ, settings),
         )
     except OSError as exc:
         raise _start_error(exc, cwd) from exc
@@ -248,7 +137,7 @@ def run_git(
         _shown(argv), process.returncode, stdout, redact(stderr.decode("utf-8", "replace"))
     )
     if check and process.returncode != 0:
-        raise _error(result)
+        raise command_error(result)
     return result
 
 
@@ -304,42 +193,6 @@ def _shown(argv: Sequence[str]) -> tuple[str, ...]:
     return tuple(redact(a) for a in argv)
 
 
-def _error(result: GitResult) -> GitError:
-    tail = "\n".join(result.stderr.strip().splitlines()[-3:])
-    command = " ".join(result.argv[:2])
-    if _AUTH_FAILED.search(result.stderr):
-        return GitAuthError(
-            f"{command}: the remote refused the credentials; set PROMOTER_TOKEN to a token "
-            f"that can read and push to the config repository ({_last_line(tail)})",
-            argv=result.argv,
-            returncode=result.returncode,
-            stderr=tail,
-        )
-    transient = bool(re.search(r"HTTP 5\d\d|returned error: 5\d\d|Connection|timed out", tail))
-    return GitError(
-        f"{command} failed (exit {result.returncode}): {_last_line(tail) or 'no output'}",
-        argv=result.argv,
-        returncode=result.returncode,
-        stderr=tail,
-        transient=transient,
-    )
-
-
-NO_NEGOTIATION = (("fetch.negotiationAlgorithm", "noop"),)
-"""Send no `have`s: a fetch by id must not let the server assume the client has them."""
-
-
-def is_unknown_option(stderr: str) -> bool:
-    """An older git than the option needs (it prints usage), not a failed fetch."""
-    return bool(re.search(r"unknown option|usage: git fetch", stderr))
-
-
-def is_filter_refusal(stderr: str) -> bool:
-    return "filter" in stderr and bool(
-        re.search(r"max depth|not supported|unsupported|invalid|disallowed|not allowed", stderr)
-    )
-
-
 def changed_files(directory: Path, before: str, after: str) -> tuple[str, ...] | None:
     """Paths changed between two commits of a local checkout (a CI's own clone); None when
     it lacks them (a shallow clone without `before`)."""
@@ -352,35 +205,6 @@ def changed_files(directory: Path, before: str, after: str) -> tuple[str, ...] |
         return None
     names = result.stdout.decode("utf-8", "surrogateescape").split("\0")
     return tuple(name for name in names if name)
-
-
-def sent_bytes(stderr: str) -> int:
-    """The pack size a push reports in its progress ("Writing objects: 100% ..., 1.2 KiB")."""
-    sent = _WRITTEN.search(stderr)
-    return int(float(sent.group(1)) * _UNITS[sent.group(2)]) if sent else 0
-
-
-def push_error(result: GitResult, branch: str, *, deleting: bool = False) -> GitError:
-    """A failed push, classified: the branch moved (transient), refused by the server (its
-    own reason), or the git error it was (auth, network)."""
-    report = result.stdout.decode("utf-8", "replace") + "\n" + result.stderr
-    if _REJECTED.search(report) and not _AUTH_FAILED.search(report):
-        moved = "while it was being deleted" if deleting else "since it was read"
-        return PushRejectedError(
-            f"push to {branch} was rejected because the branch moved {moved}; retrying on the "
-            "new tip",
-            argv=result.argv,
-            stderr=_last_line(report),
-        )
-    reason = _refusal(report)
-    if reason and not _AUTH_FAILED.search(report):
-        return GitError(
-            f"the remote refused the push to {branch}: {reason}",
-            argv=result.argv,
-            returncode=result.returncode,
-            stderr=report,
-        )
-    return _error(GitResult(result.argv, result.returncode, result.stdout, report))
 
 
 _CAT_CHUNK = 256
@@ -437,7 +261,7 @@ class ObjectReader:
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._process is None or self._process.poll() is not None:
-            env = git_environment(self.auth)
+            environ = git_environment(self.auth)
             try:
                 self._process = subprocess.Popen(
                     ("git", "cat-file", "--batch"),
@@ -445,7 +269,7 @@ class ObjectReader:
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
-                    env=env,
+                    env=environ,
                 )
             except OSError as exc:
                 raise _start_error(exc, self.git_dir) from exc
@@ -481,22 +305,3 @@ class ObjectReader:
         trace: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def _refusal(report: str) -> str:
-    """Why a push was refused: the porcelain status and the server's own `remote:` lines."""
-    status = ""
-    remote: list[str] = []
-    for line in report.splitlines():
-        if line.startswith("!\t"):
-            status = line.rsplit("\t", 1)[-1].strip()
-        elif line.startswith("remote:"):
-            text = line.removeprefix("remote:").strip()
-            if text and not text.startswith(("error: failed", "To ")):
-                remote.append(text)
-    return "; ".join(part for part in [status, *remote[-3:]] if part)

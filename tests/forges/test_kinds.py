@@ -115,7 +115,7 @@ from promoter.forges import ForgeKind, register
 from promoter.forges.local import LocalForge
 
 
-def _open(repository_url, *, token, api_url, env):
+def _open(repository_url, *, token, api_url, environ):
     return LocalForge(repository_url)
 
 

@@ -19,7 +19,7 @@ from e2e.test_concurrency import attempts, kustomization, kustomization_path, ma
 from fakes.githttp import GitHttpServer, make_bare_repo
 
 from promoter.errors import PromoterError, PushRejectedError
-from promoter.promotion import PromoteCommand, RetryPolicy, promote
+from promoter.promotion import Delivery, PromoteRequest, RepositoryRef, RetryPolicy, promote
 
 LOAD = 30
 
@@ -81,12 +81,12 @@ def contested(tmp_path: Path) -> Path:
     return bare
 
 
-def command(bare: Path, retry: RetryPolicy) -> PromoteCommand:
-    return PromoteCommand(
-        config_repo=str(bare),
+def command(bare: Path, retry: RetryPolicy) -> PromoteRequest:
+    return PromoteRequest(
+        RepositoryRef(str(bare)),
         envs=("staging",),
         images=("ghcr.io/acme/web:1.5.0",),
-        retry=retry,
+        delivery=Delivery(retry=retry),
     )
 
 
