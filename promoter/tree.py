@@ -92,13 +92,11 @@ class Store(Protocol):
 
     def fetch_commit(self, oid: str) -> None: ...
 
-    def commit_info(self, oid: str) -> tuple[str, tuple[str, ...], str]:
-        """(tree, parents, message)."""
-        ...
+    def commit_info(self, oid: str) -> CommitInfo: ...
 
-    def history(self, tip: str, count: int) -> list[tuple[str, float, str]]:
-        """(id, committer time, message) of `tip` and its first-parent ancestors, newest
-        first, at most `count` (fewer when the history is shorter)."""
+    def history(self, tip: str, count: int) -> list[Logged]:
+        """`tip` and its first-parent ancestors, newest first, at most `count` (fewer when
+        the history is shorter)."""
         ...
 
     def tree(self, oid: str) -> dict[str, Entry]: ...
@@ -198,8 +196,27 @@ def commit_body(
     return ("\n".join(lines) + "\n\n" + message).encode("utf-8")
 
 
-def parse_commit(raw: bytes) -> tuple[str, tuple[str, ...], str]:
-    """(tree, parents, message) of a commit object's bytes."""
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    """What promoter reads of one commit (`Store.commit_info`)."""
+
+    tree: str
+    parents: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """One commit of a first-parent history walk (`Store.history`)."""
+
+    id: str
+    time: float
+    """The committer date, in seconds since the epoch."""
+    message: str
+
+
+def parse_commit(raw: bytes) -> CommitInfo:
+    """The tree, parents and message of a commit object's bytes."""
     header, _, message = raw.decode("utf-8", "replace").partition("\n\n")
     tree = ""
     parents: list[str] = []
@@ -209,7 +226,7 @@ def parse_commit(raw: bytes) -> tuple[str, tuple[str, ...], str]:
             tree = value
         elif key == "parent":
             parents.append(value)
-    return tree, tuple(parents), message
+    return CommitInfo(tree, tuple(parents), message)
 
 
 def commit_time(raw: bytes) -> float:
@@ -267,7 +284,7 @@ class Snapshot:
     def __init__(self, clone: Store, commit: str) -> None:
         self.clone = clone
         self.commit = commit
-        self.root = clone.commit_info(commit)[0]
+        self.root = clone.commit_info(commit).tree
 
     def entries(self, paths: Iterable[str]) -> dict[str, Entry | None]:
         """The entry at each path (None when missing), walking all paths level by level.

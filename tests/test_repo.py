@@ -358,7 +358,7 @@ def test_objects_written_in_python_are_what_git_writes(tmp_path: Path) -> None:
     """Blob, tree and commit ids hashed in Python equal `git hash-object`'s, and the loose
     objects written are ones git reads back (sha1 and sha256 repositories)."""
     from promoter.repo.objects import read_ref, write_object
-    from promoter.tree import Entry, commit_body, object_id, parse_commit, tree_body
+    from promoter.tree import CommitInfo, Entry, commit_body, object_id, parse_commit, tree_body
 
     for algorithm in ("sha1", "sha256"):
         repo = tmp_path / f"{algorithm}.git"
@@ -383,7 +383,7 @@ def test_objects_written_in_python_are_what_git_writes(tmp_path: Path) -> None:
                 cwd=repo, input=data, capture_output=True, check=True,
             ).stdout.decode().strip()  # fmt: skip
             assert again == oid, (algorithm, kind)
-        assert parse_commit(body) == (tree, (), "Promote web\n\nPromoted-by: promoter\n")
+        assert parse_commit(body) == CommitInfo(tree, (), "Promote web\n\nPromoted-by: promoter\n")
         listing = _git("ls-tree", tree, cwd=repo).splitlines()
         names = [line.split("\t")[1] for line in listing]
         assert names == ["dir.d", "dir", "run.sh", "values.yaml"]  # a tree sorts as `dir/`

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from promoter.errors import ForgeError, InputError, PushRejectedError
 from promoter.forges.api_objects import LocalObjects
-from promoter.tree import Entry, GitStats, Identity
+from promoter.tree import CommitInfo, Entry, GitStats, Identity, Logged
 
 if TYPE_CHECKING:
     from github.GitRef import GitRef
@@ -48,11 +48,11 @@ class GitHubStore(LocalObjects):
         super().__init__()
         self.forge = forge
         self.stats = stats
-        self._commits: dict[str, tuple[str, tuple[str, ...], str]] = {}
+        self._commits: dict[str, CommitInfo] = {}
 
     # -- what Snapshot reads ---------------------------------------------------------
 
-    def commit_info(self, oid: str) -> tuple[str, tuple[str, ...], str]:
+    def commit_info(self, oid: str) -> CommitInfo:
         if oid not in self._commits:
             self._commits[oid] = self._commit(oid)
         return self._commits[oid]
@@ -82,12 +82,12 @@ class GitHubStore(LocalObjects):
     def blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         return {o: self._new_blobs.get(o) or self._blob(o) for o in dict.fromkeys(oids)}
 
-    def history(self, tip: str, count: int) -> list[tuple[str, float, str]]:
-        found: list[tuple[str, float, str]] = []
+    def history(self, tip: str, count: int) -> list[Logged]:
+        found: list[Logged] = []
         oid: str | None = tip
         while oid is not None and len(found) < count:
             commit = self.forge.call(functools.partial(self.forge.repo.get_git_commit, oid))
-            found.append((oid, commit.committer.date.timestamp(), commit.message))
+            found.append(Logged(oid, commit.committer.date.timestamp(), commit.message))
             oid = commit.parents[0].sha if commit.parents else None
         return found
 
@@ -128,7 +128,7 @@ class GitHubStore(LocalObjects):
                 "GitHub App token",
                 field="--sign",
             )
-        base = self.commit_info(parent)[0]
+        base = self.commit_info(parent).tree
         files = {p: (mode, data) for p, (mode, data, _) in self.changed(base, tree).items()}
         created = self._create_tree(base, files)
         if created != tree:
@@ -176,9 +176,9 @@ class GitHubStore(LocalObjects):
         ref.object  # noqa: B018  (loads it, and with it the `git/refs/...` URL)
         return ref
 
-    def _commit(self, oid: str) -> tuple[str, tuple[str, ...], str]:
+    def _commit(self, oid: str) -> CommitInfo:
         found = self.forge.call(lambda: self.forge.repo.get_git_commit(oid))
-        return found.tree.sha, tuple(p.sha for p in found.parents), found.message
+        return CommitInfo(found.tree.sha, tuple(p.sha for p in found.parents), found.message)
 
     def _tree(self, oid: str, *, recursive: bool = False) -> dict[str, Entry]:
         found = self.forge.call(lambda: self.forge.repo.get_git_tree(oid, recursive=recursive))

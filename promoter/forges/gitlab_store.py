@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from promoter.errors import ForgeError, InputError, PushRejectedError
 from promoter.forges.api_objects import Changed, LocalObjects
-from promoter.tree import Entry, GitStats, Identity, commit_body, object_id, tree_body
+from promoter.tree import (
+    CommitInfo,
+    Entry,
+    GitStats,
+    Identity,
+    Logged,
+    commit_body,
+    object_id,
+    tree_body,
+)
 
 if TYPE_CHECKING:
     from gitlab import Gitlab
@@ -76,7 +85,7 @@ class GitLabStore(LocalObjects):
         self.stats = stats
         self._where: dict[str, tuple[str, str]] = {}
         """object id → (commit, path) it was seen at: GitLab reads trees and files by path."""
-        self._commits: dict[str, tuple[str, tuple[str, ...], str]] = {}
+        self._commits: dict[str, CommitInfo] = {}
         self._pending: dict[str, _Pending] = {}
         self._blobs: dict[str, bytes] = {}
         self._tips: dict[str, str] = {}
@@ -115,19 +124,21 @@ class GitLabStore(LocalObjects):
     def fetch_commit(self, oid: str) -> None:
         return None
 
-    def commit_info(self, oid: str) -> tuple[str, tuple[str, ...], str]:
+    def commit_info(self, oid: str) -> CommitInfo:
         if oid not in self._commits:
             found = self.forge.call(lambda: self.forge.project.commits.get(oid))
             root = self._root(oid)
-            self._commits[oid] = (root, tuple(found.parent_ids), str(found.message))
+            self._commits[oid] = CommitInfo(root, tuple(found.parent_ids), str(found.message))
         return self._commits[oid]
 
-    def history(self, tip: str, count: int) -> list[tuple[str, float, str]]:
+    def history(self, tip: str, count: int) -> list[Logged]:
         query = {"ref_name": tip, "first_parent": "true", "per_page": str(max(1, count))}
         found = self.forge.call(
             lambda: self.forge.project.commits.list(query_parameters=query, get_all=False)
         )
-        return [(str(c.id), _time(str(c.committed_date)), str(c.message)) for c in found][:count]
+        return [Logged(str(c.id), _time(str(c.committed_date)), str(c.message)) for c in found][
+            :count
+        ]
 
     def trees(
         self, wanted: Mapping[str, int], *, fetch: bool = True
@@ -200,7 +211,7 @@ class GitLabStore(LocalObjects):
                 "commit on the server",
                 field="--sign",
             )
-        base = self.commit_info(parent)[0]
+        base = self.commit_info(parent).tree
         files = self.changed(base, tree)
         oid = object_id("commit", commit_body(tree, [parent], message, identity))
         self._pending[oid] = _Pending(tree, parent, message, identity, files)
@@ -250,7 +261,7 @@ class GitLabStore(LocalObjects):
                 raise PushRejectedError(f"{branch} moved since it was read; retrying") from error
             raise
         oid = str(created.id)
-        self._commits[oid] = (pending.tree, tuple(created.parent_ids), pending.message)
+        self._commits[oid] = CommitInfo(pending.tree, tuple(created.parent_ids), pending.message)
         if list(created.parent_ids) != [pending.parent]:
             self.stats.notes.append(
                 f"GitLab applied the commit on {created.parent_ids[0][:12]}: another commit "

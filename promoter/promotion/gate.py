@@ -34,9 +34,9 @@ class Evidence:
     promoter.yaml's settings share it, and the pushed files (a git diff or an API call)
     are looked up at most once, and only when a path filter asks."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.trigger = ci.read_trigger(env)
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.trigger = ci.read_trigger(environ)
         self._changed: tuple[str, ...] | None = self.trigger.changed
         self._looked = self._changed is not None
 
@@ -47,7 +47,7 @@ class Evidence:
 
     def changed(self) -> tuple[str, ...] | None:
         if not self._looked:
-            self._changed = _diff(self.trigger, self.env)
+            self._changed = _diff(self.trigger, self.environ)
             self._looked = True
         return self._changed
 
@@ -95,25 +95,25 @@ def decide_configured(
     return stopped[0] if len(stopped) == len(verdicts) else GO
 
 
-def _diff(trigger: ci.Trigger, env: Mapping[str, str]) -> tuple[str, ...] | None:
+def _diff(trigger: ci.Trigger, environ: Mapping[str, str]) -> tuple[str, ...] | None:
     """The files between the push's before and after, from the CI's checkout if it has them."""
     if not trigger.before or not trigger.commit:
         return None
-    checkout = env.get("GITHUB_WORKSPACE") or env.get("CI_PROJECT_DIR")
+    checkout = environ.get("GITHUB_WORKSPACE") or environ.get("CI_PROJECT_DIR")
     if checkout and Path(checkout).is_dir():
         found = changed_files(Path(checkout), trigger.before, trigger.commit)
         if found is not None:
             return found
-    return _compare(trigger, env)
+    return _compare(trigger, environ)
 
 
-def _compare(trigger: ci.Trigger, env: Mapping[str, str]) -> tuple[str, ...] | None:
+def _compare(trigger: ci.Trigger, environ: Mapping[str, str]) -> tuple[str, ...] | None:
     """The source repository's compare API, on the forge whose CI runs the job (GitHub's,
     today): for a push longer than the event lists when the CI's checkout is shallow."""
     kind = forges.KINDS.get(trigger.system)
     if kind is None or kind.source_changes is None or not trigger.before:
         return None
-    return kind.source_changes(trigger.before, trigger.commit or "", env)
+    return kind.source_changes(trigger.before, trigger.commit or "", environ)
 
 
 def as_facts(values: Sequence[str]) -> tuple[str, ...]:

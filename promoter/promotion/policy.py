@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from promoter import config as configuration
@@ -151,10 +152,10 @@ def reached_at(ws: Workspace, source: str, image: ImageRef, app: str | None) -> 
     if key not in ws.arrivals:
         reached: float | None = None
         walk = versions(ws, source, image.with_version(None, None), app, arrivals=True)
-        for _, when, found in walk:
-            if found is None or not _same(found, image):
+        for version in walk:
+            if version.image is None or not _same(version.image, image):
                 break
-            reached = when
+            reached = version.time
         ws.arrivals[key] = reached
     found_at = ws.arrivals[key]
     return None if found_at is None else datetime.fromtimestamp(found_at, timezone.utc)
@@ -165,13 +166,23 @@ def _dated_by(ws: Workspace, env: str, moment: datetime) -> str | None:
     only when an arrival lies in the future, to name the commit that put it there."""
     history = ws.store.history(check_out(ws, env, fresh=False).tip, HISTORY)
     stamp = moment.timestamp()
-    return next((oid for oid, when, _ in reversed(history) if when >= stamp), None)
+    return next((c.id for c in reversed(history) if c.time >= stamp), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """What an environment deployed at one commit of its base's history."""
+
+    commit: str
+    time: float
+    image: ImageRef | None
+    """None where the environment set no version of the repository."""
 
 
 def versions(
     ws: Workspace, env: str, repository: ImageRef, app: str | None, *, arrivals: bool = False
-) -> Iterator[tuple[str, float, ImageRef | None]]:
-    """(commit, time, what `env` deploys there) along the first-parent history of `env`'s
+) -> Iterator[Version]:
+    """What `env` deploys at each commit along the first-parent history of `env`'s
     base, newest first, at most `HISTORY` commits; a commit that leaves the files the tip's
     version depends on unchanged is not planned again. The time is the committer date, or
     with `arrivals` the commit's arrival time (`policies.arrival_times`: never before its
@@ -184,19 +195,19 @@ def versions(
     except PromoterError:
         current, paths = None, []
     history = ws.store.history(checkout.tip, HISTORY)
-    dates = [when for _, when, _ in history]
+    dates = [c.time for c in history]
     times = policies.arrival_times(dates) if arrivals else dates
-    yield history[0][0], times[0], current
+    yield Version(history[0].id, times[0], current)
     at_tip = checkout.snapshot.entries(paths) if paths else None
     listed: dict[str, dict[str, Entry | None]] = {}
-    for index, (oid, _, _) in enumerate(history[1:], start=1):
-        when = times[index]
+    for index, logged in enumerate(history[1:], start=1):
+        oid, when = logged.id, times[index]
         if at_tip is not None and oid not in listed:  # the next few commits, together
-            chunk = [c for c, _, _ in history[index : index + _CHUNK]]
-            roots = [ws.store.commit_info(c)[0] for c in chunk]
+            chunk = [c.id for c in history[index : index + _CHUNK]]
+            roots = [ws.store.commit_info(c).tree for c in chunk]
             listed.update(zip(chunk, entries_at(ws.store, roots, paths), strict=True))
         if at_tip is not None and listed[oid] == at_tip:
-            yield oid, when, current
+            yield Version(oid, when, current)
             continue
         at_tip = None  # below the first difference every commit is planned
         older: ImageRef | None
@@ -204,7 +215,7 @@ def versions(
             older = ws.read_deployed(ws.check_out_commit(checkout, oid), env, repository, app).image
         except PromoterError:
             older = None
-        yield oid, when, older
+        yield Version(oid, when, older)
 
 
 def _same(found: ImageRef, wanted: ImageRef) -> bool:

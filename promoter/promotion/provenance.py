@@ -71,19 +71,19 @@ def compare_url(link: Link) -> str | None:
 
 def _link(ws: Workspace, env: str, repository: ImageRef, app: str | None) -> Link:
     walk = list(policy.versions(ws, env, repository, app))
-    current = walk[0][2]
+    current = walk[0].image
     if current is None:
         raise InputError(f"{env} sets no version of {repository.name}", field="--env")
     setter, at = _run_end(walk, 0)
-    replaced = walk[at][2] if at < len(walk) else None
-    replaced_at = _run_end(walk, at)[0][0] if at < len(walk) else None
-    trailers, subject, request = _read(ws, setter[0])
+    replaced = walk[at].image if at < len(walk) else None
+    replaced_at = _run_end(walk, at)[0].commit if at < len(walk) else None
+    trailers, subject, request = _read(ws, setter.commit)
     older = _read(ws, replaced_at)[0] if replaced_at is not None else {}
     return Link(
         env=env,
         version=current.version,
-        config_commit=setter[0],
-        committed=setter[1],
+        config_commit=setter.commit,
+        committed=setter.time,
         subject=subject,
         by_promoter=_by_promoter(trailers.items()),
         request=request,
@@ -96,17 +96,14 @@ def _link(ws: Workspace, env: str, repository: ImageRef, app: str | None) -> Lin
     )
 
 
-Step = tuple[str, float, ImageRef | None]
-
-
-def _run_end(walk: list[Step], start: int) -> tuple[Step, int]:
+def _run_end(walk: list[policy.Version], start: int) -> tuple[policy.Version, int]:
     """The oldest commit from `start` on that runs the same version as `walk[start]` (the
     commit that set it), and the index of the first commit that runs another one."""
-    first = walk[start][2]
+    first = walk[start].image
     key = (first.tag, first.digest) if first is not None else None
     index = start
     while index + 1 < len(walk):
-        found = walk[index + 1][2]
+        found = walk[index + 1].image
         if ((found.tag, found.digest) if found is not None else None) != key:
             break
         index += 1
@@ -118,13 +115,14 @@ def _read(ws: Workspace, commit: str | None) -> tuple[dict[str, str], str, str |
     are those of the promoter commit it merged."""
     if commit is None:
         return {}, "", None
-    _, parents, message = ws.store.commit_info(commit)
+    info = ws.store.commit_info(commit)
+    parents, message = info.parents, info.message
     subject = message.split("\n", 1)[0]
     request = next((m.group(1) for p in _PULL if (m := p.search(message))), None)
     found = parse_trailers(message)
     if not _by_promoter(found) and len(parents) > 1:
         ws.store.fetch_commit(parents[1])
-        found = parse_trailers(ws.store.commit_info(parents[1])[2])
+        found = parse_trailers(ws.store.commit_info(parents[1]).message)
     trailers: dict[str, str] = {}
     for key, value in found:
         trailers.setdefault(key, value)

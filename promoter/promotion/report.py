@@ -53,13 +53,13 @@ def dotenv(result: Result) -> dict[str, str]:
     }
 
 
-def publish(result: Result, env: Mapping[str, str]) -> None:
+def publish(result: Result, environ: Mapping[str, str]) -> None:
     """Under GitHub Actions, write the step outputs and summary; with `PROMOTER_DOTENV` (the
     GitLab template sets it), a dotenv report; elsewhere nothing."""
-    ci.write_github_outputs(outputs(result), summary(result), env)
-    if env.get("PROMOTER_DOTENV"):
-        ci.write_gitlab_dotenv(dotenv(result), env["PROMOTER_DOTENV"])
+    ci.write_github_outputs(outputs(result), summary(result), environ)
+    if environ.get("PROMOTER_DOTENV"):
+        ci.write_gitlab_dotenv(dotenv(result), environ["PROMOTER_DOTENV"])
 
 
-def mask_commands(env: Mapping[str, str]) -> list[str]:
-    return ci.mask_commands(env, forges.token_variables())
+def mask_commands(environ: Mapping[str, str]) -> list[str]:
+    return ci.mask_commands(environ, forges.token_variables())

@@ -28,6 +28,7 @@ from promoter.promotion.plan import EnvironmentPlan, app_names
 from promoter.promotion.result import EnvironmentResult, Landing, PullRequestInfo, Status
 from promoter.promotion.unit import Unit
 from promoter.promotion.workspace import Checkout, Workspace
+from promoter.tree import Logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ def check_loop(ws: Workspace, planned: Planned) -> Verdict:
     row, each made for the commit before it, within minutes; and a build already promoted to
     this environment by one of them is skipped (`already-promoted`)."""
     tip = planned.checkout.tip
-    if TRAILER not in _lines(ws.store.commit_info(tip)[2]):
+    if TRAILER not in _lines(ws.store.commit_info(tip).message):
         return GO
     history = ws.store.history(tip, BREAKER_COMMITS)
     verdict = breaker(_chain(history), time.time(), limit=BREAKER_COMMITS, minutes=BREAKER_MINUTES)
@@ -89,8 +90,8 @@ def check_loop(ws: Workspace, planned: Planned) -> Verdict:
     if source is None or ws.options.forced:
         return GO
     wanted = {f"{SOURCE_TRAILER}: {source}", f"{ENV_TRAILER}: {planned.env}"}
-    for _, _, message in history:
-        lines = _lines(message)
+    for logged in history:
+        lines = _lines(logged.message)
         if TRAILER in lines and wanted <= lines:
             return Verdict(
                 Guard.ALREADY_PROMOTED,
@@ -100,18 +101,18 @@ def check_loop(ws: Workspace, planned: Planned) -> Verdict:
     return GO
 
 
-def _chain(history: list[tuple[str, float, str]]) -> list[tuple[float, bool]]:
+def _chain(history: list[Logged]) -> list[tuple[float, bool]]:
     """The newest commits that form a loop: promoter commits each made for the one before
     it (its `Source-commit:` is that commit), the mark of promoter reacting to itself. A
     batch of promotions of other builds, one after another, is no chain."""
     chain: list[tuple[float, bool]] = []
-    for index, (_, when, message) in enumerate(history):
-        lines = _lines(message)
+    for index, logged in enumerate(history):
+        lines = _lines(logged.message)
         if TRAILER not in lines:
             break
-        chain.append((when, True))
+        chain.append((logged.time, True))
         older = history[index + 1] if index + 1 < len(history) else None
-        if older is None or f"{SOURCE_TRAILER}: {older[0]}" not in lines:
+        if older is None or f"{SOURCE_TRAILER}: {older.id}" not in lines:
             break
     return chain
 
@@ -172,14 +173,14 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
     current = store.remote_branch(branch)
     if current is not None:
         store.fetch_commit(current)
-        current_tree, _, message = store.commit_info(current)
-        if TRAILER not in _lines(message):
+        found = store.commit_info(current)
+        if TRAILER not in _lines(found.message):
             raise OperationalError(
                 f"{branch} has commits promoter did not make (tip {current[:12]}); "
                 "promoter will not force-push over them. Merge or close its pull request "
                 "and delete the branch, or push those changes elsewhere, then rerun"
             )
-        if current_tree == tree:
+        if found.tree == tree:
             request = open_request(ws, planned, branch)
             return Landing(branch, current, False, hint, request, Status.UNCHANGED)
         ahead = _superseded_on(ws, planned, current)

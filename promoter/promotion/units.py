@@ -92,12 +92,13 @@ def _hold_unit(
         repository = images[0]
     name = app or repository.app_name
     history = list(policy.versions(ws, env, repository.with_version(None, None), app))
-    current = history[0][2]
+    current = history[0].image
     if current is None:
         raise InputError(f"{env} sets no version of {name} to roll back", field="--env")
     if isinstance(request, ReleaseHoldRequest):
         return Unit(env, app, (current,), build, release=True)
-    target = _rollback_target(request, name, current, [f for _, _, f in history[1:] if f])
+    earlier = [v.image for v in history[1:] if v.image is not None]
+    target = _rollback_target(request, name, current, earlier)
     moment = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     hold = configuration.Hold(env, name, target.version, f"rollback from {current.version}", moment)
     return Unit(env, app, (target,), build, allow_downgrade=True, hold=hold)

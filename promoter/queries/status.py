@@ -133,16 +133,16 @@ def _date(
     if not paths:
         return found
     commits = ws.store.history(checkout.tip, history)
-    roots = [ws.store.commit_info(oid)[0] for oid, _, _ in commits]
+    roots = [ws.store.commit_info(c.id).tree for c in commits]
     at: list[dict[str, Entry | None]] = entries_at(ws.store, roots, paths)
     for app, names in files.items():
         tip = {p: at[0][p] for p in names}
-        since, exact = commits[0][1], False
+        since, exact = commits[0].time, False
         for index in range(1, len(commits)):
             if {p: at[index][p] for p in names} != tip:
                 exact = True
                 break
-            since = commits[index][1]
+            since = commits[index].time
         else:
             exact = len(commits) < history  # the whole history was read
         moment = datetime.fromtimestamp(since, timezone.utc)

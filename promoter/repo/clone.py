@@ -31,9 +31,11 @@ from promoter.repo.outcome import GitResult, is_filter_refusal, push_error, sent
 from promoter.repo.remote import Remote
 from promoter.repo.transport import local_transport
 from promoter.tree import (
+    CommitInfo,
     Entry,
     GitStats,
     Identity,
+    Logged,
     commit_body,
     commit_time,
     parse_commit,
@@ -119,7 +121,7 @@ class Clone:
     def _arrived(self, commit: str, filter_depth: int) -> None:
         """Record what a `--filter=tree:<filter_depth>` fetch of `commit` brought."""
         if filter_depth > 0:
-            self._fetcher.arrived(self.commit_info(commit)[0], filter_depth)
+            self._fetcher.arrived(self.commit_info(commit).tree, filter_depth)
 
     def _git(
         self,
@@ -185,7 +187,7 @@ class Clone:
         """Make one commit present (without its trees), e.g. a promotion branch's tip."""
         self._fetcher.commit(oid)
 
-    def history(self, tip: str, count: int) -> list[tuple[str, float, str]]:
+    def history(self, tip: str, count: int) -> list[Logged]:
         """The last `count` commits up to `tip`: one request for commits only (`tree:0`,
         depth `count`); the walk stops at that depth, so nothing is fetched lazily."""
         args = [f"--depth={count}", "--no-tags", "--no-write-fetch-head", "origin", tip]
@@ -193,17 +195,17 @@ class Clone:
             args.insert(0, "--filter=tree:0")
         with self._fetcher.measure():
             self._git("fetch", *args)
-        found: list[tuple[str, float, str]] = []
+        found: list[Logged] = []
         oid: str | None = tip
         while oid is not None and len(found) < count:
             raw = self._cat([oid])[oid]
-            _, parents, message = parse_commit(raw)
-            found.append((oid, commit_time(raw), message))
-            oid = parents[0] if parents else None
+            commit = parse_commit(raw)
+            found.append(Logged(oid, commit_time(raw), commit.message))
+            oid = commit.parents[0] if commit.parents else None
         return found
 
-    def commit_info(self, oid: str) -> tuple[str, tuple[str, ...], str]:
-        """(tree, parents, message) of a present commit."""
+    def commit_info(self, oid: str) -> CommitInfo:
+        """A present commit's tree, parents and message."""
         return parse_commit(self._cat([oid])[oid])
 
     def tree(self, oid: str) -> dict[str, Entry]:
