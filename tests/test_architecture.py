@@ -32,8 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "environments": {"config", "editing"} | LEAVES,
     "config": LEAVES - {"tree"},
     "editing": LEAVES - {"tree", "discovery"},
-    "repo": LEAVES - {"discovery"},
-    "forges": LEAVES - {"discovery"},
+    "repo": LEAVES - {"discovery"} | {"gitformat"},
+    "forges": LEAVES - {"discovery"} | {"gitformat"},
     "guards": LEAVES - {"tree", "discovery"},
     "ci": {"errors", "redact", "sinks"},
     "errors": set(),
@@ -41,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     "sinks": {"redact"},
     "imageref": {"errors", "sinks"},
     "tree": {"errors"},
+    "gitformat": {"tree"},
     "discovery": {"errors", "imageref", "yamlfile"},
     "versions": set(),
     "yamlfile": set(),
@@ -67,6 +68,7 @@ FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {
     "queries": {"click", "github", "gitlab", "requests", "subprocess"},
     "environments": {"subprocess", "github", "gitlab", "click", "requests"},
     "tree": {"subprocess", "github", "gitlab", "ruamel", "click", "requests"},
+    "gitformat": {"subprocess", "github", "gitlab", "ruamel", "click", "requests"},
 }
 WRITES = {
     "push", "write_commit", "delete_branch", "make_tree", "open_or_update", "enable_auto_merge",

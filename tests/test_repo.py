@@ -357,8 +357,9 @@ def test_snapshot_listing_and_a_batch_of_files_are_one_request_each(tmp_path: Pa
 def test_objects_written_in_python_are_what_git_writes(tmp_path: Path) -> None:
     """Blob, tree and commit ids hashed in Python equal `git hash-object`'s, and the loose
     objects written are ones git reads back (sha1 and sha256 repositories)."""
+    from promoter.gitformat import commit_body, object_id, parse_commit, tree_body
     from promoter.repo.objects import read_ref, write_object
-    from promoter.tree import CommitInfo, Entry, commit_body, object_id, parse_commit, tree_body
+    from promoter.tree import CommitInfo, Entry
 
     for algorithm in ("sha1", "sha256"):
         repo = tmp_path / f"{algorithm}.git"

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from promoter.errors import ForgeError
-from promoter.tree import Entry, object_id, tree_body
+from promoter.gitformat import object_id, tree_body
+from promoter.tree import Entry
 
 Changed = dict[str, tuple[str, bytes, bool]]
 """path → (mode, content, whether the old tree had the path)."""

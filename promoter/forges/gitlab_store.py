@@ -23,16 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from promoter.errors import ForgeError, InputError, PushRejectedError
 from promoter.forges.api_objects import Changed, LocalObjects
-from promoter.tree import (
-    CommitInfo,
-    Entry,
-    GitStats,
-    Identity,
-    Logged,
-    commit_body,
-    object_id,
-    tree_body,
-)
+from promoter.gitformat import commit_body, object_id, tree_body
+from promoter.tree import CommitInfo, Entry, GitStats, Identity, Logged
 
 if TYPE_CHECKING:
     from gitlab import Gitlab

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from promoter.errors import GitError
+from promoter.gitformat import commit_body, commit_time, parse_commit, parse_tree, tree_body
 from promoter.repo.auth import Auth
 from promoter.repo.fetch import Fetcher
 from promoter.repo.git import ObjectReader, run_git
@@ -30,18 +31,7 @@ from promoter.repo.objects import read_ref, write_object
 from promoter.repo.outcome import GitResult, is_filter_refusal, push_error, sent_bytes
 from promoter.repo.remote import Remote
 from promoter.repo.transport import local_transport
-from promoter.tree import (
-    CommitInfo,
-    Entry,
-    GitStats,
-    Identity,
-    Logged,
-    commit_body,
-    commit_time,
-    parse_commit,
-    parse_tree,
-    tree_body,
-)
+from promoter.tree import CommitInfo, Entry, GitStats, Identity, Logged
 
 _NO_FILTER = "filtering not recognized by server"
 _CLONE_DEPTH = 2

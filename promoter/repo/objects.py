@@ -13,7 +13,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from promoter.tree import object_id
+from promoter.gitformat import object_id
 
 
 def write_object(git_dir: Path, kind: str, body: bytes, algorithm: str = "sha1") -> str:
