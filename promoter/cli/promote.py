@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +20,9 @@ import promoter.cli.options as opt
 from promoter import sinks
 from promoter.cli.render import print_result
 from promoter.errors import InputError
+
+if TYPE_CHECKING:
+    from promoter.promotion.requests import WriteRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,46 +116,65 @@ def options(function: F) -> F:
     return function
 
 
-def run(
-    ctx: click.Context,
-    envs: tuple[str, ...],
-    images: tuple[str, ...],
-    apps: tuple[str, ...],
-    to_env: str | None,
-    from_env: str | None,
-    all_apps: bool,
-    rollback: bool,
-    config_repo: str | None,
-    config_file: Path | None,
-    mode: str | None,
-    forge: str | None,
-    base: str | None,
-    api_url: str | None,
-    auto_merge: bool,
-    labels: tuple[str, ...],
-    no_clone: bool,
-    author: str,
-    skip_ci: bool,
-    sign: bool,
-    allow_downgrade: bool,
-    source_repo: str | None,
-    source_commit: str | None,
-    pipeline_url: str | None,
-    dry_run: bool,
-    bot_actors: tuple[str, ...],
-    watch: tuple[str, ...],
-    ignore: tuple[str, ...],
-    force: bool,
-    output: str,
-) -> int:
+@dataclass(frozen=True, slots=True)
+class Given:
+    """The promote run's options as the command line gave them (checked by their
+    callbacks), before they become a request."""
+
+    envs: tuple[str, ...]
+    images: tuple[str, ...]
+    apps: tuple[str, ...]
+    to_env: str | None
+    from_env: str | None
+    all_apps: bool
+    rollback: bool
+    config_repo: str | None
+    config_file: Path | None
+    mode: str | None
+    forge: str | None
+    base: str | None
+    api_url: str | None
+    auto_merge: bool
+    labels: tuple[str, ...]
+    no_clone: bool
+    author: str
+    skip_ci: bool
+    sign: bool
+    allow_downgrade: bool
+    source_repo: str | None
+    source_commit: str | None
+    pipeline_url: str | None
+    dry_run: bool
+    bot_actors: tuple[str, ...]
+    watch: tuple[str, ...]
+    ignore: tuple[str, ...]
+    force: bool
+    output: str
+
+
+def run(ctx: click.Context, **options: Any) -> int:
     """The group's own run: help when nothing is asked, else one promotion (exit 3 when a
     policy blocks it)."""
-    if not envs and not images and to_env is None:
+    given = Given(**options)
+    if not given.envs and not given.images and given.to_env is None:
         click.echo(sinks.log_lines(ctx.get_help()))
         return 0
-    rollback_to = None
-    if rollback:
-        rollback_to, to_env = to_env, None  # with --rollback, --to names a version
+    _check_shape(given)
+    from promoter.promotion import mask_commands, promote
+
+    environ = dict(os.environ)  # the CI environment, read once for the whole run
+    for command in mask_commands(environ):  # the runner reads them on both streams
+        click.echo(sinks.workflow_command(command), err=True)
+    result = promote(_request(given, environ))
+    print_result(result, given.output)
+    return 3 if result.status.value == "blocked" else 0
+
+
+def _check_shape(given: Given) -> None:
+    """The options that go together: `--to` with `--app`/`--image`/`--all`, `--rollback`
+    with one environment and one app, otherwise `--env` with `--image`."""
+    envs, apps, images, to_env = given.envs, given.apps, given.images, given.to_env
+    if given.rollback:  # with --rollback, --to names a version
         if len(envs) != 1 or not (apps or images) or len(apps) > 1:
             raise click.UsageError("--rollback takes one --env and one --app (or --image)")
     elif to_env is not None:
@@ -159,16 +182,21 @@ def run(
             raise InputError(f"{opt.shown(to_env)}: expected an environment name", field="--to")
         if envs:
             raise click.UsageError("--to replaces --env: give one of them")
-        if not (apps or images or all_apps):
+        if not (apps or images or given.all_apps):
             raise click.UsageError("--to needs --app NAME, --image REPOSITORY or --all")
     else:
-        if from_env is not None or all_apps:
+        if given.from_env is not None or given.all_apps:
             raise click.UsageError("--from and --all go with --to")
         if not images:
             raise click.UsageError("missing --image")
         if len(apps) > 1:
             raise click.UsageError("--app is repeatable only with --to")
-    app = apps[0] if apps and to_env is None else None
+    if not given.config_repo:
+        raise InputError("missing --config-repo (or PROMOTER_CONFIG_REPO)", field="--config-repo")
+
+
+def _request(given: Given, environ: dict[str, str]) -> WriteRequest:
+    """The request `given` makes: a rollback, a `--to` promotion, or images to `--env`s."""
     from promoter.promotion import (
         Delivery,
         LoopGuards,
@@ -177,45 +205,35 @@ def run(
         RepositoryRef,
         RollbackRequest,
         Source,
-        mask_commands,
-        promote,
     )
     from promoter.promotion.gate import as_facts
 
-    environ = dict(os.environ)  # the CI environment, read once for the whole run
-    for command in mask_commands(environ):  # the runner reads them on both streams
-        click.echo(sinks.workflow_command(command), err=True)
-
-    if not config_repo:
-        raise InputError("missing --config-repo (or PROMOTER_CONFIG_REPO)", field="--config-repo")
+    g = given
+    assert g.config_repo is not None
     repo = RepositoryRef(
-        config_repo, forge=forge, api_url=api_url, no_clone=no_clone, base=base,
-        config_file=config_file, environ=environ,
+        g.config_repo, forge=g.forge, api_url=g.api_url, no_clone=g.no_clone, base=g.base,
+        config_file=g.config_file, environ=environ,
     )  # fmt: skip
     delivery = Delivery(
-        mode=mode, dry_run=dry_run, author=author, sign=sign, skip_ci=skip_ci,
-        auto_merge=auto_merge, labels=labels,
+        mode=g.mode, dry_run=g.dry_run, author=g.author, sign=g.sign, skip_ci=g.skip_ci,
+        auto_merge=g.auto_merge, labels=g.labels,
     )  # fmt: skip
     guards = LoopGuards(
-        force=force, bot_actors=as_facts(bot_actors), watch=as_facts(watch),
-        ignore=as_facts(ignore),
+        force=g.force, bot_actors=as_facts(g.bot_actors), watch=as_facts(g.watch),
+        ignore=as_facts(g.ignore),
     )  # fmt: skip
-    build = Source(source_repo, source_commit, pipeline_url)
-    request: PromoteRequest | PromoteFromRequest | RollbackRequest
-    if rollback:
-        request = RollbackRequest(
-            repo, envs[0], app, images, to=rollback_to, delivery=delivery, guards=guards
+    app = g.apps[0] if g.apps else None
+    if g.rollback:
+        return RollbackRequest(
+            repo, g.envs[0], app, g.images, to=g.to_env, delivery=delivery, guards=guards
         )
-    elif to_env is not None:
-        request = PromoteFromRequest(
-            repo, to_env, from_env, apps, images, allow_downgrade=allow_downgrade, source=build,
-            delivery=delivery, guards=guards,
+    build = Source(g.source_repo, g.source_commit, g.pipeline_url)
+    if g.to_env is not None:
+        return PromoteFromRequest(
+            repo, g.to_env, g.from_env, g.apps, g.images, allow_downgrade=g.allow_downgrade,
+            source=build, delivery=delivery, guards=guards,
         )  # fmt: skip
-    else:
-        request = PromoteRequest(
-            repo, envs, images, app, allow_downgrade=allow_downgrade, source=build,
-            delivery=delivery, guards=guards,
-        )  # fmt: skip
-    result = promote(request)
-    print_result(result, output)
-    return 3 if result.status.value == "blocked" else 0
+    return PromoteRequest(
+        repo, g.envs, g.images, app, allow_downgrade=g.allow_downgrade, source=build,
+        delivery=delivery, guards=guards,
+    )  # fmt: skip
