@@ -27,91 +27,100 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+WHAT = (
+    opt.env("Environment to promote to (repeatable).", multiple=True),
+    opt.image("Image with tag and/or digest (repeatable)."),
+    opt.app("Only this app of promoter.yaml (repeatable with --to).", multiple=True),
+    opt.to_env(
+        "Promote to ENV what its source environment deploys (--from, or promoter.yaml's from:).",
+        check=opt.ENV_OR_VERSION,
+    ),
+    opt.from_env("With --to: the environment to read."),
+    click.option(
+        "--rollback",
+        is_flag=True,
+        help="Restore --env's previous version of --app (or the one --to names) and hold it there.",
+    ),
+    opt.all_apps("With --to: every app both environments deploy."),
+)
+"""What to promote where: images to environments, a source environment's versions, or a
+rollback."""
+WHERE = (
+    opt.config_repo(
+        "Config repository: https:// or file:// URL, or a local repository's path (cloned, "
+        "committed, pushed); a directory that is not a git repository is edited in place "
+        "[env: PROMOTER_CONFIG_REPO]."
+    ),
+    opt.config_file("promoter.yaml to use instead of the one in the config repo."),
+)
+"""The config repository and how to reach it."""
+HOW = (
+    opt.mode("Override every environment's mode (default: promoter.yaml, else pull-request)."),
+    opt.forge("Forge of the config repo (default: inferred from the URL and CI)."),
+    opt.base("Base branch (default: promoter.yaml, else HEAD)."),
+    opt.api_url(
+        "Forge API root, e.g. https://ghe.example.com/api/v3 or https://gitlab.example.com "
+        "(default: from the URL, GITHUB_API_URL, CI_SERVER_URL)."
+    ),
+    click.option(
+        "--auto-merge", is_flag=True, help="Ask the forge to merge the request when green."
+    ),
+    click.option(
+        "--label",
+        "labels",
+        multiple=True,
+        metavar="NAME",
+        callback=opt.check_label,
+        help="A label for the pull/merge request, added to promoter.yaml's (repeatable).",
+    ),
+    opt.no_clone("Read and commit through the forge API (GitHub, GitLab), no git at all."),
+    opt.author("Commit identity 'Name <email>' [env: PROMOTER_AUTHOR].", show_default=True),
+    click.option("--skip-ci", is_flag=True, help="Add [skip ci] to push-mode commits."),
+    click.option("--sign", is_flag=True, help="Sign commits with your git signing configuration."),
+    click.option(
+        "--allow-downgrade",
+        is_flag=True,
+        help="Apply an older version over a newer one (rollback).",
+    ),
+)
+"""How the change lands: mode, forge and its API, base branch, request, commit."""
+BUILD = (
+    click.option(
+        "--source-repo",
+        metavar="URL",
+        callback=opt.check_url,
+        help="Source repository for the commit trailers.",
+    ),
+    click.option(
+        "--source-commit",
+        metavar="SHA",
+        callback=opt.COMMIT_ID,
+        help="Source commit for the commit trailers.",
+    ),
+    click.option(
+        "--pipeline-url",
+        metavar="URL",
+        callback=opt.check_url,
+        help="Pipeline URL for the commit trailers.",
+    ),
+)
+"""The build promoted, for the commit trailers (the CI's variables otherwise)."""
+RUN = (
+    opt.dry_run("Print the diff and a summary; touch nothing."),
+    opt.guards,
+    click.option(
+        "--force",
+        is_flag=True,
+        help="Promote even when a loop guard would skip (the commit says so).",
+    ),
+    opt.OUTPUT,
+)
+"""A dry run, the loop guards and their override, the output."""
+
+
 def options(function: F) -> F:
     """Every option of the promote run, in the order `promote --help` lists them."""
-    for option in reversed(
-        (
-            opt.env("Environment to promote to (repeatable).", multiple=True),
-            opt.image("Image with tag and/or digest (repeatable)."),
-            opt.app("Only this app of promoter.yaml (repeatable with --to).", multiple=True),
-            opt.to_env(
-                "Promote to ENV what its source environment deploys (--from, or promoter.yaml's "
-                "from:).",
-                check=opt.ENV_OR_VERSION,
-            ),
-            opt.from_env("With --to: the environment to read."),
-            click.option(
-                "--rollback",
-                is_flag=True,
-                help="Restore --env's previous version of --app (or the one --to names) and hold "
-                "it there.",
-            ),
-            opt.all_apps("With --to: every app both environments deploy."),
-            opt.config_repo(
-                "Config repository: https:// or file:// URL, or a local repository's path (cloned, "
-                "committed, pushed); a directory that is not a git repository is edited in place "
-                "[env: PROMOTER_CONFIG_REPO]."
-            ),
-            opt.config_file("promoter.yaml to use instead of the one in the config repo."),
-            opt.mode(
-                "Override every environment's mode (default: promoter.yaml, else pull-request)."
-            ),
-            opt.forge("Forge of the config repo (default: inferred from the URL and CI)."),
-            opt.base("Base branch (default: promoter.yaml, else HEAD)."),
-            opt.api_url(
-                "Forge API root, e.g. https://ghe.example.com/api/v3 or https://gitlab.example.com "
-                "(default: from the URL, GITHUB_API_URL, CI_SERVER_URL)."
-            ),
-            click.option(
-                "--auto-merge", is_flag=True, help="Ask the forge to merge the request when green."
-            ),
-            click.option(
-                "--label",
-                "labels",
-                multiple=True,
-                metavar="NAME",
-                callback=opt.check_label,
-                help="A label for the pull/merge request, added to promoter.yaml's (repeatable).",
-            ),
-            opt.no_clone("Read and commit through the forge API (GitHub, GitLab), no git at all."),
-            opt.author("Commit identity 'Name <email>' [env: PROMOTER_AUTHOR].", show_default=True),
-            click.option("--skip-ci", is_flag=True, help="Add [skip ci] to push-mode commits."),
-            click.option(
-                "--sign", is_flag=True, help="Sign commits with your git signing configuration."
-            ),
-            click.option(
-                "--allow-downgrade",
-                is_flag=True,
-                help="Apply an older version over a newer one (rollback).",
-            ),
-            click.option(
-                "--source-repo",
-                metavar="URL",
-                callback=opt.check_url,
-                help="Source repository for the commit trailers.",
-            ),
-            click.option(
-                "--source-commit",
-                metavar="SHA",
-                callback=opt.COMMIT_ID,
-                help="Source commit for the commit trailers.",
-            ),
-            click.option(
-                "--pipeline-url",
-                metavar="URL",
-                callback=opt.check_url,
-                help="Pipeline URL for the commit trailers.",
-            ),
-            opt.dry_run("Print the diff and a summary; touch nothing."),
-            opt.guards,
-            click.option(
-                "--force",
-                is_flag=True,
-                help="Promote even when a loop guard would skip (the commit says so).",
-            ),
-            opt.OUTPUT,
-        )
-    ):
+    for option in reversed((*WHAT, *WHERE, *HOW, *BUILD, *RUN)):
         function = option(function)
     return function
 

@@ -1,24 +1,29 @@
-"""Overrides: where an environment that inherits an image gets its own setting.
+"""Overrides: what promoting an image changes in one environment's files.
 
-A shared setting (a base's image, a chart's default) is never edited; the environment
-gets an override in a file of its own instead: an `images:` entry in its entry
-kustomization (what `kustomize edit set image` adds; kustomize applies it after its bases),
-or the value's key path in its own patch of the shared object. A shared container whose
-image the environment's strategic-merge patch already sets is overridden there. This is
-the part of the environment model that decides those insertion points; it reads what the
-discovery (`model`) has read.
+A file of the environment's own is edited where it sets the image. A shared setting (a
+base's image, a chart's default) is never edited; the environment gets an override in a
+file of its own instead: an `images:` entry in its entry kustomization (what `kustomize
+edit set image` adds; kustomize applies it after its bases), the value's key path in its
+own patch of the shared object, or the chart's key path in its own values file. A shared
+container whose image the environment's strategic-merge patch already sets is overridden
+there. Reads through the `Reader` that discovery (`model`) filled, and judges files by the
+environment's `Ownership`: both passed in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import MappingNode, ScalarNode
 
-from promoter.editing.model import Found, Insertion, Target
-from promoter.editing.source import YamlFile, mapping_get, scalar_text
+from promoter.editing import BumpRequest
+from promoter.editing.model import Found, Insertion, Target, refuse_stale_tag
+from promoter.editing.source import mapping_get, scalar_text
+from promoter.environments.helm import is_object_file
 from promoter.environments.kustomize import directory_of, is_kustomization_path
+from promoter.environments.ownership import Ownership
 from promoter.environments.pointers import identity
+from promoter.environments.reader import Reader
 from promoter.environments.view import Action, Setting
 from promoter.imageref import find_image_ref
 from promoter.yamlfile import YAML_SUFFIXES
@@ -28,33 +33,34 @@ CONTAINER_KINDS = frozenset({"container-image", "kustomize"})
 
 
 class Overrides:
-    """Insertion points of one environment; `model._Discovery` supplies the reading."""
+    """The actions of one environment: what it owns is edited, what it shares is overridden.
 
-    entries: list[str]
-    pointer_dirs: list[str]
-    notes: list[str]
+    Composed, not inherited: files come through the shared `reader`, whose they are from
+    `owner`; `entries` are the environment's entry kustomizations and `pointer_dirs` the
+    directories only its Applications deploy (owned although no path names it)."""
 
-    def _yaml(self, path: str) -> YamlFile | None:
-        raise NotImplementedError
-
-    def _own(self, path: str) -> bool:
-        raise NotImplementedError
+    def __init__(
+        self,
+        reader: Reader,
+        owner: Ownership,
+        request: BumpRequest,
+        entries: Sequence[str],
+        pointer_dirs: Sequence[str],
+    ) -> None:
+        self.reader = reader
+        self.owner = owner
+        self.request = request
+        self.entries = tuple(entries)
+        self.pointer_dirs = tuple(pointer_dirs)
 
     def _found(self, path: str, base_values: Sequence[str] = ()) -> list[Found]:
-        raise NotImplementedError
+        return self.reader.find(path, self.request, base_values, strict=self.owner.owns(path))
 
-    def _setting(self, path: str, found: Found, owned: bool, readers: Sequence[str]) -> Setting:
-        raise NotImplementedError
-
-    def _readers(self, path: str, entry: str) -> list[str]:
-        raise NotImplementedError
-
-    def _other_readers(self, path: str, entries: Sequence[str]) -> list[str]:
-        raise NotImplementedError
-
-    def _entry_actions(
+    def entry_actions(
         self, entry: str, reach: list[str], settings: dict[tuple[str, int], Setting]
     ) -> list[Action]:
+        """What promoting changes among the files `entry` reaches: edits of its own files,
+        and overrides, in files of its own, of what the others set."""
         own_dirs = [d for d in self.pointer_dirs if d == directory_of(entry)]
         actions: list[Action] = []
         shared: list[tuple[str, Found]] = []
@@ -62,14 +68,16 @@ class Overrides:
         for path in reach:
             if not path.endswith(YAML_SUFFIXES) and not is_kustomization_path(path):
                 continue
-            owned = self._own(path) or any(path == d or path.startswith(f"{d}/") for d in own_dirs)
-            owned = owned and not self._other_readers(path, self.entries)
+            owned = self.owner.owns(path) or any(
+                path == d or path.startswith(f"{d}/") for d in own_dirs
+            )
+            owned = owned and not self.owner.other_readers(path, self.entries)
             found = self._found(path)
             if not found:
                 continue
-            readers = () if owned else tuple(self._readers(path, entry))
+            readers = () if owned else tuple(self.owner.readers(path, entry))
             for item in found:
-                setting = self._setting(path, item, owned, readers)
+                setting = setting_of(path, item, owned, readers)
                 settings.setdefault((setting.path, setting.line), setting)
             if owned:
                 actions.append(Action("edit", path, "the environment's own file sets it"))
@@ -85,9 +93,11 @@ class Overrides:
         ]
         if not shared:
             return actions
-        entry_owned = self._own(entry) or directory_of(entry) in self.pointer_dirs
-        if not entry_owned or self._other_readers(entry, self.entries):
-            self.notes.append(f"{entry} is shared with other environments: no override there")
+        entry_owned = self.owner.owns(entry) or directory_of(entry) in self.pointer_dirs
+        if not entry_owned or self.owner.other_readers(entry, self.entries):
+            self.reader.notes.append(
+                f"{entry} is shared with other environments: no override there"
+            )
             return []
         covered = self._entry_image_names(entry)
         names: list[str] = []
@@ -115,9 +125,55 @@ class Overrides:
             )
         return actions
 
+    def standalone_actions(
+        self, path: str, settings: dict[tuple[str, int], Setting]
+    ) -> list[Action]:
+        """A file of the environment's own that no kustomization reaches: edited where it
+        sets the image, else (a Helm values file) the chart's key path inserted into it."""
+        bases = self.reader.chart_values(path, self.owner.app)
+        found = self._found(path, bases)
+        if found:
+            for item in found:
+                setting = setting_of(path, item, True, ())
+                settings.setdefault((setting.path, setting.line), setting)
+            return [
+                Action("edit", path, "the environment's own file sets it", base_values=tuple(bases))
+            ]
+        yaml_file = self.reader.yaml(path)
+        if not bases or yaml_file is None or is_object_file(yaml_file):
+            return []
+        actions: list[Action] = []
+        base_file = self.reader.yaml(bases[0])
+        for item in self._found(bases[0]):
+            if isinstance(item, Target) and item.remove and base_file is not None:
+                # A digest-only promotion: the chart's tag would stay beside the digest.
+                raise refuse_stale_tag(
+                    base_file,
+                    item.node,
+                    self.request.image,
+                    f"the chart's values; {path} layers over it",
+                )
+            keys = (*item.path, item.key) if isinstance(item, Insertion) else item.path
+            if item.doc != 0 or any(isinstance(k, int) for k in keys):
+                continue
+            setting = setting_of(bases[0], item, False, ())
+            settings.setdefault((setting.path, setting.line), setting)
+            actions.append(
+                Action(
+                    "insert-value",
+                    path,
+                    f"the chart's {bases[0]} sets it; the environment's values file overrides it",
+                    doc=0,
+                    keys=tuple(str(k) for k in keys),
+                    value=item.new,
+                    inherited=tuple(current(item)),
+                )
+            )
+        return actions
+
     def _containers(self, path: str, found: Sequence[Found]) -> set[tuple[str, str, str]]:
         """(kind, name, container) of each container image among `found` in `path`."""
-        yaml_file = self._yaml(path)
+        yaml_file = self.reader.yaml(path)
         result: set[tuple[str, str, str]] = set()
         if yaml_file is None:
             return result
@@ -127,7 +183,7 @@ class Overrides:
             if len(item.path) < 3 or item.path[-1] != "image":
                 continue
             obj = identity(yaml_file.docs[item.doc])
-            container = self._mapping_at(path, item.doc, item.path[:-1])
+            container = self.reader.node_at(path, item.doc, item.path[:-1])
             name = scalar_text(mapping_get(container, "name")) if container is not None else None
             if obj is not None and name:
                 result.add((*obj, name))
@@ -135,7 +191,7 @@ class Overrides:
 
     def _entry_image_names(self, entry: str) -> set[str]:
         """Image names the entry's own `images:` entries already match."""
-        yaml_file = self._yaml(entry)
+        yaml_file = self.reader.yaml(entry)
         names: set[str] = set()
         if yaml_file is None or not yaml_file.docs:
             return names
@@ -152,7 +208,7 @@ class Overrides:
         if not isinstance(item, Target):
             return []
         if item.kind == "kustomize":
-            entry = self._mapping_at(path, item.doc, item.path[:-1])
+            entry = self.reader.node_at(path, item.doc, item.path[:-1])
             if entry is None:
                 return []
             new_name = scalar_text(mapping_get(entry, "newName"))
@@ -160,21 +216,6 @@ class Overrides:
             return [n for n in (new_name or name,) if n]
         ref = find_image_ref(str(item.node.value).strip())
         return [ref.name] if ref is not None else []
-
-    def _mapping_at(self, path: str, doc: int, keys: tuple[str | int, ...]) -> Node | None:
-        yaml_file = self._yaml(path)
-        if yaml_file is None or doc >= len(yaml_file.docs):
-            return None
-        node: Node | None = yaml_file.docs[doc]
-        for key in keys:
-            if node is None:
-                return None
-            if isinstance(key, int):
-                values = getattr(node, "value", None)
-                node = values[key] if isinstance(values, list) and key < len(values) else None
-            else:
-                node = mapping_get(node, key)
-        return node
 
     def _patch_insertion(
         self, entry: str, reach: list[str], path: str, item: Found
@@ -184,7 +225,7 @@ class Overrides:
         None for a tag a digest-only promotion removes: a patch can blank it, not remove it
         from the shared object (docs/configuration.md, "Digests")."""
         if isinstance(item, Target) and item.remove:
-            self.notes.append(
+            self.reader.notes.append(
                 f"{path}:{int(item.node.start_mark.line) + 1}: a digest-only promotion would "
                 "leave this shared tag beside the digest; promote <image>:<tag>@<digest>"
             )
@@ -192,23 +233,23 @@ class Overrides:
         keys = (*item.path, item.key) if isinstance(item, Insertion) else item.path
         if any(isinstance(k, int) for k in keys):
             return None
-        yaml_file = self._yaml(path)
+        yaml_file = self.reader.yaml(path)
         if yaml_file is None:
             return None
         shared_object = identity(yaml_file.docs[item.doc])
         if shared_object is None:
             return None
         for candidate in reach:
-            if candidate == path or not self._own(candidate):
+            if candidate == path or not self.owner.owns(candidate):
                 continue
-            patch = self._yaml(candidate)
+            patch = self.reader.yaml(candidate)
             if patch is None or is_kustomization_path(candidate):
                 continue
             for index, doc in enumerate(patch.docs):
                 if identity(doc) != shared_object:
                     continue
                 text_keys = tuple(str(k) for k in keys)
-                existing = self._mapping_at(candidate, index, text_keys)
+                existing = self.reader.node_at(candidate, index, text_keys)
                 if isinstance(existing, ScalarNode):
                     pointer = patch.pointer(index, text_keys)
                     return Action(
@@ -238,3 +279,9 @@ def current(item: Found) -> list[str]:
         ref = find_image_ref(value)
         return [value] if ref is not None and ref.tag is not None else []
     return [value] if value else []
+
+
+def setting_of(path: str, found: Found, owned: bool, readers: Sequence[str]) -> Setting:
+    """Where `found` sets the image in `path` (its line), for the view and messages."""
+    node = found.node if isinstance(found, Target) else found.mapping
+    return Setting(path, int(node.start_mark.line) + 1, owned, tuple(readers))
