@@ -117,17 +117,7 @@ def pull_request_body(
         "|---|---|---|---|",
         *rows,
     ]
-    origin = []
-    if source.commit:
-        short = code(source.commit[:12])
-        link = f"{source.repository}/commit/{source.commit}" if source.repository else None
-        origin.append(
-            f"source commit {sinks.markdown_link(source.commit[:12], link)}"
-            if link and sinks.is_web_url(link)
-            else f"source commit {short}"
-        )
-    if source.pipeline_url and sinks.is_web_url(source.pipeline_url):
-        origin.append(sinks.markdown_link("CI run", source.pipeline_url))
+    origin = _origin(source)
     if origin:
         lines += ["", "Built from " + ", ".join(origin) + "."]
     if promoted_from:
@@ -145,6 +135,22 @@ def pull_request_body(
         MARKER,
     ]
     return "\n".join(lines) + "\n"
+
+
+def _origin(source: Source) -> list[str]:
+    """The build's commit and CI run, as links where they are web URLs."""
+    origin = []
+    if source.commit:
+        short = sinks.markdown_code(source.commit[:12])
+        link = f"{source.repository}/commit/{source.commit}" if source.repository else None
+        origin.append(
+            f"source commit {sinks.markdown_link(source.commit[:12], link)}"
+            if link and sinks.is_web_url(link)
+            else f"source commit {short}"
+        )
+    if source.pipeline_url and sinks.is_web_url(source.pipeline_url):
+        origin.append(sinks.markdown_link("CI run", source.pipeline_url))
+    return origin
 
 
 def _cell(value: str | None) -> str:

@@ -100,21 +100,7 @@ def gitlab_pipeline(
         "stages: [promote]",
         "variables:",
         f"  PROMOTER_CONFIG_REPO: {q(config_repo)}",
-        ".promote:",
-        "  stage: promote",
-        f"  image: {q(image)}",
-        "  allow_failure:",
-        "    exit_codes: [3]  # blocked by a policy: the next scheduled run tries again",
-        "  before_script:",
-        "    - "
-        + q(
-            "command -v git >/dev/null || "
-            "{ apt-get update -qq && apt-get install -qq -y git >/dev/null; }"
-        ),
-        "    - "
-        + q(
-            f"command -v promote >/dev/null || python -m pip install --quiet {shlex.quote(package)}"
-        ),
+        *_template(image, package),
     ]
     if not groups:
         message = f"{fanout.target} already runs what {fanout.source} runs"
@@ -139,6 +125,28 @@ def gitlab_pipeline(
             "    - " + q(shlex.join(words)),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _template(image: str, package: str) -> list[str]:
+    """The hidden job every promotion job extends: its stage, image, tolerated exit code
+    and the setup that installs git and promoter where the image lacks them."""
+    q = sinks.yaml_scalar
+    install = "command -v promote >/dev/null || python -m pip install --quiet "
+    install += shlex.quote(package)
+    return [
+        ".promote:",
+        "  stage: promote",
+        f"  image: {q(image)}",
+        "  allow_failure:",
+        "    exit_codes: [3]  # blocked by a policy: the next scheduled run tries again",
+        "  before_script:",
+        "    - "
+        + q(
+            "command -v git >/dev/null || "
+            "{ apt-get update -qq && apt-get install -qq -y git >/dev/null; }"
+        ),
+        "    - " + q(install),
+    ]
 
 
 def _job_name(name: str) -> str:
