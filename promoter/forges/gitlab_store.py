@@ -228,24 +228,7 @@ class GitLabStore(LocalObjects):
         pending = self._pending.get(commit)
         if pending is None:
             raise ForgeError(f"commit {commit[:12]} was not made by this run")
-        data: dict[str, Any] = {
-            "branch": branch,
-            "commit_message": pending.message,
-            "author_name": pending.identity.name,
-            "author_email": pending.identity.email,
-        }
-        current = self.remote_branch(branch)
-        if not force:  # onto the base: it must still be where it was planned
-            if current != pending.parent:
-                raise PushRejectedError(f"{branch} moved since it was read; retrying")
-            data["actions"] = self._actions(pending, guard=True)
-        else:  # the promotion branch, rebuilt from the exact tip it was planned on
-            if current != lease:
-                raise PushRejectedError(f"{branch} moved since it was read; retrying")
-            data["actions"] = self._actions(pending, guard=False)
-            data["start_sha"] = pending.parent
-            if current is not None:
-                data["force"] = True
+        data = self._commit_request(pending, branch, lease=lease, force=force)
         try:
             created = self.forge.call(lambda: self.forge.project.commits.create(data))
         except ForgeError as error:
@@ -260,6 +243,27 @@ class GitLabStore(LocalObjects):
                 f"landed on {branch} between the check and the write, on other files"
             )
         return oid
+
+    def _commit_request(
+        self, pending: _Pending, branch: str, *, lease: str | None, force: bool
+    ) -> dict[str, Any]:
+        """The commits-API request for `pending`: onto the base only while it is where the
+        commit was planned; a promotion branch rebuilt from that exact tip."""
+        data: dict[str, Any] = {
+            "branch": branch,
+            "commit_message": pending.message,
+            "author_name": pending.identity.name,
+            "author_email": pending.identity.email,
+        }
+        current = self.remote_branch(branch)
+        if current != (lease if force else pending.parent):
+            raise PushRejectedError(f"{branch} moved since it was read; retrying")
+        data["actions"] = self._actions(pending, guard=not force)
+        if force:
+            data["start_sha"] = pending.parent
+            if current is not None:
+                data["force"] = True
+        return data
 
     def delete_branch(self, branch: str, *, lease: str) -> None:
         if self.remote_branch(branch) != lease:
