@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 import tempfile
-from collections.abc import Callable, Sequence
 from pathlib import Path as FsPath
 
-from promoter.editing import argocd, helm, kustomize, pointer, setters, workloads
+from promoter.editing import kinds
 from promoter.editing.model import (
     BumpRequest,
     Context,
@@ -42,27 +42,16 @@ from promoter.editing.splice import (
 from promoter.editing.templates import parse_editable
 from promoter.editing.verify import verify
 from promoter.errors import EditRefusedError, TargetNotFoundError, YamlError
-from promoter.yamlfile import STR_TAG, VALUES_NAMES
-
-Editor = Callable[[YamlFile, BumpRequest, Context], list[Found]]
-
-EDITORS: tuple[Editor, ...] = (
-    setters.find,
-    kustomize.find,
-    helm.find,
-    workloads.find,
-    argocd.find,
-)
-"""Order matters only for conflicts: the first editor to claim a scalar wins."""
+from promoter.yamlfile import STR_TAG
 
 
 def find_all(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:
-    """Every location of the requested image, deduplicated by node."""
+    """Every location of the requested image, deduplicated by node; the registered kinds
+    ask in conflict order (`kinds.finders`), the first claim on a scalar wins."""
     check_not_encrypted(yaml_file)
-    editors: Sequence[Editor] = (pointer.find,) if request.key else EDITORS
     found: list[Found] = []
     seen: dict[tuple[int, str], Found] = {}
-    for editor in editors:
+    for editor in kinds.finders(request):
         for item in editor(yaml_file, request, context):
             identity = (
                 (id(item.node), "") if isinstance(item, Target) else (id(item.mapping), item.key)
@@ -207,24 +196,38 @@ def edit_bytes(
 
 
 def load_context(path: FsPath, root: FsPath | None = None) -> Context:
-    """A Helm environment values file (`values-staging.yaml`) gets the chart's `values.yaml`."""
-    if not path.name.startswith("values") or path.name in VALUES_NAMES:
-        return Context()
+    """The files the kinds read besides `path` (`kinds.companions`), parsed: a Helm
+    environment values file (`values-staging.yaml`) gets the chart's `values.yaml`.
+
+    The disk answers which of the kinds' `candidates` exist, under `root` (without one,
+    anywhere above `path`); the kinds pick among them. A companion that is not YAML is
+    left out: the target's own edit decides.
+    """
+    top, name, in_root = _placed(path, root)
+    present = [c for c in kinds.candidates(name) if (top / c).is_file()]
     bases: list[YamlFile] = []
-    directory = path.parent
-    for _ in range(2):
-        for candidate in VALUES_NAMES:
-            base = directory / candidate
-            if base.is_file() and base != path:
-                with contextlib.suppress(YamlError):
-                    name = base.as_posix()
-                    if root is not None and base.resolve().is_relative_to(root.resolve()):
-                        name = base.resolve().relative_to(root.resolve()).as_posix()
-                    bases.append(parse_bytes(base.read_bytes(), name))
-        if root is not None and directory.resolve() == root.resolve():
-            break
-        directory = directory.parent
+    for companion in kinds.companions(name, present):
+        with contextlib.suppress(YamlError):
+            shown = companion if in_root else _beside(path, top / companion)
+            bases.append(parse_bytes((top / companion).read_bytes(), shown))
     return Context(base_values=tuple(bases))
+
+
+def _placed(path: FsPath, root: FsPath | None) -> tuple[FsPath, str, bool]:
+    """The directory the kinds' paths are relative to, `path` relative to it, and whether
+    that directory is `root` (else the filesystem's root)."""
+    if root is not None:
+        for top, target in ((root.absolute(), path.absolute()), (root.resolve(), path.resolve())):
+            if target.is_relative_to(top):
+                return top, target.relative_to(top).as_posix(), True
+    absolute = path.absolute()
+    return FsPath(absolute.anchor), absolute.relative_to(absolute.anchor).as_posix(), False
+
+
+def _beside(path: FsPath, other: FsPath) -> str:
+    """`other` named as `path` is (relative to the same directory, or absolute)."""
+    relative = os.path.relpath(other, path.absolute().parent)
+    return posixpath.normpath((path.parent / relative).as_posix())
 
 
 def write_atomic(path: FsPath, data: bytes) -> None:

@@ -1,29 +1,37 @@
 """Helm-style image settings anywhere in any document: image blocks and image strings.
 
-Image blocks are mappings that name a repository in one key and its tag in another:
-`repository`/`tag`, Bitnami's `registry`/`repository`/`tag` (the canonical name is
-`registry/repository`; an empty or missing registry means the repository holds the full
-name), `image`/`tag`, `image`/`imageTag`, `imageRepository`/`imageTag`, and `name`/`tag`
-when the block sits under an `image`-like key. Image strings (`image: repo:tag`, any key
-that is `image`, ends in `Image`/`image`, or is `imageName`) are rewritten whole, keeping
-the name as written. Strings in `containers`/`initContainers`/`ephemeralContainers`
-entries belong to the workloads editor, and `status:` of a Kubernetes object to its
-controller, so both are left alone here.
+Image blocks (`helm_blocks`: which keys name the repository, its registry and its tag;
+an empty or missing registry means the repository holds the full name) get their tag and
+digest set. Image strings (`image: repo:tag`, any key that is `image`, ends in
+`Image`/`image`, or is `imageName`) are rewritten whole, keeping the name as written.
+Strings in `containers`/`initContainers`/`ephemeralContainers` entries belong to the
+workloads editor, and `status:` of a Kubernetes object to its controller, so both are
+left alone here.
 
 A block whose `tag` key is missing (commented out) gets one inserted, but only when the
 request carries a tag; a digest-only request removes the tag key beside the digest key.
 An environment file (`values-staging.yaml`) whose block sets a tag without a repository is
-matched through the chart's `values.yaml` at the same key path. Knows nothing of charts or
-templates: a templated repository names no image, and a templated tag or reference of the
-requested image is reported as found, for the engine to refuse.
+matched through the chart's `values.yaml` at the same key path: the kind's companion,
+named by `helm_layers`. Knows nothing of templates: a templated repository names no image,
+and a templated tag or reference of the requested image is reported as found, for the
+engine to refuse.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
+from promoter.editing.helm_blocks import (
+    Block,
+    find_block,
+    find_digest,
+    find_entry,
+    find_global_registry,
+    find_node,
+    is_image_key,
+)
 from promoter.editing.model import (
     BumpRequest,
     Context,
@@ -53,25 +61,6 @@ from promoter.yamlfile import MERGE_TAG
 KIND = "helm"
 STRING_KIND = "image-string"
 CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})
-DIGEST_KEYS = ("digest", "sha")
-_NAMED_BY_KEY = frozenset({"repository", "imageRepository", "name"})
-"""Repository keys that never hold a tag themselves, so a missing tag key may be added."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """Which keys of one image block hold the repository, its registry and its tag."""
-
-    repository: str
-    tag: str
-    registry: str = "registry"
-
-
-@dataclass(frozen=True, slots=True)
-class _Block:
-    layout: _Layout
-    ref: ImageRef
-    repository_node: ScalarNode
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +70,11 @@ class _Candidate:
     """Reached through an alias or merge key: the engine must see the definition first."""
 
 
-def is_image_key(key: str) -> bool:
-    return key.endswith(("image", "Image")) or key == "imageName"
-
-
 def find(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:
     candidates: list[_Candidate] = []
     for doc_index, doc in iter_documents(yaml_file):
         is_object = None not in (mapping_get(doc, "kind"), mapping_get(doc, "apiVersion"))
-        registry = _global_registry(doc)
+        registry = find_global_registry(doc)
         found: list[_Candidate] = []
         mappings: list[tuple[Path, MappingNode]] = []
         for path, node, _key in walk(doc):
@@ -116,7 +101,7 @@ def _mapping_candidates(
     global_registry: str | None = None,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
-    block = _find_block([mapping], path, global_registry)
+    block = find_block([mapping], path, global_registry)
     if block is not None:
         if block.ref.same_repository(request.image):
             found.extend(_block_candidates(yaml_file, doc, path, block, request, mapping))
@@ -137,58 +122,6 @@ def _mapping_candidates(
     return found
 
 
-def _layouts(mapping: MappingNode, path: Path) -> list[_Layout]:
-    layouts = [
-        _Layout("repository", "tag"),
-        _Layout("imageRepository", "imageTag", "imageRegistry"),
-        _Layout("image", "tag"),
-        _Layout("image", "imageTag"),
-    ]
-    if path and isinstance(path[-1], str) and is_image_key(path[-1]):
-        layouts.append(_Layout("name", "tag"))
-    for key_node, _ in mapping.value:
-        key = key_text(key_node)
-        if key != "image" and is_image_key(key):
-            layouts.append(_Layout(key, f"{key}Tag", f"{key}Registry"))
-    return layouts
-
-
-def _find_block(
-    chain: list[MappingNode], path: Path, global_registry: str | None = None
-) -> _Block | None:
-    """The first layout whose repository key (in `chain`, earliest mapping wins) names one.
-
-    `global_registry` is Bitnami's `global.imageRegistry`, which overrides every image's
-    registry; it applies to a repository written without a registry of its own.
-    """
-    for layout in _layouts(chain[0], path):
-        repository_node = _get(chain, layout.repository)
-        repository = scalar_text(repository_node)
-        if repository is None or "{{" in repository or not isinstance(repository_node, ScalarNode):
-            continue
-        registry = scalar_value(_get(chain, layout.registry)) or ""
-        own = find_image_ref(repository)
-        if global_registry and own is not None and own.registry is None:
-            registry = global_registry
-        if "{{" in registry:
-            continue
-        ref = find_image_ref(f"{registry}/{repository}" if registry else repository)
-        if ref is None:
-            continue
-        has_tag = _get(chain, layout.tag) is not None
-        written_whole = ref.tag is not None or ref.digest is not None
-        if layout.repository in _NAMED_BY_KEY or (has_tag and not written_whole):
-            return _Block(layout, ref, repository_node)
-    return None
-
-
-def _global_registry(doc: Node) -> str | None:
-    registry = scalar_value(mapping_get(mapping_get(doc, "global") or doc, "imageRegistry"))
-    if not registry or "{{" in registry or mapping_get(doc, "global") is None:
-        return None
-    return registry
-
-
 def _prefix_candidates(
     doc: int, mappings: list[tuple[Path, MappingNode]], request: BumpRequest
 ) -> list[_Candidate]:
@@ -204,7 +137,7 @@ def _prefix_candidates(
         if not path or path[-1] not in ("images", "image"):
             continue
         prefix = scalar_text(mapping_get(mapping, "repository"))
-        tag_entry = _entry(mapping, "tag")
+        tag_entry = find_entry(mapping, "tag")
         if not prefix or "{{" in prefix or tag_entry is None:
             continue
         registry = scalar_value(mapping_get(mapping, "registry")) or ""
@@ -222,7 +155,7 @@ def _block_candidates(
     yaml_file: YamlFile,
     doc: int,
     path: Path,
-    block: _Block,
+    block: Block,
     request: BumpRequest,
     own: MappingNode,
     base: tuple[YamlFile, MappingNode] | None = None,
@@ -233,15 +166,15 @@ def _block_candidates(
     its digest is in force unless `own` sets one.
     """
     image = request.image
-    digest_key, digest_entry = _digest_entry(own)
+    digest_key, digest_entry = find_digest(own)
     digest_file = yaml_file
     if digest_entry is None and base is not None:
-        digest_key, digest_entry = _digest_entry(base[1])
+        digest_key, digest_entry = find_digest(base[1])
         digest_file = base[0]
     old_digest = scalar_value(digest_entry[1]) if digest_entry else None
     if image.digest is None and old_digest and digest_entry:
         raise refuse_pinned(digest_file, digest_entry[1], old_digest, image)
-    tag_entry = _entry(own, block.layout.tag)
+    tag_entry = find_entry(own, block.layout.tag)
     found: list[_Candidate] = []
     if tag_entry is None and (block.ref.tag is not None or block.ref.digest is not None):
         node = block.repository_node
@@ -268,7 +201,7 @@ def _stale_tag(
     yaml_file: YamlFile,
     doc: int,
     path: Path,
-    block: _Block,
+    block: Block,
     own: MappingNode,
     base: tuple[YamlFile, MappingNode] | None,
     tag_entry: tuple[Node, Node] | None,
@@ -284,7 +217,7 @@ def _stale_tag(
     if not scalar_value(node):
         return []
     if base is not None:
-        base_tag = _entry(base[1], block.layout.tag)
+        base_tag = find_entry(base[1], block.layout.tag)
         if base_tag is not None and scalar_value(base_tag[1]):
             raise refuse_stale_tag(
                 yaml_file, node, image, f"{base[0].name} sets a tag under it as well"
@@ -348,13 +281,13 @@ def _override_candidates(
     """A tag-only block of an environment file, named by the chart's values at its path."""
     for base in context.base_values:
         for _, base_doc in iter_documents(base):
-            base_node = _node_at(base_doc, path)
+            base_node = find_node(base_doc, path)
             if not isinstance(base_node, MappingNode):
                 continue
-            block = _find_block([mapping, base_node], path)
+            block = find_block([mapping, base_node], path)
             if (
                 block is not None
-                and _entry(mapping, block.layout.tag) is not None
+                and find_entry(mapping, block.layout.tag) is not None
                 and block.ref.same_repository(request.image)
             ):
                 return _block_candidates(
@@ -374,63 +307,6 @@ def _string_target(
         return None
     new = updated_reference(ref, request.image, yaml_file, node)
     return Target(doc, path, node, str(new), STRING_KIND, Shape.REFERENCE)
-
-
-def _entry(
-    mapping: MappingNode, key: str, seen: frozenset[int] = frozenset()
-) -> tuple[Node, Node] | None:
-    """(key node, value node) of `key`, own keys first, then merged (`<<:`) mappings.
-
-    `seen` stops a mapping that merges itself (`a: &a {<<: *a}` composes as a cycle).
-    """
-    if id(mapping) in seen:
-        return None
-    seen = seen | {id(mapping)}
-    merged: list[Node] = []
-    for key_node, value_node in mapping.value:
-        if key_node.tag == MERGE_TAG:
-            merged.extend(
-                value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-            )
-        elif isinstance(key_node, ScalarNode) and key_node.value == key:
-            return key_node, value_node
-    for source in merged:
-        if isinstance(source, MappingNode):
-            entry = _entry(source, key, seen)
-            if entry is not None:
-                return entry
-    return None
-
-
-def _get(chain: list[MappingNode], key: str) -> Node | None:
-    for mapping in chain:
-        entry = _entry(mapping, key)
-        if entry is not None:
-            return entry[1]
-    return None
-
-
-def _digest_entry(mapping: MappingNode) -> tuple[str | None, tuple[Node, Node] | None]:
-    for key in DIGEST_KEYS:
-        entry = _entry(mapping, key)
-        if entry is not None:
-            return key, entry
-    return None, None
-
-
-def _node_at(root: Node, path: Path) -> Node | None:
-    node: Node | None = root
-    for part in path:
-        if isinstance(part, int):
-            if not isinstance(node, SequenceNode) or part >= len(node.value):
-                return None
-            node = node.value[part]
-        elif isinstance(node, MappingNode):
-            entry = _entry(node, part)
-            node = entry[1] if entry else None
-        else:
-            return None
-    return node
 
 
 def _refuse_digest_only(

@@ -40,7 +40,8 @@ class BumpRequest:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What an editor may know beyond the file: the chart's base `values.yaml`, if any."""
+    """What an editor may know beyond the file: its kinds' companions (`kinds.companions`),
+    parsed; for a Helm environment values file, the chart's `values.yaml` it layers over."""
 
     base_values: tuple[YamlFile, ...] = ()
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path as FsPath
+from pathlib import PurePosixPath
 
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
@@ -105,6 +106,17 @@ def find_chart(path: FsPath, root: FsPath | None = None) -> FsPath | None:
             break
         directory = directory.parent
     return None
+
+
+def chart_files(path: str) -> list[str]:
+    """The `Chart.yaml` beside each `templates/` directory `path` lies under: the files
+    `find_chart` looks at, named before a partial tree is fetched."""
+    parts = PurePosixPath(path).parts[:-1]
+    return [
+        PurePosixPath(*parts[:index], CHART_FILE).as_posix()
+        for index, part in enumerate(parts)
+        if part == TEMPLATES_DIRECTORY
+    ]
 
 
 def _action_line(raw: bytes, name: str) -> int | None:

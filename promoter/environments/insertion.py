@@ -130,7 +130,7 @@ class Overrides:
     ) -> list[Action]:
         """A file of the environment's own that no kustomization reaches: edited where it
         sets the image, else (a Helm values file) the chart's key path inserted into it."""
-        bases = self.reader.chart_values(path, self.owner.app)
+        bases = self.reader.companions(path, self.owner.app)
         found = self._found(path, bases)
         if found:
             for item in found:

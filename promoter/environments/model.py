@@ -123,7 +123,7 @@ class _Discovery:
             others = naming.claims(path, self.owner.known, self.app) - {self.env}
             self.reader.notes.append(f"{path} also names {', '.join(sorted(others))}: not assigned")
         kustomizations = [p for p in scope if is_kustomization_path(p)]
-        values_bases = [b for p in named for b in self.reader.chart_values(p, self.app)]
+        values_bases = [b for p in named for b in self.reader.companions(p, self.app)]
         self.reader.read([*kustomizations, *named, *values_bases])
         entries = self._entries(named)
         pointer_entries = self._pointer_entries(named)

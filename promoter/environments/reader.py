@@ -12,12 +12,11 @@ from collections.abc import Sequence
 
 from ruamel.yaml.nodes import Node
 
-from promoter.editing import BumpRequest, Context
+from promoter.editing import BumpRequest, Context, kinds
 from promoter.editing.engine import find_all
 from promoter.editing.model import Found
 from promoter.editing.source import YamlFile, mapping_get, parse_bytes
 from promoter.environments.files import RepoFiles
-from promoter.environments.helm import chart_values
 from promoter.environments.kustomize import Graph, is_kustomization_path, parse_kustomization
 from promoter.errors import YamlError
 
@@ -127,11 +126,12 @@ class Reader:
                 node = mapping_get(node, key)
         return node
 
-    def chart_values(self, path: str, app: str) -> list[str]:
-        """The chart values a values file layers over (see `helm`)."""
+    def companions(self, path: str, app: str) -> list[str]:
+        """The files the file kinds read besides `path` (a Helm values file: the chart
+        values it layers over), as `editing.kinds` declares them."""
         if is_kustomization_path(path):
             return []
-        return chart_values(path, self.path_set, self.all_paths, app)
+        return kinds.companions(path, self.path_set, self.all_paths, app)
 
     def is_component(self, path: str) -> bool:
         return path in self.graph.nodes and self.graph.nodes[path].is_component

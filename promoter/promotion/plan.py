@@ -1,7 +1,8 @@
 """Which files of an environment hold each image, and their new bytes: planned in memory.
 
 Works on a directory: a user's checkout, or the few files a partial clone materialised.
-`needed_paths` says which files that is before anything is fetched.
+`targets.needed_paths` says which files that is before anything is fetched (re-exported
+here with `app_names` and `is_yaml_path`, what the steps and the workspace import).
 """
 
 from __future__ import annotations
@@ -15,11 +16,7 @@ from promoter import environments
 from promoter.editing import BumpRequest, Context, FileEdit, edit_bytes, write_atomic
 from promoter.editing.engine import load_context
 from promoter.editing.source import parse_bytes
-from promoter.editing.templates import (
-    CHART_FILE,
-    TEMPLATES_DIRECTORY,
-    check_not_chart_template,
-)
+from promoter.editing.templates import check_not_chart_template
 from promoter.environments import Action, EnvironmentView, RepoFiles
 from promoter.errors import InputError, PathEscapeError, TargetNotFoundError
 from promoter.imageref import ImageRef, parse_image_ref
@@ -32,8 +29,27 @@ from promoter.promotion.result import (
     Superseded,
     overall,
 )
+from promoter.promotion.targets import (
+    app_image,
+    app_names,
+    explicit_files,
+    is_yaml_path,
+    needed_paths,
+    targets,
+)
 from promoter.versions import is_downgrade
-from promoter.yamlfile import MAX_FILE_BYTES, VALUES_NAMES, YAML_SUFFIXES
+from promoter.yamlfile import MAX_FILE_BYTES
+
+__all__ = [  # `app_names`, `is_yaml_path` and `needed_paths` live in `targets`
+    "EnvironmentPlan",
+    "app_names",
+    "bump",
+    "discover",
+    "is_yaml_path",
+    "needed_paths",
+    "parse_images",
+    "plan_environment",
+]
 
 
 def parse_images(texts: Iterable[str]) -> list[ImageRef]:
@@ -222,9 +238,9 @@ def plan_environment(
                 plan.edit(path, display, BumpRequest(image, key=key), image, root)
             except TargetNotFoundError:
                 if target is not None and target.create:
-                    configured = _app_image(config, image, app)
+                    configured = app_image(config, image, app)
                     plan.create(path, display, target, configured, image, root)
-                elif key is not None or display in _explicit_files(config, env):
+                elif key is not None or display in explicit_files(config, env):
                     raise
     plan.check_found(env, images)
     return plan
@@ -283,51 +299,6 @@ def bump(
     return Result(overall([env.status]), (env,))
 
 
-def needed_paths(
-    config: configuration.Config | None,
-    env: str,
-    images: Sequence[ImageRef],
-    app: str | None,
-) -> tuple[list[str], list[str]]:
-    """(files, directories) a plan of `env` may read, before any of them is fetched.
-
-    Without promoter.yaml, discovery looks at every YAML file: directories is `[""]`.
-    A Helm environment values file brings the chart's `values.yaml` beside or above it, and
-    a file under a `templates/` directory the `Chart.yaml` that would make it a template.
-    """
-    if config is None:
-        return [], [""]
-    configuration.environment(config, env)
-    files: list[str] = []
-    directories: list[str] = []
-    for image in images:
-        for entry in _apps(config, env, image, app):
-            for target in entry.targets.get(env, ()):
-                if target.kind == "directory":
-                    directories.append(target.path)
-                    continue
-                files.append(target.path)
-                files.extend(_chart_files(target.path))
-                parent = PurePosixPath(target.path).parent
-                for directory in (parent, parent.parent):
-                    files.extend(
-                        (directory / name).as_posix()
-                        for name in VALUES_NAMES
-                        if directory.as_posix() != "."
-                    )
-    return list(dict.fromkeys(files)), list(dict.fromkeys(directories))
-
-
-def _chart_files(path: str) -> list[str]:
-    """The `Chart.yaml` beside each `templates/` directory `path` lies under."""
-    parts = PurePosixPath(path).parts[:-1]
-    return [
-        PurePosixPath(*parts[:index], CHART_FILE).as_posix()
-        for index, part in enumerate(parts)
-        if part == TEMPLATES_DIRECTORY
-    ]
-
-
 def _read(path: Path, name: str) -> bytes:
     """A target's bytes, never through a symbolic link: a link would let one environment's
     file (or one outside the repository) be edited as another's."""
@@ -369,79 +340,3 @@ def _changes(image: ImageRef, done: FileEdit) -> list[Change]:
     return [
         Change(done.name, e.line, e.pointer, e.old, e.new, image.name, e.kind) for e in done.edits
     ]
-
-
-def _explicit_files(config: configuration.Config, env: str) -> set[str]:
-    return {
-        target.path
-        for app in config.apps.values()
-        for target in app.targets.get(env, ())
-        if target.kind != "directory"
-    }
-
-
-def _apps(
-    config: configuration.Config, env: str, image: ImageRef, app_name: str | None
-) -> list[configuration.App]:
-    if app_name is not None:  # by name: no scan of every app (status reads thousands)
-        named = config.apps.get(app_name)
-        apps = [named] if named is not None and named.image.same_repository(image) else []
-    else:
-        apps = [a for a in config.apps.values() if a.image.same_repository(image)]
-    if not apps:
-        known = ", ".join(sorted(config.apps)) or "none"
-        raise TargetNotFoundError(
-            f"no app in promoter.yaml for image {image.name}"
-            + (f" named {app_name!r}" if app_name else "")
-            + f"; apps: {known}",
-            field="--image",
-        )
-    for entry in apps:
-        if not entry.targets.get(env):
-            raise TargetNotFoundError(f"app {entry.name} has no targets for environment {env!r}")
-    return apps
-
-
-def app_names(
-    config: configuration.Config | None, env: str, images: Sequence[ImageRef], app: str | None
-) -> list[str]:
-    """The apps a run touches, sorted: they name the promotion branch."""
-    if config is None:
-        return sorted({image.app_name for image in images})
-    return sorted({a.name for image in images for a in _apps(config, env, image, app)})
-
-
-def _app_image(config: configuration.Config, image: ImageRef, app: str | None) -> ImageRef:
-    """The image as promoter.yaml spells it: the name an inserted `images:` entry matches."""
-    for entry in config.apps.values():
-        if entry.image.same_repository(image) and app in (None, entry.name):
-            return entry.image
-    return image
-
-
-def targets(
-    root: Path,
-    config: configuration.Config,
-    env: str,
-    image: ImageRef,
-    app_name: str | None,
-) -> list[tuple[Path, str, str | None, configuration.Target | None]]:
-    """(absolute path, repo-relative name, key, target) of each file to edit for one image;
-    the target is None for the files a `directory:` target found."""
-    configuration.environment(config, env)
-    found: list[tuple[Path, str, str | None, configuration.Target | None]] = []
-    for entry in _apps(config, env, image, app_name):
-        for target in entry.targets.get(env, ()):
-            if target.kind == "directory":
-                for path in configuration.search_directory(root, target.path, image):
-                    found.append((path, path.relative_to(root).as_posix(), None, None))
-                continue
-            path = configuration.resolve_in_repo(
-                root, target.path, field=f"apps.{entry.name}.targets.{env}"
-            )
-            found.append((path, target.path, target.key, target))
-    return found
-
-
-def is_yaml_path(path: str) -> bool:
-    return path.endswith(YAML_SUFFIXES)

@@ -1,0 +1,89 @@
+"""Helm value layers: which chart values file an environment values file layers over.
+
+The one rule, for every reader: discovery (`environments`, with the repository's listing),
+the engine's `load_context` (with the files that exist on disk) and the fetch plan
+(`candidates`, before the tree is known). An environment values file
+(`values-staging.yaml`, `envs/staging/values.yaml`) layers over the nearest chart
+`values.yaml` in its directory or the two above it; with a listing, a directory holding
+one chart (a `Chart.yaml` one level down; several: the one named after the app) answers
+with that chart's values, and so does the one chart named after the app anywhere. Paths
+in, paths out: knows nothing of git, the disk or YAML contents.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Collection, Iterable
+
+from promoter.editing.templates import CHART_FILE
+from promoter.yamlfile import KUSTOMIZATION_NAMES, VALUES_NAMES, YAML_SUFFIXES
+
+DEPTH = 3
+"""Directories searched for the chart's values: the file's own and the two above it."""
+
+
+def candidates(path: str) -> list[str]:
+    """Every values file `chart_values` may name for `path` without a listing, nearest first.
+
+    What a fetch plan brings before the tree is known; `chart_values` keeps those that exist.
+    """
+    if not _is_layered(path):
+        return []
+    return [
+        candidate
+        for directory in _directories(path)
+        for candidate in _values_in(directory)
+        if candidate != path
+    ]
+
+
+def chart_values(
+    path: str, paths: Collection[str], listing: Iterable[str] = (), app: str | None = None
+) -> list[str]:
+    """The chart values `path` layers over (at most one), among `paths` (the files that exist).
+
+    `listing` is the repository's paths when known, searched for charts (`Chart.yaml`);
+    without one, the answer is the nearest of `candidates(path)` in `paths`.
+    """
+    if not _is_layered(path):
+        return []
+    charts_listed = [_directory(p) for p in listing if posixpath.basename(p) == CHART_FILE]
+    for directory in _directories(path):
+        for candidate in _values_in(directory):
+            if candidate != path and candidate in paths:
+                return [candidate]
+        charts = sorted({c for c in charts_listed if _directory(c) == directory})
+        if len(charts) > 1:  # several charts side by side: the one named after the app
+            charts = [c for c in charts if posixpath.basename(c) == app]
+        if len(charts) == 1:
+            return _chart_values_in(charts[0], path, paths)
+    # `envs/staging/values.yaml` for `charts/web`: the one chart named after the app.
+    named = {c for c in charts_listed if posixpath.basename(c) == app}
+    if len(named) == 1:
+        return _chart_values_in(named.pop(), path, paths)
+    return []
+
+
+def _is_layered(path: str) -> bool:
+    """A YAML file that is not a kustomization may be an environment values file."""
+    return path.endswith(YAML_SUFFIXES) and posixpath.basename(path) not in KUSTOMIZATION_NAMES
+
+
+def _directories(path: str) -> list[str]:
+    """The directory of `path` and up to `DEPTH - 1` above it, nearest first."""
+    found = [_directory(path)]
+    while len(found) < DEPTH and found[-1] != ".":
+        found.append(_directory(found[-1]))
+    return found
+
+
+def _chart_values_in(chart: str, path: str, paths: Collection[str]) -> list[str]:
+    return [v for v in _values_in(chart) if v != path and v in paths][:1]
+
+
+def _values_in(directory: str) -> list[str]:
+    return [name if directory == "." else f"{directory}/{name}" for name in VALUES_NAMES]
+
+
+def _directory(path: str) -> str:
+    return posixpath.dirname(path) or "."
