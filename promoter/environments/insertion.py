@@ -61,17 +61,32 @@ class Overrides:
     ) -> list[Action]:
         """What promoting changes among the files `entry` reaches: edits of its own files,
         and overrides, in files of its own, of what the others set."""
-        own_dirs = [d for d in self.pointer_dirs if d == directory_of(entry)]
+        actions, shared = self._edits_and_shared(entry, reach, settings)
+        if not shared:
+            return actions
+        if not self._may_override_in(entry):
+            self.reader.notes.append(
+                f"{entry} is shared with other environments: no override there"
+            )
+            return []
+        overrides = self._overrides(entry, reach, shared)
+        if overrides is None:
+            return []  # a shared setting the environment cannot override: refuse
+        return actions + overrides
+
+    def _edits_and_shared(
+        self, entry: str, reach: list[str], settings: dict[tuple[str, int], Setting]
+    ) -> tuple[list[Action], list[tuple[str, Found]]]:
+        """An edit of each file among `reach` that is the environment's own and sets the
+        image, and what the other files set, which needs an override; every place found
+        goes into `settings`, for the view."""
         actions: list[Action] = []
         shared: list[tuple[str, Found]] = []
         patched: set[tuple[str, str, str]] = set()
         for path in reach:
             if not path.endswith(YAML_SUFFIXES) and not is_kustomization_path(path):
                 continue
-            owned = self.owner.owns(path) or any(
-                path == d or path.startswith(f"{d}/") for d in own_dirs
-            )
-            owned = owned and not self.owner.other_readers(path, self.entries)
+            owned = self._is_own(path, entry)
             found = self._found(path)
             if not found:
                 continue
@@ -84,22 +99,39 @@ class Overrides:
                 patched.update(self._containers(path, found))
             else:
                 shared.extend((path, item) for item in found)
-        # A shared container whose image the environment's own strategic-merge patch sets
-        # (same kind, name and container) is already overridden there.
-        shared = [
-            (path, item)
-            for path, item in shared
-            if not (self._containers(path, [item]) and self._containers(path, [item]) <= patched)
-        ]
-        if not shared:
-            return actions
+        return actions, [(p, item) for p, item in shared if not self._is_patched(p, item, patched)]
+
+    def _is_own(self, path: str, entry: str) -> bool:
+        """Whether `path`, which `entry` reaches, may be edited: it is the environment's
+        (its name, or under the entry's directory that only its Applications deploy) and
+        no other environment's entry reads it."""
+        directory = directory_of(entry)
+        owned = self.owner.owns(path) or (
+            directory in self.pointer_dirs
+            and (path == directory or path.startswith(f"{directory}/"))
+        )
+        return owned and not self.owner.other_readers(path, self.entries)
+
+    def _is_patched(self, path: str, item: Found, patched: set[tuple[str, str, str]]) -> bool:
+        """Whether a shared container image is already overridden: the environment's own
+        strategic-merge patch sets it (`patched`: same kind, name and container)."""
+        containers = self._containers(path, [item])
+        return bool(containers) and containers <= patched
+
+    def _may_override_in(self, entry: str) -> bool:
+        """Whether `entry` can take overrides: a kustomization the environment owns (by its
+        path, or by a directory only its Applications deploy) and no other one reads."""
         entry_owned = self.owner.owns(entry) or directory_of(entry) in self.pointer_dirs
-        if not entry_owned or self.owner.other_readers(entry, self.entries):
-            self.reader.notes.append(
-                f"{entry} is shared with other environments: no override there"
-            )
-            return []
+        return entry_owned and not self.owner.other_readers(entry, self.entries)
+
+    def _overrides(
+        self, entry: str, reach: list[str], shared: list[tuple[str, Found]]
+    ) -> list[Action] | None:
+        """The environment's overrides of `shared` settings: the key path in its own patch
+        of each shared value, then one `images:` insertion into `entry` for the container
+        images its entries do not match yet. None when one setting cannot be overridden."""
         covered = self._entry_image_names(entry)
+        actions: list[Action] = []
         names: list[str] = []
         inherited: list[str] = []
         for path, item in shared:
@@ -111,7 +143,7 @@ class Overrides:
                 continue
             insertion = self._patch_insertion(entry, reach, path, item)
             if insertion is None:
-                return []  # a shared setting the environment cannot override: refuse
+                return None
             actions.append(insertion)
         if names:
             actions.append(

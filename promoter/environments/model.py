@@ -112,8 +112,32 @@ class _Discovery:
         return kept
 
     def run(self) -> EnvironmentView:
+        """The view: the environment's entries, what promoting changes in the files they
+        reach and in its own files, and, when nothing can change, why."""
         scope = self._scope()
         named = [p for p in scope if self.owner.owns(p)]
+        self._note_ambiguous(scope, named)
+        entries = self._all_entries(scope, named)
+        reached = self.reader.read_reach(entries)
+        settings: dict[tuple[str, int], Setting] = {}
+        examined: list[str] = list(dict.fromkeys([*named, *[p for r in reached for p in r]]))
+        actions = self._actions(named, entries, reached, settings)
+        found = list(settings.values())
+        refusal = None if actions else self._refusal(named, entries, examined, found)
+        return EnvironmentView(
+            self.env,
+            self.image,
+            tuple(entries),
+            tuple(examined),
+            tuple(settings.values()),
+            tuple(actions),
+            refusal,
+            tuple(self.reader.notes),
+        )
+
+    def _note_ambiguous(self, scope: list[str], named: list[str]) -> None:
+        """A path that names the environment and another one too is no one's own: say so
+        for the first few, since the user may expect it to be edited."""
         ambiguous = [
             p
             for p in scope
@@ -122,6 +146,11 @@ class _Discovery:
         for path in ambiguous[:3]:
             others = naming.claims(path, self.owner.known, self.app) - {self.env}
             self.reader.notes.append(f"{path} also names {', '.join(sorted(others))}: not assigned")
+
+    def _all_entries(self, scope: list[str], named: list[str]) -> list[str]:
+        """The environment's entries: its topmost kustomizations, then the directories its
+        Applications deploy (found by what they name when no path names the environment),
+        after one batched read of the kustomizations, its own files and their chart values."""
         kustomizations = [p for p in scope if is_kustomization_path(p)]
         values_bases = [b for p in named for b in self.reader.companions(p, self.app)]
         self.reader.read([*kustomizations, *named, *values_bases])
@@ -132,11 +161,20 @@ class _Discovery:
         for entry in pointer_entries:
             if entry not in entries:
                 entries.append(entry)
+        return entries
+
+    def _actions(
+        self,
+        named: list[str],
+        entries: list[str],
+        reached: list[list[str]],
+        settings: dict[tuple[str, int], Setting],
+    ) -> list[Action]:
+        """What `Overrides` says promoting changes: in what each entry reaches, then in each
+        of the environment's own files that no kustomization reaches (a values file, an
+        Application), unless another environment's entry reads it."""
         overrides = Overrides(self.reader, self.owner, self.request, entries, self.exclusive_dirs)
-        reached = self.reader.read_reach(entries)
         actions: list[Action] = []
-        settings: dict[tuple[str, int], Setting] = {}
-        examined: list[str] = list(dict.fromkeys([*named, *[p for r in reached for p in r]]))
         for entry, reach in zip(entries, reached, strict=True):
             actions.extend(overrides.entry_actions(entry, reach, settings))
         in_graph = {p for r in reached for p in r}
@@ -148,30 +186,23 @@ class _Discovery:
             ):
                 continue
             actions.extend(overrides.standalone_actions(path, settings))
-        actions = dedupe(actions)
-        refusal = None
-        if not actions:
-            found = list(settings.values())
-            components = [p for p in named if self.reader.is_component(p)]
-            refusal = explain_refusal(
-                self.env,
-                self.image.name,
-                self.owner.known,
-                named,
-                entries,
-                examined,
-                lambda: found or self._survey(),
-                components,
-            )
-        return EnvironmentView(
+        return dedupe(actions)
+
+    def _refusal(
+        self, named: list[str], entries: list[str], examined: list[str], found: list[Setting]
+    ) -> str:
+        """Why nothing can be promoted; where the image is set is `found` or, when that is
+        empty and the message needs it, a survey of the repository (it reads more files)."""
+        components = [p for p in named if self.reader.is_component(p)]
+        return explain_refusal(
             self.env,
-            self.image,
-            tuple(entries),
-            tuple(examined),
-            tuple(settings.values()),
-            tuple(actions),
-            refusal,
-            tuple(self.reader.notes),
+            self.image.name,
+            self.owner.known,
+            named,
+            entries,
+            examined,
+            lambda: found or self._survey(),
+            components,
         )
 
     def _entries(self, named: list[str]) -> list[str]:
