@@ -1,18 +1,19 @@
 """Promotion policies as pure decisions: windows and freezes, soak time, no downgrade,
-review required. The caller gathers the facts (the clock, when a version reached the
-source environment, the mode); each rule answers with a `Block` naming itself and, where
-it can, when it will pass, or None.
+review required, the tags an environment takes. The caller gathers the facts (the clock,
+when a version reached the source environment, the mode); each rule answers with a
+`Block` naming itself and, where it can, when it will pass, or None.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from promoter.config import DAY_NAMES, FreezeWindow, Policies, WindowRule, Windows
-from promoter.versions import compare_versions
+from promoter.versions import compare_versions, tag_of
 
 _SCAN = timedelta(days=14)
 """How far ahead the next open moment is searched (a window closed longer says so)."""
@@ -168,14 +169,36 @@ def soak(
 
 
 def downgrade(
-    app: str, current: str | None, wanted: str, env: str, order: str = "semver"
+    app: str,
+    current: str | None,
+    wanted: str,
+    env: str,
+    order: str = "semver",
+    *,
+    where: str | None = None,
 ) -> Block | None:
-    """A version older than what `env` runs is not promoted (`--allow-downgrade`)."""
-    if current is None or compare_versions(current, wanted, order) != 1:
+    """A version certainly older than what `env` runs (`current`, at `where`) is not
+    promoted (`--allow-downgrade`); an unordered pair never blocks."""
+    old, new = tag_of(current), tag_of(wanted)
+    if old is None or new is None or compare_versions(old, new, order) != 1:
         return None
+    at = f" (set at {where})" if where else ""
     return Block(
         "no-downgrade",
-        f"{env} runs {app} {current}, newer than {wanted}; pass --allow-downgrade to roll back",
+        f"{env} runs {app} {old}, newer than {new}{at}; pass --allow-downgrade to roll back",
+    )
+
+
+def tags(policies: Policies, app: str, tag: str | None, env: str) -> Block | None:
+    """`env` takes only tags that match its `tags` pattern in full (release tags only to
+    production, say); a digest without a tag cannot show that it does."""
+    if policies.tags is None or (tag is not None and re.fullmatch(policies.tags, tag)):
+        return None
+    what = f"{app} {tag}" if tag is not None else f"{app} (a digest without a tag)"
+    return Block(
+        "tags",
+        f"{env} takes only tags matching {policies.tags} (environments.{env}.policies.tags); "
+        f"{what} does not match",
     )
 
 

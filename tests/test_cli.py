@@ -198,9 +198,35 @@ def test_cli_validate_without_config_shows_discovery(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0] == (
         "no promoter.yaml: zero-config discovery applies "
-        "(3 environments found: dev, production, staging)"
-    )
+        "(3 environments found: dev, staging, production)"
+    )  # in promotion order, inferred from the names
     assert "  staging: apps/web/overlays/staging/kustomization.yaml, " in done.stdout
+    assert "order: dev → staging → production" in done.stdout
+
+
+def test_cli_validate_reads_a_bare_repository_at_its_branch_not_its_refs(tmp_path: Path) -> None:
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(FIXTURE_REPO, work)
+    (work / "promoter.yaml").unlink()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=work, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=work, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=work, check=True)
+    bare = tmp_path / "config.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    subprocess.run(["git", "-C", str(bare), "branch", "promote/production/web"], check=True)
+    for target in (str(bare), f"file://{bare}"):
+        done = run("validate", "--config-repo", target, "--output", "json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["schema_version"] == 1
+        assert [e["name"] for e in report["environments"]] == ["dev", "staging", "production"]
+        assert [e["from"] for e in report["environments"]] == [None, "dev", "staging"]
+    done = run("validate", cwd=work)  # the current repository by default
+    assert done.returncode == 0, done.stderr
+    assert "3 environments found" in done.stdout
 
 
 def test_cli_explain_text_names_settings_and_actions() -> None:

@@ -173,6 +173,23 @@ def test_parse_config_environment_replaces_lists_and_merges_policies() -> None:
     assert config.environments["prod"].base is None
 
 
+def test_parse_config_version_order_none_and_tags_merge_from_defaults() -> None:
+    text = (
+        "version: 1\n"
+        "defaults:\n"
+        "  policies: {version_order: none}\n"
+        "environments:\n"
+        "  dev: {}\n"
+        "  prod:\n"
+        "    policies:\n"
+        "      tags: '^v?\\d+\\.\\d+\\.\\d+$'\n"
+    )
+    config = parse_config(text, "promoter.yaml")
+    dev, prod = config.environments["dev"].policies, config.environments["prod"].policies
+    assert (dev.version_order, dev.tags) == ("none", None)
+    assert (prod.version_order, prod.tags) == ("none", r"^v?\d+\.\d+\.\d+$")
+
+
 def test_parse_config_merge_keys_and_anchors() -> None:
     text = (
         "version: 1\n"
@@ -501,10 +518,11 @@ ERRORS = [
         id="missing-environments",
     ),
     pytest.param(
-        "version: 1\nenvironments:\n  dev: {}\napps:\n  web:\n    image: ghcr.io/acme/web\n",
+        "version: 1\nenvironments:\n  dev: {}\napps:\n  web:\n    image: ghcr.io/acme/web\n"
+        "    targets: {}\n",
         ConfigError,
-        "promoter.yaml:5: apps.web.targets: missing required key (one per environment)",
-        id="missing-targets",
+        "promoter.yaml:7: apps.web.targets: expected at least one environment",
+        id="empty-targets",
     ),
     pytest.param(
         "# nothing yet\n",
@@ -535,6 +553,27 @@ ERRORS = [
         YamlError,
         "promoter.yaml:3: not valid YAML: found character '\\t' that cannot start any token",
         id="tab-indent",
+    ),
+    pytest.param(
+        snippet("{policies: {version_order: newest}}"),
+        ConfigError,
+        "promoter.yaml:3: environments.dev.policies.version_order: expected semver, numeric, "
+        "lexical or none, got 'newest'",
+        id="version-order-unknown",
+    ),
+    pytest.param(
+        snippet("{policies: {tags: '^v?(\\d+$'}}"),
+        ConfigError,
+        "promoter.yaml:3: environments.dev.policies.tags: not a valid regular expression: "
+        "missing ), unterminated subpattern at position 3",
+        id="tags-not-a-regex",
+    ),
+    pytest.param(
+        snippet("{policies: {tags: ''}}"),
+        ConfigError,
+        "promoter.yaml:3: environments.dev.policies.tags: expected a pattern of 1 to 256 "
+        "characters",
+        id="tags-empty",
     ),
 ]
 
@@ -762,6 +801,7 @@ AGREEMENT = [
     snippet("{policies: {freeze: [{start: 2026-12-20, end: 2027-01-03, reason: holidays}]}}"),
     snippet("{policies: {freeze: [{start: '2026-12-20T10:00:00Z', end: 2026-12-21T10:00+01:00}]}}"),
     snippet("{policies: null}"),
+    snippet("{policies: {version_order: none, tags: '^v?\\d+\\.\\d+\\.\\d+$'}}"),
     snippet("null"),
     snippet(target="{helm: charts/web/values-dev.yaml, key: image.tag}"),
     snippet(target="{file: raw/dev.yaml, pointer: /spec/template/spec/containers/0/image}"),
@@ -801,6 +841,9 @@ AGREEMENT = [
     snippet("{policies: {freeze: [{start: 2026-13-01, end: 2027-01-02}]}}"),
     snippet("{policies: {freeze: [{start: '2026-12-20T25:00', end: 2027-01-02}]}}"),
     snippet("{policies: {window: 1h}}"),
+    snippet("{policies: {version_order: newest}}"),
+    snippet("{policies: {tags: ''}}"),
+    snippet("{policies: {tags: [release]}}"),
     snippet(target="{helm: a.yaml, file: b.yaml}"),
     snippet(target="{kustomize: a.yaml, key: image.tag}"),
     snippet(target="{helm: a.yaml, pointer: /image}"),
@@ -847,6 +890,7 @@ PYTHON_ONLY = [
     snippet("{source: prod}"),
     snippet("{policies: {freeze: [{start: 2026-12-20, end: 2026-12-19}]}}"),
     snippet("{policies: {freeze: [{start: 2026-02-30, end: 2026-03-02}]}}"),
+    snippet("{policies: {tags: '^v?(\\d+$'}}"),
     TWO_APPS_ONE_IMAGE,
 ]
 """Cross-references and calendar checks a JSON Schema cannot express: only promoter rejects."""

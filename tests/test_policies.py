@@ -150,7 +150,10 @@ def test_bad_windows_are_one_line(snippet: str, message: str) -> None:
         ("lexical", "2026.12.04-1203", "2026.11.30-0800", True),
         ("numeric", "v120", "v99", True),
         ("numeric", "99", "120", False),
-        ("numeric", "build-7", "build-6", False),  # not numbers: unordered, never blocked
+        ("numeric", "build-7", "build-6", True),  # the same shape: by the number
+        ("numeric", "build-7", "ci-8", False),  # another shape: unordered, never blocked
+        ("semver", "1.5.1-f00d123", "1.5.1-0abc456", False),  # commit ids: unordered
+        ("none", "1.10.0", "1.9.0", False),  # never ordered, never a downgrade
     ],
 )
 def test_configured_version_order(order: str, current: str, wanted: str, blocked: bool) -> None:
@@ -183,3 +186,71 @@ def test_plan_superseded_follows_the_configured_order(tmp_path: Path) -> None:
     semver = parse_config(text.replace("lexical", "semver"), "promoter.yaml")
     plan = plan_environment(tmp_path, semver, "production", [image], None)
     assert [s.wanted for s in plan.superseded] == ["1.9.0"]
+    (found,) = plan.superseded
+    assert (found.current, found.where) == ("1.10.0", "values.yaml:3")
+    unordered = parse_config(text.replace("lexical", "none"), "promoter.yaml")
+    assert plan_environment(tmp_path, unordered, "production", [image], None).superseded == []
+
+
+def test_downgrade_names_where_the_newer_version_is_and_reads_references() -> None:
+    block = policies.downgrade(
+        "web", "ghcr.io/acme/web:1.6.0", "ghcr.io/acme/web:1.5.0", "production",
+        where="overlays/production/kustomization.yaml:8",
+    )  # fmt: skip
+    assert block is not None
+    assert block.line() == (
+        "no-downgrade: production runs web 1.6.0, newer than 1.5.0 "
+        "(set at overlays/production/kustomization.yaml:8); pass --allow-downgrade to roll back"
+    )
+    assert policies.downgrade("web", "1.5.1-f00d123", "1.5.1-0abc456", "production") is None
+
+
+RELEASES_ONLY = (
+    "version: 1\nenvironments:\n  staging: {}\n  production:\n"
+    "    policies: {tags: '^v?\\d+\\.\\d+\\.\\d+$'}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("tag", "blocked"),
+    [
+        ("1.5.0", False),
+        ("v1.5.0", False),
+        ("1.5.0-rc.1", True),
+        ("1.5.1-f00d123", True),
+        ("1.5.0\n", True),  # a full match: no trailing newline slips through `$`
+        ("latest", True),
+        (None, True),  # a digest alone cannot show that it is a release
+    ],
+)
+def test_tags_takes_only_matching_tags(tag: str | None, blocked: bool) -> None:
+    config = parse_config(RELEASES_ONLY, "promoter.yaml")
+    production = config.environments["production"].policies
+    found = policies.tags(production, "web", tag, "production")
+    assert (found is not None) is blocked
+    assert policies.tags(config.environments["staging"].policies, "web", tag, "staging") is None
+    if found is not None:
+        assert found.rule == "tags"
+        assert found.until is None
+        assert r"production takes only tags matching ^v?\d+\.\d+\.\d+$" in found.line()
+        assert "environments.production.policies.tags" in found.line()
+
+
+def test_plan_superseded_by_an_inherited_version_names_its_file_and_line(tmp_path: Path) -> None:
+    from promoter.imageref import parse_image_ref
+    from promoter.promotion.plan import plan_environment
+
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base/deployment.yaml").write_text(
+        "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
+        "        - name: web\n          image: ghcr.io/acme/web:3.0.0\n"
+    )
+    (tmp_path / "base/kustomization.yaml").write_text("resources:\n  - deployment.yaml\n")
+    (tmp_path / "overlays/prod").mkdir(parents=True)
+    (tmp_path / "overlays/prod/kustomization.yaml").write_text("resources:\n  - ../../base\n")
+    image = parse_image_ref("ghcr.io/acme/web:2.0.0")
+    (found,) = plan_environment(tmp_path, None, "prod", [image], None).superseded
+    assert (found.current, found.wanted) == ("ghcr.io/acme/web:3.0.0", "ghcr.io/acme/web:2.0.0")
+    assert found.where == "base/deployment.yaml:7"
+    other = parse_image_ref("ghcr.io/acme/web:3.0.0-f00d123")  # unordered: promoted
+    assert plan_environment(tmp_path, None, "prod", [other], None).superseded == []

@@ -16,10 +16,15 @@ GUARD_SKIP_EXIT = 10
 @click.command(name="guard")
 @opt.guards
 @opt.author("promoter's commit identity 'Name <email>': commits with it never promote.")
+@opt.output("json", "text")
 def command(
-    bot_actors: tuple[str, ...], watch: tuple[str, ...], ignore: tuple[str, ...], author: str
+    bot_actors: tuple[str, ...],
+    watch: tuple[str, ...],
+    ignore: tuple[str, ...],
+    author: str,
+    output: str,
 ) -> int:
-    """Run the loop guards alone: exit 0 to go, 10 to skip, with a JSON reason.
+    """Run the loop guards alone: exit 0 to go, 10 to skip, with a JSON (or text) reason.
 
     For pipelines that decide before building anything: reads the CI's event (GitHub
     Actions, GitLab CI) the way a promotion would.
@@ -33,7 +38,11 @@ def command(
     )
     verdict = guard(guards, author, dict(os.environ))
     guard_name = verdict.guard.value if verdict.guard else None
-    click.echo(
-        sinks.json_document({"go": verdict.go, "guard": guard_name, "reason": verdict.reason})
-    )
+    if output == "text":
+        click.echo(sinks.log_line(f"skip: {guard_name}: {verdict.reason}" if not verdict.go
+                                  else "go"))  # fmt: skip
+    else:
+        click.echo(sinks.json_document(
+            {"schema_version": 1, "go": verdict.go, "guard": guard_name, "reason": verdict.reason}
+        ))  # fmt: skip
     return 0 if verdict.go else GUARD_SKIP_EXIT

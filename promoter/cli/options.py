@@ -258,11 +258,9 @@ def resolve_remote(
     config_repo: str | None, forge: str | None, api_url: str | None
 ) -> tuple[str, str | None, str | None]:
     """A subcommand's repository options, or the ones given before it
-    (`promote --config-repo URL plan ...`)."""
+    (`promote --config-repo URL plan ...`); the current repository by default."""
     parent = click.get_current_context().find_root().params
-    config_repo = config_repo or parent.get("config_repo")
-    if not config_repo:
-        raise click.UsageError("missing --config-repo (or PROMOTER_CONFIG_REPO)")
+    config_repo = config_repo or parent.get("config_repo") or "."
     return config_repo, forge or parent.get("forge"), api_url or parent.get("api_url")
 
 

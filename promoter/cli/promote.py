@@ -200,8 +200,6 @@ def _check_shape(given: Given) -> None:
             raise click.UsageError("missing --image")
         if len(apps) > 1:
             raise click.UsageError("--app is repeatable only with --to")
-    if not given.config_repo:
-        raise InputError("missing --config-repo (or PROMOTER_CONFIG_REPO)", field="--config-repo")
 
 
 def _request(given: Given, environ: dict[str, str]) -> WriteRequest:
@@ -218,9 +216,8 @@ def _request(given: Given, environ: dict[str, str]) -> WriteRequest:
     from promoter.promotion.gate import as_facts
 
     g = given
-    assert g.config_repo is not None
     repo = RepositoryRef(
-        g.config_repo, forge=g.forge, api_url=g.api_url, no_clone=g.no_clone, base=g.base,
+        g.config_repo or ".", forge=g.forge, api_url=g.api_url, no_clone=g.no_clone, base=g.base,
         config_file=g.config_file, environ=environ,
     )  # fmt: skip
     delivery = Delivery(

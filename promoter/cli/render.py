@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from promoter.queries.explain import Report
     from promoter.queries.fanout import Fanout
     from promoter.queries.status import Board
+    from promoter.queries.validate import Validation
 
 
 def print_result(result: Result, output: str, *, diffs: bool | None = None) -> None:
@@ -67,7 +68,7 @@ def env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
     if env.skip_reason:
         return [f"{prefix}{status} ({env.skip_reason}); nothing pushed"]
     if env.superseded and not env.changes:
-        newer = ", ".join(dict.fromkeys(s.label for s in env.superseded))
+        newer = ", ".join(dict.fromkeys(f"{s.label} at {s.where}" for s in env.superseded))
         return [f"{prefix}{status}: already at a newer version ({newer}); nothing pushed"]
     if env.status.value == "unchanged" and env.branch and env.changes:
         line = f"{prefix}{status}: {env.branch} already holds {env.summary()}"
@@ -131,7 +132,7 @@ def print_status(found: Board, output: str) -> None:
         click.echo(sinks.encoded(render.markdown(found)), nl=False)
     elif output == "html":
         click.echo(sinks.encoded(render.page(found)), nl=False)
-    else:
+    else:  # text (`table`, its older name)
         click.echo(sinks.log_lines(render.text(found)), nl=False)
 
 
@@ -141,9 +142,14 @@ def print_why(links: Sequence[Link], output: str) -> None:
 
     if output == "json":
         rows = [
-            dataclasses.asdict(link) | {"compare_url": chain.compare_url(link)} for link in links
+            dataclasses.asdict(link)
+            | {
+                "committed": datetime.fromtimestamp(link.committed, timezone.utc).isoformat(),
+                "compare_url": chain.compare_url(link),
+            }
+            for link in links
         ]
-        click.echo(sinks.json_document(rows))
+        click.echo(sinks.json_document({"schema_version": 1, "links": rows}))
         return
     markdown = output == "markdown"
     bullet = "- " if markdown else "  "
@@ -220,18 +226,51 @@ def print_explanation(report: Report, output: str) -> None:
             click.echo(sinks.log_line(f"  note: {note}"))
 
 
-def print_outline(found: Mapping[str, Sequence[str]]) -> None:
-    """`promote validate` without promoter.yaml: the environments discovery sees."""
-    click.echo(
-        sinks.log_line(
-            "no promoter.yaml: zero-config discovery applies "
-            f"({len(found)} environments found{': ' + ', '.join(found) if found else ''})"
+def _chains(envs: Sequence[str], sources: Mapping[str, str | None]) -> str:
+    """`dev → staging → production`; environments no chain reaches are listed apart."""
+    chains: list[str] = []
+    placed: set[str] = set()
+    for start in envs:
+        if sources.get(start) or not any(sources.get(e) == start for e in envs):
+            continue
+        chain, current = [start], start
+        while nxt := [e for e in envs if sources.get(e) == current and e not in chain]:
+            current = nxt[0]
+            chain.append(current)
+        chains.append(" → ".join(chain))
+        placed |= set(chain)
+    alone = [e for e in envs if e not in placed]
+    text = "; ".join(chains) or "none inferred"
+    return text + (f" (no source: {', '.join(alone)})" if alone else "")
+
+
+def print_validation(found: Validation, output: str) -> None:
+    """`promote validate`: the config checked, or the environments discovery sees; and the
+    order environments promote in."""
+    if output == "json":
+        click.echo(sinks.json_document(found.as_json()))
+        return
+    envs = found.environments
+    if found.config is not None:
+        click.echo(
+            sinks.log_line(f"{found.config}: ok ({len(envs)} environments, {found.apps} apps)")
         )
-    )
-    for env, paths in found.items():
+    else:
+        click.echo(
+            sinks.log_line(
+                "no promoter.yaml: zero-config discovery applies "
+                f"({len(envs)} environments found{': ' + ', '.join(envs) if envs else ''})"
+            )
+        )
+    for env in envs if found.config is None else ():
+        paths = found.files.get(env, [])
         shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
         click.echo(sinks.log_line(f"  {env}: {shown or 'no YAML files'}"))
-    click.echo("run `promote explain --env ENV --image REF` to see what a promotion would touch")
+    click.echo(sinks.log_line("order: " + _chains(envs, found.sources)))
+    if found.config is None:
+        click.echo(
+            "run `promote explain --env ENV --image REF` to see what a promotion would touch"
+        )
 
 
 def print_demo_step(number: int, step: Step) -> None:

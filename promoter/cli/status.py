@@ -15,7 +15,7 @@ from promoter.cli.render import print_status
     "--history", type=click.IntRange(1, 1000), default=30, show_default=True,
     help="Commits of each base read to date the settings.",
 )  # fmt: skip
-@opt.output("table", "markdown", "json", "html")
+@opt.output("text", "markdown", "json", "html", "table")
 def command(
     apps: tuple[str, ...],
     config_repo: str | None,

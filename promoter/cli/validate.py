@@ -1,5 +1,6 @@
-"""`promote validate`: check promoter.yaml and the holds and freeze files of a local
-directory; without promoter.yaml, show what zero-config discovery finds."""
+"""`promote validate`: check promoter.yaml and the holds and freeze files of a config
+repository (a directory, a repository or a URL); without promoter.yaml, show what the
+repository itself says: its environments, in promotion order, and their files."""
 
 from __future__ import annotations
 
@@ -8,37 +9,31 @@ from pathlib import Path
 import click
 
 import promoter.cli.options as opt
-from promoter import sinks
-from promoter.cli.render import print_outline
+from promoter.cli.render import print_validation
 
 
 @click.command(name="validate")
-@opt.config_repo("Config repository root (default: current directory).", directory=True)
+@opt.remote
 @opt.config_file()
-def command(config_repo: Path, config_file: Path | None) -> int:
+@opt.base("Branch to read (default: HEAD).")
+@opt.OUTPUT
+def command(
+    config_repo: str | None,
+    forge: str | None,
+    api_url: str | None,
+    no_clone: bool,
+    config_file: Path | None,
+    base: str | None,
+    output: str,
+) -> int:
     """Check promoter.yaml (schema, environments, apps, target paths) and the holds and
-    freeze files; without promoter.yaml, show the environments zero-config discovery finds."""
-    from promoter.config import check_controls, find_config, load_config
+    freeze files; without promoter.yaml, show the environments the repository defines."""
+    import dataclasses
 
-    path = config_file or find_config(config_repo)
-    if path is None:
-        return _outline(config_repo)
-    config = load_config(path, root=config_repo)
-    check_controls(config_repo, config)  # holds and freezes: parsed, names known
-    click.echo(
-        sinks.log_line(
-            f"{path}: ok ({len(config.environments)} environments, {len(config.apps)} apps)"
-        )
-    )
-    return 0
+    from promoter.queries.requests import ValidateRequest
+    from promoter.queries.validate import validate
 
-
-def _outline(config_repo: Path) -> int:
-    """No promoter.yaml: show what zero-config discovery sees instead."""
-    from promoter.errors import TargetNotFoundError
-    from promoter.queries.explain import outline
-
-    if not config_repo.is_dir():
-        raise TargetNotFoundError("config repository not found", path=str(config_repo))
-    print_outline(outline(config_repo))
+    repo = opt.repository(config_repo, forge, api_url, no_clone)
+    repo = dataclasses.replace(repo, config_file=config_file, base=base)
+    print_validation(validate(ValidateRequest(repo)), output)
     return 0

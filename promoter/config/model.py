@@ -67,7 +67,10 @@ class Policies:
     windows: Windows | None = None
     require_review: bool = False
     version_order: str = "semver"
-    """How tags sort for no-downgrade and status: semver, numeric or lexical."""
+    """How tags sort for superseded, no-downgrade and status (`versions.ORDERS`): semver,
+    numeric, lexical, or none (never ordered)."""
+    tags: str | None = None
+    """A pattern (full match) every promoted tag must match, e.g. release tags only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +111,19 @@ class App:
     name: str
     image: ImageRef
     targets: dict[str, tuple[Target, ...]] = field(default_factory=dict)
+    """Empty: the app names only its image, and the environment model finds where each
+    environment sets it (`discovered`)."""
     watch: tuple[str, ...] = ()
     """Globs: a push changing none of these does not promote this app."""
     ignore: tuple[str, ...] = ()
+
+    @property
+    def discovered(self) -> bool:
+        return not self.targets
+
+    def runs_in(self, env: str) -> bool | None:
+        """Whether promoter.yaml targets the app in `env` (None: the model decides)."""
+        return None if self.discovered else env in self.targets
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,8 +221,12 @@ class Parser(NodeReader):
                         f"{image} is already the image of app {other.name!r} "
                         "(list all of its files under one app)",
                     )
-            targets_node = self.required(key, where, entries, "targets", "one per environment")
-            targets = self.targets(targets_node, f"{where}.targets", environments)
+            targets_node = next((v for k, _, v in entries if k == "targets"), None)
+            targets = (
+                self.targets(targets_node, f"{where}.targets", environments)
+                if targets_node is not None
+                else {}
+            )
             paths = {
                 k: self.globs(v, f"{where}.{k}") for k, _, v in entries if k in ("watch", "ignore")
             }

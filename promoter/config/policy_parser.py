@@ -13,6 +13,7 @@ from ruamel.yaml.nodes import Node, ScalarNode, SequenceNode
 from promoter.config.files import compose_one, excerpt
 from promoter.config.model import DAY_NAMES, FreezeWindow, Policies, WindowRule, Windows
 from promoter.config.nodes import NAME_PATTERN, NAME_RULE, NodeReader, describe, find_entry
+from promoter.versions import ORDERS
 from promoter.yamlfile import NULL_TAG
 
 DURATION_PATTERN = r"^([0-9]+[smhdw])+$"
@@ -26,6 +27,10 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 ALWAYS = datetime(1970, 1, 1, tzinfo=timezone.utc)
 FOREVER = datetime(9999, 12, 31, tzinfo=timezone.utc)
 """A freeze without `until` holds until its entry is removed."""
+
+MAX_TAGS_PATTERN = 256
+"""A `tags:` pattern's limit: a tag has at most 128 characters, a longer pattern is a
+mistake (and a bound on what a hostile promoter.yaml makes every run match)."""
 
 
 def parse_freezes(
@@ -67,7 +72,7 @@ def parse_freezes(
 
 def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Policies) -> Policies:
     found = inherited
-    keys = ("soak", "freeze", "no_downgrade", "windows", "require_review", "version_order")
+    keys = ("soak", "freeze", "no_downgrade", "windows", "require_review", "version_order", "tags")
     for key, _, value in reader.mapping(node, where, keys):
         at = f"{where}.{key}"
         if key == "soak":
@@ -89,14 +94,31 @@ def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Polici
             found = replace(found, require_review=reader.boolean(value, at))
         elif key == "version_order":
             order = reader.string(value, at)
-            if order not in ("semver", "numeric", "lexical"):
+            if order not in ORDERS:
                 raise reader.error(
-                    value, at, f"expected semver, numeric or lexical, got {excerpt(order)}"
+                    value, at, f"expected semver, numeric, lexical or none, got {excerpt(order)}"
                 )
             found = replace(found, version_order=order)
+        elif key == "tags":
+            found = replace(found, tags=parse_tags_pattern(reader, value, at))
         else:
             found = replace(found, no_downgrade=reader.boolean(value, at))
     return found
+
+
+def parse_tags_pattern(reader: NodeReader, node: Node, where: str) -> str:
+    """A regular expression a tag must match in full, checked here so that a broken one
+    fails the config, not the promotion that first meets it."""
+    pattern = reader.string(node, where)
+    if not pattern or len(pattern) > MAX_TAGS_PATTERN:
+        raise reader.error(node, where, f"expected a pattern of 1 to {MAX_TAGS_PATTERN} characters")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise reader.error(
+            node, where, f"not a valid regular expression: {exc.msg} at position {exc.pos}"
+        ) from exc
+    return pattern
 
 
 def parse_windows(reader: NodeReader, node: Node, where: str) -> Windows:

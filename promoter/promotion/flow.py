@@ -326,6 +326,9 @@ def _attempt(ws: Workspace, unit: Unit, now: datetime, *, fresh: bool) -> Enviro
     result = planned.result
     if result.status is Status.BLOCKED:
         return result
+    if ws.options.dry_run and result.status is Status.CHANGED and planned.mode == "pull-request":
+        _, decided = steps.read_branch(ws, planned, steps.build_tree(planned))
+        return result.landed(decided) if decided is not None else result  # as the run would
     if ws.options.dry_run or result.status is not Status.CHANGED:
         settled = result.status is Status.UNCHANGED and planned.mode == "pull-request"
         if settled and not ws.options.dry_run:

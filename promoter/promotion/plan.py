@@ -17,8 +17,8 @@ from promoter.editing import BumpRequest, Context, FileEdit, edit_bytes, write_a
 from promoter.editing.engine import load_context
 from promoter.editing.source import parse_bytes
 from promoter.editing.templates import check_not_chart_template
-from promoter.environments import Action, EnvironmentView, RepoFiles
-from promoter.errors import InputError, PathEscapeError, TargetNotFoundError
+from promoter.environments import Action, EnvironmentView, RepoFiles, Setting
+from promoter.errors import InputError, PathEscapeError, PromoterError, TargetNotFoundError
 from promoter.imageref import ImageRef, parse_image_ref
 from promoter.promotion.result import (
     Change,
@@ -33,11 +33,12 @@ from promoter.promotion.targets import (
     app_image,
     app_names,
     explicit_files,
+    is_discovered,
     is_yaml_path,
     needed_paths,
     targets,
 )
-from promoter.versions import is_downgrade
+from promoter.versions import is_downgrade, tag_of
 from promoter.yamlfile import MAX_FILE_BYTES
 
 __all__ = [  # `app_names`, `is_yaml_path` and `needed_paths` live in `targets`
@@ -116,14 +117,17 @@ class EnvironmentPlan:
             ]
             if behind:
                 self.superseded.extend(
-                    Superseded(done.name, image.name, e.old or "", e.new) for e in behind
+                    Superseded(done.name, image.name, e.old or "", e.new, e.line) for e in behind
                 )
                 return
         self.final[path] = done.after
         self.changes.extend(_changes(image, done))
 
-    def apply(self, root: Path, action: Action, image: ImageRef) -> None:
-        """Carry out one action of the environment model."""
+    def apply(
+        self, root: Path, action: Action, image: ImageRef, settings: Sequence[Setting] = ()
+    ) -> None:
+        """Carry out one action of the environment model (`settings`: where the view says
+        the image is set, to tell where an inherited newer version is)."""
         path = configuration.resolve_in_repo(root, action.path)
         if action.kind == "edit":
             bases = tuple(parse_bytes(_read(root / b, b), b) for b in action.base_values)
@@ -138,9 +142,9 @@ class EnvironmentPlan:
         behind = [old for old in action.inherited if is_downgrade(old, wanted, self.order)]
         if behind and not self.allow_downgrade:  # the environment already runs a newer one
             self.matched[image.name] = self.matched.get(image.name, 0) + 1
-            self.superseded.extend(
-                Superseded(action.path, image.name, old, wanted) for old in behind
-            )
+            for old in behind:
+                file, line = _inherited_from(root, settings, old) or (action.path, None)
+                self.superseded.append(Superseded(file, image.name, old, wanted, line))
             return
         if action.kind == "insert-images":
             entries = [ImageEntry(name, image.tag, image.digest) for name in action.names]
@@ -229,10 +233,18 @@ def plan_environment(
         files = repo_files or environments.DirectoryFiles(root)
         for view in discover(files, env, images, app):
             for action in view.actions:
-                plan.apply(root, action, view.image)
+                plan.apply(root, action, view.image, view.settings)
         plan.check_found(env, images)
         return plan
+    configuration.environment(config, env)
     for image in images:
+        if is_discovered(config, image, app):  # an app naming only its image
+            files = repo_files or environments.DirectoryFiles(root)
+            own = app if app == image.app_name else None
+            for view in discover(files, env, [image], own, known=tuple(config.environments)):
+                for action in view.actions:
+                    plan.apply(root, action, view.image, view.settings)
+            continue
         for path, display, key, target in targets(root, config, env, image, app):
             try:
                 plan.edit(path, display, BumpRequest(image, key=key), image, root)
@@ -247,7 +259,11 @@ def plan_environment(
 
 
 def discover(
-    files: RepoFiles, env: str, images: Sequence[ImageRef], app: str | None
+    files: RepoFiles,
+    env: str,
+    images: Sequence[ImageRef],
+    app: str | None,
+    known: Sequence[str] | None = None,
 ) -> list[EnvironmentView]:
     """The environment model's view of each image; a refusal is an input error."""
     views = []
@@ -258,7 +274,7 @@ def discover(
                 "without promoter.yaml the app is named by the image",
                 field="--app",
             )
-        view = environments.discover(files, env, image, app=app)
+        view = environments.discover(files, env, image, app=app, known=known)
         if view.refusal is not None:
             raise TargetNotFoundError(view.refusal)
         views.append(view)
@@ -297,6 +313,21 @@ def bump(
     plan.write()
     env = plan.summarise("", None)
     return Result(overall([env.status]), (env,))
+
+
+def _inherited_from(root: Path, settings: Sequence[Setting], value: str) -> tuple[str, int] | None:
+    """The setting an environment inherits `value` from: a line the view names (shared
+    settings first) that holds its tag; None when no readable one does."""
+    tag = tag_of(value) or value
+    for setting in sorted(settings, key=lambda s: s.owned):
+        try:
+            data = _read(configuration.resolve_in_repo(root, setting.path), setting.path)
+        except PromoterError:
+            continue
+        lines = data.decode("utf-8", "replace").splitlines()
+        if 0 < setting.line <= len(lines) and tag in lines[setting.line - 1]:
+            return setting.path, setting.line
+    return None
 
 
 def _read(path: Path, name: str) -> bytes:

@@ -80,13 +80,18 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
         return [b for b in found if b is not None]
     rules = settings.policies
     found.append(policies.review(rules, planned.mode, planned.env))
+    found += [
+        policies.tags(rules, owner(checkout.config, image), image.tag, planned.env)
+        for image in unit.images
+    ]
     freezes = rules.freeze + _freeze_file(planned, planned.env)
     found.append(policies.window(rules, freezes, now))
     if rules.no_downgrade and unit.promoting_from and planned.plan.superseded:
         first = planned.plan.superseded[0]
         app = first.image.rsplit("/", 1)[-1]
+        order, where = rules.version_order, first.where
         found.append(
-            policies.downgrade(app, first.current, first.wanted, planned.env, rules.version_order)
+            policies.downgrade(app, first.current, first.wanted, planned.env, order, where=where)
         )
     if rules.soak is not None and planned.result.status is Status.CHANGED:
         source = settings.source

@@ -67,17 +67,39 @@ class FileDiff:
 
 @dataclass(frozen=True, slots=True)
 class Superseded:
-    """A requested value that the target already beats: `current` is newer than `wanted`."""
+    """A requested value that the target already beats: `current` is newer than `wanted`.
+
+    Where the newer version is, so a run that promotes nothing says what to look at:
+    `file` and `line` (None where the environment inherits it and no line is known), and
+    `branch` when the promotion branch holds it rather than the base."""
 
     file: str
     image: str
     current: str
     wanted: str
+    line: int | None = None
+    branch: str | None = None
 
     @property
     def label(self) -> str:
         """`web 1.5.0`: the app and the version that beat the request."""
         return f"{self.image.rsplit('/', 1)[-1]} {_short(self.current)}"
+
+    @property
+    def where(self) -> str:
+        """`overlays/production/kustomization.yaml:8 on promote/production/web`."""
+        at = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{at} on {self.branch}" if self.branch else at
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "image": self.image,
+            "current": self.current,
+            "wanted": self.wanted,
+            "line": self.line,
+            "branch": self.branch,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,17 +167,18 @@ class EnvironmentResult:
             "skip_reason": self.skip_reason,
             "blocked_until": self.blocked_until,
             "overrides": list(self.overrides),
-            "superseded": [
-                {"file": s.file, "image": s.image, "current": s.current, "wanted": s.wanted}
-                for s in self.superseded
-            ],
+            "superseded": [s.as_json() for s in self.superseded],
         }
 
     def landed(self, landing: Landing) -> EnvironmentResult:
         """This planned result, with where it went."""
         changes, diffs, superseded = self.changes, self.diffs, self.superseded
-        if landing.status is Status.SUPERSEDED:
-            changes, diffs, superseded = (), (), landing.superseded
+        if landing.status is Status.SUPERSEDED:  # the promotion branch holds a newer one
+            superseded = tuple(
+                dataclasses.replace(s, branch=s.branch or landing.branch)
+                for s in landing.superseded
+            )
+            changes, diffs = (), ()
         return dataclasses.replace(
             self,
             status=landing.status or self.status,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from promoter.errors import InputError
+from promoter.errors import InputError, TargetNotFoundError
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
-from promoter.promotion.workspace import Workspace
+from promoter.promotion.fleet import read_fleet
+from promoter.promotion.workspace import Checkout, Workspace
 
 Batch = tuple[str | None, tuple[ImageRef, ...]]
 """(app, references): one promotion of the run; app None when several land together."""
@@ -23,17 +24,7 @@ Batch = tuple[str | None, tuple[ImageRef, ...]]
 def source_env(ws: Workspace, to_env: str, from_env: str | None) -> str:
     """`--from`, else the target environment's `from:`; a clear error when neither."""
     checkout = steps.check_out(ws, to_env, fresh=False)
-    settings = checkout.settings(to_env)
-    found = from_env or (settings.source if settings else None)
-    if found is None:
-        raise InputError(
-            f"{to_env} names no environment to promote from: pass --from ENV, or set "
-            f"environments.{to_env}.from in promoter.yaml",
-            field="--from",
-        )
-    if found == to_env:
-        raise InputError(f"--from and --to are both {to_env!r}", field="--from")
-    return found
+    return read_fleet(ws, checkout).source(to_env, from_env)
 
 
 def resolve(
@@ -61,20 +52,25 @@ def read_sources(
     config = checkout.config
     pairs: list[tuple[str | None, ImageRef]] = []
     if config is None:
-        if not images:
-            raise InputError(
-                "without promoter.yaml, name each app by its image: --image ghcr.io/acme/web",
-                field="--image",
-            )
-        pairs = [(None, image) for image in images]
+        pairs = _zero_config(ws, checkout, src, to_env, apps, images)
     else:
         shared = {
             name: app
             for name, app in config.apps.items()
-            if src in app.targets and to_env in app.targets
+            if app.runs_in(src) is not False and app.runs_in(to_env) is not False
         }
+        target = steps.check_out(ws, to_env, fresh=False)
         wanted = list(apps) or [
-            name for name, app in shared.items() if not images or _named(app.image, images)
+            name
+            for name, app in shared.items()
+            if (not images or _named(app.image, images))
+            and (
+                not app.discovered
+                or (
+                    _deploys(ws, checkout, src, app.image, name)
+                    and _deploys(ws, target, to_env, app.image, name)
+                )
+            )
         ]
         for name in wanted:
             if name not in shared:
@@ -92,6 +88,42 @@ def read_sources(
         (app, ws.read_deployed(checkout, src, image.with_version(None, None), app).image)
         for app, image in pairs
     ]
+
+
+def _zero_config(
+    ws: Workspace,
+    checkout: Checkout,
+    src: str,
+    to_env: str,
+    apps: Sequence[str],
+    images: Sequence[ImageRef],
+) -> list[tuple[str | None, ImageRef]]:
+    """Without promoter.yaml: the apps named (by image or by the repository's app name),
+    or (`--all`) every app both environments deploy, as the environment model reads them.
+    An app the target does not deploy is left out; one it cannot decide refuses."""
+    fleet = read_fleet(ws, checkout)
+    if images or apps:
+        named: list[tuple[str | None, ImageRef]] = [(None, image) for image in images]
+        return named + [(None, fleet.app(a)) for a in apps]
+    target = steps.check_out(ws, to_env, fresh=False)
+    found: list[tuple[str | None, ImageRef]] = [
+        (None, image)
+        for image in fleet.apps.values()
+        if _deploys(ws, checkout, src, image, None) and _deploys(ws, target, to_env, image, None)
+    ]
+    if not found:
+        raise InputError(f"no app runs in both {src} and {to_env}", field="--all")
+    return found
+
+
+def _deploys(ws: Workspace, checkout: Checkout, env: str, image: ImageRef, app: str | None) -> bool:
+    """Whether the environment model finds `image` in `env` (a refusal is no answer: it
+    is raised)."""
+    try:
+        ws.read_deployed(checkout, env, image, app)
+    except TargetNotFoundError:
+        return False
+    return True
 
 
 def _named(image: ImageRef, images: Sequence[ImageRef]) -> bool:

@@ -8,6 +8,7 @@ scratch on a new tip: the race loop in `flow` does exactly that, never a textual
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -170,23 +171,11 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
     branch = _branch(planned)
     hint = forge.review_hint(base, branch)
     tree = build_tree(planned)
-    current = store.remote_branch(branch)
-    if current is not None:
-        store.fetch_commit(current)
-        found = store.commit_info(current)
-        if TRAILER not in _lines(found.message):
-            raise OperationalError(
-                f"{branch} has commits promoter did not make (tip {current[:12]}); "
-                "promoter will not force-push over them. Merge or close its pull request "
-                "and delete the branch, or push those changes elsewhere, then rerun"
-            )
-        if found.tree == tree:
-            request = open_request(ws, planned, branch)
-            return Landing(branch, current, False, hint, request, Status.UNCHANGED)
-        ahead = _superseded_on(ws, planned, current)
-        if ahead is not None:
-            superseded = tuple(ahead.superseded)
-            return Landing(branch, current, False, hint, None, Status.SUPERSEDED, superseded)
+    current, decided = read_branch(ws, planned, tree)
+    if decided is not None:
+        unchanged = decided.status is Status.UNCHANGED
+        request = open_request(ws, planned, branch) if unchanged else None
+        return dataclasses.replace(decided, review=hint, pull_request=request)
     signed_only = forge.signature_required(base)
     if signed_only and not (ws.options.sign or store.signs_commits):
         raise OperationalError(
@@ -202,6 +191,32 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
         )
     landed = store.push(created, branch, lease=current, force=True)
     return Landing(branch, landed, True, hint, open_request(ws, planned, branch))
+
+
+def read_branch(ws: Workspace, planned: Planned, tree: str) -> tuple[str | None, Landing | None]:
+    """(the promotion branch's tip, and what it already decides): it holds this very
+    change (unchanged) or a newer version (superseded); None when it must be rebuilt. Read
+    before anything is pushed, so a dry run predicts what the real run says. A branch
+    promoter did not make is refused, never overwritten."""
+    store, branch = ws.store, _branch(planned)
+    current = store.remote_branch(branch)
+    if current is None:
+        return None, None
+    store.fetch_commit(current)
+    found = store.commit_info(current)
+    if TRAILER not in _lines(found.message):
+        raise OperationalError(
+            f"{branch} has commits promoter did not make (tip {current[:12]}); "
+            "promoter will not force-push over them. Merge or close its pull request "
+            "and delete the branch, or push those changes elsewhere, then rerun"
+        )
+    if found.tree == tree:
+        return current, Landing(branch, current, False, status=Status.UNCHANGED)
+    ahead = _superseded_on(ws, planned, current)
+    if ahead is not None:
+        superseded = tuple(ahead.superseded)
+        return current, Landing(branch, current, False, None, None, Status.SUPERSEDED, superseded)
+    return current, None
 
 
 def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInfo | None:

@@ -61,7 +61,7 @@ def needed_paths(
     template. A directory target brings what a file directly in it would: the levels of
     the files deeper down lie inside it.
     """
-    if config is None:
+    if config is None or any(is_discovered(config, image, app) for image in images):
         return [], [""]
     configuration.environment(config, env)
     files: list[str] = []
@@ -106,9 +106,19 @@ def configured_apps(
             field="--image",
         )
     for entry in apps:
-        if not entry.targets.get(env):
+        if not entry.discovered and not entry.targets.get(env):
             raise TargetNotFoundError(f"app {entry.name} has no targets for environment {env!r}")
     return apps
+
+
+def is_discovered(config: configuration.Config, image: ImageRef, app_name: str | None) -> bool:
+    """Whether `image` (or the app `app_name`) belongs to an app that names only its image:
+    the environment model finds its settings, as without promoter.yaml."""
+    if app_name is not None:
+        named = config.apps.get(app_name)
+        return named is not None and named.discovered and named.image.same_repository(image)
+    apps = [a for a in config.apps.values() if a.image.same_repository(image)]
+    return bool(apps) and all(a.discovered for a in apps)
 
 
 def app_image(config: configuration.Config, image: ImageRef, app: str | None) -> ImageRef:

@@ -13,6 +13,7 @@ from promoter import config as configuration
 from promoter.errors import InputError, PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion import policy, provenance, source, steps
+from promoter.promotion.fleet import read_fleet
 from promoter.promotion.requests import (
     PromoteFromRequest,
     PromoteRequest,
@@ -82,15 +83,11 @@ def _hold_unit(
     and records a hold; a release re-promotes what runs and removes the hold."""
     env, app = request.env, request.app
     checkout = steps.check_out(ws, env, fresh=False)
-    if checkout.config is not None and app is not None:
-        found = checkout.config.apps.get(app)
-        if found is None:
-            known = ", ".join(sorted(checkout.config.apps)) or "none"
-            raise InputError(f"no app {app!r} in promoter.yaml; apps: {known}", field="--app")
-        repository = found.image
-    else:
-        repository = images[0]
-    name = app or repository.app_name
+    fleet = read_fleet(ws, checkout)
+    repository = fleet.app(app) if app is not None else images[0]
+    name = app or fleet.name_of(repository)
+    if not fleet.configured:
+        app = None  # without promoter.yaml the environment model reads the app by its image
     history = list(policy.versions(ws, env, repository.with_version(None, None), app))
     current = history[0].image
     if current is None:

@@ -100,6 +100,9 @@ class Workspace:
     arrivals: dict[tuple[str, str, str | None, str], float | None] = field(
         default_factory=dict, repr=False
     )
+    fleets: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
+    """`fleet.read_fleet`'s per-checkout memo: a zero-config inventory reads every YAML
+    file, so a run reads it once per tip (typed in `fleet`, which imports this module)."""
     """When a version reached an environment, per (env, image, app, base tip): the soak
     check reads the history once per run, not in the validation pass and again on landing."""
 
@@ -192,10 +195,10 @@ class Workspace:
     ) -> RepoFiles | None:
         """The files a plan of `env` reads, written under the checkout's root; without
         promoter.yaml, the repository view discovery reads instead."""
-        if checkout.config is None:
+        files, directories = needed_paths(checkout.config, env, images, app)
+        if directories == [""]:  # the environment model reads the repository's structure
             apps = {image.app_name for image in images} | {app or ""}
             return SnapshotFiles(checkout.snapshot, checkout.root, apps - {""})
-        files, directories = needed_paths(checkout.config, env, images, app)
         for directory in directories:
             files += [f for f in checkout.snapshot.files_under(directory) if is_yaml_path(f)]
         checkout.snapshot.materialise(files, checkout.root)

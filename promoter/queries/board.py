@@ -84,6 +84,7 @@ def markdown(board: Board) -> str:
 
 def as_json(board: Board) -> dict[str, object]:
     return {
+        "schema_version": 1,
         "generated": board.generated.isoformat(),
         "environments": [
             {"name": e.name, "base": e.base, "from": e.source, "closed": e.closed}

@@ -26,7 +26,6 @@ from promoter.promotion.plan import parse_images, plan_environment
 from promoter.promotion.unit import Unit
 from promoter.promotion.workspace import open_workspace
 from promoter.queries.requests import ExplainRequest
-from promoter.yamlfile import YAML_SUFFIXES
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,17 +129,6 @@ def explain_directory(
         return explain_files(environments.DirectoryFiles(copy), copy, config, envs, images, app)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def outline(root: Path) -> dict[str, list[str]]:
-    """Environments the layout suggests, each with the files whose path names it."""
-    files = environments.DirectoryFiles(root)
-    paths = files.paths()
-    found = environments.environments(files)
-    return {
-        env: [p for p in paths if environments.names(p, env) and p.endswith(YAML_SUFFIXES)]
-        for env in found
-    }
 
 
 def _from_view(view: EnvironmentView) -> Explanation:

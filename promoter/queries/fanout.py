@@ -46,6 +46,7 @@ class Fanout:
 
     def as_json(self) -> dict[str, object]:
         return {
+            "schema_version": 1,
             "from": self.source,
             "to": self.target,
             "pending": [

@@ -47,3 +47,11 @@ class ExplainRequest:
     envs: tuple[str, ...]
     images: tuple[str, ...]
     app: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateRequest:
+    """`promote validate`: promoter.yaml and the control files, or the repository's own
+    environments without it."""
+
+    repo: RepositoryRef

@@ -15,9 +15,10 @@ from datetime import datetime, timezone
 
 from promoter import config as configuration
 from promoter import policies
-from promoter.errors import InputError, NotAVersionError, PromoterError
+from promoter.errors import NotAVersionError, PromoterError, TargetNotFoundError
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
+from promoter.promotion.fleet import Fleet, read_fleet
 from promoter.promotion.workspace import Checkout, Workspace, open_workspace
 from promoter.queries.requests import StatusRequest
 from promoter.tree import Entry, entries_at
@@ -70,34 +71,40 @@ def status(request: StatusRequest) -> Board:
 
 
 def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -> Board:
+    """Every app the fleet names in every environment (promoter.yaml's, or without it the
+    repository's own): an app without promoter.yaml is shown where the environment model
+    finds it, and a cell it cannot decide says why while the rest of the board shows."""
     first = ws.check_out(ws.default_branch, fetch=False)
+    fleet = read_fleet(ws, first)
     config = first.config
-    if config is None:
-        raise InputError("promote status reads the environments and apps of promoter.yaml")
-    names = tuple(apps) or tuple(config.apps)
-    unknown = [a for a in names if a not in config.apps]
-    if unknown:
-        known = ", ".join(config.apps) or "none"
-        raise InputError(f"no app {unknown[0]!r} in promoter.yaml; apps: {known}", field="--app")
+    names = tuple(apps) or tuple(fleet.apps)
+    for name in names:
+        fleet.app(name)  # an unknown app is an error naming the known ones
     cells: dict[tuple[str, str], Cell] = {}
     states: list[EnvState] = []
     holds: list[configuration.Hold] = []
-    for env, settings in config.environments.items():
+    for env in fleet.environments:
         checkout = steps.check_out(ws, env, fresh=False)
-        here = [app for app in names if env in config.apps[app].targets]
-        ws.prefetch(checkout, env, [(config.apps[app].image, app) for app in here])
-        read = {app: _read(ws, checkout, env, config.apps[app].image, app) for app in here}
-        cells |= {(app, env): cell for app, cell in _date(ws, checkout, read, history).items()}
+        runs = {a: config.apps[a].runs_in(env) if config else None for a in names}
+        here = [a for a in names if runs[a] is not False]
+        ws.prefetch(checkout, env, [(fleet.apps[a], a) for a in here])
+        read = {a: _read(ws, checkout, env, fleet, a, runs[a] is None) for a in here}
+        found = {a: cell for a, cell in read.items() if cell is not None}
+        cells |= {(a, env): cell for a, cell in _date(ws, checkout, found, history).items()}
         holds += [h for h in _holds(checkout) if h.env == env and h not in holds]
-        states.append(EnvState(env, checkout.branch, settings.source, _closed(checkout, env, now)))
+        closed = _closed(checkout, env, now)
+        states.append(EnvState(env, checkout.branch, fleet.sources.get(env), closed))
+    if not fleet.configured and not apps:  # repositories no environment runs are no apps
+        names = tuple(a for a in names if any((a, s.name) in cells for s in states))
     for state in states:
         if state.source is None:
             continue
+        settings = first.settings(state.name)
+        order = settings.policies.version_order if settings is not None else "semver"
         for app in names:
             mine, theirs = cells.get((app, state.name)), cells.get((app, state.source))
             if mine is None or theirs is None or not mine.version or not theirs.version:
                 continue
-            order = config.environments[state.name].policies.version_order
             if compare_versions(mine.version, theirs.version, order) == -1:
                 cells[(app, state.name)] = _with(mine, behind=state.source)
     return Board(tuple(states), names, cells, tuple(holds), now, history)
@@ -108,13 +115,19 @@ def _with(cell: Cell, *, behind: str) -> Cell:
 
 
 def _read(
-    ws: Workspace, checkout: Checkout, env: str, image: ImageRef, app: str
-) -> tuple[Cell, tuple[str, ...]]:
+    ws: Workspace, checkout: Checkout, env: str, fleet: Fleet, app: str, discovered: bool
+) -> tuple[Cell, tuple[str, ...]] | None:
+    """The cell of `app` in `env`; None where the environment model decides (no targets in
+    promoter.yaml, or none at all) and the environment does not run the app (no file it
+    reads names the repository)."""
     try:
-        found = ws.read_deployed(checkout, env, image.with_version(None, None), app)
+        image = fleet.apps[app].with_version(None, None)
+        found = ws.read_deployed(checkout, env, image, app if fleet.configured else None)
     except NotAVersionError:
         raise  # not a cell's "?": a value that is no version refuses the run (issue 19)
     except PromoterError as error:
+        if isinstance(error, TargetNotFoundError) and discovered:
+            return None
         return Cell(app, env, None, problem=error.message), ()
     return Cell(app, env, found.image), found.files
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from promoter.errors import InputError
 from promoter.promotion import provenance, steps
+from promoter.promotion.fleet import read_fleet
 from promoter.promotion.flow import repositories
 from promoter.promotion.workspace import open_workspace
 from promoter.queries.requests import WhyRequest
@@ -19,13 +20,6 @@ def why(request: WhyRequest) -> list[provenance.Link]:
     if not (app or images):
         raise InputError("promote why takes the app (--app or --image)", field="--app")
     with open_workspace(request.repo) as ws:
-        checkout = steps.check_out(ws, env, fresh=False)
-        image = images[0] if images else None
-        if checkout.config is not None and app is not None:
-            found = checkout.config.apps.get(app)
-            if found is None:
-                known = ", ".join(sorted(checkout.config.apps)) or "none"
-                raise InputError(f"no app {app!r} in promoter.yaml; apps: {known}")
-            image = found.image
-        assert image is not None
-        return provenance.trace(ws, env, image, app)
+        fleet = read_fleet(ws, steps.check_out(ws, env, fresh=False))
+        image = fleet.app(app) if app is not None else images[0]
+        return provenance.trace(ws, env, image, app if fleet.configured else None)

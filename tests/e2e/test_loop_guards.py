@@ -194,7 +194,9 @@ def test_loop_guard_command_answers_with_its_exit_code(
     _human_push(work, "src/app.py", "print('hello, world')\n", "Say hello to the world")
     human = promoter.run("guard", env=_event(bare, rev(bare, "main"), tmp_path))
     assert human.returncode == 0, human.stderr
-    assert json.loads(human.stdout) == {"go": True, "guard": None, "reason": "no guard applies"}
+    assert json.loads(human.stdout) == {
+        "schema_version": 1, "go": True, "guard": None, "reason": "no guard applies"
+    }  # fmt: skip
     _round(promoter, server, bare, tmp_path)
     bot = promoter.run("guard", env=_event(bare, rev(bare, "main"), tmp_path))
     assert bot.returncode == 10, bot.stderr

@@ -169,9 +169,12 @@ def test_why_follows_the_merged_request_to_the_build_and_its_source_range(
     assert "pipeline: https://github.com/acme/web/actions/runs/2" in text
     assert f"replaced 1.4.9\n  source changes: {compare}\n  promoted from staging:" in text
     assert "staging runs 1.6.0" in text
-    links = json.loads(
+    report = json.loads(
         _why(tmp_path, github, "--env", "production", "--app", "web", "--output", "json")
     )
+    assert report["schema_version"] == 1
+    links = report["links"]
+    assert datetime.fromisoformat(links[0]["committed"]).tzinfo is not None
     assert [link["env"] for link in links] == ["production", "staging"]
     assert links[1]["compare_url"].endswith("a" * 40 + "..." + "b" * 40)
 

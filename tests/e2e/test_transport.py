@@ -137,10 +137,15 @@ def test_promote_pull_request_mode_branch_lifecycle(
     def production(tag: str) -> dict[str, object]:
         image = f"ghcr.io/acme/web:{tag}"
         args = ("--config-repo", url, "--env", "production", "--image", image, "--output", "json")
+        before = refs(bare)
+        (predicted,) = promoter.run(*args, "--dry-run").ok().json()["environments"]
+        assert refs(bare) == before  # a dry run pushes nothing
         report = promoter.run(*args).ok().json()
         assert rev(bare, "main") == main  # main is never touched in pull-request mode
         (env,) = report["environments"]
         assert env["mode"] == "pull-request"
+        # The dry run predicted what the run did, the promotion branch's verdict included.
+        assert (predicted["status"], predicted["superseded"]) == (env["status"], env["superseded"])
         return env
 
     created = production("1.5.0")
@@ -176,6 +181,8 @@ def test_promote_pull_request_mode_branch_lifecycle(
             "image": "ghcr.io/acme/web",
             "current": "1.5.1",
             "wanted": "1.5.0",
+            "line": 14,
+            "branch": "promote/production/web",
         }
     ]
     assert rev(bare, branch) == updated

@@ -441,7 +441,7 @@ def test_why_does_not_credit_promoter_for_a_quoted_trailer(
     history.commit(bumped, timedelta(hours=1), quoted)
     run = _ok(_run(tmp_path, github, "why", "--env", "production", "--app", "web", "--output",
                    "json"))  # fmt: skip
-    (link,) = json.loads(run.stdout)
+    (link,) = json.loads(run.stdout)["links"]
     assert link["version"] == "1.5.0"
     assert link["by_promoter"] is False
     assert link["source_commit"] is None
