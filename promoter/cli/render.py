@@ -205,6 +205,7 @@ def print_explanation(report: Report, output: str) -> None:
     click.echo(
         sinks.log_line(f"environments found: {', '.join(report.environments_found) or 'none'}")
     )
+    click.echo(sinks.log_line("order: " + _chains(report.environments_found, report.sources)))
     for item in report.explanations:
         origin = "promoter.yaml" if item.configured else "discovered"
         click.echo(sinks.log_lines(f"\n{item.env} / {item.image} ({origin})"))

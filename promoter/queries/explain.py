@@ -17,7 +17,7 @@ from pathlib import Path
 
 from promoter import config as configuration
 from promoter import environments
-from promoter.environments import EnvironmentView, RepoFiles
+from promoter.environments import EnvironmentView, RepoFiles, order
 from promoter.errors import InputError, PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion.files import SnapshotFiles
@@ -57,12 +57,16 @@ class Explanation:
 @dataclass(frozen=True, slots=True)
 class Report:
     environments_found: tuple[str, ...]
+    """In promotion order."""
     explanations: tuple[Explanation, ...] = field(default=())
+    sources: dict[str, str | None] = field(default_factory=dict)
+    """Each environment's source: promoter.yaml's `from:`, or inferred from the names."""
 
     def as_json(self) -> dict[str, object]:
         return {
             "schema_version": 1,
             "environments_found": list(self.environments_found),
+            "sources": dict(self.sources),
             "explanations": [e.as_json() for e in self.explanations],
         }
 
@@ -95,9 +99,11 @@ def explain_files(
     images: Sequence[ImageRef],
     app: str | None,
 ) -> Report:
-    found = environments.environments(files)
     if config is not None:
-        found = sorted(config.environments)
+        sources = {env: settings.source for env, settings in config.environments.items()}
+    else:
+        sources = order.infer_sources(environments.environments(files))
+    found = order.ordered(sources, sources)
     explanations: list[Explanation] = []
     for env in envs:
         for image in images:
@@ -105,7 +111,7 @@ def explain_files(
                 explanations.append(_from_view(environments.discover(files, env, image, app=app)))
             else:
                 explanations.append(_configured(root, config, env, image, app))
-    return Report(tuple(found), tuple(explanations))
+    return Report(tuple(found), tuple(explanations), sources)
 
 
 def explain_directory(
