@@ -319,19 +319,33 @@ def _environment(
     return result
 
 
+def predict(
+    ws: Workspace, unit: Unit, now: datetime, *, fresh: bool = False
+) -> tuple[steps.Planned, EnvironmentResult]:
+    """What a run of `unit` would report, decided as the run decides it and read only: the
+    plan on the base tip, the policies (holds, freezes, windows, soak, review), and in
+    pull-request mode the promotion branch (already holding it: unchanged; a newer
+    version: superseded). `--dry-run` and `promote plan` both say this."""
+    checkout = steps.check_out(ws, unit.env, fresh=fresh)
+    planned = policy.judge(ws, steps.plan(ws, checkout, unit), now)
+    result = planned.result
+    if result.status is Status.CHANGED and planned.mode == "pull-request":
+        _, decided = steps.read_branch(ws, planned, steps.build_tree(planned))
+        result = result.landed(decided) if decided is not None else result
+    return planned, result
+
+
 def _attempt(ws: Workspace, unit: Unit, now: datetime, *, fresh: bool) -> EnvironmentResult:
     """Everything from the branch tip to a pushed commit; safe to repeat from scratch."""
+    if ws.options.dry_run:
+        return predict(ws, unit, now, fresh=fresh)[1]
     checkout = steps.check_out(ws, unit.env, fresh=fresh)
     planned = policy.judge(ws, steps.plan(ws, checkout, unit), now)
     result = planned.result
     if result.status is Status.BLOCKED:
         return result
-    if ws.options.dry_run and result.status is Status.CHANGED and planned.mode == "pull-request":
-        _, decided = steps.read_branch(ws, planned, steps.build_tree(planned))
-        return result.landed(decided) if decided is not None else result  # as the run would
-    if ws.options.dry_run or result.status is not Status.CHANGED:
-        settled = result.status is Status.UNCHANGED and planned.mode == "pull-request"
-        if settled and not ws.options.dry_run:
+    if result.status is not Status.CHANGED:
+        if result.status is Status.UNCHANGED and planned.mode == "pull-request":
             steps.retire(ws, planned)
         return result
     if planned.mode == "push":

@@ -26,9 +26,16 @@ class Pending:
     source: ImageRef
     current: ImageRef | None
     """What the target runs now (None: it sets no version yet, or not readably)."""
-    held: str | None = None
-    """The hold that keeps the app where it is in the target (its block line): a held app
-    is listed, but no job is planned for it."""
+    blocked: str | None = None
+    """The policy that keeps the app where it is in the target now (its block line: a
+    hold, a freeze, a window, soak, review): the app is listed, but gets no job."""
+    until: str | None = None
+    """When the block passes, where the policy says (ISO-8601)."""
+
+    @property
+    def held(self) -> str | None:
+        """The block, when it is a hold (a rollback's: it lasts until released)."""
+        return self.blocked if self.blocked and self.blocked.startswith("hold:") else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +48,7 @@ class Fanout:
         """The jobs: a held app gets none (not one marked blocked, which a workflow could
         run anyway); it is listed in the JSON and text forms only."""
         size = max(1, per_job)
-        items = tuple(p for p in self.pending if p.held is None)
+        items = tuple(p for p in self.pending if p.blocked is None)
         return [items[i : i + size] for i in range(0, len(items), size)]
 
     def as_json(self) -> dict[str, object]:
@@ -55,6 +62,8 @@ class Fanout:
                     "version": p.source.version,
                     "reference": str(p.source),
                     "current": p.current.version if p.current else None,
+                    "blocked": p.blocked,
+                    "blocked_until": p.until,
                     "held": p.held,
                 }
                 for p in self.pending
@@ -97,7 +106,7 @@ def gitlab_pipeline(
     jobs = sum(len(group) for group in groups)
     held = len(fanout.pending) - jobs
     lines = [
-        f"# promote plan: {jobs} app(s) to promote" + (f", {held} held" if held else ""),
+        f"# promote plan: {jobs} app(s) to promote" + (f", {held} blocked" if held else ""),
         "stages: [promote]",
         "variables:",
         f"  PROMOTER_CONFIG_REPO: {q(config_repo)}",
@@ -106,7 +115,7 @@ def gitlab_pipeline(
     if not groups:
         message = f"{fanout.target} already runs what {fanout.source} runs"
         if held:
-            message = f"every app {fanout.target} is behind on is held: no job"
+            message = f"every app {fanout.target} is behind on is blocked: no job"
         lines += [
             "nothing-to-promote:",
             "  stage: promote",
@@ -160,6 +169,6 @@ def text_table(fanout: Fanout) -> Sequence[str]:
     return [
         f"{p.app}: {fanout.target} {p.current.version if p.current else '(none)'} → "
         f"{p.source.version} (from {fanout.source})"
-        + (f"; blocked ({p.held}), no job" if p.held else "")
+        + (f"; blocked ({p.blocked}), no job" if p.blocked else "")
         for p in fanout.pending
     ]

@@ -6,12 +6,18 @@ through the same source environment and references the promotion itself resolves
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
+from promoter import ci
 from promoter.errors import NotAVersionError, PromoterError
 from promoter.imageref import ImageRef
-from promoter.promotion import policy, source, steps
-from promoter.promotion.flow import repositories
-from promoter.promotion.workspace import Workspace, open_workspace
+from promoter.promotion import source, steps
+from promoter.promotion.fleet import read_fleet
+from promoter.promotion.flow import predict, repositories
+from promoter.promotion.requests import PromoteFromRequest
+from promoter.promotion.result import Status
+from promoter.promotion.units import build_units
+from promoter.promotion.workspace import Checkout, Workspace, open_workspace
 from promoter.queries.fanout import Fanout, Pending
 from promoter.queries.requests import PlanRequest
 
@@ -32,25 +38,38 @@ def pending(
     images: Sequence[ImageRef],
 ) -> tuple[str, list[Pending]]:
     """(source environment, the apps `promote --to` would change), sorted by app; read
-    only, for fanning the promotions out over CI jobs. An app held in the target is marked
-    `held` (its hold, keyed as every promotion keys it: by the app owning the image)."""
+    only, for fanning the promotions out over CI jobs. Each unit is decided as the run
+    decides it (`flow.predict`): an app the target already runs (or a newer version of,
+    on the base or its promotion branch) is not pending, and one a policy blocks (a hold,
+    a freeze, a window, soak, review) is listed with the rule, but gets no job."""
     src = source.source_env(ws, to_env, from_env)
+    request = PromoteFromRequest(ws.repo, to_env, from_env, tuple(apps))
+    units = build_units(request, list(images), ws, ci.Source())
     target = steps.check_out(ws, to_env, fresh=False)
-    holds = policy.read_holds(target, to_env)
+    fleet = read_fleet(ws, target)
+    now = datetime.now(timezone.utc)
     found: list[Pending] = []
-    read = source.read_sources(ws, src, to_env, apps, images)
-    ws.prefetch(target, to_env, [(ref, app) for app, ref in read])
-    for app, ref in read:
-        name = app or ref.app_name
-        try:
-            current: ImageRef | None = ws.read_deployed(
-                target, to_env, ref.with_version(None, None), app
-            ).image
-        except NotAVersionError:
-            raise
-        except PromoterError:
-            current = None
-        if current is None or (current.tag, current.digest) != (ref.tag, ref.digest):
-            hold = policy.hold_block(holds, target.config, to_env, ref)
-            found.append(Pending(name, ref, current, hold.line() if hold else None))
+    for unit in units:
+        _, result = predict(ws, unit, now)
+        if result.status not in (Status.CHANGED, Status.BLOCKED):
+            continue
+        block = result.skip_reason if result.status is Status.BLOCKED else None
+        for ref in unit.images:
+            name = unit.app or fleet.name_of(ref)
+            current = _current(ws, target, to_env, ref, unit.app)
+            if current is not None and (current.tag, current.digest) == (ref.tag, ref.digest):
+                continue  # this app of a group already runs it
+            found.append(Pending(name, ref, current, block, result.blocked_until))
     return src, sorted(found, key=lambda p: p.app)
+
+
+def _current(
+    ws: Workspace, target: Checkout, env: str, ref: ImageRef, app: str | None
+) -> ImageRef | None:
+    """What the target runs of `ref`'s repository now (None: nothing readable)."""
+    try:
+        return ws.read_deployed(target, env, ref.with_version(None, None), app).image
+    except NotAVersionError:
+        raise
+    except PromoterError:
+        return None
