@@ -10,12 +10,13 @@ processes, HTTP, YAML or forges.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from promoter.errors import GitError
+from promoter.errors import GitError, InputError
 
 TREE_MODE = "40000"
 LINK_MODE = "120000"
@@ -46,6 +47,24 @@ DEFAULT_IDENTITY = Identity("promoter[bot]", "promoter[bot]@users.noreply.github
 """Who promoter commits as unless `--author` says otherwise."""
 DEFAULT_AUTHOR = f"{DEFAULT_IDENTITY.name} <{DEFAULT_IDENTITY.email}>"
 """The same identity as `--author` spells it (`Name <email>`)."""
+
+
+_NAME = r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*"
+_BRANCH_PREFIX = re.compile(rf"{_NAME}(?:/{_NAME})*/?")
+"""What `Store.branches` accepts: names of promoter's alphabet (`promote/<env>/<app>`, apps
+joined by `+`) between slashes, none starting with a dot. So none of the characters that a
+listing reads as a pattern: git's globs (`*?[\\`), GitLab's search anchors (`^$`)."""
+
+
+def check_branch_prefix(prefix: str) -> str:
+    """`prefix` when it can begin a branch name and means only itself in every listing (git
+    matches it as a glob, GitLab's search as a pattern); else `InputError`."""
+    if not _BRANCH_PREFIX.fullmatch(prefix) or ".." in prefix:
+        raise InputError(
+            f"{prefix!r} is not a branch-name prefix (letters, digits and '._+-' between slashes)",
+            field="branch prefix",
+        )
+    return prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +105,12 @@ class Store(Protocol):
         ...
 
     def remote_branch(self, branch: str) -> str | None: ...
+
+    def branches(self, prefix: str) -> dict[str, str]:
+        """Every branch of the remote whose name starts with `prefix` (`promote/`), name →
+        tip commit, read now in one request (plus pages): the promotions in flight. A prefix
+        that is no branch-name prefix raises `InputError` (`check_branch_prefix`)."""
+        ...
 
     def fetch_commit(self, oid: str) -> None: ...
 

@@ -21,6 +21,7 @@ from promoter.repo import (
     parse_remote,
     run_git,
 )
+from promoter.tree import check_branch_prefix
 
 BOT = Identity("bot", "bot@example.com")
 
@@ -158,6 +159,54 @@ def test_clone_partial_fetches_only_what_is_read(remote: Path, tmp_path: Path) -
     assert target.read_bytes() == b"newTag: 1.0.0\r\n"
     assert not (tmp_path / "tree/apps/api").exists()
     assert 0 < stats.bytes_fetched < 4096
+
+
+def test_clone_branches_lists_exactly_the_prefix_in_one_ls_remote(
+    remote: Path, tmp_path: Path
+) -> None:
+    clone = _clone(remote, tmp_path)
+    tip = _git("rev-parse", "main", cwd=remote).strip()
+    for name in ("promote/staging/web", "promote/production/api+web", "promotex/staging/web",
+                 "feature/promote/web", "Promote/staging/db"):  # fmt: skip
+        _git("branch", name, "main", cwd=remote)
+    # git matches an ls-remote pattern against any tail of a ref name: this one matches
+    # `refs/heads/promote/*` too, and is no branch.
+    _git("update-ref", "refs/x/refs/heads/promote/odd", tip, cwd=remote)
+    calls = clone.stats.calls
+
+    found = clone.branches("promote/")
+
+    assert found == {"promote/staging/web": tip, "promote/production/api+web": tip}
+    assert clone.stats.calls - calls == 1
+    assert clone.branches("promote/production/") == {"promote/production/api+web": tip}
+    assert clone.branches("promote/qa/") == {}
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["promote/", "promote/production/", "promote/prod_1/api+web", "promote", "promote/v1.2-rc/"],
+)
+def test_check_branch_prefix_accepts_promotion_branch_prefixes(prefix: str) -> None:
+    assert check_branch_prefix(prefix) == prefix
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["", "/promote/", "promote//", "promote/*", "promote/[ab]", "pro?mote/", "^promote/",
+     "promote$", "promote\\x/", "promote/../x", "promote/.hidden", "prod env/", "promote/\n",
+     "refs:heads/", "promote/~1"],
+)  # fmt: skip
+def test_check_branch_prefix_refuses_patterns_and_invalid_names(prefix: str) -> None:
+    with pytest.raises(InputError, match="not a branch-name prefix"):
+        check_branch_prefix(prefix)
+
+
+def test_clone_branches_refuses_a_glob_before_running_git(remote: Path, tmp_path: Path) -> None:
+    clone = _clone(remote, tmp_path)
+    calls = clone.stats.calls
+    with pytest.raises(InputError):
+        clone.branches("promote/*/web")
+    assert clone.stats.calls == calls
 
 
 def test_snapshot_materialises_links_and_modes(remote: Path, tmp_path: Path) -> None:

@@ -24,11 +24,11 @@ if TYPE_CHECKING:
     from promoter.demo import Step
     from promoter.errors import PromoterError
     from promoter.promotion import EnvironmentResult, Result
-    from promoter.promotion.provenance import Link
     from promoter.queries.explain import Report
     from promoter.queries.fanout import Fanout
     from promoter.queries.status import Board
     from promoter.queries.validate import Validation
+    from promoter.queries.why import Why
 
 
 def print_result(result: Result, output: str, *, diffs: bool | None = None) -> None:
@@ -136,10 +136,13 @@ def print_status(found: Board, output: str) -> None:
         click.echo(sinks.log_lines(render.text(found)), nl=False)
 
 
-def print_why(links: Sequence[Link], output: str) -> None:
-    """`promote why`: each link of the chain, as text, Markdown bullets or JSON rows."""
+def print_why(found: Why, output: str) -> None:
+    """`promote why`: each link of the chain, as text, Markdown bullets or JSON rows, and
+    the promotion in flight."""
     from promoter.promotion import provenance as chain
 
+    links = found.links
+    waiting = found.in_flight
     if output == "json":
         rows = [
             dataclasses.asdict(link)
@@ -149,7 +152,8 @@ def print_why(links: Sequence[Link], output: str) -> None:
             }
             for link in links
         ]
-        click.echo(sinks.json_document({"schema_version": 1, "links": rows}))
+        pending = waiting.as_json() if waiting else None
+        click.echo(sinks.json_document({"schema_version": 1, "links": rows, "in_flight": pending}))
         return
     markdown = output == "markdown"
     bullet = "- " if markdown else "  "
@@ -175,6 +179,8 @@ def print_why(links: Sequence[Link], output: str) -> None:
             lines.append(f"source changes: {compare}")
         if link.promoted_from:
             lines.append(f"promoted from {link.promoted_from}:")
+        if waiting is not None and link is links[0]:
+            lines.insert(1, f"waiting: {waiting.describe()} ({waiting.branch})")
         click.echo(sinks.encoded(lines[0]))
         for line in lines[1:]:
             click.echo(sinks.encoded(bullet + say(line)))

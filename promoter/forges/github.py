@@ -158,6 +158,13 @@ class GitHubForge:
         outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
         return outcome, self._request(pull, spec)
 
+    def open_requests(self, prefix: str) -> dict[str, ChangeRequest]:
+        """The open pull requests from branches under `prefix`, by branch: one listing of
+        the open ones (paginated), filtered by head (`github_store.open_pulls`)."""
+        from promoter.forges.github_store import open_pulls
+
+        return {branch: self._request(pull) for branch, pull in open_pulls(self, prefix).items()}
+
     def enable_auto_merge(self, cr: ChangeRequest) -> None:
         """Auto-merge, squashing unless the environment says `squash: false`; a PR that is
         already mergeable ("clean status") is merged now."""

@@ -7,7 +7,9 @@ result is recognised by its tree id without a single write; GitHub must produce 
 tree id or the run stops. A ref update without `force` is GitHub's compare-and-swap: it
 fails with 422 "Update is not a fast forward" when the branch moved, which becomes a
 `PushRejectedError` like a rejected git push. Commits made with a GitHub App token are
-signed by GitHub. Bytes only; knows nothing of YAML.
+signed by GitHub. The API lists no refs by prefix, so the promotion branches in flight are
+read off the open pull requests (`open_pulls`, shared with the forge). Bytes only; knows
+nothing of YAML.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from promoter.errors import ForgeError, InputError, PushRejectedError
 from promoter.forges.api_objects import LocalObjects
-from promoter.tree import CommitInfo, Entry, GitStats, Identity, Logged
+from promoter.tree import CommitInfo, Entry, GitStats, Identity, Logged, check_branch_prefix
 
 if TYPE_CHECKING:
     from github.GitRef import GitRef
     from github.InputGitTreeElement import InputGitTreeElement
+    from github.PullRequest import PullRequest
     from github.Repository import Repository
 
 T = TypeVar("T")
@@ -115,6 +118,18 @@ class GitHubStore(LocalObjects):
 
     def remote_branch(self, branch: str) -> str | None:
         return self._branch_tip(branch)
+
+    def branches(self, prefix: str) -> dict[str, str]:
+        """The branches under `prefix` that have an open pull request, name → tip.
+
+        The API subset promoter keeps to (forge-api) lists no refs by prefix (no
+        `git/matching-refs`) and no branches; the open pull requests are one listing
+        (paginated) and carry each head's name and sha. On GitHub a promotion branch
+        without an open pull request is a leftover, not a promotion in flight, so these
+        are the branches that matter.
+        """
+        pulls = open_pulls(self.forge, check_branch_prefix(prefix))
+        return {branch: str(pull.head.sha) for branch, pull in pulls.items()}
 
     def fetch_commit(self, oid: str) -> None:
         return None
@@ -244,6 +259,22 @@ class GitHubStore(LocalObjects):
     def _delete_branch(self, branch: str) -> None:
         ref = self.forge.call(lambda: self._ref(branch))
         self.forge.call(ref.delete)
+
+
+def open_pulls(client: GitHubClient, prefix: str) -> dict[str, PullRequest]:
+    """The open pull requests from this repository's branches under `prefix`, by branch:
+    one listing (`GET pulls?state=open`, paginated), filtered here because GitHub's `head`
+    filter takes one exact branch. A fork's pull request is not promoter's; of two on one
+    branch (against two bases) the newest is kept."""
+    listed = client.call(lambda: list(client.repo.get_pulls(state="open")))
+    found: dict[str, PullRequest] = {}
+    for pull in listed:
+        head = pull.head
+        if not head.ref.startswith(prefix) or head.repo is None:
+            continue
+        if head.repo.full_name == pull.base.repo.full_name:
+            found.setdefault(head.ref, pull)  # the list is newest first
+    return found
 
 
 def _moved(branch: str, error: ForgeError) -> Exception:

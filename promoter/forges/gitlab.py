@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _MERGE_ATTEMPTS = 4
 """Tries of the merge call while GitLab answers 405 (pipeline being created)."""
+_PAGE = 100
+"""Items per page of a listing (GitLab's maximum; its default is 20)."""
 
 
 def api_root(repository_url: str, environ: Mapping[str, str]) -> str:
@@ -148,6 +150,25 @@ class GitLabForge:
         iid = found.iid
         self.call(lambda: self.project.mergerequests.update(iid, changes))
         return Outcome.UPDATED, self._request(found, spec)
+
+    def open_requests(self, prefix: str) -> dict[str, ChangeRequest]:
+        """The open merge requests from this project's branches under `prefix`, by branch:
+        one listing of the opened ones (paginated, 100 a page), filtered here because
+        `source_branch` takes one exact name. A fork's merge request is not promoter's; of
+        two on one branch (against two targets) the newest is kept."""
+        listed = self.call(
+            lambda: self.project.mergerequests.list(
+                state="opened", order_by="created_at", sort="desc", per_page=_PAGE,
+                get_all=True,
+            )
+        )  # fmt: skip
+        found: dict[str, ChangeRequest] = {}
+        for request in listed:
+            branch = str(request.source_branch)
+            same = request.source_project_id == request.target_project_id
+            if same and branch.startswith(prefix) and branch not in found:
+                found[branch] = self._request(request)
+        return found
 
     def enable_auto_merge(self, cr: ChangeRequest) -> None:
         """Merge when the pipeline succeeds, and only the head it validated (`sha`).

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from promoter.errors import ForgeError, InputError, PushRejectedError
 from promoter.forges.api_objects import Changed, LocalObjects
 from promoter.gitformat import commit_body, object_id, tree_body
-from promoter.tree import CommitInfo, Entry, GitStats, Identity, Logged
+from promoter.tree import CommitInfo, Entry, GitStats, Identity, Logged, check_branch_prefix
 
 if TYPE_CHECKING:
     from gitlab import Gitlab
@@ -112,6 +112,16 @@ class GitLabStore(LocalObjects):
                 return None
             raise
         return str(found.commit["id"])
+
+    def branches(self, prefix: str) -> dict[str, str]:
+        """The branches under `prefix`, name → tip: one listing (paginated, 100 a page)
+        searched with `^<prefix>`. GitLab's search ignores case (and reads `*` as a
+        wildcard, which a checked prefix never holds), so the names are filtered exactly."""
+        search = f"^{check_branch_prefix(prefix)}"
+        found = self.forge.call(
+            lambda: self.forge.project.branches.list(search=search, per_page=_PAGE, get_all=True)
+        )
+        return {str(b.name): str(b.commit["id"]) for b in found if str(b.name).startswith(prefix)}
 
     def fetch_commit(self, oid: str) -> None:
         return None

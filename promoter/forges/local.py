@@ -25,6 +25,10 @@ class LocalForge:
         """Nothing to open: the pushed branch is the request; its review is a diff."""
         return Outcome.UNCHANGED, ChangeRequest(0, self.repository_url, spec)
 
+    def open_requests(self, prefix: str) -> dict[str, ChangeRequest]:
+        """None to list: a pushed branch is its own request (`Store.branches` lists it)."""
+        return {}
+
     def enable_auto_merge(self, cr: ChangeRequest) -> None:
         return None
 

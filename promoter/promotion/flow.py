@@ -320,16 +320,17 @@ def _environment(
 
 
 def predict(
-    ws: Workspace, unit: Unit, now: datetime, *, fresh: bool = False
+    ws: Workspace, unit: Unit, now: datetime, *, fresh: bool = False, branch: bool = True
 ) -> tuple[steps.Planned, EnvironmentResult]:
     """What a run of `unit` would report, decided as the run decides it and read only: the
     plan on the base tip, the policies (holds, freezes, windows, soak, review), and in
     pull-request mode the promotion branch (already holding it: unchanged; a newer
-    version: superseded). `--dry-run` and `promote plan` both say this."""
+    version: superseded). `--dry-run` and `promote plan` both say this; `status`, which
+    asks only what blocks a unit, leaves the branch (`branch=False`)."""
     checkout = steps.check_out(ws, unit.env, fresh=fresh)
     planned = policy.judge(ws, steps.plan(ws, checkout, unit), now)
     result = planned.result
-    if result.status is Status.CHANGED and planned.mode == "pull-request":
+    if branch and result.status is Status.CHANGED and planned.mode == "pull-request":
         _, decided = steps.read_branch(ws, planned, steps.build_tree(planned))
         result = result.landed(decided) if decided is not None else result
     return planned, result

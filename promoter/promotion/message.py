@@ -30,13 +30,17 @@ _MAX_BRANCH = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+BRANCH_PREFIX = "promote/"
+"""Every promotion branch's: `promote/<env>/<app>`."""
+
+
 def branch_name(env: str, apps: Sequence[str]) -> str:
     """`promote/<env>/<app>`; a multi-app run joins the sorted names with `+`."""
     names = [_UNSAFE.sub("-", a).strip(".-") or "app" for a in sorted(set(apps))]
-    branch = f"promote/{_UNSAFE.sub('-', env)}/{'+'.join(names)}"
+    branch = f"{BRANCH_PREFIX}{_UNSAFE.sub('-', env)}/{'+'.join(names)}"
     if len(branch) > _MAX_BRANCH:
         digest = hashlib.sha256("+".join(names).encode()).hexdigest()[:12]
-        branch = f"promote/{_UNSAFE.sub('-', env)}/{len(names)}-apps-{digest}"
+        branch = f"{BRANCH_PREFIX}{_UNSAFE.sub('-', env)}/{len(names)}-apps-{digest}"
     return branch
 
 

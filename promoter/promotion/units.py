@@ -35,22 +35,27 @@ def build_units(
         downgrade = request.allow_downgrade
         return [Unit(env, request.app, tuple(images), build, downgrade) for env in request.envs]
     if isinstance(request, PromoteFromRequest):
-        return _from_units(request, images, ws, build)
+        return from_units(request, images, ws, build)
     return [_hold_unit(request, images, ws, build)]
 
 
-def _from_units(
-    request: PromoteFromRequest, images: list[ImageRef], ws: Workspace, build: ci.Source
+def from_units(
+    request: PromoteFromRequest,
+    images: list[ImageRef],
+    ws: Workspace,
+    build: ci.Source,
+    *,
+    traced: bool = True,
 ) -> list[Unit]:
+    """The `--to` units; `traced`: each with the source build's provenance, which only
+    the commit and the request show (`promote plan` leaves it)."""
     origin = source.source_env(ws, request.to_env, request.from_env)
     found = source.resolve(ws, request.to_env, request.from_env, request.apps, images)
-    return [
-        _traced(
-            ws,
-            Unit(request.to_env, app, refs, build, request.allow_downgrade, promoting_from=origin),
-        )
+    units = [
+        Unit(request.to_env, app, refs, build, request.allow_downgrade, promoting_from=origin)
         for app, refs in found
     ]
+    return [_traced(ws, unit) for unit in units] if traced else units
 
 
 def _traced(ws: Workspace, unit: Unit) -> Unit:

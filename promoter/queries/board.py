@@ -32,8 +32,9 @@ def cell_text(board: Board, app: str, env: str) -> str:
     cell = board.cell(app, env)
     if cell is None:
         return "-"
+    waiting = f" → {cell.in_flight.describe()}" if cell.in_flight else ""
     if cell.reference is None:
-        return "?"
+        return ("?" if cell.problem or not waiting else "-") + waiting
     text = cell.version
     when = age(cell, board.generated)
     if when:
@@ -43,7 +44,11 @@ def cell_text(board: Board, app: str, env: str) -> str:
     held = next((h for h in board.holds if h.env == env and h.app == app), None)
     if held is not None:
         text += " held"
-    return text
+    return text + waiting
+
+
+_NOTED = ("hold:", "freeze:", "window:")
+"""Blocks the notes already give per hold and per closed environment."""
 
 
 def _notes(board: Board) -> list[str]:
@@ -55,6 +60,11 @@ def _notes(board: Board) -> list[str]:
             notes.append(f"{env.name}: {env.closed}")
     problems = [c for c in board.cells.values() if c.problem]
     notes += [f"{c.app} in {c.env}: {c.problem}" for c in problems]
+    notes += [
+        f"{c.app} in {c.env}: blocked ({c.blocked[0]})"
+        for c in board.cells.values()
+        if c.blocked and not c.blocked[0].startswith(_NOTED)
+    ]
     return notes
 
 
@@ -101,6 +111,9 @@ def as_json(board: Board) -> dict[str, object]:
                 "since_exact": c.since_exact,
                 "behind": c.behind,
                 "problem": c.problem,
+                "in_flight": c.in_flight.as_json() if c.in_flight else None,
+                "blocked": c.blocked[0] if c.blocked else None,
+                "blocked_until": c.blocked[1] if c.blocked else None,
             }
             for c in board.cells.values()
         ],
@@ -115,7 +128,8 @@ _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#1b1f24}
 table{border-collapse:collapse}th,td{border:1px solid #d0d7de;padding:.35rem .7rem;text-align:left}
 th{background:#f6f8fa}td.behind{background:#fff8c5}td.held{background:#ffebe9}
-td.missing{color:#8c959f}ul{padding-left:1.2rem}small{color:#57606a}
+td.missing{color:#8c959f}td.inflight{font-style:italic}ul{padding-left:1.2rem}
+small{color:#57606a}
 """
 
 
@@ -135,9 +149,13 @@ def page(board: Board) -> str:
             if any(h.env == env and h.app == app for h in board.holds):
                 classes.append("held")
             version = cell.version if cell is not None else ""
+            pending = cell.in_flight if cell is not None else None
+            if pending is not None:
+                classes.append("inflight")
+            waiting = escape(pending.reference.version) if pending else ""
             cells.append(
                 f'<td class="{" ".join(classes)}" data-env="{escape(env)}" '
-                f'data-version="{escape(version)}">'
+                f'data-version="{escape(version)}" data-in-flight="{waiting}">'
                 f"{escape(cell_text(board, app, env))}</td>"
             )
         rows.append(f'<tr data-app="{escape(app)}"><th>{escape(app)}</th>{"".join(cells)}</tr>')

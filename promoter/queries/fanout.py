@@ -13,9 +13,13 @@ import json
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from promoter import sinks
 from promoter.imageref import ImageRef
+
+if TYPE_CHECKING:
+    from promoter.queries.inflight import InFlight
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,8 @@ class Pending:
     hold, a freeze, a window, soak, review): the app is listed, but gets no job."""
     until: str | None = None
     """When the block passes, where the policy says (ISO-8601)."""
+    in_flight: InFlight | None = None
+    """The promotion already waiting for the app (an older version): the job updates it."""
 
     @property
     def held(self) -> str | None:
@@ -62,6 +68,7 @@ class Fanout:
                     "version": p.source.version,
                     "reference": str(p.source),
                     "current": p.current.version if p.current else None,
+                    "in_flight": p.in_flight.as_json() if p.in_flight else None,
                     "blocked": p.blocked,
                     "blocked_until": p.until,
                     "held": p.held,
@@ -169,6 +176,7 @@ def text_table(fanout: Fanout) -> Sequence[str]:
     return [
         f"{p.app}: {fanout.target} {p.current.version if p.current else '(none)'} → "
         f"{p.source.version} (from {fanout.source})"
+        + (f"; updates {p.in_flight.describe()}" if p.in_flight else "")
         + (f"; blocked ({p.blocked}), no job" if p.blocked else "")
         for p in fanout.pending
     ]

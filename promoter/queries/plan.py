@@ -16,8 +16,9 @@ from promoter.promotion.fleet import read_fleet
 from promoter.promotion.flow import predict, repositories
 from promoter.promotion.requests import PromoteFromRequest
 from promoter.promotion.result import Status
-from promoter.promotion.units import build_units
+from promoter.promotion.units import from_units
 from promoter.promotion.workspace import Checkout, Workspace, open_workspace
+from promoter.queries import inflight
 from promoter.queries.fanout import Fanout, Pending
 from promoter.queries.requests import PlanRequest
 
@@ -44,10 +45,14 @@ def pending(
     a freeze, a window, soak, review) is listed with the rule, but gets no job."""
     src = source.source_env(ws, to_env, from_env)
     request = PromoteFromRequest(ws.repo, to_env, from_env, tuple(apps))
-    units = build_units(request, list(images), ws, ci.Source())
+    units = from_units(request, list(images), ws, ci.Source(), traced=False)
     target = steps.check_out(ws, to_env, fresh=False)
     fleet = read_fleet(ws, target)
     now = datetime.now(timezone.utc)
+    named = {unit.app or fleet.name_of(ref): ref for unit in units for ref in unit.images}
+    waiting = inflight.in_flight(
+        ws, target, to_env, named, inflight.requests(ws), fleet.configured
+    )
     found: list[Pending] = []
     for unit in units:
         _, result = predict(ws, unit, now)
@@ -59,7 +64,8 @@ def pending(
             current = _current(ws, target, to_env, ref, unit.app)
             if current is not None and (current.tag, current.digest) == (ref.tag, ref.digest):
                 continue  # this app of a group already runs it
-            found.append(Pending(name, ref, current, block, result.blocked_until))
+            pending = waiting.get(name)
+            found.append(Pending(name, ref, current, block, result.blocked_until, pending))
     return src, sorted(found, key=lambda p: p.app)
 
 

@@ -19,7 +19,12 @@ from promoter.errors import NotAVersionError, PromoterError, TargetNotFoundError
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
 from promoter.promotion.fleet import Fleet, read_fleet
+from promoter.promotion.flow import predict
+from promoter.promotion.result import Status
+from promoter.promotion.unit import Unit
 from promoter.promotion.workspace import Checkout, Workspace, open_workspace
+from promoter.queries import inflight
+from promoter.queries.inflight import InFlight
 from promoter.queries.requests import StatusRequest
 from promoter.tree import Entry, entries_at
 from promoter.versions import compare_versions
@@ -36,6 +41,11 @@ class Cell:
     """False: the setting is older than the history read (`since` is a lower bound)."""
     behind: str | None = None
     """The source environment, when this one runs an older version than it."""
+    in_flight: InFlight | None = None
+    """A promotion waiting on its branch (and request) to deploy something else here."""
+    blocked: tuple[str, str | None] | None = None
+    """Behind, and a promotion from the source would be blocked now: (the policy's line,
+    when it passes)."""
 
     @property
     def version(self) -> str:
@@ -83,6 +93,7 @@ def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -
     cells: dict[tuple[str, str], Cell] = {}
     states: list[EnvState] = []
     holds: list[configuration.Hold] = []
+    waiting = inflight.requests(ws)
     for env in fleet.environments:
         checkout = steps.check_out(ws, env, fresh=False)
         runs = {a: config.apps[a].runs_in(env) if config else None for a in names}
@@ -91,6 +102,14 @@ def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -
         read = {a: _read(ws, checkout, env, fleet, a, runs[a] is None) for a in here}
         found = {a: cell for a, cell in read.items() if cell is not None}
         cells |= {(a, env): cell for a, cell in _date(ws, checkout, found, history).items()}
+        apps_here = {a: fleet.apps[a] for a in here}
+        for app, pending in inflight.in_flight(
+            ws, checkout, env, apps_here, waiting, fleet.configured
+        ).items():
+            cell = cells.get((app, env))
+            if cell is None or cell.version != pending.reference.version:
+                base = cell or Cell(app, env, None, problem=None)
+                cells[(app, env)] = dataclasses.replace(base, in_flight=pending)
         holds += [h for h in _holds(checkout) if h.env == env and h not in holds]
         closed = _closed(checkout, env, now)
         states.append(EnvState(env, checkout.branch, fleet.sources.get(env), closed))
@@ -106,12 +125,31 @@ def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -
             if mine is None or theirs is None or not mine.version or not theirs.version:
                 continue
             if compare_versions(mine.version, theirs.version, order) == -1:
-                cells[(app, state.name)] = _with(mine, behind=state.source)
+                blocked = _blocked(ws, state, app, theirs, fleet.configured, now)
+                cells[(app, state.name)] = dataclasses.replace(
+                    mine, behind=state.source, blocked=blocked
+                )
     return Board(tuple(states), names, cells, tuple(holds), now, history)
 
 
-def _with(cell: Cell, *, behind: str) -> Cell:
-    return dataclasses.replace(cell, behind=behind)
+def _blocked(
+    ws: Workspace, state: EnvState, app: str, source: Cell, configured: bool, now: datetime
+) -> tuple[str, str | None] | None:
+    """What keeps a behind cell behind, decided as `promote --to` would decide it now
+    (holds, freezes, windows, soak, review): (the rule's line, when it passes)."""
+    if source.reference is None or state.source is None:
+        return None
+    unit = Unit(state.name, app if configured else None, (source.reference,),
+                promoting_from=state.source)  # fmt: skip
+    try:
+        _, result = predict(ws, unit, now, branch=False)
+    except NotAVersionError:
+        raise
+    except PromoterError:
+        return None  # the cell's own read says what is wrong, if anything
+    if result.status is not Status.BLOCKED or result.skip_reason is None:
+        return None
+    return result.skip_reason, result.blocked_until
 
 
 def _read(

@@ -31,7 +31,7 @@ from promoter.repo.objects import read_ref, write_object
 from promoter.repo.outcome import GitResult, is_filter_refusal, push_error, sent_bytes
 from promoter.repo.remote import Remote
 from promoter.repo.transport import local_transport
-from promoter.tree import CommitInfo, Entry, GitStats, Identity, Logged
+from promoter.tree import CommitInfo, Entry, GitStats, Identity, Logged, check_branch_prefix
 
 _NO_FILTER = "filtering not recognized by server"
 _CLONE_DEPTH = 2
@@ -172,6 +172,22 @@ class Clone:
             if name == f"refs/heads/{branch}":
                 return oid
         return None
+
+    def branches(self, prefix: str) -> dict[str, str]:
+        """The remote's branches under `prefix`, name → tip: one `ls-remote`, nothing fetched.
+
+        `--heads` lets a protocol-v2 server send only `refs/heads/` (not every pull ref); the
+        pattern narrows that further, but git matches it against any tail of a ref name
+        (`refs/x/refs/heads/promote/...` too), so the names are filtered exactly here.
+        """
+        wanted = f"refs/heads/{check_branch_prefix(prefix)}"
+        out = self._git("ls-remote", "--heads", "origin", f"{wanted}*").stdout.decode()
+        found: dict[str, str] = {}
+        for line in out.splitlines():
+            oid, _, name = line.partition("\t")
+            if name.startswith(wanted):
+                found[name.removeprefix("refs/heads/")] = oid
+        return found
 
     def fetch_commit(self, oid: str) -> None:
         """Make one commit present (without its trees), e.g. a promotion branch's tip."""

@@ -155,9 +155,10 @@ def test_zero_config_cycle(remote: tuple[str, Path], promoter: Promoter) -> None
     ]  # fmt: skip
     assert any("hold: worker is held at 0.1.0" in (e["skip_reason"] or "")
                for e in held["environments"])  # fmt: skip
-    assert _versions(promoter, url)[("worker", "production")] == "0.1.0"
+    worker = "worker/production/deployment.yaml"
+    assert "ghcr.io/acme/worker:0.1.0" in show(bare, "main", worker)
     _run(promoter, url, "release-hold", "--env", "production", "--app", "worker",
          "--mode", "push")  # fmt: skip
     assert "worker" not in show(bare, "main", ".promoter/holds.yaml")
     _promote_all(promoter, url)
-    assert _versions(promoter, url)[("worker", "production")] == "0.2.0"
+    assert "ghcr.io/acme/worker:0.2.0" in show(bare, "main", worker)

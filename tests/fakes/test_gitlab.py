@@ -5,6 +5,7 @@ breaks the OpenAPI subset is reported, so a passing test means a valid exchange)
 from __future__ import annotations
 
 import base64
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from gitlab.exceptions import GitlabCreateError, GitlabGetError
 
 from .gitlab import FakeGitLab
+from .gitlab import repository as gitlab_repository
 from .gitlab import state as gitlab_state
 
 TOKEN = "glpat-fake-token"
@@ -122,6 +124,69 @@ def test_merge_requests_are_unique_per_source_and_target(fake: FakeGitLab) -> No
     assert again.squash is True
     with pytest.raises(Exception, match="SHA does not match"):
         again.merge(auto_merge=True, sha="f" * 40)
+
+
+@pytest.mark.parametrize(
+    ("term", "matches"),
+    [
+        ("^promote/", {"promote/a/web", "Promote/B/api", "promote/"}),
+        ("promote/", {"promote/a/web", "Promote/B/api", "promote/", "x/promote/y"}),
+        ("web$", {"promote/a/web", "web"}),
+        ("^web$", {"web"}),
+        ("^promote/*/api", {"Promote/B/api"}),
+        ("^promotex", {"promotex/a"}),
+        ("^", {"promote/a/web", "Promote/B/api", "promote/", "x/promote/y", "promotex/a", "web"}),
+    ],
+)
+def test_branch_search_follows_gitlab(term: str, matches: set[str]) -> None:
+    """`^` anchors at the start, `$` at the end, `*` is a wildcard, case is ignored, and
+    anything else is a substring (GitLab's `GitRefsFinder`)."""
+    names = ["promote/a/web", "Promote/B/api", "promote/", "x/promote/y", "promotex/a", "web"]
+    assert {n for n in names if gitlab_repository.matches_search(n, term)} == matches
+
+
+def test_branch_list_searches_and_pages(fake: FakeGitLab) -> None:
+    bare = fake.projects["acme/config"].bare
+    for name in ("promote/a/web", "promote/b/web", "promote/c/api", "promotex/a", "x/promote/a"):
+        subprocess.run(["git", "branch", name, "main"], cwd=bare, check=True, timeout=60)
+    project = _client(fake).projects.get("acme/config", lazy=True)
+
+    found = project.branches.list(search="^promote/", per_page=2, get_all=True)
+
+    assert [b.name for b in found] == ["promote/a/web", "promote/b/web", "promote/c/api"]
+    assert [c.query.get("page") for c in fake.calls] == [None, "2"]
+    assert fake.calls[1].query["search"] == "^promote/"
+    assert [b.name for b in project.branches.list(search="web$", get_all=True)] == [
+        "promote/a/web", "promote/b/web",
+    ]  # fmt: skip
+    assert [b.name for b in project.branches.list(regex="^promote/[ab]/", get_all=True)] == [
+        "promote/a/web", "promote/b/web",
+    ]  # fmt: skip
+    assert len(project.branches.list(get_all=True)) == 6  # main too
+
+
+def test_merge_request_list_filters_state_newest_first_and_pages(fake: FakeGitLab) -> None:
+    project = _client(fake).projects.get("acme/config", lazy=True)
+    main = project.branches.get("main").commit["id"]
+    for index in range(3):
+        project.commits.create(
+            {"branch": f"promote/{index}", "start_sha": main, "commit_message": "p",
+             "actions": [{"action": "create", "file_path": f"{index}.txt", "content": "x"}]}
+        )  # fmt: skip
+        project.mergerequests.create(
+            {"source_branch": f"promote/{index}", "target_branch": "main", "title": f"T{index}"}
+        )
+    project.mergerequests.update(2, {"state_event": "close"})
+    before = len(fake.calls)
+
+    opened = project.mergerequests.list(state="opened", per_page=1, get_all=True)
+
+    assert [m.iid for m in opened] == [3, 1]
+    assert [c.query.get("page") for c in fake.calls[before:]] == [None, "2"]
+    closed = project.mergerequests.list(state="closed", get_all=True)
+    assert [m.iid for m in closed] == [2]
+    everything = project.mergerequests.list(sort="asc", get_all=True)
+    assert [m.iid for m in everything] == [1, 2, 3]
 
 
 def test_an_answer_breaking_the_contract_is_reported(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .repository import page
 from .state import JSON, Answer, MergeRequest, Project, error, labels, mr_json, truthy
 
 
@@ -59,13 +60,18 @@ class MergeRequests:
         return mr_json(self.fake.url, project, mr, self.fake.users)
 
     def _list(self, project: Project, query: dict[str, str]) -> Answer:
+        """Filtered by branches and `state`, newest first unless `sort=asc` (every merge
+        request here is created in order, so `created_at` and `updated_at` agree with the
+        id), paginated like every GitLab list."""
         found = [
             m for m in project.merge_requests
             if query.get("source_branch") in (None, m.source_branch)
             and query.get("target_branch") in (None, m.target_branch)
             and query.get("state", "all") in ("all", m.state)
         ]  # fmt: skip
-        return Answer(200, [self.json(project, m) for m in found])
+        found.sort(key=lambda m: m.id, reverse=query.get("sort", "desc") != "asc")
+        base = f"{self.fake.url}/api/v4/projects/{project.id}/merge_requests"
+        return page([self.json(project, m) for m in found], query, base)
 
     def _create(self, project: Project, body: JSON) -> Answer:
         source, target = body.get("source_branch"), body.get("target_branch")

@@ -43,6 +43,8 @@ def route(
         if sha is None:
             return error(404, "404 Commit Not Found")
         return Answer(200, commit_json(url, project, sha))
+    if rest == "/repository/branches" and method == "GET":
+        return _branches(url, project, query)
     match = re.fullmatch(r"/repository/branches/([^/]+)", rest)
     if match:
         return _branch(url, project, method, unquote(match.group(1)))
@@ -64,6 +66,33 @@ def _branch(url: str, project: Project, method: str, name: str) -> Answer | None
     if method != "GET":
         return None
     return Answer(200, branch_json(url, project, name, tip))
+
+
+def _branches(url: str, project: Project, query: dict[str, str]) -> Answer:
+    """`GET repository/branches`: every branch by name, narrowed by `search` (GitLab's
+    semantics, `matches_search`) or `regex`, paginated like every GitLab list."""
+    listing = project.git("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)",
+                          "refs/heads")  # fmt: skip
+    items = []
+    for line in listing.splitlines():
+        name, tip = line.split("\x00")
+        if query.get("search") and not matches_search(name, query["search"]):
+            continue
+        if query.get("regex") and not re.search(query["regex"], name):
+            continue
+        items.append(branch_json(url, project, name, tip))
+    return page(items, query, f"{url}/api/v4/projects/{project.id}/repository/branches")
+
+
+def matches_search(name: str, term: str) -> bool:
+    """GitLab's branch `search` (`GitRefsFinder`): case-insensitive; `^term` begins the
+    name, `term$` ends it, `*` matches anything, and otherwise the term is a substring."""
+    term, name = term.lower(), name.lower()
+    start = term.startswith("^")
+    end = term.endswith("$") and len(term) > int(start)
+    core = term[int(start) : len(term) - int(end)]
+    pattern = ".*?".join(re.escape(part) for part in core.split("*"))
+    return re.search(("^" if start else "") + pattern + ("$" if end else ""), name) is not None
 
 
 def branch_json(url: str, project: Project, name: str, tip: str) -> JSON:
