@@ -40,3 +40,11 @@ def test_demo_runs_offline_without_token(promoter: Promoter) -> None:
     assert "promote/production/web" in run.stdout
     assert sum(line.startswith("== ") for line in out) == 4
     assert [p.name for p in promoter.tmpdir.iterdir() if p.name.startswith("promoter")] == []
+
+
+def test_demo_json_is_one_document_of_its_steps(promoter: Promoter) -> None:
+    report = promoter.run("demo", "--output", "json").ok().json()
+    assert report["schema_version"] == 1
+    statuses = [step["result"]["status"] for step in report["steps"]]
+    assert statuses == ["changed", "unchanged", "changed", "changed"]
+    assert report["steps"][0]["command"].startswith("promote --config-repo ")
