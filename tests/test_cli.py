@@ -270,3 +270,14 @@ def test_cli_modes_are_configs() -> None:
     from promoter.config import MODES as CONFIG_MODES
 
     assert tuple(MODES) == tuple(CONFIG_MODES)
+
+
+def test_cli_read_commands_outside_a_repository_say_so(tmp_path: Path) -> None:
+    """`--config-repo` defaults to the current directory; one that is no repository is
+    one clear line, exit 2, not git's exit 128."""
+    for args in (("status",), ("why", "--env", "prod", "--app", "web"), ("plan", "--to",
+                 "prod", "--all")):  # fmt: skip
+        done = run(*args, cwd=tmp_path)
+        assert_one_line_error(done, 2, "is not a git repository", "--config-repo")
+    done = run("status", "--config-repo", str(tmp_path / "missing"))
+    assert_one_line_error(done, 2, "config repository not found")

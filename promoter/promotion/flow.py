@@ -45,7 +45,13 @@ from promoter.promotion.requests import (
 from promoter.promotion.result import EnvironmentResult, Result, Stats, Status, overall
 from promoter.promotion.unit import Unit
 from promoter.promotion.units import build_units
-from promoter.promotion.workspace import Options, Workspace, load_config, open_workspace
+from promoter.promotion.workspace import (
+    Options,
+    Workspace,
+    is_repository,
+    load_config,
+    open_workspace,
+)
 
 
 def promote(request: WriteRequest) -> Result:
@@ -140,13 +146,6 @@ def skipped(envs: Sequence[str], verdict: Verdict, dry_run: bool) -> Result:
     environments = tuple(EnvironmentResult(env, Status.SKIPPED) for env in envs)
     guard = verdict.guard.value if verdict.guard else ""
     return Result(Status.SKIPPED, environments, dry_run, skip=(guard, verdict.reason))
-
-
-def is_repository(path: Path) -> bool:
-    """A bare repository, or the top of a working tree (its `.git` a directory or a file)."""
-    if (path / ".git").exists():
-        return True
-    return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
 
 
 def _promote_checkout(request: PromoteRequest, images: list[ImageRef], root: Path) -> Result:

@@ -23,7 +23,7 @@ from pathlib import Path
 from promoter import ci, forges
 from promoter import config as configuration
 from promoter.environments import RepoFiles
-from promoter.errors import InputError
+from promoter.errors import InputError, TargetNotFoundError
 from promoter.forges import Credentials, Forge, ForgeKind
 from promoter.imageref import ImageRef
 from promoter.promotion import deployed
@@ -285,11 +285,20 @@ def check_config_repo(text: str) -> Remote:
     return parse_remote(text)
 
 
+def is_repository(path: Path) -> bool:
+    """A bare repository, or the top of a working tree (its `.git` a directory or a file)."""
+    if (path / ".git").exists():
+        return True
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
+
+
 @contextmanager
 def open_workspace(repo: RepositoryRef, options: Options | None = None) -> Iterator[Workspace]:
     """The store for `repo` in a temporary directory, removed (with the store's
     processes) when the run ends."""
     remote = parse_remote(repo.url)
+    if remote.origin is None and "://" not in repo.url:
+        _check_local(Path(repo.url))
     if repo.base is not None:
         check_branch(repo.base)
     kind = forge_kind(repo.forge, remote, repo.environ)
@@ -317,6 +326,18 @@ def open_workspace(repo: RepositoryRef, options: Options | None = None) -> Itera
         if store is not None:
             store.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _check_local(path: Path) -> None:
+    """A local config repository must be one: a clear line, not git's exit 128."""
+    if not path.exists():
+        raise TargetNotFoundError("config repository not found", path=str(path))
+    if not is_repository(path):
+        raise InputError(
+            f"{str(path)!r} is not a git repository: run inside a clone of the config "
+            "repository, or give --config-repo its URL",
+            field="--config-repo",
+        )
 
 
 def forge_kind(name: str | None, remote: Remote, environ: Mapping[str, str]) -> ForgeKind:

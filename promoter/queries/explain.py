@@ -21,10 +21,9 @@ from promoter.environments import EnvironmentView, RepoFiles, order
 from promoter.errors import InputError, PromoterError
 from promoter.imageref import ImageRef
 from promoter.promotion.files import SnapshotFiles
-from promoter.promotion.flow import is_repository
 from promoter.promotion.plan import parse_images, plan_environment
 from promoter.promotion.unit import Unit
-from promoter.promotion.workspace import open_workspace
+from promoter.promotion.workspace import is_repository, open_workspace
 from promoter.queries.requests import ExplainRequest
 
 
