@@ -100,11 +100,14 @@ class Workspace:
     arrivals: dict[tuple[str, str, str | None, str], float | None] = field(
         default_factory=dict, repr=False
     )
+    """When a version reached an environment, per (env, image, app, base tip): the soak
+    check reads the history once per run, not in the validation pass and again on landing."""
     fleets: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
     """`fleet.read_fleet`'s per-checkout memo: a zero-config inventory reads every YAML
     file, so a run reads it once per tip (typed in `fleet`, which imports this module)."""
-    """When a version reached an environment, per (env, image, app, base tip): the soak
-    check reads the history once per run, not in the validation pass and again on landing."""
+    _deployed: dict[tuple[str, str, str, str, str | None], deployed.Deployed] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def forge(self) -> Forge:
@@ -172,9 +175,15 @@ class Workspace:
     def read_deployed(
         self, checkout: Checkout, env: str, image: ImageRef, app: str | None
     ) -> deployed.Deployed:
-        """What `env` deploys for `image`'s repository on `checkout` (see `deployed`)."""
-        repo_files = self._materialise(checkout, env, (deployed.probe(image),), app)
-        return deployed.read(checkout.root, checkout.config, env, image, app, repo_files=repo_files)
+        """What `env` deploys for `image`'s repository on `checkout` (see `deployed`), planned
+        once per commit: `--all`, `status` and its in-flight and blocked reads ask again."""
+        key = (checkout.branch, checkout.tip, env, image.repository, app)
+        if key not in self._deployed:
+            repo_files = self._materialise(checkout, env, (deployed.probe(image),), app)
+            self._deployed[key] = deployed.read(
+                checkout.root, checkout.config, env, image, app, repo_files=repo_files
+            )
+        return self._deployed[key]
 
     def prefetch(
         self, checkout: Checkout, env: str, apps: Sequence[tuple[ImageRef, str | None]]

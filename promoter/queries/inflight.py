@@ -73,10 +73,6 @@ class Requests:
         return self._found
 
 
-def requests(ws: Workspace) -> Requests:
-    return Requests(ws)
-
-
 def in_flight(
     ws: Workspace,
     checkout: Checkout,

@@ -50,7 +50,7 @@ def pending(
     fleet = read_fleet(ws, target)
     now = datetime.now(timezone.utc)
     named = {unit.app or fleet.name_of(ref): ref for unit in units for ref in unit.images}
-    waiting = inflight.in_flight(ws, target, to_env, named, inflight.requests(ws), fleet.configured)
+    waiting = inflight.in_flight(ws, target, to_env, named, inflight.Requests(ws), fleet.configured)
     found: list[Pending] = []
     for unit in units:
         _, result = predict(ws, unit, now)

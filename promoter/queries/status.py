@@ -93,7 +93,7 @@ def collect(ws: Workspace, apps: tuple[str, ...], history: int, now: datetime) -
     cells: dict[tuple[str, str], Cell] = {}
     states: list[EnvState] = []
     holds: list[configuration.Hold] = []
-    waiting = inflight.requests(ws)
+    waiting = inflight.Requests(ws)
     for env in fleet.environments:
         checkout = steps.check_out(ws, env, fresh=False)
         runs = {a: config.apps[a].runs_in(env) if config else None for a in names}

@@ -39,7 +39,7 @@ def why(request: WhyRequest) -> Why:
         name = app or fleet.name_of(image)
         links = provenance.trace(ws, env, image, app if fleet.configured else None)
         waiting = inflight.in_flight(
-            ws, checkout, env, {name: image}, inflight.requests(ws), fleet.configured
+            ws, checkout, env, {name: image}, inflight.Requests(ws), fleet.configured
         ).get(name)
         if waiting is not None and links and waiting.reference.version == links[0].version:
             waiting = None
