@@ -231,6 +231,8 @@ def print_explanation(report: Report, output: str) -> None:
             click.echo("  would: nothing (already up to date)")
         for note in item.notes:
             click.echo(sinks.log_line(f"  note: {note}"))
+        for path, why in item.skipped:
+            click.echo(sinks.log_line(f"  skipped: {path} ({why})"))
 
 
 def _chains(envs: Sequence[str], sources: Mapping[str, str | None]) -> str:

@@ -47,8 +47,9 @@ from promoter.yamlfile import STR_TAG
 
 def find_all(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:
     """Every location of the requested image, deduplicated by node; the registered kinds
-    ask in conflict order (`kinds.finders`), the first claim on a scalar wins."""
-    check_not_encrypted(yaml_file)
+    ask in conflict order (`kinds.finders`), the first claim on a scalar wins. An encrypted
+    file is the caller's to refuse (`check_not_encrypted`): one that holds no reference to
+    the image is no reason to refuse anything."""
     found: list[Found] = []
     seen: dict[tuple[int, str], Found] = {}
     for editor in kinds.finders(request):
@@ -180,6 +181,7 @@ def edit_bytes(
     """Pure: the bytes `raw` become, with the proof done. Raises when nothing matches, and
     refuses a Go template up front (`templates.parse_editable`)."""
     yaml_file = parse_editable(raw, name)
+    check_not_encrypted(yaml_file)
     found = find_all(yaml_file, request, context or Context())
     if not found:
         raise TargetNotFoundError(

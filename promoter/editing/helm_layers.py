@@ -64,9 +64,19 @@ def chart_values(
     return []
 
 
+CHART_METADATA = frozenset({CHART_FILE, "Chart.lock", "requirements.yaml", "requirements.lock"})
+"""A chart's own description and dependencies: YAML, never values layered over the chart."""
+
+
 def _is_layered(path: str) -> bool:
-    """A YAML file that is not a kustomization may be an environment values file."""
-    return path.endswith(YAML_SUFFIXES) and posixpath.basename(path) not in KUSTOMIZATION_NAMES
+    """A YAML file that is not a kustomization or a chart's metadata may be an environment
+    values file."""
+    name = posixpath.basename(path)
+    return (
+        path.endswith(YAML_SUFFIXES)
+        and name not in KUSTOMIZATION_NAMES
+        and name not in CHART_METADATA
+    )
 
 
 def _directories(path: str) -> list[str]:

@@ -88,7 +88,11 @@ class _Discovery:
         subdirectories, a monorepo's `apps/`) holding one named after the app, the app's
         siblings are left out; a base they share is still read when an entry reaches it.
         A narrow directory (`charts/web`, `charts/staging`) is read whole."""
-        yaml_paths = [p for p in self.reader.all_paths if _is_yaml(p) and p not in CONFIG_NAMES]
+        yaml_paths = [
+            p
+            for p in self.reader.all_paths
+            if _is_yaml(p) and p not in CONFIG_NAMES and not self.reader.is_chart_template(p)
+        ]
         children: dict[tuple[str, ...], set[str]] = {}
         for path in yaml_paths:
             parts = tuple(path.split("/")[:-1])
@@ -114,16 +118,22 @@ class _Discovery:
     def run(self) -> EnvironmentView:
         """The view: the environment's entries, what promoting changes in the files they
         reach and in its own files, and, when nothing can change, why."""
-        scope = self._scope()
-        named = [p for p in scope if self.owner.owns(p)]
-        self._note_ambiguous(scope, named)
-        entries = self._all_entries(scope, named)
-        reached = self.reader.read_reach(entries)
+        entries: list[str] = []
+        examined: list[str] = []
         settings: dict[tuple[str, int], Setting] = {}
-        examined: list[str] = list(dict.fromkeys([*named, *[p for r in reached for p in r]]))
-        actions = self._actions(named, entries, reached, settings)
-        found = list(settings.values())
-        refusal = None if actions else self._refusal(named, entries, examined, found)
+        try:
+            scope = self._scope()
+            named = [p for p in scope if self.owner.owns(p)]
+            self._note_ambiguous(scope, named)
+            entries = self._all_entries(scope, named)
+            reached = self.reader.read_reach(entries)
+            examined = list(dict.fromkeys([*named, *[p for r in reached for p in r]]))
+            actions = self._actions(named, entries, reached, settings)
+            found = list(settings.values())
+            refusal = None if actions else self._refusal(named, entries, examined, found)
+            error = None
+        except PromoterError as exc:  # what was found up to here still answers `explain`
+            actions, refusal, error = [], str(exc), exc
         return EnvironmentView(
             self.env,
             self.image,
@@ -133,6 +143,8 @@ class _Discovery:
             tuple(actions),
             refusal,
             tuple(self.reader.notes),
+            tuple(self.reader.skipped.items()),
+            error,
         )
 
     def _note_ambiguous(self, scope: list[str], named: list[str]) -> None:

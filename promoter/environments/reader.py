@@ -15,10 +15,12 @@ from ruamel.yaml.nodes import Node
 from promoter.editing import BumpRequest, Context, kinds
 from promoter.editing.engine import find_all
 from promoter.editing.model import Found
-from promoter.editing.source import YamlFile, mapping_get, parse_bytes
+from promoter.editing.source import YamlFile, check_not_encrypted, mapping_get, parse_bytes
+from promoter.editing.templates import CHART_FILE
 from promoter.environments.files import RepoFiles
 from promoter.environments.kustomize import Graph, is_kustomization_path, parse_kustomization
-from promoter.errors import YamlError
+from promoter.errors import PromoterError, YamlError
+from promoter.imageref import ImageRef
 
 MAX_ROUNDS = 8
 """Reads of the kustomization graph; each round goes one base deeper (real repos: 2-3)."""
@@ -36,6 +38,9 @@ class Reader:
         self.errors: dict[str, YamlError] = {}
         self.notes: list[str] = []
         """What the environment's view reports besides its answer (parse errors first seen)."""
+        self.skipped: dict[str, str] = {}
+        """Files read and set aside, with why: they cannot hold the image (not YAML, a
+        chart's template, encrypted), so they decide nothing."""
         self.graph = Graph(self.all_paths)
         self._roots: dict[str, set[str]] | None = None
 
@@ -101,14 +106,30 @@ class Reader:
         """References of `request`'s image in `path`, over the chart values `base_values`.
 
         `strict` (for an environment's own file) makes a file that is not YAML an error,
-        not "no reference": it may be exactly where the image is set."""
+        not "no reference", when it mentions the image: it may be exactly where the image
+        is set. One that does not mention it is skipped (`skipped` says why), as is an
+        encrypted file holding no reference: neither decides anything."""
         yaml_file = self.yaml(path)
         if yaml_file is None:
-            if path in self.errors and strict:
-                raise self.errors[path]
+            if path in self.errors:
+                if strict and self.mentions(path, request.image):
+                    raise self.errors[path]
+                self.skipped.setdefault(path, f"not YAML ({self.errors[path].message})")
             return []
         bases = tuple(b for b in (self.yaml(v) for v in base_values) if b is not None)
-        return find_all(yaml_file, request, Context(base_values=bases))
+        found = find_all(yaml_file, request, Context(base_values=bases))
+        if found:
+            check_not_encrypted(yaml_file)
+        elif _is_encrypted(yaml_file):
+            self.skipped.setdefault(path, "SOPS-encrypted; it holds no reference to the image")
+        return found
+
+    def mentions(self, path: str, image: ImageRef) -> bool:
+        """Whether `path`'s bytes spell the image's last name component anywhere: every way
+        of setting an image (a reference, a values block, split keys) writes it, so a
+        file that does not cannot be where the image is set."""
+        word = image.repository.rsplit("/", 1)[-1].lower().encode()
+        return word in self.data.get(path, b"").lower()
 
     def node_at(self, path: str, doc: int, keys: tuple[str | int, ...]) -> Node | None:
         """The node at `keys` in document `doc` of `path`, if it is there."""
@@ -133,6 +154,15 @@ class Reader:
             return []
         return kinds.companions(path, self.path_set, self.all_paths, app)
 
+    def is_chart_template(self, path: str) -> bool:
+        """A file under a chart's `templates/` (its `Chart.yaml` beside that directory): Go
+        templates are not YAML, and the image is set in the chart's values, not there."""
+        parts = path.split("/")
+        return any(
+            part == "templates" and "/".join([*parts[:index], CHART_FILE]) in self.path_set
+            for index, part in enumerate(parts[:-1])
+        )
+
     def is_component(self, path: str) -> bool:
         return path in self.graph.nodes and self.graph.nodes[path].is_component
 
@@ -148,3 +178,11 @@ class Reader:
                 if root not in referenced and not graph.nodes[root].is_component
             }
         return self._roots
+
+
+def _is_encrypted(yaml_file: YamlFile) -> bool:
+    try:
+        check_not_encrypted(yaml_file)
+    except PromoterError:
+        return True
+    return False

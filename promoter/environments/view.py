@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from promoter.errors import PromoterError
 from promoter.imageref import ImageRef
 
 
@@ -69,6 +70,11 @@ class EnvironmentView:
     actions: tuple[Action, ...]
     refusal: str | None = None
     notes: tuple[str, ...] = field(default=())
+    skipped: tuple[tuple[str, str], ...] = field(default=())
+    """(path, why) of each file read and set aside: it cannot hold the image."""
+    error: PromoterError | None = None
+    """The typed error behind `refusal`, when one stopped the discovery (a promotion
+    raises it as it is; `explain` shows what was found up to it)."""
 
 
 def dedupe(actions: list[Action]) -> list[Action]:

@@ -275,6 +275,8 @@ def discover(
                 field="--app",
             )
         view = environments.discover(files, env, image, app=app, known=known)
+        if view.error is not None:
+            raise view.error
         if view.refusal is not None:
             raise TargetNotFoundError(view.refusal)
         views.append(view)

@@ -39,6 +39,8 @@ class Explanation:
     actions: tuple[dict[str, object], ...] = ()
     refusal: str | None = None
     notes: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    """(path, why) of each file set aside: it cannot hold the image."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -50,6 +52,7 @@ class Explanation:
             "actions": list(self.actions),
             "refusal": self.refusal,
             "notes": list(self.notes),
+            "skipped": [{"path": path, "why": why} for path, why in self.skipped],
         }
 
 
@@ -152,6 +155,7 @@ def _from_view(view: EnvironmentView) -> Explanation:
         ),
         refusal=view.refusal,
         notes=view.notes,
+        skipped=view.skipped,
     )
 
 

@@ -291,9 +291,46 @@ def test_discover_argocd_application_named_for_env_outside_env_paths(tmp_path: P
 
 def test_discover_own_file_not_yaml_is_an_error_with_its_line(tmp_path: Path) -> None:
     write(tmp_path, "envs/prod/web.yaml", "image: ghcr.io/acme/web:1.0\n  bad: [\n")
-    with pytest.raises(YamlError) as info:
-        view(tmp_path, "prod", "ghcr.io/acme/web:2.0")
-    assert str(info.value).startswith("envs/prod/web.yaml:")
+    result = view(tmp_path, "prod", "ghcr.io/acme/web:2.0")
+    assert isinstance(result.error, YamlError)
+    assert str(result.error).startswith("envs/prod/web.yaml:")
+    assert result.refusal == str(result.error)
+    assert result.actions == ()
+
+
+def test_discover_files_that_cannot_hold_the_image_block_nothing(tmp_path: Path) -> None:
+    """SOPS secrets, a chart's Go templates and invalid YAML that never spell the image
+    are skipped and listed; the environment's own values file is still edited."""
+    write(tmp_path, "envs/prod/values.yaml", "image:\n  repository: ghcr.io/acme/web\n  tag: 1.0\n")
+    write(
+        tmp_path,
+        "envs/prod/slack.enc.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: slack\n"
+        "stringData:\n  token: ENC[AES256_GCM,data:abc=,iv:x=,tag:y=,type:str]\n"
+        "sops:\n  mac: ENC[AES256_GCM,data:m=,iv:i=,tag:t=,type:str]\n  version: 3.8.1\n",
+    )
+    write(tmp_path, "envs/prod/chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 1.0.0\n")
+    write(tmp_path, "envs/prod/chart/templates/deployment.yaml", "{{- if .Values.on }}\nx: [\n")
+    write(tmp_path, "envs/prod/notes.yaml", "key: [unclosed\n")
+    result = view(tmp_path, "prod", "ghcr.io/acme/web:2.0")
+    assert result.error is None
+    assert result.refusal is None
+    assert described(result) == ["edit envs/prod/values.yaml"]
+    skipped = dict(result.skipped)
+    assert skipped["envs/prod/slack.enc.yaml"].startswith("SOPS-encrypted")
+    assert skipped["envs/prod/notes.yaml"].startswith("not YAML")
+    assert "envs/prod/chart/templates/deployment.yaml" not in result.examined
+
+
+def test_discover_encrypted_file_holding_the_reference_is_refused(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "envs/prod/web.yaml",
+        "image: ghcr.io/acme/web:1.0\nsops:\n  mac: ENC[AES256_GCM,data:m=]\n",
+    )
+    result = view(tmp_path, "prod", "ghcr.io/acme/web:2.0")
+    assert result.refusal is not None
+    assert "SOPS-encrypted" in result.refusal
 
 
 def test_discover_env_named_file_another_environment_includes_is_shared(

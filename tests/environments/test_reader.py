@@ -48,13 +48,23 @@ def test_reader_read_batches_only_listed_unread_paths(tmp_path: Path) -> None:
 
 
 def test_reader_parse_error_noted_once_and_raised_only_when_strict(tmp_path: Path) -> None:
-    write(tmp_path, {"values-staging.yaml": "image: [unclosed\n"})
+    write(tmp_path, {"values-staging.yaml": "image: [unclosed web\n"})
     reader = Reader(DirectoryFiles(tmp_path))
     reader.read(["values-staging.yaml"])
     assert reader.find("values-staging.yaml", REQUEST) == []
     with pytest.raises(YamlError):
         reader.find("values-staging.yaml", REQUEST, strict=True)
     assert len(reader.notes) == 1
+
+
+def test_reader_invalid_file_not_mentioning_the_image_is_skipped_even_strict(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, {"values-staging.yaml": "slack: [unclosed\n"})
+    reader = Reader(DirectoryFiles(tmp_path))
+    reader.read(["values-staging.yaml"])
+    assert reader.find("values-staging.yaml", REQUEST, strict=True) == []
+    assert reader.skipped["values-staging.yaml"].startswith("not YAML")
 
 
 def test_ownership_shared_file_has_other_readers(tmp_path: Path) -> None:

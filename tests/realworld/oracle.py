@@ -76,9 +76,26 @@ def load_cases(shared: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+FLEETS = ROOT / "fixtures" / "fleets"
+"""The project's own real-shaped repositories (`fixtures/fleets/<name>/`), with cases in the
+same format in `fixtures/fleets/cases.jsonl`: a case's `repo` there is `fleets/<name>`."""
+
+
 def repo_snapshot(case: Mapping[str, Any], shared: Path) -> Path:
-    """`realworld/repos/<owner>__<name>/` of a case."""
-    return shared / "realworld" / "repos" / str(case["repo"]).replace("/", "__")
+    """`realworld/repos/<owner>__<name>/` of a case, or `fixtures/fleets/<name>/` for the
+    project's own (`repo: fleets/<name>`)."""
+    repo = str(case["repo"])
+    if repo.startswith("fleets/"):
+        return FLEETS / repo.removeprefix("fleets/")
+    return shared / "realworld" / "repos" / repo.replace("/", "__")
+
+
+def load_fleet_cases() -> list[dict[str, Any]]:
+    """Every case of `fixtures/fleets/cases.jsonl`, in file order."""
+    path = FLEETS / "cases.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def skip_reason(case: Mapping[str, Any], shared: Path) -> str | None:
@@ -803,6 +820,68 @@ def judge(case: dict[str, Any], shared: Path, workdir: Path) -> Verdict:
     return Verdict(case_id, False, "other failure", _short(_describe(run)))
 
 
+def changed_files(repo: Path, env: Mapping[str, str]) -> list[str]:
+    """Files the promotion commit(s) changed against the snapshot's first commit."""
+    root = git(repo, env, "rev-list", "--max-parents=0", "HEAD").split()[0]
+    return git(repo, env, "diff", "--name-only", root, "HEAD").split()
+
+
+def _targets_right(
+    case: Mapping[str, Any],
+    before: Mapping[str, Render],
+    after: Mapping[str, Render],
+    image: ImageRef,
+    targets: Mapping[str, list[str]],
+) -> bool:
+    """Conditions 2-4 and 5 hold for `after`: every target render right, no other changed."""
+    target_keys = {key for keys in targets.values() for key in keys}
+    for key in before:
+        if key not in target_keys and not same(before[key], after[key]):
+            return False
+    for key in target_keys:
+        if key not in after or isinstance(after[key], Failed) or same(before[key], after[key]):
+            return False
+        if leaf_problems(before[key], after[key], image, case["image"]):
+            return False
+        if case.get("all_refs", True) and stale_refs(after[key], image):
+            return False
+    return True
+
+
+def _redundant_files(
+    case: Mapping[str, Any],
+    repo: Path,
+    env: Mapping[str, str],
+    image: ImageRef,
+    before: Mapping[str, Render],
+    targets: Mapping[str, list[str]],
+) -> list[str]:
+    """The minimal-diff check: a changed file is redundant when the renders are still right
+    with that one file put back as it was. So the files changed are the fewest that make the
+    render right, one file at a time (a promotion of N files needs every one of them)."""
+    changed = changed_files(repo, env)
+    if len(changed) < 2:
+        return []
+    root = git(repo, env, "rev-list", "--max-parents=0", "HEAD").split()[0]
+    problems = []
+    for path in changed:
+        current = (repo / path).read_bytes() if (repo / path).exists() else None
+        if git(repo, env, "ls-tree", root, "--", path).strip():
+            git(repo, env, "checkout", "-q", root, "--", path)
+        else:
+            (repo / path).unlink()
+        try:
+            if _targets_right(case, before, render_all(repo, case["renders"]), image, targets):
+                problems.append(f"not minimal: the renders are right without the change to {path}")
+        finally:
+            if current is None:
+                (repo / path).unlink(missing_ok=True)
+            else:
+                (repo / path).write_bytes(current)
+            git(repo, env, "add", "-A", "--", path)
+    return problems
+
+
 def _promote_problems(
     case: Mapping[str, Any],
     repo: Path,
@@ -817,6 +896,7 @@ def _promote_problems(
     initial, state = states
     before, after = renders
     problems: list[str] = []
+    problems.extend(_redundant_files(case, repo, env, image, before, targets))
     if state.commits <= initial.commits:
         problems.append("no new commit")
     if not state.clean:
