@@ -29,8 +29,11 @@ from promoter.editing.source import (
     YamlFile,
     check_not_encrypted,
     encode,
+    iter_documents,
+    mapping_get,
     node_paths,
     parse_bytes,
+    scalar_text,
 )
 from promoter.editing.splice import (
     Replacement,
@@ -52,8 +55,11 @@ def find_all(yaml_file: YamlFile, request: BumpRequest, context: Context) -> lis
     the image is no reason to refuse anything."""
     found: list[Found] = []
     seen: dict[tuple[int, str], Found] = {}
+    automation = _image_automation_documents(yaml_file)
     for editor in kinds.finders(request):
         for item in editor(yaml_file, request, context):
+            if item.doc in automation:
+                continue
             identity = (
                 (id(item.node), "") if isinstance(item, Target) else (id(item.mapping), item.key)
             )
@@ -68,6 +74,20 @@ def find_all(yaml_file: YamlFile, request: BumpRequest, context: Context) -> lis
                     path=yaml_file.name,
                     line=_line(item),
                 )
+    return found
+
+
+IMAGE_AUTOMATION_GROUPS = ("image.toolkit.fluxcd.io/",)
+"""API groups whose objects watch a registry (Flux's ImageRepository, ImagePolicy): their
+`image:` names what to scan, never what runs, so a promotion leaves them alone."""
+
+
+def _image_automation_documents(yaml_file: YamlFile) -> set[int]:
+    found: set[int] = set()
+    for index, doc in iter_documents(yaml_file):
+        api = scalar_text(mapping_get(doc, "apiVersion")) or ""
+        if api.startswith(IMAGE_AUTOMATION_GROUPS):
+            found.add(index)
     return found
 
 

@@ -13,6 +13,7 @@ in, paths out: knows nothing of git, the disk or YAML contents.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Collection, Iterable
 
 from promoter.editing.templates import CHART_FILE
@@ -47,7 +48,10 @@ def chart_values(
     """
     if not _is_layered(path):
         return []
-    charts_listed = [_directory(p) for p in listing if posixpath.basename(p) == CHART_FILE]
+    every_chart = [_directory(p) for p in listing if posixpath.basename(p) == CHART_FILE]
+    charts_listed = [c for c in every_chart if not is_vendored(c, every_chart)]
+    if any(path.startswith(f"{c}/") for c in every_chart if c not in charts_listed):
+        return []  # a vendored chart's own files layer over nothing of the repository's
     for directory in _directories(path):
         for candidate in _values_in(directory):
             if candidate != path and candidate in paths:
@@ -57,11 +61,44 @@ def chart_values(
             charts = [c for c in charts if posixpath.basename(c) == app]
         if len(charts) == 1:
             return _chart_values_in(charts[0], path, paths)
-    # `envs/staging/values.yaml` for `charts/web`: the one chart named after the app.
-    named = {c for c in charts_listed if posixpath.basename(c) == app}
-    if len(named) == 1:
-        return _chart_values_in(named.pop(), path, paths)
+    # `values/web/dev.yaml`, `envs/staging/api.yaml`: the one chart the path names; then
+    # (`envs/staging/values.yaml` for `charts/web`) the one chart named after the app,
+    # unless the path names another chart; then the repository's only chart, for a file
+    # named as values (`deploy/values-staging.yaml`, not `envs/prod/redis.yaml`).
+    words = {*path.split("/")[:-1], _stem(path)}
+    generic = "values" in re.split(r"[-._]", _stem(path)) or _stem(path) == app
+    for named in (
+        {c for c in charts_listed if posixpath.basename(c) in words},
+        {c for c in charts_listed if posixpath.basename(c) == app},
+        set(charts_listed) if generic else set(),
+    ):
+        if len(named) == 1:
+            return _chart_values_in(named.pop(), path, paths)
+        if named:
+            return []
     return []
+
+
+VENDOR_DIRECTORIES = frozenset({"vendor", "vendored", "third_party", "third-party", "upstream"})
+"""Directories whose charts are copies of someone else's: never deployed on their own."""
+
+
+def is_vendored(chart: str, charts: Collection[str]) -> bool:
+    """A chart directory that is another chart's dependency (under its directory) or a
+    vendored copy: its values and variants (`values-production.yaml`) are its author's
+    examples, not the repository's environments."""
+    parts = chart.split("/")
+    return bool(VENDOR_DIRECTORIES & set(parts[:-1])) or any(
+        c != chart and chart.startswith(f"{c}/") for c in charts
+    )
+
+
+def _stem(path: str) -> str:
+    name = posixpath.basename(path)
+    for suffix in YAML_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 CHART_METADATA = frozenset({CHART_FILE, "Chart.lock", "requirements.yaml", "requirements.lock"})

@@ -18,8 +18,10 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode
 
 from promoter.editing import BumpRequest
 from promoter.editing.model import Found, Insertion, Target, refuse_stale_tag
+from promoter.errors import EditRefusedError
 from promoter.editing.source import mapping_get, scalar_text
 from promoter.environments.helm import is_object_file
+from promoter.environments.inventory import mentioned
 from promoter.environments.kustomize import directory_of, is_kustomization_path
 from promoter.environments.ownership import Ownership
 from promoter.environments.pointers import identity
@@ -83,11 +85,19 @@ class Overrides:
         actions: list[Action] = []
         shared: list[tuple[str, Found]] = []
         patched: set[tuple[str, str, str]] = set()
+        overriding = self._overriding(entry, reach)
         for path in reach:
             if not path.endswith(YAML_SUFFIXES) and not is_kustomization_path(path):
                 continue
             owned = self._is_own(path, entry)
-            found = self._found(path)
+            try:
+                found = self._found(path)
+            except EditRefusedError:
+                if owned or not self._wholly_overridden(entry, path, overriding):
+                    raise
+                found = []  # a pin nothing renders: the environment's own entry replaces it
+            if not owned:
+                found = [i for i in found if not self._overridden(entry, path, i, overriding)]
             if not found:
                 continue
             readers = () if owned else tuple(self.owner.readers(path, entry))
@@ -100,6 +110,62 @@ class Overrides:
             else:
                 shared.extend((path, item) for item in found)
         return actions, [(p, item) for p, item in shared if not self._is_patched(p, item, patched)]
+
+    def _overriding(self, entry: str, reach: list[str]) -> dict[str, set[str]]:
+        """The environment's own kustomizations among `reach` whose `images:` entries set
+        the image, with the names those entries match (their `name`): each is the last
+        word on the container images below it (kustomize applies a kustomization's
+        `images:` after everything its resources did)."""
+        found: dict[str, set[str]] = {}
+        for path in reach:
+            if not is_kustomization_path(path) or not self._is_own(path, entry):
+                continue
+            names: set[str] = set()
+            for item in self._found(path):
+                if item.kind != "kustomize" or not isinstance(item, Target):
+                    continue
+                node = self.reader.node_at(path, item.doc, item.path[:-1])
+                name = scalar_text(mapping_get(node, "name")) if node is not None else None
+                if name and item.path[:1] == ("images",):
+                    names.add(name)
+            if names:
+                found[path] = names
+        return found
+
+    def _covered(self, entry: str, path: str, overriding: dict[str, set[str]]) -> set[str]:
+        """Image names whose references in `path` an own `images:` entry overrides on every
+        way from `entry` to `path`."""
+        names: set[str] = set()
+        for kustomization, matched in overriding.items():
+            if kustomization != path and self.reader.graph.dominates(entry, kustomization, path):
+                names |= matched
+        return names
+
+    def _overridden(
+        self, entry: str, path: str, item: Found, overriding: dict[str, set[str]]
+    ) -> bool:
+        """A container image of a shared file that is not in force: an own `images:`
+        entry replaces it in everything `entry` renders."""
+        if item.kind not in CONTAINER_KINDS:
+            return False
+        spellings = self._spellings(path, item)
+        return bool(spellings) and set(spellings) <= self._covered(entry, path, overriding)
+
+    def _wholly_overridden(self, entry: str, path: str, overriding: dict[str, set[str]]) -> bool:
+        """Every reference to the image that `path` writes is a container image an own
+        `images:` entry replaces (a digest pin there is then no reason to refuse)."""
+        yaml_file = self.reader.yaml(path)
+        covered = self._covered(entry, path, overriding)
+        if yaml_file is None or not covered:
+            return False
+        repository = self.request.image.repository
+        spelled = [ref.name for ref in mentioned(yaml_file) if ref.repository == repository]
+        if spelled and set(spelled) <= covered:
+            self.reader.notes.append(
+                f"{path}: not in force; {', '.join(sorted(overriding))} replaces the image"
+            )
+            return True
+        return False
 
     def _is_own(self, path: str, entry: str) -> bool:
         """Whether `path`, which `entry` reaches, may be edited: it is the environment's

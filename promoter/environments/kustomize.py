@@ -190,6 +190,28 @@ class Graph:
             stack.extend(reversed(self.children(node)))
         return list(seen), missing
 
+    def dominates(self, start: str, over: str, path: str) -> bool:
+        """Every way from `start` to `path` goes through the kustomization `over`, so what
+        `over`'s transformers do (an `images:` entry) is the last word on `path` unless a
+        kustomization nearer `start` speaks again."""
+        if over == start:
+            return True
+        if path == over:
+            return False
+        seen: set[str] = set()
+        stack = [start]
+        while stack:
+            current = stack.pop()
+            if current in seen or current == over:
+                continue
+            if current == path:
+                return False
+            seen.add(current)
+            node = self.nodes.get(current) if is_kustomization_path(current) else None
+            if node is not None:
+                stack.extend(self.children(node))
+        return True
+
     def referrers(self, path: str) -> list[str]:
         """Kustomizations that read `path` directly."""
         return sorted(p for p, node in self.nodes.items() if path in self.children(node))

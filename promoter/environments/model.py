@@ -23,10 +23,14 @@ they are is `ownership`'s, and the edits and overrides are `insertion.Overrides`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+
+from ruamel.yaml.nodes import MappingNode
 
 from promoter.config import CONFIG_NAMES
 from promoter.editing import BumpRequest
+from promoter.editing.source import mapping_get, parse_text, scalar_text
 from promoter.environments import naming
 from promoter.environments.files import RepoFiles
 from promoter.environments.insertion import Overrides, setting_of
@@ -57,8 +61,38 @@ def discover(
     return _Discovery(files, env, image, app or image.app_name, known).run()
 
 
+HELMFILE_NAMES = ("helmfile.yaml", "helmfile.yaml.gotmpl", "helmfile.yml")
+"""helmfile's state files, whose `environments:` declare environments by name."""
+
+
 def environments(files: RepoFiles) -> list[str]:
-    return naming.infer_environments(files.paths())
+    """The environments the repository names: its layout's (`naming.infer_environments`)
+    and those a helmfile declares."""
+    paths = files.paths()
+    helmfiles = [
+        p for p in paths if p.rsplit("/", 1)[-1] in HELMFILE_NAMES or p.startswith("helmfile.d/")
+    ]
+    declared: list[str] = []
+    for raw in files.read(helmfiles[:20]).values():
+        declared += helmfile_environments(raw)
+    return naming.infer_environments(paths, declared)
+
+
+def helmfile_environments(raw: bytes) -> list[str]:
+    """The keys of a helmfile's `environments:`: a state file is Go-templated YAML split
+    by `---`, so each part is read on its own and a part that is not YAML says nothing."""
+    text = raw.decode("utf-8", "replace")
+    names: list[str] = []
+    for part in re.split(r"(?m)^---\s*$", text):
+        try:
+            yaml_file = parse_text(part, "helmfile.yaml")
+        except PromoterError:
+            continue
+        for doc in yaml_file.docs:
+            declared = mapping_get(doc, "environments") if isinstance(doc, MappingNode) else None
+            if isinstance(declared, MappingNode):
+                names += [k for k in (scalar_text(key) for key, _ in declared.value) if k]
+    return [n for n in names if n != "default"]
 
 
 class _Discovery:
@@ -77,7 +111,7 @@ class _Discovery:
         self.image = image
         self.app = app
         self.reader = Reader(files)
-        names = {*(known or naming.infer_environments(self.reader.all_paths)), env}
+        names = {*(known or environments(files)), env}
         self.owner = Ownership(self.reader, env, app, tuple(sorted(names)))
         self.request = BumpRequest(image)
         self.exclusive_dirs: list[str] = []
@@ -88,11 +122,14 @@ class _Discovery:
         subdirectories, a monorepo's `apps/`) holding one named after the app, the app's
         siblings are left out; a base they share is still read when an entry reaches it.
         A narrow directory (`charts/web`, `charts/staging`) is read whole."""
-        yaml_paths = [
-            p
-            for p in self.reader.all_paths
-            if _is_yaml(p) and p not in CONFIG_NAMES and not self.reader.is_chart_template(p)
-        ]
+        kept = naming.deployment_paths(self.reader.all_paths)
+        yaml_paths = [p for p in kept if p not in CONFIG_NAMES]
+        if len(kept) < len(self.reader.all_paths):
+            left = set(self.reader.all_paths) - set(kept)
+            for path in sorted(p for p in left if _is_yaml(p) and self.owner.owns(p))[:5]:
+                self.reader.skipped.setdefault(
+                    path, "a chart's template or a vendored chart's file: not a deployment"
+                )
         children: dict[tuple[str, ...], set[str]] = {}
         for path in yaml_paths:
             parts = tuple(path.split("/")[:-1])

@@ -15,7 +15,10 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from promoter.yamlfile import stem
+from promoter.editing.helm_layers import is_vendored
+from promoter.editing.templates import CHART_FILE
+from promoter.yamlfile import KUSTOMIZATION_NAMES as KUSTOMIZATIONS
+from promoter.yamlfile import YAML_SUFFIXES, stem
 
 ENV_CONTAINERS = frozenset({"overlays", "envs", "env", "environments", "clusters", "stages"})
 """Directories whose children are environments (`overlays/<env>/`)."""
@@ -26,7 +29,9 @@ KNOWN_ENVIRONMENTS = frozenset({
 """Names recognised as environments wherever they appear as a directory or file name."""
 NOT_ENVIRONMENTS = frozenset({
     "base", "bases", "common", "shared", "default", "defaults", "components", "templates",
-    "values", "kustomization", "flux-system",
+    "values", "kustomization", "flux-system", "apps", "infrastructure", "infra", "manifests",
+    "charts", "crds", "schema", "secrets", "patches", "resources",
+    *ENV_CONTAINERS,
 })  # fmt: skip
 _STRONG = re.compile(r"[._]")
 
@@ -62,17 +67,39 @@ def is_ambiguous(path: str, env: str, known: Iterable[str], app: str | None = No
     return bool(claims(path, known, app) - {env})
 
 
-def infer_environments(paths: Iterable[str]) -> list[str]:
-    """Environment names the repository's layout suggests, sorted."""
-    found: set[str] = set()
+def deployment_paths(paths: Iterable[str]) -> list[str]:
+    """The YAML paths that may say how something is deployed: not a chart's templates (Go
+    templates), not a vendored chart's files (its author's variants), nothing but YAML."""
+    listed = list(paths)
+    charts = [str(PurePosixPath(p).parent) for p in listed if PurePosixPath(p).name == CHART_FILE]
+    vendored = [c for c in charts if is_vendored(c, charts)]
+    templates = [f"{c}/templates/" for c in charts]
+    return [
+        p
+        for p in listed
+        if (p.endswith(YAML_SUFFIXES) or PurePosixPath(p).name in KUSTOMIZATIONS)
+        and not p.startswith(tuple(templates))
+        and not any(p.startswith(f"{c}/") for c in vendored)
+    ]
+
+
+def infer_environments(paths: Iterable[str], declared: Iterable[str] = ()) -> list[str]:
+    """Environment names the repository's layout suggests (and `declared`: helmfile's
+    `environments:`), sorted. Only YAML paths count (`deployment_paths`); a directory
+    beside a known environment's that holds a kustomization names one too
+    (`apps/perf/` beside `apps/staging/`)."""
+    found: set[str] = set(declared)
     suffixed: set[str] = set()
-    for path in paths:
+    kept = deployment_paths(paths)
+    for path in kept:
         parts = PurePosixPath(path).parts
         directories = parts[:-1]
         for index, part in enumerate(directories):
             after_container = index > 0 and directories[index - 1] in ENV_CONTAINERS
             if part in KNOWN_ENVIRONMENTS or after_container:
                 found.add(part)
+        if directories and directories[-1] in ENV_CONTAINERS:  # `environments/live.yaml`
+            found.add(stem(parts[-1]).split(".")[0])
         text = stem(parts[-1])
         match = re.fullmatch(r"^values[-.](?P<a>.+)$|^(?P<b>.+)[-.]values$", text)
         if match and match.group("a"):
@@ -84,7 +111,16 @@ def infer_environments(paths: Iterable[str]) -> list[str]:
     # `<x>-values.yaml` names an environment only when x is one already (`staging-values`);
     # `podinfo-values.yaml` is an app's values.
     found.update(x for x in suffixed if x in found or x in KNOWN_ENVIRONMENTS)
+    found.update(_siblings(kept, found))
     return sorted(found - NOT_ENVIRONMENTS)
+
+
+def _siblings(paths: list[str], found: set[str]) -> set[str]:
+    """Directories holding a kustomization beside a directory named after a found
+    environment: the same place in the layout names the same thing."""
+    entries = [PurePosixPath(p).parent for p in paths if PurePosixPath(p).name in KUSTOMIZATIONS]
+    parents = {e.parent for e in entries if e.name in found}
+    return {e.name for e in entries if e.parent in parents and e.name not in found}
 
 
 def qualified(name: str, known: Iterable[str]) -> list[str]:

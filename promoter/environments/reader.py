@@ -16,7 +16,6 @@ from promoter.editing import BumpRequest, Context, kinds
 from promoter.editing.engine import find_all
 from promoter.editing.model import Found
 from promoter.editing.source import YamlFile, check_not_encrypted, mapping_get, parse_bytes
-from promoter.editing.templates import CHART_FILE
 from promoter.environments.files import RepoFiles
 from promoter.environments.kustomize import Graph, is_kustomization_path, parse_kustomization
 from promoter.errors import PromoterError, YamlError
@@ -153,15 +152,6 @@ class Reader:
         if is_kustomization_path(path):
             return []
         return kinds.companions(path, self.path_set, self.all_paths, app)
-
-    def is_chart_template(self, path: str) -> bool:
-        """A file under a chart's `templates/` (its `Chart.yaml` beside that directory): Go
-        templates are not YAML, and the image is set in the chart's values, not there."""
-        parts = path.split("/")
-        return any(
-            part == "templates" and "/".join([*parts[:index], CHART_FILE]) in self.path_set
-            for index, part in enumerate(parts[:-1])
-        )
 
     def is_component(self, path: str) -> bool:
         return path in self.graph.nodes and self.graph.nodes[path].is_component

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from promoter.environments import inventory, order
-from promoter.environments.naming import infer_environments
+from promoter.environments import environments
 from promoter.errors import InputError
 from promoter.imageref import ImageRef
 from promoter.promotion.files import SnapshotFiles
@@ -84,7 +84,7 @@ def _read(checkout: Checkout) -> Fleet:
         apps = {name: app.image for name, app in config.apps.items()}
         return Fleet(tuple(config.environments), sources, apps, configured=True)
     files = SnapshotFiles(checkout.snapshot, checkout.root)
-    envs = infer_environments(files.paths())
+    envs = environments(files)
     sources = order.infer_sources(envs)
     names = inventory.app_names(inventory.repositories(files))
     return Fleet(tuple(order.ordered(envs, sources)), sources, names, configured=False)

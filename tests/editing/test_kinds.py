@@ -110,7 +110,23 @@ def test_chart_values_listing_names_the_chart_beside_or_after_the_app() -> None:
     assert kinds.companions("envs/staging/values.yaml", paths, listing, "web") == [
         "charts/web/values.yaml"
     ]
-    assert kinds.companions("envs/staging/values.yaml", paths, listing, "api") == []
+    # the repository's only chart, for a file named as values; never for another's values
+    assert kinds.companions("envs/staging/values.yaml", paths, listing, "api") == [
+        "charts/web/values.yaml"
+    ]
+    assert kinds.companions("envs/prod/redis.yaml", paths, listing, "api") == []
+    # a path that names a chart layers over that one, not over the app's
+    two = [*listing, "charts/api/Chart.yaml", "charts/api/values.yaml", "envs/qa/api.yaml"]
+    assert kinds.companions("envs/qa/api.yaml", set(two), two, "web") == ["charts/api/values.yaml"]
+    # a vendored chart (a dependency copied in) is nobody's layering, and layers over nothing
+    vendored = [*listing, "vendor/charts/pg/Chart.yaml", "vendor/charts/pg/values-production.yaml"]
+    assert kinds.companions("envs/staging/values.yaml", set(vendored), vendored, "pg") == [
+        "charts/web/values.yaml"
+    ]
+    assert (
+        kinds.companions("vendor/charts/pg/values-production.yaml", set(vendored), vendored, "pg")
+        == []
+    )
     beside = ["Chart.yaml", "web/Chart.yaml", "web/values.yaml", "api/Chart.yaml"]
     assert kinds.companions("values-staging.yaml", set(beside), beside, "web") == [
         "web/values.yaml"

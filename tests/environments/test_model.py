@@ -428,3 +428,65 @@ def test_discover_own_patch_of_the_container_is_the_setting(overlays: Path) -> N
         "edit overlays/prod/image.yaml",
         "insert images: entries (ghcr.io/acme/web) into overlays/prod/kustomization.yaml",
     ]
+
+
+DIGEST = "sha256:" + "a" * 64
+
+
+def _digest_pinned_base(root: Path) -> None:
+    write(root, "base/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    write(
+        root,
+        "base/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: api\n"
+        f"          image: ghcr.io/acme/api:1.2.0@{DIGEST}\n",
+    )
+    write(root, "overlays/dev/kustomization.yaml", "resources:\n  - ../../base\n")
+    write(
+        root,
+        "overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\nimages:\n  - name: ghcr.io/acme/api\n    newTag: 1.2.0\n",
+    )
+
+
+def test_discover_digest_pin_an_own_images_entry_replaces_is_not_in_force(
+    tmp_path: Path,
+) -> None:
+    """kustomize's `newTag` replaces tag and digest: prod renders no digest, so its own
+    entry is edited and the base's pin refuses nothing; dev renders the pin and refuses."""
+    _digest_pinned_base(tmp_path)
+    prod = view(tmp_path, "prod", "ghcr.io/acme/api:1.3.0")
+    assert prod.refusal is None
+    assert described(prod) == ["edit overlays/prod/kustomization.yaml"]
+    dev = view(tmp_path, "dev", "ghcr.io/acme/api:1.3.0")
+    assert dev.refusal is not None
+    assert "pinned by digest" in dev.refusal
+
+
+def test_discover_env_base_over_cluster_leaves_edits_the_one_env_base(tmp_path: Path) -> None:
+    """`production/base` overrides the image for every cluster below it: that one line is
+    the edit, and no cluster gets an `images:` entry shadowing it."""
+    write(tmp_path, "apps/web/base/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    write(
+        tmp_path,
+        "apps/web/base/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: web\n"
+        "          image: registry.example.com/platform/web:3.2.0\n",
+    )
+    for env in ("production", "staging"):
+        write(
+            tmp_path,
+            f"{env}/base/kustomization.yaml",
+            "resources:\n  - ../../apps/web/base\nimages:\n"
+            "  - name: registry.example.com/platform/web\n    newTag: 3.2.0\n",
+        )
+        for cluster in ("eu-west-1", "us-east-1"):
+            write(tmp_path, f"{env}/{cluster}/kustomization.yaml", "resources:\n  - ../base\n")
+    result = view(tmp_path, "production", "registry.example.com/platform/web:3.3.0")
+    assert result.entries == (
+        "production/eu-west-1/kustomization.yaml",
+        "production/us-east-1/kustomization.yaml",
+    )
+    assert described(result) == ["edit production/base/kustomization.yaml"]
