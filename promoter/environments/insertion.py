@@ -18,7 +18,6 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode
 
 from promoter.editing import BumpRequest
 from promoter.editing.model import Found, Insertion, Target, refuse_stale_tag
-from promoter.errors import EditRefusedError
 from promoter.editing.source import mapping_get, scalar_text
 from promoter.environments.helm import is_object_file
 from promoter.environments.inventory import mentioned
@@ -27,6 +26,7 @@ from promoter.environments.ownership import Ownership
 from promoter.environments.pointers import identity
 from promoter.environments.reader import Reader
 from promoter.environments.view import Action, Setting
+from promoter.errors import EditRefusedError
 from promoter.imageref import find_image_ref
 from promoter.yamlfile import YAML_SUFFIXES
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from promoter.environments import inventory, order
-from promoter.environments import environments
+from promoter.environments import environments, inventory, order
 from promoter.errors import InputError
 from promoter.imageref import ImageRef
 from promoter.promotion.files import SnapshotFiles
