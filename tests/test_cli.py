@@ -252,6 +252,33 @@ def test_cli_explain_refusal_is_reported_not_raised(tmp_path: Path) -> None:
     assert "no file of the repository references ghcr.io/acme/web" in item["refusal"]
 
 
+def test_cli_explain_answers_where_the_run_refuses_with_what_it_found(tmp_path: Path) -> None:
+    """The run refuses (the reference is in a SOPS file); explain still shows the entry
+    point, the setting, the files it set aside and the refusal itself."""
+    (tmp_path / "overlays/dev").mkdir(parents=True)
+    (tmp_path / "overlays/dev/kustomization.yaml").write_text(
+        "resources:\n  - slack.enc.yaml\n  - web.enc.yaml\n"
+    )
+    sops = "sops:\n  mac: ENC[AES256_GCM,data:m=,iv:i=,tag:t=,type:str]\n  version: 3.8.1\n"
+    (tmp_path / "overlays/dev/web.enc.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n"
+        "    - name: web\n      image: ghcr.io/acme/web:1.0\n" + sops
+    )
+    (tmp_path / "overlays/dev/slack.enc.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: slack\n"
+        "data:\n  token: ENC[AES256_GCM,data:a=,iv:b=,tag:c=,type:str]\n" + sops
+    )
+    image = ("--image", "ghcr.io/acme/web:2.0")
+    refused = run("--config-repo", str(tmp_path), "--env", "dev", *image, "--dry-run")
+    assert refused.returncode == 2
+    assert "overlays/dev/web.enc.yaml: refusing to edit a SOPS-encrypted file" in refused.stderr
+    done = run("explain", "--config-repo", str(tmp_path), "--env", "dev", *image)
+    assert done.returncode == 0, done.stderr
+    assert "entry points: overlays/dev/kustomization.yaml" in done.stdout
+    assert "refuses: overlays/dev/web.enc.yaml: refusing to edit a SOPS" in done.stdout
+    assert "skipped: overlays/dev/slack.enc.yaml (SOPS-encrypted" in done.stdout
+
+
 def test_cli_label_with_a_comma_is_exit_2_naming_the_option(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "promoter", "--config-repo", str(tmp_path), "--env", "dev",

@@ -31,7 +31,7 @@ from ruamel.yaml.nodes import MappingNode
 from promoter.config import CONFIG_NAMES
 from promoter.editing import BumpRequest
 from promoter.editing.source import mapping_get, parse_text, scalar_text
-from promoter.environments import naming
+from promoter.environments import clues, naming
 from promoter.environments.files import RepoFiles
 from promoter.environments.insertion import Overrides, setting_of
 from promoter.environments.kustomize import directory_of, is_kustomization_path, kustomization_in
@@ -252,7 +252,29 @@ class _Discovery:
             examined,
             lambda: found or self._survey(),
             components,
+            lambda: self._clues(named, examined),
         )
+
+    def _clues(self, named: list[str], examined: list[str]) -> list[str]:
+        """What the refusal names besides settings: split keys in the environment's files,
+        and its values files an Application layers over a chart held elsewhere."""
+        found: list[str] = []
+        for path in dict.fromkeys([*named, *examined]):
+            yaml_file = self.reader.yaml(path)
+            if yaml_file is not None:
+                found += clues.split_references(path, yaml_file, self.image, self.app, self.env)
+        values = [p for p in named if _is_yaml(p) and not is_kustomization_path(p)]
+        pointers = [p for p in self._scope()[:MAX_SURVEY_FILES] if p not in named]
+        self.reader.read(pointers)
+        for path in pointers:
+            if b"valueFiles" not in self.reader.data.get(path, b""):
+                continue
+            yaml_file = self.reader.yaml(path)
+            if yaml_file is not None:
+                found += clues.layered_values(
+                    path, yaml_file, values, self.reader.path_set, (self.app, self.env)
+                )
+        return found[:3]
 
     def _entries(self, named: list[str]) -> list[str]:
         """Topmost non-Component kustomizations among the environment's own paths."""

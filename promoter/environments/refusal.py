@@ -23,6 +23,7 @@ def refusal(
     examined: list[str],
     where: Callable[[], list[Setting]],
     components: list[str],
+    clues: Callable[[], list[str]] = list,
 ) -> str:
     """Why `env` has no place of its own for `image`, and what to configure instead.
 
@@ -42,6 +43,12 @@ def refusal(
         )
     found = where()
     if not found:
+        seen = clues()
+        if seen:
+            return (
+                f"environment {env!r}: no file of the repository references {image} as an "
+                f"image reference (looked at {summary(examined or named)}); " + "; ".join(seen)
+            )
         return (
             f"environment {env!r}: no file of the repository references {image} "
             f"(looked at {summary(examined or named)}); if the environment deploys it from "

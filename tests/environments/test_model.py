@@ -490,3 +490,39 @@ def test_discover_env_base_over_cluster_leaves_edits_the_one_env_base(tmp_path: 
         "production/us-east-1/kustomization.yaml",
     )
     assert described(result) == ["edit production/base/kustomization.yaml"]
+
+
+def test_refusal_names_split_keys_and_the_target_that_promotes_them(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "envs/dev/values.yaml",
+        "replicas: 1\napp:\n  image_registry: quay.io\n  image_namespace: acme\n"
+        "  image_name: web\n  image_version: 1.0.0\n",
+    )
+    result = view(tmp_path, "dev", "quay.io/acme/web:1.1.0")
+    assert result.refusal is not None
+    assert "envs/dev/values.yaml:3 spells the image as split keys" in result.refusal
+    assert "{file: envs/dev/values.yaml, pointer: /app/image_version}" in result.refusal
+
+
+def test_refusal_names_values_an_application_layers_over_a_remote_chart(tmp_path: Path) -> None:
+    write(tmp_path, "envs/staging/web.yaml", "replicaCount: 2\n")
+    write(tmp_path, "envs/prod/web.yaml", "replicaCount: 3\n")
+    write(
+        tmp_path,
+        "bootstrap/web.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: web\n"
+        "spec:\n  generators:\n    - matrix:\n        generators:\n          - list:\n"
+        "              elements:\n                - env: staging\n                - env: prod\n"
+        "  template:\n    spec:\n      sources:\n        - repoURL: https://charts.acme.dev\n"
+        "          chart: web\n          targetRevision: 1.2.0\n          helm:\n"
+        "            valueFiles:\n              - $values/envs/{{ .env }}/web.yaml\n"
+        "        - repoURL: https://git.acme.dev/deploy.git\n          ref: values\n",
+    )
+    result = view(tmp_path, "staging", "ghcr.io/acme/web:2.0.0")
+    assert result.refusal is not None
+    assert (
+        "envs/staging/web.yaml is layered by the ApplicationSet in bootstrap/web.yaml"
+        in result.refusal
+    )
+    assert "{helm: envs/staging/web.yaml, key: image.tag, create: true}" in result.refusal

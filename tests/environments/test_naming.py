@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from promoter.environments.model import helmfile_environments
 from promoter.environments.naming import infer_environments, is_ambiguous, names, qualified
 
 
@@ -75,3 +76,42 @@ def test_qualified_lists_hyphenated_variants() -> None:
         "production-east",
         "production-west",
     ]
+
+
+def test_infer_only_from_deployment_yaml_not_schemas_templates_or_vendored_charts() -> None:
+    paths = [
+        "charts/web/Chart.yaml",
+        "charts/web/values.yaml",
+        "charts/web/values.schema.json",
+        "charts/web/templates/values-debug.yaml",
+        "vendor/charts/postgresql/Chart.yaml",
+        "vendor/charts/postgresql/values-replication.yaml",
+        "vendor/charts/postgresql/values-production.yaml",
+        "charts/web/charts/redis/Chart.yaml",
+        "charts/web/charts/redis/values-sentinel.yaml",
+        "deploy/values-staging.yaml",
+        "envs/overlays/kustomization.yaml",
+    ]
+    assert infer_environments(paths) == ["staging"]
+
+
+def test_infer_directories_beside_a_known_environment_and_declared_names() -> None:
+    paths = [
+        "apps/base/kustomization.yaml",
+        "apps/staging/kustomization.yaml",
+        "apps/perf/kustomization.yaml",
+        "apps/dr/kustomization.yaml",
+        "apps/dr/notes.md",
+        "environments/live.yaml",
+        "environments/live.secrets.yaml",
+    ]
+    assert infer_environments(paths, ["qa"]) == ["dr", "live", "perf", "qa", "staging"]
+
+
+def test_helmfile_environments_read_part_by_part() -> None:
+    raw = (
+        b"environments:\n  default: {}\n  dev:\n    values: [environments/dev.yaml]\n"
+        b"  live: {}\n---\nreleases:\n  - name: web\n    values:\n"
+        b"      - replicas: {{ .Values.replicas }}\n"
+    )
+    assert helmfile_environments(raw) == ["dev", "live"]
