@@ -17,7 +17,7 @@ from fakes.githttp import GitHttpServer, make_bare_repo
 
 from .conftest import TOKEN, Promoter, Run, git, rev, show, touched
 
-APPS = 20
+APPS = 10
 RACERS = 10
 
 
