@@ -65,7 +65,7 @@ def chart_values(
     # (`envs/staging/values.yaml` for `charts/web`) the one chart named after the app,
     # unless the path names another chart; then the repository's only chart, for a file
     # named as values (`deploy/values-staging.yaml`, not `envs/prod/redis.yaml`).
-    words = {*path.split("/")[:-1], _stem(path)}
+    words = {*path.split("/")[:-1], _stem(path), *re.split(r"[-._]", _stem(path))}
     generic = "values" in re.split(r"[-._]", _stem(path)) or _stem(path) == app
     for named in (
         {c for c in charts_listed if posixpath.basename(c) in words},

@@ -116,8 +116,17 @@ def test_chart_values_listing_names_the_chart_beside_or_after_the_app() -> None:
     ]
     assert kinds.companions("envs/prod/redis.yaml", paths, listing, "api") == []
     # a path that names a chart layers over that one, not over the app's
-    two = [*listing, "charts/api/Chart.yaml", "charts/api/values.yaml", "envs/qa/api.yaml"]
+    two = [
+        *listing,
+        "charts/api/Chart.yaml",
+        "charts/api/values.yaml",
+        "envs/qa/api.yaml",
+        "envs/qa/api-values.yaml",
+    ]
     assert kinds.companions("envs/qa/api.yaml", set(two), two, "web") == ["charts/api/values.yaml"]
+    assert kinds.companions("envs/qa/api-values.yaml", set(two), two, "web") == [
+        "charts/api/values.yaml"
+    ]
     # a vendored chart (a dependency copied in) is nobody's layering, and layers over nothing
     vendored = [*listing, "vendor/charts/pg/Chart.yaml", "vendor/charts/pg/values-production.yaml"]
     assert kinds.companions("envs/staging/values.yaml", set(vendored), vendored, "pg") == [

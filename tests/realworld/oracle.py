@@ -21,6 +21,7 @@ Nothing here imports promoter: the oracle has its own YAML loader, Helm merge an
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -491,14 +492,23 @@ def render(repo: Path, spec: Mapping[str, Any]) -> Json:
     raise RenderError(f"unknown render kind {kind!r}")
 
 
+_RENDERS: dict[tuple[str, str], Render] = {}
+"""Renders by (digest of every file of the tree, spec): a render is a function of the files
+alone, so the cases of one repository share their renders before promotion."""
+
+
 def render_all(repo: Path, specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Render]:
     """Every render key; a key that fails to render maps to `Failed`."""
+    digest = tree_digest(repo)
 
     def one(spec: Mapping[str, Any]) -> Render:
-        try:
-            return render(repo, spec)
-        except RenderError as error:
-            return Failed(str(error))
+        key = (digest, json.dumps(spec, sort_keys=True))
+        if key not in _RENDERS:
+            try:
+                _RENDERS[key] = render(repo, spec)
+            except RenderError as error:
+                _RENDERS[key] = Failed(str(error))
+        return copy.deepcopy(_RENDERS[key])
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(zip(specs, pool.map(one, specs.values()), strict=True))
