@@ -85,9 +85,8 @@ def deployment_paths(paths: Iterable[str]) -> list[str]:
 
 def infer_environments(paths: Iterable[str], declared: Iterable[str] = ()) -> list[str]:
     """Environment names the repository's layout suggests (and `declared`: helmfile's
-    `environments:`), sorted. Only YAML paths count (`deployment_paths`); a directory
-    beside a known environment's that holds a kustomization names one too
-    (`apps/perf/` beside `apps/staging/`)."""
+    `environments:`), sorted. Only YAML paths count (`deployment_paths`); a directory in
+    the same place as a known environment's names one too (`_siblings`)."""
     found: set[str] = set(declared)
     suffixed: set[str] = set()
     kept = deployment_paths(paths)
@@ -116,11 +115,23 @@ def infer_environments(paths: Iterable[str], declared: Iterable[str] = ()) -> li
 
 
 def _siblings(paths: list[str], found: set[str]) -> set[str]:
-    """Directories holding a kustomization beside a directory named after a found
-    environment: the same place in the layout names the same thing."""
-    entries = [PurePosixPath(p).parent for p in paths if PurePosixPath(p).name in KUSTOMIZATIONS]
-    parents = {e.parent for e in entries if e.name in found}
-    return {e.name for e in entries if e.parent in parents and e.name not in found}
+    """Directories in the same place of the layout as a found environment's and holding the
+    same file below them (`apps/perf/kustomization.yaml` beside `apps/staging/...`,
+    `hub/apps/release.yaml` beside `staging/apps/release.yaml`): the same place in the
+    layout names the same kind of thing."""
+    split = [PurePosixPath(p).parts for p in paths]
+    places = {
+        (parts[:index], parts[index + 1 :])
+        for parts in split
+        for index, part in enumerate(parts[:-1])
+        if part in found
+    }
+    return {
+        part
+        for parts in split
+        for index, part in enumerate(parts[:-1])
+        if part not in found and (parts[:index], parts[index + 1 :]) in places
+    }
 
 
 def qualified(name: str, known: Iterable[str]) -> list[str]:

@@ -115,3 +115,17 @@ def test_helmfile_environments_read_part_by_part() -> None:
         b"      - replicas: {{ .Values.replicas }}\n"
     )
     assert helmfile_environments(raw) == ["dev", "live"]
+
+
+def test_infer_same_place_in_the_layout_names_the_same_thing() -> None:
+    paths = [
+        "staging/apps/kustomization.yaml",
+        "staging/infra/kustomization.yaml",
+        "hub/apps/kustomization.yaml",
+        "lab/infra/kustomization.yaml",
+        "docs/apps.md",
+        "tools/config.yaml",
+        "apps/web/base/kustomization.yaml",
+        "apps/web/prod/kustomization.yaml",
+    ]
+    assert infer_environments(paths) == ["hub", "lab", "prod", "staging"]
