@@ -230,6 +230,8 @@ class Overrides:
         sets the image, else (a Helm values file) the chart's key path inserted into it."""
         bases = self.reader.companions(path, self.owner.app)
         found = self._found(path, bases)
+        if not found and not bases:
+            bases = self.reader.declared_companions(path)
         if found:
             for item in found:
                 setting = setting_of(path, item, True, ())

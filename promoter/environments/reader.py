@@ -16,11 +16,15 @@ from promoter.editing import BumpRequest, Context, kinds
 from promoter.editing.engine import find_all
 from promoter.editing.model import Found
 from promoter.editing.source import YamlFile, check_not_encrypted, mapping_get, parse_bytes
+from promoter.environments import layering
 from promoter.environments.files import RepoFiles
 from promoter.environments.kustomize import Graph, is_kustomization_path, parse_kustomization
 from promoter.errors import PromoterError, YamlError
 from promoter.imageref import ImageRef
+from promoter.yamlfile import YAML_SUFFIXES
 
+MAX_POINTER_FILES = 4000
+"""YAML files read at most for the values layering deploy pointers declare."""
 MAX_ROUNDS = 8
 """Reads of the kustomization graph; each round goes one base deeper (real repos: 2-3)."""
 
@@ -42,6 +46,7 @@ class Reader:
         chart's template, encrypted), so they decide nothing."""
         self.graph = Graph(self.all_paths)
         self._roots: dict[str, set[str]] | None = None
+        self._declared: dict[str, str] | None = None
 
     def read(self, paths: Sequence[str]) -> None:
         """Read the listed `paths` not read yet, in one batch; kustomizations join the graph."""
@@ -152,6 +157,28 @@ class Reader:
         if is_kustomization_path(path):
             return []
         return kinds.companions(path, self.path_set, self.all_paths, app)
+
+    def declared_companions(self, path: str) -> list[str]:
+        """The chart values `path` layers over as a deploy pointer declares it (an Argo CD
+        `valueFiles`, a HelmRelease's `valuesFiles`): asked only where the path rules of
+        `companions` find none, since it reads every pointer of the repository once."""
+        if self._declared is None:
+            self._declared = {}
+            pointers = [p for p in self.all_paths if p.endswith(YAML_SUFFIXES)][:MAX_POINTER_FILES]
+            self.read(pointers)
+            for pointer in pointers:
+                raw = self.data.get(pointer, b"")
+                if b"valueFiles" not in raw and b"valuesFiles" not in raw:
+                    continue
+                yaml_file = self.yaml(pointer)
+                for doc in yaml_file.docs if yaml_file is not None else ():
+                    for values, chart in layering.declared_layers(doc, self.path_set).items():
+                        self._declared.setdefault(values, chart)
+        declared = self._declared.get(path)
+        if declared is None:
+            return []
+        self.read([declared])
+        return [declared]
 
     def is_component(self, path: str) -> bool:
         return path in self.graph.nodes and self.graph.nodes[path].is_component

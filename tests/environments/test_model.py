@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from promoter.editing.source import parse_text
 from promoter.environments import DirectoryFiles, EnvironmentView, discover
+from promoter.environments.layering import declared_layers
 from promoter.errors import YamlError
 from promoter.imageref import parse_image_ref
 
@@ -526,3 +528,40 @@ def test_refusal_names_values_an_application_layers_over_a_remote_chart(tmp_path
         in result.refusal
     )
     assert "{helm: envs/staging/web.yaml, key: image.tag, create: true}" in result.refusal
+
+
+def test_values_layering_an_application_set_declares_names_the_chart(tmp_path: Path) -> None:
+    """Neither the file's path nor the image names the chart (`charts/app` deploys
+    `orders`): the ApplicationSet's `valueFiles` says which chart the values layer over."""
+    for chart, repository in (("app", "ghcr.io/acme/orders"), ("worker", "ghcr.io/acme/jobs")):
+        write(tmp_path, f"charts/{chart}/Chart.yaml", f"apiVersion: v2\nname: {chart}\n")
+        write(
+            tmp_path,
+            f"charts/{chart}/values.yaml",
+            f"image:\n  repository: {repository}\n  tag: 1.0.0\n",
+        )
+    write(tmp_path, "envs/staging/settings.yaml", "replicas: 2\n")
+    write(tmp_path, "envs/prod/settings.yaml", "replicas: 3\n")
+    write(
+        tmp_path,
+        "argocd/orders.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: orders\n"
+        "spec:\n  goTemplate: true\n  generators:\n    - list:\n        elements:\n"
+        "          - env: staging\n          - env: prod\n  template:\n    spec:\n"
+        "      source:\n        path: charts/app\n        helm:\n          valueFiles:\n"
+        "            - values.yaml\n            - ../../envs/{{ .env }}/settings.yaml\n",
+    )
+    result = view(tmp_path, "staging", "ghcr.io/acme/orders:2.0.0")
+    assert result.refusal is None
+    assert described(result) == ["insert image.tag into envs/staging/settings.yaml"]
+    # a HelmRelease declares it the same way, from the repository's root
+    declared = declared_layers(
+        parse_text(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: o\n"
+            "spec:\n  chart:\n    spec:\n      chart: ./charts/app\n      valuesFiles:\n"
+            "        - ./charts/app/values.yaml\n        - ./envs/prod/settings.yaml\n",
+            "hr.yaml",
+        ).docs[0],
+        {"charts/app/Chart.yaml", "charts/app/values.yaml", "envs/prod/settings.yaml"},
+    )
+    assert declared == {"envs/prod/settings.yaml": "charts/app/values.yaml"}
