@@ -925,10 +925,8 @@ def test_schema_accepts_what_only_validator_rejects(
 
 def test_parse_config_create_targets() -> None:
     config = parse_config(
-        snippet(
-            target="[{kustomize: k.yaml, create: true}, {helm: v.yaml, key: image.tag, "
-            "create: true}, {helm: w.yaml}]"
-        ),
+        snippet(target="[{kustomize: k.yaml, create: true}, {helm: v.yaml, key: image.tag, "
+        "create: true}, {helm: w.yaml}]"),
         "promoter.yaml",
     )
     assert [t.create for t in config.apps["web"].targets["dev"]] == [True, True, False]

@@ -89,15 +89,8 @@ def test_parse_image_ref_invalid_names_the_bad_part(text: str, bad_part: str) ->
 
 @pytest.mark.parametrize(
     "text",
-    [
-        "web",
-        "docker.io/library/web",
-        "index.docker.io/library/web",
-        "docker.io/web",
-        "library/web",
-        "registry-1.docker.io/library/web:2",
-        f"web:1@{DIGEST}",
-    ],
+    ["web", "docker.io/library/web", "index.docker.io/library/web", "docker.io/web", "library/web",
+     "registry-1.docker.io/library/web:2", f"web:1@{DIGEST}"],
 )
 def test_same_repository_docker_hub_forms_are_equal(text: str) -> None:
     ref = parse_image_ref(text)
@@ -165,7 +158,9 @@ def _path_component(draw: st.DrawFn) -> str:
 
 
 _WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_TAG = st.builds(str.__add__, st.sampled_from(_WORD + "_"), st.text(_WORD + "_.-", max_size=20))
+_TAG = st.builds(
+    str.__add__, st.sampled_from(_WORD + "_"), st.text(_WORD + "_.-", max_size=20)
+)
 _DOMAIN_LABEL = st.one_of(
     st.text(_WORD, min_size=1, max_size=1),
     st.builds(
@@ -198,10 +193,8 @@ def _registry(draw: st.DrawFn) -> str:
 def _references(draw: st.DrawFn) -> ImageRef:
     registry = draw(st.one_of(st.none(), _registry()))
     components = draw(st.lists(_path_component(), min_size=1, max_size=3))
-    if (
-        registry is None
-        and len(components) > 1
-        and ("." in components[0] or components[0] == "localhost")
+    if registry is None and len(components) > 1 and (
+        "." in components[0] or components[0] == "localhost"
     ):
         components[0] = components[0].replace(".", "-").replace("localhost", "local")
     tag = draw(st.one_of(st.none(), _TAG))

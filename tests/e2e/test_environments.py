@@ -143,7 +143,8 @@ def test_promote_failure_after_a_push_reports_every_environment(
     add_hook(
         zero_config,
         "pre-receive",
-        f'if [ -e "{marker}" ]; then echo "frozen by policy" >&2; exit 1; fi\ntouch "{marker}"\n',
+        f'if [ -e "{marker}" ]; then echo "frozen by policy" >&2; exit 1; fi\n'
+        f'touch "{marker}"\n',
     )
     run = promoter.run(
         "--config-repo",

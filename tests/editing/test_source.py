@@ -141,7 +141,10 @@ def test_to_data_typed_scalars_differ_from_strings() -> None:
 
 
 def test_to_data_merge_keys_own_keys_win() -> None:
-    text = "base: &base\n  tag: v1\n  pullPolicy: Always\nweb:\n  <<: *base\n  tag: v2\n"
+    text = (
+        "base: &base\n  tag: v1\n  pullPolicy: Always\n"
+        "web:\n  <<: *base\n  tag: v2\n"
+    )
     data = to_data(parse_text(text, "f.yaml"))[0]
     assert data == {
         "base": {"tag": "v1", "pullPolicy": "Always"},

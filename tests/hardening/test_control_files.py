@@ -459,6 +459,9 @@ def test_promoter_yaml_base_follows_git_ref_rules_like_the_option(base: str) -> 
 def test_promoter_yaml_label_with_controls_bidi_or_too_long_is_refused(label: str) -> None:
     """A label is shown to reviewers as written: no control or bidi character, at most
     GitHub's 50 characters (issue 19)."""
-    text = f"version: 1\nenvironments:\n  staging:\n    labels: [{json.dumps(label)}]\napps: {{}}\n"
+    text = (
+        "version: 1\nenvironments:\n  staging:\n"
+        f"    labels: [{json.dumps(label)}]\napps: {{}}\n"
+    )
     with pytest.raises(ConfigError, match="label"):
         parse_config(text, "promoter.yaml")
