@@ -88,9 +88,8 @@ def is_vendored(chart: str, charts: Collection[str]) -> bool:
     vendored copy: its values and variants (`values-production.yaml`) are its author's
     examples, not the repository's environments."""
     parts = chart.split("/")
-    return bool(VENDOR_DIRECTORIES & set(parts[:-1])) or any(
-        c != chart and chart.startswith(f"{c}/") for c in charts
-    )
+    above = ("/".join(parts[:index]) for index in range(1, len(parts)))
+    return bool(VENDOR_DIRECTORIES & set(parts[:-1])) or any(a in charts for a in above)
 
 
 def _stem(path: str) -> str:

@@ -114,6 +114,7 @@ class _Discovery:
         names = {*(known or environments(files)), env}
         self.owner = Ownership(self.reader, env, app, tuple(sorted(names)))
         self.request = BumpRequest(image)
+        self._deployment: list[str] | None = None
         self.exclusive_dirs: list[str] = []
         """Directories only this environment's Applications deploy (owned by pointer)."""
 
@@ -122,14 +123,14 @@ class _Discovery:
         subdirectories, a monorepo's `apps/`) holding one named after the app, the app's
         siblings are left out; a base they share is still read when an entry reaches it.
         A narrow directory (`charts/web`, `charts/staging`) is read whole."""
-        kept = naming.deployment_paths(self.reader.all_paths)
-        yaml_paths = [p for p in kept if p not in CONFIG_NAMES]
-        if len(kept) < len(self.reader.all_paths):
-            left = set(self.reader.all_paths) - set(kept)
+        if self._deployment is None:
+            self._deployment = naming.deployment_paths(self.reader.all_paths)
+            left = set(self.reader.all_paths) - set(self._deployment)
             for path in sorted(p for p in left if _is_yaml(p) and self.owner.owns(p))[:5]:
                 self.reader.skipped.setdefault(
                     path, "a chart's template or a vendored chart's file: not a deployment"
                 )
+        yaml_paths = [p for p in self._deployment if p not in CONFIG_NAMES]
         children: dict[tuple[str, ...], set[str]] = {}
         for path in yaml_paths:
             parts = tuple(path.split("/")[:-1])

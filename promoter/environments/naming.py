@@ -71,16 +71,25 @@ def deployment_paths(paths: Iterable[str]) -> list[str]:
     """The YAML paths that may say how something is deployed: not a chart's templates (Go
     templates), not a vendored chart's files (its author's variants), nothing but YAML."""
     listed = list(paths)
-    charts = [str(PurePosixPath(p).parent) for p in listed if PurePosixPath(p).name == CHART_FILE]
-    vendored = [c for c in charts if is_vendored(c, charts)]
-    templates = [f"{c}/templates/" for c in charts]
+    charts = {p.rsplit("/", 1)[0] if "/" in p else "." for p in listed if _named(p, CHART_FILE)}
+    left_out = {c for c in charts if is_vendored(c, charts)}
+    left_out |= {f"{c}/templates" if c != "." else "templates" for c in charts}
     return [
         p
         for p in listed
-        if (p.endswith(YAML_SUFFIXES) or PurePosixPath(p).name in KUSTOMIZATIONS)
-        and not p.startswith(tuple(templates))
-        and not any(p.startswith(f"{c}/") for c in vendored)
+        if (p.endswith(YAML_SUFFIXES) or p.rsplit("/", 1)[-1] in KUSTOMIZATIONS)
+        and not _under(p, left_out)
     ]
+
+
+def _named(path: str, name: str) -> bool:
+    return path == name or path.endswith(f"/{name}")
+
+
+def _under(path: str, directories: set[str]) -> bool:
+    """`path` lies in one of `directories` (its ancestors looked up, not the set scanned)."""
+    parts = path.split("/")
+    return any("/".join(parts[:index]) in directories for index in range(1, len(parts)))
 
 
 def infer_environments(paths: Iterable[str], declared: Iterable[str] = ()) -> list[str]:
