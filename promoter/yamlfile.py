@@ -1,7 +1,8 @@
 """YAML files by name and by tag: the suffixes promoter reads as YAML, the names with a
 fixed role (a kustomization, a chart's own values), the size past which a file is a
-generated bundle, and the core tags a composed node carries. Defined once, here; a leaf
-that imports nothing (parsing itself is `editing.source`).
+generated bundle, and the core tags a composed node carries, and how deep a text nests.
+Defined once, here; a leaf that imports nothing of promoter's (parsing itself is
+`editing.source`, and ruamel is imported only when nesting is measured).
 """
 
 from __future__ import annotations
@@ -16,6 +17,28 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 STR_TAG = "tag:yaml.org,2002:str"
 NULL_TAG = "tag:yaml.org,2002:null"
 MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def too_deep(text: str, limit: int) -> int | None:
+    """The line where `text` first nests more than `limit` collections, else None; read
+    from the event stream, which is flat, so it cannot exhaust the stack. Every open
+    collection needs one of `[{-?:`, so most texts skip the event pass."""
+    if sum(text.count(c) for c in "[{-?:") < limit:
+        return None
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    depth = 0
+    for event in YAML(typ="safe", pure=False).parse(io.StringIO(text)):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > limit:
+                return int(event.start_mark.line) + 1
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 def stem(name: str) -> str:

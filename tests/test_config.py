@@ -962,3 +962,26 @@ def test_config_guards_errors(snippet: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "promoter.yaml")
     assert message in str(caught.value)
+
+
+def test_config_thousands_of_apps_one_index_names_the_first_owner() -> None:
+    """The duplicate-image check is one lookup per app (it was pairwise: 14 s at 8,000
+    apps); the app it names is still the first one holding the image."""
+    apps = "".join(f"  app-{i:04d}:\n    image: ghcr.io/acme/app-{i:04d}\n" for i in range(3000))
+    text = "version: 1\nenvironments:\n  dev: {}\napps:\n" + apps
+    assert len(parse_config(text, "promoter.yaml").apps) == 3000
+    clash = "  again:\n    image: ghcr.io/acme/app-1234\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text + clash, "promoter.yaml")
+    assert "ghcr.io/acme/app-1234 is already the image of app 'app-1234'" in str(info.value)
+    assert str(info.value).startswith(f"promoter.yaml:{4 + 2 * 3000 + 2}: apps.again.image")
+
+
+def test_config_composed_by_libyaml_or_the_pure_parser_alike() -> None:
+    """libyaml composes promoter.yaml when present; what it cannot compose goes the pure
+    path, whose error names the line (a tab where indentation belongs)."""
+    good = "version: 1\nenvironments:\n  dev: {mode: push}\n"
+    assert parse_config(good, "promoter.yaml").environments["dev"].mode == "push"
+    with pytest.raises(YamlError) as info:
+        parse_config("version: 1\nenvironments:\n\tdev: {}\n", "promoter.yaml")
+    assert str(info.value).startswith("promoter.yaml:3: not valid YAML")

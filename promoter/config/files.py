@@ -25,6 +25,7 @@ from ruamel.yaml.reader import ReaderError
 from promoter.discovery import normalize_relative
 from promoter.errors import ConfigError, PathEscapeError, YamlError
 from promoter.sinks import EXCERPT
+from promoter.yamlfile import too_deep
 
 MAX_DEPTH = 100
 """Nested collections a control file may open; promoter.yaml needs fewer than ten."""
@@ -86,7 +87,31 @@ def decode(raw: bytes, name: str) -> str:
 
 def compose_one(text: str, name: str) -> Node | None:
     """The one YAML document of `text` as nodes (None: no document), nesting bounded by
-    `MAX_DEPTH`; every parser error becomes a one-line `YamlError` with file and line."""
+    `MAX_DEPTH`; every parser error becomes a one-line `YamlError` with file and line.
+
+    libyaml composes it when present (linear and fast at thousands of apps); anything it
+    does not compose cleanly goes the pure path, whose errors name the problem exactly."""
+    composed = _compose_fast(text)
+    if composed is None:
+        composed = _compose_pure(text, name)
+    docs = [d for d in composed if d is not None]
+    if len(docs) > 1:
+        line = docs[1].start_mark.line + 1
+        raise ConfigError(f"expected one YAML document, got {len(docs)}", path=name, line=line)
+    return docs[0] if docs else None
+
+
+def _compose_fast(text: str) -> list[Node | None] | None:
+    """Every document by libyaml, or None: not installed, too deep, or any problem."""
+    try:
+        if too_deep(text, MAX_DEPTH) is not None:
+            return None
+        return list(YAML(typ="safe", pure=False).compose_all(io.StringIO(text)))
+    except Exception:  # the pure path says what is wrong
+        return None
+
+
+def _compose_pure(text: str, name: str) -> list[Node | None]:
     yaml = YAML(typ="rt", pure=True)
     yaml.max_depth = MAX_DEPTH  # checked by the composer as it descends, before recursing
     try:
@@ -96,11 +121,7 @@ def compose_one(text: str, name: str) -> Node | None:
         raise YamlError(f"not valid YAML: {message}", path=name, line=line) from exc
     except RecursionError as exc:  # a parser path the depth bound does not cover
         raise YamlError("not valid YAML: nested too deep", path=name) from exc
-    docs = [d for d in composed if d is not None]
-    if len(docs) > 1:
-        line = docs[1].start_mark.line + 1
-        raise ConfigError(f"expected one YAML document, got {len(docs)}", path=name, line=line)
-    return docs[0] if docs else None
+    return composed
 
 
 def yaml_problem(error: YAMLError, text: str) -> tuple[str, int | None]:

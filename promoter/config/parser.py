@@ -207,20 +207,22 @@ class Parser(NodeReader):
 
     def apps(self, node: Node, environments: dict[str, Environment]) -> dict[str, App]:
         result: dict[str, App] = {}
+        by_repository: dict[str, str] = {}
+        """App name by canonical repository: one lookup per app, not a pairwise scan."""
         for name, key, value in self.mapping(node, "apps", None):
             where = f"apps.{quote_key(name)}"
             self.string(key, where, NAME_PATTERN, NAME_RULE)
             entries = self.mapping(value, where, ("image", "targets", "watch", "ignore"))
             image_node = self.required(key, where, entries, "image", "e.g. ghcr.io/acme/web")
             image = self.image(image_node, f"{where}.image")
-            for other in result.values():
-                if other.image.same_repository(image):
-                    raise self.error(
-                        image_node,
-                        f"{where}.image",
-                        f"{image} is already the image of app {other.name!r} "
-                        "(list all of its files under one app)",
-                    )
+            other = by_repository.setdefault(image.repository, name)
+            if other != name:
+                raise self.error(
+                    image_node,
+                    f"{where}.image",
+                    f"{image} is already the image of app {other!r} "
+                    "(list all of its files under one app)",
+                )
             targets_node = next((v for k, _, v in entries if k == "targets"), None)
             targets = (
                 self.targets(targets_node, f"{where}.targets", environments)

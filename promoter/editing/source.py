@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.errors import EditRefusedError, YamlError
-from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG
+from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, too_deep
 
 BOM = "\ufeff"
 MAX_EXPANDED_NODES = 2_000_000
@@ -132,24 +131,12 @@ def compose_documents(text: str, name: str) -> list[Node | None]:
 
 
 def _check_depth(text: str, name: str) -> None:
-    """Refuse deep nesting before composing; the event stream is flat, so this cannot crash.
-
-    Every open collection needs one of `[{-?:`, so most files skip the event pass.
-    """
-    if sum(text.count(c) for c in "[{-?:") < MAX_DEPTH:
-        return
-    depth = 0
-    for event in YAML(typ="safe", pure=False).parse(io.StringIO(text)):
-        if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise YamlError(
-                    f"not valid YAML: nesting deeper than {MAX_DEPTH} levels",
-                    path=name,
-                    line=event.start_mark.line + 1,
-                )
-        elif isinstance(event, CollectionEndEvent):
-            depth -= 1
+    """Refuse deep nesting before composing (`yamlfile.too_deep`: it cannot crash)."""
+    line = too_deep(text, MAX_DEPTH)
+    if line is not None:
+        raise YamlError(
+            f"not valid YAML: nesting deeper than {MAX_DEPTH} levels", path=name, line=line
+        )
 
 
 def _normalise_styles(root: Node) -> None:
