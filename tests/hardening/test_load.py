@@ -21,11 +21,11 @@ from fakes.githttp import GitHttpServer, make_bare_repo
 from promoter.errors import PromoterError, PushRejectedError
 from promoter.promotion import Delivery, PromoteRequest, RepositoryRef, RetryPolicy, promote
 
-LOAD = 30
+LOAD = 20
 
 
 @pytest.mark.timeout(180)
-def test_promote_30_concurrent_apps_all_land_no_lost_update(
+def test_promote_many_concurrent_apps_all_land_no_lost_update(
     promoter: Promoter, tmp_path: Path, report_numbers: Callable[[str], None]
 ) -> None:
     root = tmp_path / "srv"
