@@ -7,7 +7,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.editing.source import mapping_get, scalar_text
 from promoter.environments import naming
@@ -83,25 +83,63 @@ def application_paths(doc: Node | None, env: str, app: str) -> tuple[list[str], 
     spec = mapping_get(doc, "spec")
     template = mapping_get(spec, "template") if spec is not None else None
     generators = mapping_get(spec, "generators") if spec is not None else None
+    spec_node = mapping_get(template, "spec") if template is not None else None
+    templates = _source_paths(spec_node)
     mine: list[str] = []
     others: list[str] = []
-    for generator in getattr(generators, "value", None) or ():
-        listed = mapping_get(generator, "list") if isinstance(generator, MappingNode) else None
-        elements = mapping_get(listed, "elements") if listed is not None else None
-        for element in getattr(elements, "value", None) or ():
-            if not isinstance(element, MappingNode):
-                continue
-            fields = {
-                str(k.value): str(v.value)
-                for k, v in element.value
-                if isinstance(k, ScalarNode) and isinstance(v, ScalarNode)
-            }
-            ours = any(naming.stem_names(value, env, app) for value in fields.values())
-            spec_node = mapping_get(template, "spec") if template is not None else None
-            for template_path in _source_paths(spec_node):
-                text = template_path
-                for key, value in fields.items():
-                    text = re.sub(r"\{\{\s*\.?" + re.escape(key) + r"\s*\}\}", value, text)
-                if "{{" not in text:
-                    (mine if ours else others).append(posixpath.normpath(text))
+    for fields in _parameters(generators, 0):
+        ours = any(naming.stem_names(value, env, app) for value in fields.values())
+        for template_path in templates:
+            text = template_path
+            for key, value in fields.items():
+                text = re.sub(r"\{\{\s*\.?" + re.escape(key) + r"\s*\}\}", value, text)
+            if "{{" not in text:
+                (mine if ours else others).append(posixpath.normpath(text))
     return mine, others
+
+
+MAX_PARAMETER_SETS = 1000
+"""Parameter sets an ApplicationSet's generators yield at most (a matrix multiplies)."""
+
+
+def _parameters(generators: Node | None, depth: int) -> list[dict[str, str]]:
+    """The parameter sets of a `generators` list: each `list` generator's elements, a
+    `matrix` generator's combinations (Argo CD's product of its two children), a `merge`
+    generator's sets. A generator promoter cannot evaluate (git, clusters, SCM) yields
+    nothing on its own and, inside a matrix, one empty set: paths that need its
+    parameters stay templated and are skipped."""
+    found: list[dict[str, str]] = []
+    for generator in getattr(generators, "value", None) or ():
+        if not isinstance(generator, MappingNode) or depth > 3:
+            continue
+        listed = mapping_get(generator, "list")
+        matrix = mapping_get(generator, "matrix")
+        merge = mapping_get(generator, "merge")
+        if listed is not None:
+            elements = mapping_get(listed, "elements")
+            found += [_fields(e) for e in getattr(elements, "value", None) or ()]
+        elif matrix is not None or merge is not None:
+            holder = matrix if matrix is not None else merge
+            children = mapping_get(holder, "generators") if holder is not None else None
+            sets: list[dict[str, str]] = [{}]
+            for child in getattr(children, "value", None) or ():
+                wrapped = SequenceNode("tag:yaml.org,2002:seq", [child])
+                child_sets = _parameters(wrapped, depth + 1) or [{}]
+                if matrix is not None:
+                    sets = [{**a, **b} for a in sets for b in child_sets][:MAX_PARAMETER_SETS]
+                else:
+                    sets = [*[s for s in sets if s], *child_sets][:MAX_PARAMETER_SETS]
+            found += sets
+        elif depth > 0:
+            found.append({})  # inside a matrix: its parameters stay templated
+    return found[:MAX_PARAMETER_SETS]
+
+
+def _fields(element: Node) -> dict[str, str]:
+    if not isinstance(element, MappingNode):
+        return {}
+    return {
+        str(k.value): str(v.value)
+        for k, v in element.value
+        if isinstance(k, ScalarNode) and isinstance(v, ScalarNode)
+    }

@@ -565,3 +565,42 @@ def test_values_layering_an_application_set_declares_names_the_chart(tmp_path: P
         {"charts/app/Chart.yaml", "charts/app/values.yaml", "envs/prod/settings.yaml"},
     )
     assert declared == {"envs/prod/settings.yaml": "charts/app/values.yaml"}
+
+
+def test_discover_application_set_matrix_elements_name_the_environment(tmp_path: Path) -> None:
+    """No path names `blue`: the ApplicationSet's matrix (environments × regions) deploys
+    `deploy/blue-eu1` and `deploy/blue-us1` for it, which take its override."""
+    write(tmp_path, "base/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    write(
+        tmp_path,
+        "base/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: web\n"
+        "          image: ghcr.io/acme/web:1.0\n",
+    )
+    for stage in ("blue", "green"):
+        for region in ("eu1", "us1"):
+            write(
+                tmp_path,
+                f"deploy/{stage}-{region}/kustomization.yaml",
+                "resources:\n  - ../../base\n",
+            )
+    write(
+        tmp_path,
+        "argocd/web.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: web\n"
+        "spec:\n  generators:\n    - matrix:\n        generators:\n          - list:\n"
+        "              elements:\n                - stage: blue\n                - stage: green\n"
+        "          - list:\n              elements:\n                - region: eu1\n"
+        "                - region: us1\n  template:\n    spec:\n      source:\n"
+        "        path: 'deploy/{{stage}}-{{region}}'\n",
+    )
+    result = view(tmp_path, "blue", "ghcr.io/acme/web:2.0")
+    assert result.entries == (
+        "deploy/blue-eu1/kustomization.yaml",
+        "deploy/blue-us1/kustomization.yaml",
+    )
+    assert described(result) == [
+        "insert images: entries (ghcr.io/acme/web) into deploy/blue-eu1/kustomization.yaml",
+        "insert images: entries (ghcr.io/acme/web) into deploy/blue-us1/kustomization.yaml",
+    ]
