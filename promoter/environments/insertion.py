@@ -111,6 +111,27 @@ class Overrides:
                 shared.extend((path, item) for item in found)
         return actions, [(p, item) for p, item in shared if not self._is_patched(p, item, patched)]
 
+    def _override_home(self, entry: str, reach: list[str], paths: list[str]) -> str:
+        """Where `entry`'s `images:` override of `paths` goes: among the kustomizations of
+        the environment's own that may take one (`entry` included) and stand on every way
+        from `entry` to each of `paths`, the one below all the others. kustomize applies a
+        kustomization's `images:` to everything beneath it, so that one file is enough and
+        stays the one place a person edits by hand."""
+        graph = self.reader.graph
+        candidates = [
+            k
+            for k in reach
+            if is_kustomization_path(k)
+            and k in graph.nodes
+            and not self.reader.is_component(k)
+            and self._may_override_in(k)
+            and all(graph.dominates(entry, k, p) for p in paths)
+        ]
+        lowest = [
+            c for c in candidates if all(graph.dominates(entry, d, c) for d in candidates if d != c)
+        ]
+        return lowest[0] if len(lowest) == 1 else entry
+
     def _overriding(self, entry: str, reach: list[str]) -> dict[str, set[str]]:
         """The environment's own kustomizations among `reach` whose `images:` entries set
         the image, with the names those entries match (their `name`): each is the last
@@ -194,9 +215,13 @@ class Overrides:
         self, entry: str, reach: list[str], shared: list[tuple[str, Found]]
     ) -> list[Action] | None:
         """The environment's overrides of `shared` settings: the key path in its own patch
-        of each shared value, then one `images:` insertion into `entry` for the container
-        images its entries do not match yet. None when one setting cannot be overridden."""
-        covered = self._entry_image_names(entry)
+        of each shared value, then one `images:` insertion for the container images its
+        entries do not match yet, in the highest kustomization of its own that every way to
+        them goes through (`_override_home`: `<env>/base` above per-cluster entries, so one
+        file changes, not one per cluster). None when one setting cannot be overridden."""
+        containers = [path for path, item in shared if item.kind in CONTAINER_KINDS]
+        home = self._override_home(entry, reach, containers)
+        covered = self._entry_image_names(home)
         actions: list[Action] = []
         names: list[str] = []
         inherited: list[str] = []
@@ -215,8 +240,9 @@ class Overrides:
             actions.append(
                 Action(
                     "insert-images",
-                    entry,
-                    "the image is set in shared files; the entry kustomization overrides it",
+                    home,
+                    "the image is set in shared files; the environment's kustomization "
+                    "overrides it",
                     names=tuple(dict.fromkeys(names)),
                     inherited=tuple(dict.fromkeys(inherited)),
                 )

@@ -604,3 +604,31 @@ def test_discover_application_set_matrix_elements_name_the_environment(tmp_path:
         "insert images: entries (ghcr.io/acme/web) into deploy/blue-eu1/kustomization.yaml",
         "insert images: entries (ghcr.io/acme/web) into deploy/blue-us1/kustomization.yaml",
     ]
+
+
+def test_discover_override_goes_to_the_env_base_every_cluster_goes_through(
+    tmp_path: Path,
+) -> None:
+    """`staging/base` sets no image yet: the one `images:` entry goes there (every way
+    from each cluster to the shared deployment passes through it), not one per cluster;
+    a cluster that bypasses it gets its own."""
+    write(tmp_path, "apps/web/base/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    write(
+        tmp_path,
+        "apps/web/base/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: web\n"
+        "          image: registry.example.com/platform/web:3.2.0\n",
+    )
+    write(tmp_path, "staging/base/kustomization.yaml", "resources:\n  - ../../apps/web/base\n")
+    for cluster in ("eu-west-1", "us-east-1"):
+        write(tmp_path, f"staging/{cluster}/kustomization.yaml", "resources:\n  - ../base\n")
+    write(tmp_path, "staging/edge/kustomization.yaml", "resources:\n  - ../../apps/web/base\n")
+    write(tmp_path, "production/kustomization.yaml", "resources:\n  - ../apps/web/base\n")
+    result = view(tmp_path, "staging", "registry.example.com/platform/web:3.3.0")
+    assert described(result) == [
+        "insert images: entries (registry.example.com/platform/web) into "
+        "staging/edge/kustomization.yaml",
+        "insert images: entries (registry.example.com/platform/web) into "
+        "staging/base/kustomization.yaml",
+    ]
