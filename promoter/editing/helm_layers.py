@@ -17,7 +17,7 @@ import re
 from collections.abc import Collection, Iterable
 
 from promoter.editing.templates import CHART_FILE
-from promoter.yamlfile import KUSTOMIZATION_NAMES, VALUES_NAMES, YAML_SUFFIXES
+from promoter.yamlfile import KUSTOMIZATION_NAMES, VALUES_NAMES, YAML_SUFFIXES, stem
 
 DEPTH = 3
 """Directories searched for the chart's values: the file's own and the two above it."""
@@ -65,8 +65,9 @@ def chart_values(
     # (`envs/staging/values.yaml` for `charts/web`) the one chart named after the app,
     # unless the path names another chart; then the repository's only chart, for a file
     # named as values (`deploy/values-staging.yaml`, not `envs/prod/redis.yaml`).
-    words = {*path.split("/")[:-1], _stem(path), *re.split(r"[-._]", _stem(path))}
-    generic = "values" in re.split(r"[-._]", _stem(path)) or _stem(path) == app
+    name = stem(posixpath.basename(path))
+    words = {*path.split("/")[:-1], name, *re.split(r"[-._]", name)}
+    generic = "values" in re.split(r"[-._]", name) or name == app
     for named in (
         {c for c in charts_listed if posixpath.basename(c) in words},
         {c for c in charts_listed if posixpath.basename(c) == app},
@@ -90,14 +91,6 @@ def is_vendored(chart: str, charts: Collection[str]) -> bool:
     parts = chart.split("/")
     above = ("/".join(parts[:index]) for index in range(1, len(parts)))
     return bool(VENDOR_DIRECTORIES & set(parts[:-1])) or any(a in charts for a in above)
-
-
-def _stem(path: str) -> str:
-    name = posixpath.basename(path)
-    for suffix in YAML_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 CHART_METADATA = frozenset({CHART_FILE, "Chart.lock", "requirements.yaml", "requirements.lock"})

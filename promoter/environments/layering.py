@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterator
 
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
-from promoter.editing.source import mapping_get, scalar_text
+from promoter.editing.source import mapping_get, scalar_text, walk
 from promoter.editing.templates import CHART_FILE
 
 _PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}")
@@ -28,11 +28,13 @@ def declared_layers(doc: Node | None, listing: Collection[str]) -> dict[str, str
     """Values file → the chart values it layers over, as the pointer `doc` declares."""
     kind = scalar_text(mapping_get(doc, "kind")) if isinstance(doc, MappingNode) else None
     found: dict[str, str] = {}
-    if kind in ("Application", "ApplicationSet"):
-        for source, chart_path, entries in _argo_sources(doc):
+    if kind in ("Application", "ApplicationSet") and doc is not None:
+        for chart_path, entries in helm_sources(doc):
+            if chart_path is None:
+                continue
             for chart, bindings in _charts(chart_path, listing):
                 for entry in entries:
-                    _add(found, _argo_path(entry, chart, bindings, source), chart, listing)
+                    _add(found, values_path(entry, chart, bindings) or "", chart, listing)
     elif kind == "HelmRelease":
         spec = _at(doc, "spec", "chart", "spec")
         release_chart = scalar_text(_at(spec, "chart"))
@@ -46,22 +48,15 @@ def declared_layers(doc: Node | None, listing: Collection[str]) -> dict[str, str
     return found
 
 
-def _argo_sources(doc: Node | None) -> Iterator[tuple[MappingNode, str, list[str]]]:
-    """(source, its chart path, its valueFiles) of every Helm source under `doc`."""
-    stack: list[Node | None] = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, SequenceNode):
-            stack.extend(node.value)
-        if not isinstance(node, MappingNode):
-            continue
-        stack.extend(value for _, value in node.value)
-        helm = mapping_get(node, "helm")
-        files = mapping_get(helm, "valueFiles") if isinstance(helm, MappingNode) else None
-        chart = scalar_text(mapping_get(node, "path"))
-        if chart and isinstance(files, SequenceNode):
+def helm_sources(doc: Node) -> Iterator[tuple[str | None, list[str]]]:
+    """(the source's `path`, None for a chart held elsewhere; its valueFiles) of every Argo
+    CD Helm source under `doc`."""
+    for _, node, _ in walk(doc):
+        helm = mapping_get(node, "helm") if isinstance(node, MappingNode) else None
+        files = mapping_get(helm, "valueFiles") if helm is not None else None
+        if isinstance(files, SequenceNode):
             entries = [t for t in (scalar_text(i) for i in files.value) if t]
-            yield node, chart, entries
+            yield scalar_text(mapping_get(node, "path")), entries
 
 
 def _charts(chart_path: str, listing: Collection[str]) -> Iterator[tuple[str, dict[str, str]]]:
@@ -83,13 +78,26 @@ def _charts(chart_path: str, listing: Collection[str]) -> Iterator[tuple[str, di
             yield chart, {_key(h): match.group(f"h{i}") for i, h in enumerate(holes)}
 
 
-def _argo_path(entry: str, chart: str, bindings: dict[str, str], source: MappingNode) -> str:
-    """A valueFiles entry as a repository path, bound placeholders filled, others holes."""
-    del source  # `$ref/` entries name the root of the ref'd source: this repository's
-    text = _PLACEHOLDER.sub(lambda m: bindings.get(_key(m.group()), _HOLE), entry.strip())
+def values_path(entry: str, chart: str | None, bindings: dict[str, str]) -> str | None:
+    """A valueFiles entry as a repository path: `$ref/x` from the root (the ref'd source is
+    this repository), else relative to the source's `chart` path (None: a chart held
+    elsewhere, so not a path of ours). Bound placeholders are filled, the others `_HOLE`s."""
+    text = entry.strip()
     if text.startswith("$"):
-        return posixpath.normpath(text.split("/", 1)[1]) if "/" in text else ""
-    return posixpath.normpath(posixpath.join(chart, text))
+        if "/" not in text:
+            return None
+        text = text.split("/", 1)[1]
+    elif chart is None:
+        return None
+    else:
+        text = posixpath.join(chart.strip("/"), text)
+    filled = _PLACEHOLDER.sub(lambda m: bindings.get(_key(m.group()), _HOLE), text)
+    return posixpath.normpath(filled)
+
+
+def holes_pattern(path: str) -> re.Pattern[str]:
+    """`path` with each `_HOLE` standing for one path segment's text."""
+    return re.compile("^" + "[^/]+".join(re.escape(p) for p in path.split(_HOLE)) + "$")
 
 
 def _add(found: dict[str, str], path: str, chart: str, listing: Collection[str]) -> None:
@@ -100,7 +108,7 @@ def _add(found: dict[str, str], path: str, chart: str, listing: Collection[str])
         if path in listing and path != values:
             found.setdefault(path, values)
         return
-    pattern = re.compile("^" + "[^/]+".join(re.escape(p) for p in path.split(_HOLE)) + "$")
+    pattern = holes_pattern(path)
     for candidate in listing:
         if candidate != values and pattern.match(candidate):
             found.setdefault(candidate, values)

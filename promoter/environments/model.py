@@ -68,14 +68,20 @@ HELMFILE_NAMES = ("helmfile.yaml", "helmfile.yaml.gotmpl", "helmfile.yml")
 def environments(files: RepoFiles) -> list[str]:
     """The environments the repository names: its layout's (`naming.infer_environments`)
     and those a helmfile declares."""
-    paths = files.paths()
+    return _environments(Reader(files))
+
+
+def _environments(reader: Reader) -> list[str]:
+    """`environments`, reading the helmfiles through `reader` (a discovery's own, so they
+    are read once however often it is asked)."""
     helmfiles = [
-        p for p in paths if p.rsplit("/", 1)[-1] in HELMFILE_NAMES or p.startswith("helmfile.d/")
-    ]
-    declared: list[str] = []
-    for raw in files.read(helmfiles[:20]).values():
-        declared += helmfile_environments(raw)
-    return naming.infer_environments(paths, declared)
+        p
+        for p in reader.all_paths
+        if p.rsplit("/", 1)[-1] in HELMFILE_NAMES or p.startswith("helmfile.d/")
+    ][:20]
+    reader.read(helmfiles)
+    declared = [n for p in helmfiles for n in helmfile_environments(reader.data.get(p, b""))]
+    return naming.infer_environments(reader.all_paths, declared)
 
 
 def helmfile_environments(raw: bytes) -> list[str]:
@@ -111,7 +117,7 @@ class _Discovery:
         self.image = image
         self.app = app
         self.reader = Reader(files)
-        names = {*(known or environments(files)), env}
+        names = {*(known or _environments(self.reader)), env}
         self.owner = Ownership(self.reader, env, app, tuple(sorted(names)))
         self.request = BumpRequest(image)
         self._deployment: list[str] | None = None

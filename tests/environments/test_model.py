@@ -473,9 +473,7 @@ def test_discover_env_base_over_cluster_leaves_edits_the_one_env_base(tmp_path: 
     write(
         tmp_path,
         "apps/web/base/deployment.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
-        "    spec:\n      containers:\n        - name: web\n"
-        "          image: registry.example.com/platform/web:3.2.0\n",
+        DEPLOYMENT.format(image="registry.example.com/platform/web:3.2.0"),
     )
     for env in ("production", "staging"):
         write(
@@ -574,9 +572,7 @@ def test_discover_application_set_matrix_elements_name_the_environment(tmp_path:
     write(
         tmp_path,
         "base/deployment.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
-        "    spec:\n      containers:\n        - name: web\n"
-        "          image: ghcr.io/acme/web:1.0\n",
+        DEPLOYMENT.format(image="ghcr.io/acme/web:1.0"),
     )
     for stage in ("blue", "green"):
         for region in ("eu1", "us1"):
@@ -616,9 +612,7 @@ def test_discover_override_goes_to_the_env_base_every_cluster_goes_through(
     write(
         tmp_path,
         "apps/web/base/deployment.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
-        "    spec:\n      containers:\n        - name: web\n"
-        "          image: registry.example.com/platform/web:3.2.0\n",
+        DEPLOYMENT.format(image="registry.example.com/platform/web:3.2.0"),
     )
     write(tmp_path, "staging/base/kustomization.yaml", "resources:\n  - ../../apps/web/base\n")
     for cluster in ("eu-west-1", "us-east-1"):

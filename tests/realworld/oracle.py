@@ -830,10 +830,9 @@ def judge(case: dict[str, Any], shared: Path, workdir: Path) -> Verdict:
     return Verdict(case_id, False, "other failure", _short(_describe(run)))
 
 
-def changed_files(repo: Path, env: Mapping[str, str]) -> list[str]:
-    """Files the promotion commit(s) changed against the snapshot's first commit."""
-    root = git(repo, env, "rev-list", "--max-parents=0", "HEAD").split()[0]
-    return git(repo, env, "diff", "--name-only", root, "HEAD").split()
+def snapshot_commit(repo: Path, env: Mapping[str, str]) -> str:
+    """The snapshot's own commit, the one `materialise` made."""
+    return git(repo, env, "rev-list", "--max-parents=0", "HEAD").split()[0]
 
 
 def _targets_right(
@@ -872,13 +871,13 @@ def _redundant_files(
     case may also state `fewest_files` (the project's own fleets): where one kustomization
     above every cluster can take the override, N per-cluster overrides are each needed
     and yet not the fewest."""
-    changed = changed_files(repo, env)
+    root = snapshot_commit(repo, env)
+    changed = git(repo, env, "diff", "--name-only", root, "HEAD").split()
     fewest = case.get("fewest_files")
     if fewest is not None and len(changed) != fewest:
         return [f"not minimal: {len(changed)} files changed, the fewest is {fewest}"]
     if len(changed) < 2:
         return []
-    root = git(repo, env, "rev-list", "--max-parents=0", "HEAD").split()[0]
     problems = []
     for path in changed:
         current = (repo / path).read_bytes() if (repo / path).exists() else None
