@@ -308,7 +308,8 @@ class Snapshot:
 
         Symbolic links are written as links, so path checks see what a checkout would.
         """
-        entries = {p: e for p, e in self.entries(paths).items() if e is not None}
+        wanted = [p for p in dict.fromkeys(paths) if not os.path.lexists(dest / p)]
+        entries = {p: e for p, e in self.entries(wanted).items() if e is not None}
         blobs = self.clone.blobs(e.oid for e in entries.values() if not e.is_tree)
         written = []
         for path, entry in sorted(entries.items()):
@@ -316,7 +317,7 @@ class Snapshot:
                 continue
             target = dest / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists() or target.is_symlink():
+            if os.path.lexists(target):
                 continue
             if entry.is_link:
                 os.symlink(blobs[entry.oid].decode("utf-8", "surrogateescape"), target)

@@ -7,6 +7,12 @@ Defined once, here; a leaf that imports nothing of promoter's (parsing itself is
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
 YAML_SUFFIXES = (".yaml", ".yml")
 VALUES_NAMES = ("values.yaml", "values.yml")
 """A chart's own values file, in the order it is looked for."""
@@ -27,18 +33,36 @@ def too_deep(text: str, limit: int) -> int | None:
         return None
     import io
 
-    from ruamel.yaml import YAML
     from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 
     depth = 0
-    for event in YAML(typ="safe", pure=False).parse(io.StringIO(text)):
-        if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > limit:
-                return int(event.start_mark.line) + 1
-        elif isinstance(event, CollectionEndEvent):
-            depth -= 1
+    events = safe_yaml().parse(io.StringIO(text))
+    try:
+        for event in events:
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return int(event.start_mark.line) + 1
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    finally:
+        events.close()  # resets the shared reader before anyone else composes
     return None
+
+
+_PER_THREAD = threading.local()
+
+
+def safe_yaml() -> YAML:
+    """This thread's libyaml-backed (when installed) safe `YAML`, made once: making one
+    costs as much as composing a small file, and each `compose_all`/`parse` resets it
+    when done. Never handed to another thread: it holds the stream being read."""
+    found: YAML | None = getattr(_PER_THREAD, "yaml", None)
+    if found is None:
+        from ruamel.yaml import YAML
+
+        found = _PER_THREAD.yaml = YAML(typ="safe", pure=False)
+    return found
 
 
 def stem(name: str) -> str:

@@ -46,8 +46,11 @@ ALLOWED: dict[str, set[str]] = {
     "discovery": {"errors", "imageref", "yamlfile"},
     "versions": set(),
     "yamlfile": set(),
+    "history": {"tree"},
     "__main__": {"cli"},
 }
+ALLOWED["promotion"] |= {"history"}
+"""When files changed along a history (ages, soak): read through the store protocol."""
 ALLOWED["queries"] = ALLOWED["promotion"] | {"promotion"}
 """The read-only use cases see what the write path sees, and read through its workspace
 and checkout (`promotion` never imports them back)."""

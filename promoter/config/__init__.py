@@ -186,5 +186,17 @@ def environment(config: Config, name: str) -> Environment:
 
 
 def find_app(config: Config, image: ImageRef) -> App | None:
-    """The app whose image is `image`'s repository (tags and Docker Hub spelling ignored)."""
-    return next((app for app in config.apps.values() if app.image.same_repository(image)), None)
+    """The app whose image is `image`'s repository (tags and Docker Hub spelling ignored):
+    the first declared, looked up in an index made once per promoter.yaml (`status` asks
+    for every cell of thousands of apps)."""
+    known = _BY_REPOSITORY.get(id(config.apps))
+    if known is None or known[0] is not config.apps:
+        index: dict[str, App] = {}
+        for app in config.apps.values():
+            index.setdefault(app.image.repository, app)
+        known = _BY_REPOSITORY[id(config.apps)] = (config.apps, index)
+    return known[1].get(image.repository)
+
+
+_BY_REPOSITORY: dict[int, tuple[dict[str, App], dict[str, App]]] = {}
+"""`find_app`'s indexes by the id of a config's apps (held, so the id stays theirs)."""

@@ -11,12 +11,11 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.errors import EditRefusedError, YamlError
-from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, too_deep
+from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, safe_yaml, too_deep
 
 BOM = "\ufeff"
 MAX_EXPANDED_NODES = 2_000_000
@@ -102,13 +101,45 @@ def parse_bytes(raw: bytes, name: str) -> YamlFile:
     return parse_text(text, name, bom=bom)
 
 
+class _Composed:
+    """Composed documents by text: a run reads a shared base or values file for every app
+    and environment that reads it (and a plan re-reads what a status read), so each
+    content is composed once. The nodes are never changed after composing (edits splice
+    text). Past `LIMIT` characters of text the cache starts again: memory stays bounded."""
+
+    LIMIT = 64 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self.docs: dict[str, list[Node | None]] = {}
+        self.size = 0
+
+    def keep(self, text: str, docs: list[Node | None]) -> None:
+        if self.size + len(text) > self.LIMIT:
+            self.docs.clear()
+            self.size = 0
+        self.docs[text] = docs
+        self.size += len(text)
+
+
+_COMPOSED = _Composed()
+
+
 def compose_documents(text: str, name: str) -> list[Node | None]:
     """Compose with libyaml (ruamel.yaml.clib) when present: 10x faster than pure Python on
-    large values files, with the same character-index marks. Plain style is `None` in both."""
-    yaml = YAML(typ="safe", pure=False)
+    large values files, with the same character-index marks. Plain style is `None` in both.
+    Each text is composed once per process (`_Composed`); an invalid one raises every time,
+    naming the file it was read as."""
+    known = _COMPOSED.docs.get(text)
+    if known is None:
+        known = _compose(text, name)
+        _COMPOSED.keep(text, known)
+    return list(known)
+
+
+def _compose(text: str, name: str) -> list[Node | None]:
     try:
         _check_depth(text, name)
-        docs = list(yaml.compose_all(io.StringIO(text)))
+        docs = list(safe_yaml().compose_all(io.StringIO(text)))
     except MarkedYAMLError as exc:  # the problem alone: str() quotes the source line
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -10,14 +10,13 @@ a path leaving it. Inline patches live in the kustomization itself. Knows nothin
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
-from promoter.config.files import yaml_problem
+from promoter.editing.source import parse_bytes, to_data
+from promoter.errors import YamlError
 from promoter.yamlfile import KUSTOMIZATION_NAMES, YAML_SUFFIXES
 
 _FILE_LISTS = ("transformers", "generators", "validators")
@@ -55,16 +54,21 @@ def kustomization_in(directory: str, paths: Iterable[str] | Mapping[str, object]
     return None
 
 
+@functools.lru_cache(maxsize=16384)
 def parse_kustomization(path: str, raw: bytes) -> Kustomization:
-    """The references of one kustomization; an unreadable one has none (and a problem)."""
+    """The references of one kustomization; an unreadable one has none (and a problem).
+
+    Parsed once per (path, content) in a run: every app and environment whose discovery
+    reaches a base asks for it again. Composed by `editing.source` (libyaml, the same
+    cache the editors read), so a file is parsed once whoever reads it."""
     try:
-        data = YAML(typ="safe", pure=True).load(raw)
-    except YAMLError as exc:
-        problem, line = yaml_problem(exc, raw.decode("utf-8", "replace"))
-        where = f"{path}:{line}" if line else path
+        data = _document(path, raw)
+    except YamlError as exc:
+        if exc.line is None:  # undecodable bytes, nesting too deep: the problem alone
+            return Kustomization(path, False, problems=(f"{path}: not readable YAML",))
+        problem = exc.message.removeprefix("not valid YAML: ")
+        where = f"{path}:{exc.line}"
         return Kustomization(path, False, problems=(f"{where}: not readable YAML ({problem})",))
-    except (ValueError, RecursionError):  # undecodable bytes; nesting past Python's stack
-        return Kustomization(path, False, problems=(f"{path}: not readable YAML",))
     if not isinstance(data, dict):
         return Kustomization(path, False)
     base = directory_of(path)
@@ -105,6 +109,16 @@ def parse_kustomization(path: str, raw: bytes) -> Kustomization:
         files=tuple(dict.fromkeys(files)),
         components=tuple(dict.fromkeys(components)),
     )
+
+
+def _document(path: str, raw: bytes) -> object:
+    """The one document of a kustomization as plain data (merge keys applied)."""
+    yaml_file = parse_bytes(raw, path)
+    if len(yaml_file.docs) > 1:
+        second = yaml_file.docs[1]
+        line = int(second.start_mark.line) + 1 if second is not None else 1
+        raise YamlError("not valid YAML: expected a single document", path=path, line=line)
+    return to_data(yaml_file)[0] if yaml_file.docs else None
 
 
 def _strings(value: object) -> list[str]:

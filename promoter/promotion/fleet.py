@@ -82,7 +82,7 @@ def _read(checkout: Checkout) -> Fleet:
         sources = {name: env.source for name, env in config.environments.items()}
         apps = {name: app.image for name, app in config.apps.items()}
         return Fleet(tuple(config.environments), sources, apps, configured=True)
-    files = SnapshotFiles(checkout.snapshot, checkout.root)
+    files = SnapshotFiles(checkout.snapshot, checkout.root, shared=checkout.read)
     envs = environments(files)
     sources = order.infer_sources(envs)
     names = inventory.app_names(inventory.repositories(files))

@@ -22,12 +22,12 @@ from datetime import datetime, timezone
 from promoter import config as configuration
 from promoter import policies
 from promoter.errors import ConfigError, PromoterError
+from promoter.history import unchanged_prefix
 from promoter.imageref import ImageRef
 from promoter.policies import Block
 from promoter.promotion.result import Status
 from promoter.promotion.steps import Planned, check_out
 from promoter.promotion.workspace import Checkout, Workspace
-from promoter.tree import Entry, entries_at
 
 _CHUNK = 10
 """Commits whose listings are read together while walking back."""
@@ -203,19 +203,14 @@ def versions(
     dates = [c.time for c in history]
     times = policies.arrival_times(dates) if arrivals else dates
     yield Version(history[0].id, times[0], current)
-    at_tip = checkout.snapshot.entries(paths) if paths else None
-    listed: dict[str, dict[str, Entry | None]] = {}
+    roots = [ws.store.commit_info(c.id).tree for c in history]
+    same = unchanged_prefix(ws.store, roots, paths, _CHUNK)
     for index, logged in enumerate(history[1:], start=1):
         oid, when = logged.id, times[index]
-        if at_tip is not None and oid not in listed:  # the next few commits, together
-            chunk = [c.id for c in history[index : index + _CHUNK]]
-            roots = [ws.store.commit_info(c).tree for c in chunk]
-            listed.update(zip(chunk, entries_at(ws.store, roots, paths), strict=True))
-        if at_tip is not None and listed[oid] == at_tip:
+        if index < same:  # the files the tip's version depends on are as at the tip
             yield Version(oid, when, current)
             continue
-        at_tip = None  # below the first difference every commit is planned
-        older: ImageRef | None
+        older: ImageRef | None  # below the first difference every commit is planned
         try:
             older = ws.read_deployed(ws.check_out_commit(checkout, oid), env, repository, app).image
         except PromoterError:

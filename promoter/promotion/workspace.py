@@ -27,7 +27,7 @@ from promoter.errors import InputError, TargetNotFoundError
 from promoter.forges import Credentials, Forge, ForgeKind
 from promoter.imageref import ImageRef
 from promoter.promotion import deployed
-from promoter.promotion.files import SnapshotFiles
+from promoter.promotion.files import FilesRead, SnapshotFiles
 from promoter.promotion.plan import EnvironmentPlan, is_yaml_path, needed_paths, plan_environment
 from promoter.promotion.requests import RepositoryRef
 from promoter.promotion.unit import Unit
@@ -60,6 +60,8 @@ class Checkout:
     snapshot: Snapshot
     root: Path
     config: configuration.Config | None
+    read: FilesRead = field(default_factory=FilesRead, compare=False, repr=False)
+    """The listings and bytes read of `root` so far, for every view of this checkout."""
 
     def settings(self, env: str) -> configuration.Environment | None:
         return configuration.environment(self.config, env) if self.config else None
@@ -207,7 +209,7 @@ class Workspace:
         files, directories = needed_paths(checkout.config, env, images, app)
         if directories == [""]:  # the environment model reads the repository's structure
             apps = {image.app_name for image in images} | {app or ""}
-            return SnapshotFiles(checkout.snapshot, checkout.root, apps - {""})
+            return SnapshotFiles(checkout.snapshot, checkout.root, apps - {""}, checkout.read)
         for directory in directories:
             files += [f for f in checkout.snapshot.files_under(directory) if is_yaml_path(f)]
         checkout.snapshot.materialise(files, checkout.root)

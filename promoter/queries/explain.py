@@ -85,7 +85,9 @@ def explain(request: ExplainRequest) -> Report:
     images = parse_images(request.images)
     with open_workspace(repo) as ws:
         checkout = ws.check_out(repo.base or ws.default_branch, fetch=False)
-        files = SnapshotFiles(checkout.snapshot, checkout.root, {i.app_name for i in images})
+        files = SnapshotFiles(
+            checkout.snapshot, checkout.root, {i.app_name for i in images}, checkout.read
+        )
         if checkout.config is not None:
             for env in envs:
                 with contextlib.suppress(PromoterError):  # explained below

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from promoter import config as configuration
 from promoter import policies
 from promoter.errors import NotAVersionError, PromoterError, TargetNotFoundError
+from promoter.history import first_changes, unchanged_for
 from promoter.imageref import ImageRef
 from promoter.promotion import steps
 from promoter.promotion.fleet import Fleet, read_fleet
@@ -26,7 +27,6 @@ from promoter.promotion.workspace import Checkout, Workspace, open_workspace
 from promoter.queries import inflight
 from promoter.queries.inflight import InFlight
 from promoter.queries.requests import StatusRequest
-from promoter.tree import Entry, entries_at
 from promoter.versions import compare_versions
 
 
@@ -185,17 +185,11 @@ def _date(
         return found
     commits = ws.store.history(checkout.tip, history)
     roots = [ws.store.commit_info(c.id).tree for c in commits]
-    at: list[dict[str, Entry | None]] = entries_at(ws.store, roots, paths)
+    changes = first_changes(ws.store, roots, paths)
     for app, names in files.items():
-        tip = {p: at[0][p] for p in names}
-        since, exact = commits[0].time, False
-        for index in range(1, len(commits)):
-            if {p: at[index][p] for p in names} != tip:
-                exact = True
-                break
-            since = commits[index].time
-        else:
-            exact = len(commits) < history  # the whole history was read
+        same = unchanged_for(changes, names, len(commits))
+        since = commits[same - 1].time
+        exact = same < len(commits) or len(commits) < history  # else: older than we read
         moment = datetime.fromtimestamp(since, timezone.utc)
         found[app] = dataclasses.replace(found[app], since=moment, since_exact=exact)
     return found

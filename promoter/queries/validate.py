@@ -59,7 +59,7 @@ def validate(request: ValidateRequest) -> Validation:
                 if text is not None:
                     _parse_control(name, text)
             return _configured(config)
-        return _outline(SnapshotFiles(checkout.snapshot, checkout.root))
+        return _outline(SnapshotFiles(checkout.snapshot, checkout.root, shared=checkout.read))
 
 
 def _directory(root: Path, config_file: Path | None) -> Validation:

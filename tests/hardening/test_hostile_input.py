@@ -174,7 +174,9 @@ def test_an_unreadable_kustomization_is_reported_without_its_content() -> None:
     assert problem.startswith("k/kustomization.yaml:")
     assert "SECRET-LINE" not in problem
     deep = parse_kustomization("k/kustomization.yaml", b"x: " + b"[" * 50000 + b"]" * 50000)
-    assert deep.problems == ("k/kustomization.yaml: not readable YAML",)
+    assert deep.problems == (
+        "k/kustomization.yaml:1: not readable YAML (nesting deeper than 200 levels)",
+    )
 
 
 def test_a_huge_target_is_refused_before_it_is_parsed(promoter: Promoter, tmp_path: Path) -> None:
