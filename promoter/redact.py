@@ -7,7 +7,7 @@ token echoed back by git or a forge in any of those forms is still masked.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import re
 import threading
 from collections.abc import Mapping
@@ -62,10 +62,15 @@ def add_basic_auth_user(user: str) -> None:
 
 
 def _encodings(secret: str, users: list[str]) -> set[str]:
-    forms = {secret, base64.b64encode(secret.encode()).decode()}
+    forms = {secret, _base64(secret)}
     for user in users:
-        forms.add(base64.b64encode(f"{user}:{secret}".encode()).decode())
+        forms.add(_base64(f"{user}:{secret}"))
     return forms
+
+
+def _base64(text: str) -> str:
+    """`base64.b64encode`, without loading `base64` (and `struct`) at start-up."""
+    return binascii.b2a_base64(text.encode(), newline=False).decode()
 
 
 _SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|SECRET|PRIVATE_KEY|API_KEY)$")

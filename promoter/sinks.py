@@ -13,8 +13,6 @@ only `redact`.
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from urllib.parse import urlsplit
 
@@ -121,6 +119,8 @@ def is_web_url(url: str) -> bool:
 
 def html_text(text: str) -> str:
     """Text or an attribute value in HTML."""
+    import html  # here, like `json` below: `promote --help` loads no encoder it does not use
+
     return html.escape(redact(text), quote=True)
 
 
@@ -156,6 +156,8 @@ def trailer_value(text: str) -> str:
 
 def json_document(value: object) -> str:
     """A JSON document on one line (a serializer escapes every string), secrets masked."""
+    import json
+
     return redact(json.dumps(value, ensure_ascii=False))
 
 

@@ -15,7 +15,6 @@ import os
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,6 +100,8 @@ def _on_signals() -> dict[int, Any]:
 def _print_traceback() -> None:
     """`--debug`: the traceback, redacted like every other line (an exception's message, or
     a chained library exception's, may hold a token a server echoed)."""
+    import traceback  # only with --debug; not at start-up
+
     click.echo(sinks.log_lines(traceback.format_exc()), err=True, nl=False)
 
 

@@ -4,23 +4,22 @@ full-match every value where it enters (STYLE §9; issue 19).
 A factory owns an option's name, type, environment variable and check; the command passes
 its own help text (what the option means there) and, where commands differ, its shape
 (one value or repeatable, required). Every string from the command line, or a CI input
-behind it, is hostile: nothing runs before it matched. Only click and the forge registry
-(no client library) are imported here; a check that needs promoter's own rule imports it
-when it runs, so `--help` stays fast.
+behind it, is hostile: nothing runs before it matched. Only click is imported here (the
+forge registry when `--forge`'s choices are read, no client library); a check that needs
+promoter's own rule imports it when it runs, so `--help` and `bump` start fast.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from promoter.errors import InputError
-from promoter.forges import KINDS
 from promoter.tree import DEFAULT_AUTHOR
 
 if TYPE_CHECKING:
@@ -75,6 +74,8 @@ ENV_OR_VERSION = checked(_WORD, "an environment (or with --rollback, a version)"
 
 
 def check_label(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    if not value:  # the group's default runs this too: `bump` must not load the config
+        return value
     from promoter.config import LABEL_PATTERN
 
     TEXT(ctx, param, value)
@@ -147,12 +148,30 @@ def config_file(help: str | None = None) -> Callable[[F], F]:
     )
 
 
+class ForgeKinds(click.Choice[str]):
+    """The forge registry's kinds, read when click first needs them (a help page that
+    lists them, a value to check), so that a command without `--forge` (`bump`) or a run
+    that does not give it loads no forge module (issue 23)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from promoter.forges import KINDS
+
+        return tuple(KINDS)
+
+    @choices.setter
+    def choices(self, value: Iterable[str]) -> None:
+        """Ignored: the registry is the one source of the kinds (`Choice.__init__` sets
+        them)."""
+
+
 def forge(help: str | None = None) -> Callable[[F], F]:
     """`--forge` [PROMOTER_FORGE]: the config repository's forge, one of the registry's
-    kinds (those registered when the command loads)."""
-    return click.option(
-        "--forge", type=click.Choice(list(KINDS)), envvar="PROMOTER_FORGE", help=help
-    )
+    kinds (those registered when click reads them)."""
+    return click.option("--forge", type=ForgeKinds(), envvar="PROMOTER_FORGE", help=help)
 
 
 def api_url(help: str) -> Callable[[F], F]:

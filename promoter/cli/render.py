@@ -9,7 +9,6 @@ command prints.
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -101,6 +100,8 @@ def env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
 
 def error_json(error: PromoterError) -> str:
     """`--output json` when the run failed: the error, and what was done before it."""
+    import json  # only when a run fails: `--help` does not load it
+
     outcomes = getattr(error, "outcomes", [])
     changes = [c for o in outcomes for c in o.get("changes", [])]
     return json.dumps(
