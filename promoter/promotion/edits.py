@@ -57,9 +57,15 @@ class EnvironmentPlan:
     e.g. a racing pipeline won) is left out and recorded as superseded.
     """
 
-    def __init__(self, *, allow_downgrade: bool = False, order: str = "semver") -> None:
+    def __init__(
+        self, *, allow_downgrade: bool = False, order: str = "semver", prove: bool = True
+    ) -> None:
         self.allow_downgrade = allow_downgrade
         self.order = order
+        self.prove = prove
+        """False for a plan that is only read (what runs, what a run would do): each edit
+        is located and spliced but not re-parsed to prove it (`edit_bytes`); such a plan
+        is never committed (`steps.commit` refuses it)."""
         self.original: dict[Path, bytes] = {}
         self.final: dict[Path, bytes] = {}
         self.names: dict[Path, str] = {}
@@ -89,7 +95,7 @@ class EnvironmentPlan:
     ) -> None:
         raw = self._load(path, name, root)
         context = load_context(path, root) if context is None else context
-        done = edit_bytes(raw, name, request, context)
+        done = edit_bytes(raw, name, request, context, prove=self.prove)
         self.record(path, image, done)
 
     def record(self, path: Path, image: ImageRef, done: FileEdit) -> None:

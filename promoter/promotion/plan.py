@@ -49,11 +49,12 @@ def plan_environment(
     *,
     allow_downgrade: bool = False,
     repo_files: RepoFiles | None = None,
+    prove: bool = True,
 ) -> EnvironmentPlan:
     order = "semver"
     if config is not None and env in config.environments:
         order = config.environments[env].policies.version_order
-    plan = EnvironmentPlan(allow_downgrade=allow_downgrade, order=order)
+    plan = EnvironmentPlan(allow_downgrade=allow_downgrade, order=order, prove=prove)
     if config is None:
         files = repo_files or environments.DirectoryFiles(root)
         for view in discover(files, env, images, app):

@@ -137,6 +137,8 @@ def build_tree(planned: Planned) -> str:
 def commit(ws: Workspace, planned: Planned, tree: str, *, skip_ci: bool = False) -> str:
     """One commit of `tree` on the base tip, with promoter's message and trailers."""
     options, unit = ws.options, planned.unit
+    if not options.prove:
+        raise AssertionError("a workspace whose plans are not proved never commits")
     message = commit_message(
         unit.env,
         planned.result,

@@ -49,6 +49,10 @@ class Options:
     """Added to the environment's labels on every request (`--label`)."""
     identity: Identity = DEFAULT_IDENTITY
     forced: bool = False
+    prove: bool = True
+    """Whether plans prove each edit by re-parsing it. The read-only queries that show no
+    bytes (`status`, `plan`) skip the proof, half an edit's cost; `steps.commit` refuses
+    to commit in such a workspace."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +176,7 @@ class Workspace:
             unit.app,
             allow_downgrade=unit.allow_downgrade,
             repo_files=repo_files,
+            prove=self.options.prove,
         )
 
     def read_deployed(

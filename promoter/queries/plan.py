@@ -17,7 +17,7 @@ from promoter.promotion.flow import predict, repositories
 from promoter.promotion.requests import PromoteFromRequest
 from promoter.promotion.result import Status
 from promoter.promotion.units import from_units
-from promoter.promotion.workspace import Checkout, Workspace, open_workspace
+from promoter.promotion.workspace import Checkout, Options, Workspace, open_workspace
 from promoter.queries import inflight
 from promoter.queries.fanout import Fanout, Pending
 from promoter.queries.requests import PlanRequest
@@ -26,7 +26,7 @@ from promoter.queries.requests import PlanRequest
 def plan_fanout(request: PlanRequest) -> Fanout:
     """What `promote --to` would change, app by app; nothing is written."""
     images = repositories(request.images)
-    with open_workspace(request.repo) as ws:
+    with open_workspace(request.repo, Options(prove=False)) as ws:
         src, found = pending(ws, request.to_env, request.from_env, request.apps, images)
     return Fanout(src, request.to_env, tuple(found))
 

@@ -23,7 +23,7 @@ from promoter.promotion.fleet import Fleet, read_fleet
 from promoter.promotion.flow import predict
 from promoter.promotion.result import Status
 from promoter.promotion.unit import Unit
-from promoter.promotion.workspace import Checkout, Workspace, open_workspace
+from promoter.promotion.workspace import Checkout, Options, Workspace, open_workspace
 from promoter.queries import inflight
 from promoter.queries.inflight import InFlight
 from promoter.queries.requests import StatusRequest
@@ -76,7 +76,7 @@ class Board:
 
 def status(request: StatusRequest) -> Board:
     """What every app runs in every environment (read only)."""
-    with open_workspace(request.repo) as ws:
+    with open_workspace(request.repo, Options(prove=False)) as ws:
         return collect(ws, request.apps, request.history, datetime.now(timezone.utc))
 
 
