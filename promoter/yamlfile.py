@@ -7,11 +7,13 @@ Defined once, here; a leaf that imports nothing of promoter's (parsing itself is
 
 from __future__ import annotations
 
+import functools
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import Node
 
 YAML_SUFFIXES = (".yaml", ".yml")
 VALUES_NAMES = ("values.yaml", "values.yml")
@@ -50,6 +52,60 @@ def too_deep(text: str, limit: int) -> int | None:
     return None
 
 
+def compose_all(text: str) -> list[Node | None]:
+    """Every document of `text` composed exactly as `safe_yaml().compose_all` composes it.
+
+    With libyaml that YAML object builds a loader class per call, and its resolver builds
+    its implicit resolvers per loader and looks the YAML version up per scalar through two
+    caught `AttributeError`s, to find the default, 1.2, every time (the C parser reports no
+    `%YAML` directive to it): most of the time of composing a small file. Here the loader
+    class is made once, and its resolvers once for 1.2. Without libyaml: `safe_yaml`."""
+    import io
+
+    loader_class = _loader_class()
+    if loader_class is None:
+        return list(safe_yaml().compose_all(io.StringIO(text)))
+    loader = loader_class(io.StringIO(text))
+    try:
+        docs: list[Node | None] = []
+        while loader.check_node():
+            docs.append(loader.get_node())
+        return docs
+    finally:
+        loader.dispose()
+
+
+@functools.cache
+def _loader_class() -> type[Any] | None:
+    import importlib
+
+    parser: Any = getattr(importlib.import_module("ruamel.yaml.main"), "CParser", None)
+    if parser is None:  # ruamel without its C extension: safe_yaml's pure Python
+        return None
+    from ruamel.yaml.constructor import SafeConstructor
+    from ruamel.yaml.resolver import VersionedResolver
+
+    resolvers: dict[Any, Any] = {}
+
+    class Loader(parser, SafeConstructor, VersionedResolver):  # type: ignore[misc]
+        """`YAML(typ="safe", pure=False)`'s loader, made once."""
+
+        def __init__(self, stream: Any) -> None:
+            parser.__init__(self, stream)
+            self._parser = self._composer = self
+            SafeConstructor.__init__(self, loader=self)
+            VersionedResolver.__init__(self, version=None, loadumper=self)
+            self._version_implicit_resolver = resolvers  # shared: built once, for 1.2
+
+        @property
+        def processing_version(self) -> Any:
+            return _DEFAULT_VERSION
+
+    return Loader
+
+
+_DEFAULT_VERSION = (1, 2)
+"""What ruamel's resolver settles on under libyaml (`_DEFAULT_YAML_VERSION`)."""
 _PER_THREAD = threading.local()
 
 

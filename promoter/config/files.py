@@ -25,7 +25,7 @@ from ruamel.yaml.reader import ReaderError
 from promoter.discovery import normalize_relative
 from promoter.errors import ConfigError, PathEscapeError, YamlError
 from promoter.sinks import EXCERPT
-from promoter.yamlfile import safe_yaml, too_deep
+from promoter.yamlfile import compose_all, too_deep
 
 MAX_DEPTH = 100
 """Nested collections a control file may open; promoter.yaml needs fewer than ten."""
@@ -106,7 +106,7 @@ def _compose_fast(text: str) -> list[Node | None] | None:
     try:
         if too_deep(text, MAX_DEPTH) is not None:
             return None
-        return list(safe_yaml().compose_all(io.StringIO(text)))
+        return compose_all(text)
     except Exception:  # the pure path says what is wrong
         return None
 

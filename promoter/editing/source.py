@@ -7,7 +7,6 @@ is used to compose only: nothing here ever dumps YAML.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -15,7 +14,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.errors import EditRefusedError, YamlError
-from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, safe_yaml, too_deep
+from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, compose_all, too_deep
 
 BOM = "\ufeff"
 MAX_EXPANDED_NODES = 2_000_000
@@ -139,7 +138,7 @@ def compose_documents(text: str, name: str) -> list[Node | None]:
 def _compose(text: str, name: str) -> list[Node | None]:
     try:
         _check_depth(text, name)
-        docs = list(safe_yaml().compose_all(io.StringIO(text)))
+        docs = compose_all(text)
     except MarkedYAMLError as exc:  # the problem alone: str() quotes the source line
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
