@@ -6,7 +6,9 @@ beat every git strategy the anchor tools use. For config repositories of 500, 2,
 server at full speed and through a modelled CI link (50 Mbit/s, 30 ms per request), it
 times promoting one app's staging tag with `promote --mode push` and with each peer
 strategy (edit the file, commit, push), interleaved, on a fresh copy of the repository
-each run:
+each run. promoter runs twice: as shipped (`promoter`: the direct smart-HTTP transport,
+chosen automatically) and pinned to its fallback (`promoter-git`: the git partial clone),
+through `PROMOTER_TRANSPORT`, a variable for benchmarks and tests only:
 
   naive     full clone with checkout (the tutorial `yq` + `git push` script)
   depth1    `clone --depth=1` with checkout (Argo CD Image Updater, gitopscli)
@@ -74,6 +76,8 @@ PEERS: dict[str, tuple[list[str], str]] = {
     ),
 }
 """Each peer's `git clone` options, and what it stands for."""
+PROMOTERS = {"promoter": "auto", "promoter-git": "git"}
+"""promoter as shipped (the direct transport) and pinned to its git fallback."""
 _SCRUBBED = re.compile(r"^(GIT_|GITHUB_|GITLAB_|CI_|PROMOTER_)|^CI$")
 _PACK_OVERHEAD = 12 + 20  # header and trailing checksum of one pack
 
@@ -105,7 +109,7 @@ class Cell:
 
     @property
     def peers(self) -> list[str]:
-        return [tool for tool in self.samples if tool != "promoter"]
+        return [tool for tool in self.samples if tool in PEERS]
 
     def fastest_peer(self) -> str:
         return min(self.peers, key=lambda tool: _time(self.samples[tool]))
@@ -161,10 +165,16 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
 
 
 def run_promoter(
-    server: GitHttpServer, repo: str, app: str, home: Path, trace: Path | None = None
+    server: GitHttpServer,
+    repo: str,
+    app: str,
+    home: Path,
+    trace: Path | None = None,
+    transport: str = "auto",
 ) -> Sample:
-    """`promote --mode push --output json` as a CI job runs it: token in PROMOTER_TOKEN."""
-    env = clean_env(home) | {"PROMOTER_TOKEN": TOKEN}
+    """`promote --mode push --output json` as a CI job runs it: token in PROMOTER_TOKEN;
+    `transport` pins one (`git`: the fallback) or leaves promoter to choose (`auto`)."""
+    env = clean_env(home) | {"PROMOTER_TOKEN": TOKEN, "PROMOTER_TRANSPORT": transport}
     if trace is not None:
         env["GIT_TRACE2_EVENT"] = str(trace)
     argv = [
@@ -244,13 +254,13 @@ def measure_cell(
         served.mkdir()
         with GitHttpServer(served, token=TOKEN, throttle=LINKS[link], lifetime=3600) as server:
             for run in range(runs):
-                for tool in ("promoter", *peers):
+                for tool in (*PROMOTERS, *peers):
                     name = f"{tool}-{run}.git"
                     repo = configrepo.fresh_copy(source, served / name)
                     home = base / f"home-{tool}-{run}"
                     home.mkdir()
-                    if tool == "promoter":
-                        sample = run_promoter(server, name, app, home)
+                    if tool in PROMOTERS:
+                        sample = run_promoter(server, name, app, home, transport=PROMOTERS[tool])
                     else:
                         work = base / f"work-{tool}-{run}"
                         sample = run_peer(server, name, app, home, work, tool)
@@ -430,7 +440,7 @@ def traced_run(
         trace = base / "trace2.json"
         with GitHttpServer(served, token=TOKEN, throttle=LINKS[link], lifetime=600) as server:
             configrepo.fresh_copy(source, served / "traced.git")
-            sample = run_promoter(server, "traced.git", app, home, trace=trace)
+            sample = run_promoter(server, "traced.git", app, home, trace=trace, transport="git")
         return sample, trace_breakdown(trace, sample.seconds)
 
 
@@ -496,8 +506,10 @@ def report(
         "random app/env tag, `promoter.yaml` listing 20 apps; packed like a forge keeps it "
         "(`repack -adf -b`: deltas, reachability bitmap). Every run gets a fresh copy. One run "
         f"promotes the {ENV} tag of one app (in the middle of `apps/`) to {NEW_TAG}: "
-        "promoter = `promote --mode push --output json` (partial clone, objects written in "
-        "Python, thin push); each peer clones its own way, edits the file, `git commit -am`, "
+        "promoter = `promote --mode push --output json` as shipped (the direct smart-HTTP "
+        "transport: objects in memory, thin push), promoter-git = the same pinned to its git "
+        "fallback (partial clone, objects written in Python, thin push); each peer clones its "
+        "own way, edits the file, `git commit -am`, "
         "`git push`: "
         + "; ".join(f"{tool} = {PEERS[tool][1]}" for tool in peers)
         + f". Served repositories, checkouts and promoter's clone live under {where}. "
@@ -511,29 +523,32 @@ def report(
         "is faster).\n"
     )
     out(
-        "| apps | link | promoter s | "
+        "| apps | link | promoter s | promoter-git s | direct vs git | "
         + " | ".join(f"{tool} s" for tool in peers)
         + " | "
         + " | ".join(f"promoter vs {tool}" for tool in peers)
         + " | fastest peer | promoter vs fastest | load |"
     )
-    out("|---:|---|---:|" + "---:|" * (2 * len(peers)) + "---|---:|---:|")
+    out("|---:|---|---:|---:|---:|" + "---:|" * (2 * len(peers)) + "---|---:|---:|")
     for c in cells:
         fastest = c.fastest_peer()
         times = " | ".join(f"{_time(c.samples[tool]):.2f}" for tool in peers)
         speedups = " | ".join(f"{_speedup(c, tool):.2f}x" for tool in peers)
+        fallback = _time(c.samples.get("promoter-git", []))
         out(
-            f"| {c.size:,} | {c.link} | {_time(c.promoter):.2f} | {times} | {speedups} | "
+            f"| {c.size:,} | {c.link} | {_time(c.promoter):.2f} | {fallback:.2f} | "
+            f"{fallback / _time(c.promoter):.2f}x | {times} | {speedups} | "
             f"{fastest} | {_speedup(c, fastest):.2f}x | {median(c.loads):.1f} |"
         )
     out("")
     out("Bytes down / up and HTTP requests per run (medians; the same on both links):\n")
-    out("| apps | " + " | ".join(("promoter", *peers)) + " | depth-1 clone / promoter bytes |")
-    out("|---:|" + "---|" * (len(peers) + 1) + "---:|")
+    tools = [t for t in (*PROMOTERS, *peers) if t in cells[0].samples] if cells else []
+    out("| apps | " + " | ".join(tools) + " | depth-1 clone / promoter bytes |")
+    out("|---:|" + "---|" * len(tools) + "---:|")
     for size in sizes:
         c = next(c for c in cells if c.size == size)
         row = []
-        for tool in ("promoter", *peers):
+        for tool in tools:
             samples = c.samples[tool]
             down, up = median([x.down for x in samples]), median([x.up for x in samples])
             row.append(
@@ -595,9 +610,14 @@ def report(
     out(
         f"Requests of one promoter run ({sizes[-1]:,} apps): "
         f"{_request_kinds(c.promoter[0].requests)}; "
-        + "; ".join(f"{t}: {_request_kinds(c.samples[t][0].requests)}" for t in c.peers)
+        + "; ".join(
+            f"{t}: {_request_kinds(c.samples[t][0].requests)}"
+            for t in ("promoter-git", *c.peers)
+            if t in c.samples
+        )
         + ". promoter's own stats (median): "
-        f"{median([float(str(s.stats.get('git_calls'))) for s in c.promoter]):.0f} git calls, "
+        f"{median([float(str(s.stats.get('git_calls'))) for s in c.promoter]):.0f} git calls "
+        "(on the direct path: HTTP requests), "
         f"{human(median([float(str(s.stats.get('bytes_fetched'))) for s in c.promoter]))} "
         "fetched (pack bytes), "
         f"{human(median([float(str(s.stats.get('bytes_sent'))) for s in c.promoter]))} "
@@ -660,7 +680,10 @@ def report(
     if trace is not None:
         size, link, sample, rows = trace
         rtt = throttle.rtt if (throttle := LINKS[link]) is not None else 0.0
-        out(f"### Where a promoter run's time goes ({size:,} apps, {link}, one traced run)\n")
+        out(
+            f"### Where a promoter-git run's time goes ({size:,} apps, {link}, one traced run "
+            "of the git fallback: trace2 sees git processes only)\n"
+        )
         out(
             f"Wall {sample.seconds:.2f}s, {len(sample.requests)} HTTP requests; each git "
             "process's lifetime from `GIT_TRACE2_EVENT` (a fetch includes its `remote-http` "

@@ -35,6 +35,8 @@ class GitStats:
     bytes_sent: int = 0
     fetches: int = 0
     notes: list[str] = field(default_factory=list)
+    transport: str = ""
+    """`direct` (smart HTTP spoken by promoter), else `git (<why>)`: git's own transport."""
 
 
 @dataclass(frozen=True, slots=True)

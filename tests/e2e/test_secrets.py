@@ -132,7 +132,10 @@ def test_promote_http_run_token_never_in_argv(
     try:
         with GitHttpServer(srv_root, token=token, throttle=throttle) as server:
             url = server.repo_url("config.git")
-            proc = promoter.popen("--config-repo", url, *STAGING_ARGS)
+            # git's argv and env config are what this watches: the git transport, pinned
+            # (the direct one is tests/e2e/test_direct_promotion.py's ArgvWatcher test).
+            git = {"PROMOTER_TRANSPORT": "git"}
+            proc = promoter.popen("--config-repo", url, *STAGING_ARGS, env=git)
             watcher.session = proc.pid
             stdout, stderr = proc.communicate(timeout=100)
     finally:

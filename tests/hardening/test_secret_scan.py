@@ -214,6 +214,9 @@ class Session:
             "PROMOTER_DOTENV": str(self.ci / "promote.env"),
             "PROMOTER_GITHUB_WRITE_INTERVAL": "0",
             "PATH": f"{self.shim}{os.pathsep}{os.environ['PATH']}",
+            # The scan reads the git CLI's own traces (argv, env config, its clone); the
+            # direct transport's token hygiene is tests/e2e/test_direct_promotion.py's.
+            "PROMOTER_TRANSPORT": "git",
         }
 
     def run(
