@@ -359,4 +359,5 @@ def _record(stats: Stats, ws: Workspace, started: float) -> None:
     stats.bytes_fetched = ws.stats.bytes_fetched
     stats.bytes_sent = ws.stats.bytes_sent
     stats.notes = list(dict.fromkeys(ws.stats.notes))
+    stats.transport = ws.stats.transport
     stats.api_calls = ws.api_calls

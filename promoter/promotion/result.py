@@ -233,6 +233,8 @@ class Stats:
     seconds: float = 0.0
     attempts: int = 0
     notes: list[str] = field(default_factory=list)
+    transport: str = ""
+    """`direct`, or `git (<why not direct>)`; empty when no git remote was reached."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -243,6 +245,7 @@ class Stats:
             "seconds": round(self.seconds, 3),
             "attempts": self.attempts,
             "notes": list(self.notes),
+            "transport": self.transport,
         }
 
 

@@ -73,10 +73,12 @@ def test_promote_push_over_direct_transport_is_five_exchanges(
             "POST git-receive-pack": 1,
         }
         assert stats["git_calls"] == 6  # HTTP requests: no git process ran
+        assert stats["transport"] == "direct"
     else:
         assert _kinds(requests)["GET refs service=git-upload-pack"] == 2
         assert _kinds(requests)["GET refs service=git-receive-pack"] == 1
         assert len(requests) == 7
+        assert stats["transport"] == "git (PROMOTER_TRANSPORT=git)"
 
 
 def test_promote_lost_race_over_direct_transport_never_loses_an_update(
