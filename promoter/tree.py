@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from promoter.errors import GitError, InputError
 
@@ -354,3 +354,13 @@ class Snapshot:
             base = old.oid if old is not None else None
             entries[name] = Entry(TREE_MODE, self._rewrite(base, sub))
         return self.clone.make_tree(entries)
+
+
+@runtime_checkable
+class PreparesPush(Protocol):
+    """What a `Store` may add when a push costs a discovery request of its own (the
+    direct transport: receive-pack's `info/refs`): asked once a run that may push has
+    opened the store, so that request overlaps the reads instead of preceding the push.
+    A dry run never asks, and a run that ends up pushing nothing has only listened."""
+
+    def prepare_push(self) -> None: ...

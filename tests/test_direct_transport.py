@@ -35,7 +35,7 @@ from promoter.repo import (
 from promoter.repo.choice import choose_transport
 from promoter.repo.direct import DirectStore
 from promoter.repo.pack import apply_delta, make_delta, parse_pack, write_pack
-from promoter.tree import Store
+from promoter.tree import PreparesPush, Store
 
 BOT = Identity("bot", "bot@example.com")
 TOKEN = "tok-" + "5e" * 12
@@ -238,6 +238,41 @@ def test_direct_store_promotion_is_five_sequential_exchanges(
     assert (stats.fetches, stats.calls) == (2, 6)
     assert 0 < stats.bytes_sent < 2048
     assert not (tmp_path / "c.git").exists()  # objects in memory, no working files
+
+
+def test_direct_store_push_prepared_ahead_is_one_exchange(
+    tmp_path: Path, repo: Path, server: GitHttpServer
+) -> None:
+    """`prepare_push` (what a run that may push asks right after opening the store) sends
+    receive-pack's discovery alongside the reads: the push itself is one request, so a
+    promotion is four sequential round trips. A dry run never prepares (flow)."""
+    store = _open(server, tmp_path)
+    assert isinstance(store, DirectStore)
+    assert isinstance(store, PreparesPush)
+    try:
+        server.reset_stats()
+        store.prepare_push()
+        _, commit = _promote(store, b"2.0.0")  # the path fetch, while the GET is out
+        assert store._advertised is not None
+        store._advertised.result(timeout=30)
+        before = len(server.requests)
+        assert store.push(commit, "main", lease=None, force=False) == commit
+        pushed = [(r.method, r.path.rsplit("/", 1)[-1]) for r in server.requests[before:]]
+        assert pushed == [("POST", "git-receive-pack")]
+        kinds = sorted((r.method, r.query) for r in server.requests)
+        assert kinds == [
+            ("GET", "service=git-receive-pack"),
+            ("POST", ""),  # the path below the wide directory
+            ("POST", ""),  # the push
+        ]
+        # Used once: a retry after a lost race asks for a fresh advertisement.
+        _, again = _promote(store, b"3.0.0")
+        before = len(server.requests)
+        store.push(again, "main", lease=None, force=False)
+        assert [r.query for r in server.requests[before:]] == ["service=git-receive-pack", ""]
+    finally:
+        store.close()
+    assert _git(repo, "show", f"main:{TARGET}") == b"newTag: 3.0.0\n"
 
 
 def test_direct_store_lost_race_is_rejected_then_lands_on_the_new_tip(

@@ -52,6 +52,7 @@ from promoter.promotion.workspace import (
     load_config,
     open_workspace,
 )
+from promoter.tree import PreparesPush
 
 
 def promote(request: WriteRequest) -> Result:
@@ -205,6 +206,8 @@ def _promote_remote(
     workspace: Workspace | None = None
     try:
         with open_workspace(request.repo, _options(request)) as workspace:
+            if not dry_run and isinstance(workspace.store, PreparesPush):
+                workspace.store.prepare_push()
             if not request.guards.force:
                 verdict = _configured_guards(request, images, workspace, evidence)
                 if not verdict.go:

@@ -6,8 +6,9 @@ The same reads and writes as `Clone`, without a git process or a file: discovery
 listings), the trees and files a run reads fetched by id with `tree:<n>`/`blob:none`
 filters, and for a push receive-pack's `info/refs` then one receive-pack request whose old
 id is the lease (a compare-and-swap, as `--force-with-lease` gives) with a thin pack. A
-push-mode promotion of an app below a wide `apps/` is five sequential round trips, a read
-three. Every object is known by the id recomputed from its bytes (`pack.parse_pack`).
+run that may push asks that advertisement ahead (`prepare_push`, alongside its reads), so a
+push-mode promotion of an app below a wide `apps/` is four sequential round trips (five
+unprepared), a read three; a dry run never contacts receive-pack. Every object is known by the id recomputed from its bytes (`pack.parse_pack`).
 
 Only a signed commit needs git (`commit-tree -S`, in a scratch repository): the push
 stays direct. Knows nothing of YAML, forges or promoter.yaml.
@@ -15,8 +16,10 @@ stays direct. Knows nothing of YAML, forges or promoter.yaml.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from promoter.errors import GitError
@@ -70,6 +73,8 @@ class DirectStore:
         self._head = ""
         self._deep = True
         self._scratch = False
+        self._advertised: Future[tuple[dict[str, str], set[str]]] | None = None
+        """receive-pack's advertisement asked ahead (`prepare_push`), used by one push."""
 
     @classmethod
     def open(
@@ -369,13 +374,34 @@ class DirectStore:
         check_report(report, branch, deleting=True)
         self._branches.pop(branch, None)
 
+    def prepare_push(self) -> None:
+        """Ask for receive-pack's advertisement now, in the background, so the push that
+        may follow is one round trip (the discovery git's HTTP protocol makes before a
+        push overlaps the reads). Nothing is sent; a failure here is asked again at the
+        push, which reports it."""
+        if self._advertised is None:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="promoter-advertise")
+            self._advertised = pool.submit(protocol.receive_advertisement, self.client)
+            pool.shutdown(wait=False)
+
+    def _advertisement(self) -> tuple[dict[str, str], set[str]]:
+        """The advertisement asked ahead (once: a retry after a lost race asks again), or
+        asked now."""
+        ahead, self._advertised = self._advertised, None
+        if ahead is not None:
+            try:
+                return ahead.result()
+            except GitError:
+                pass  # asked again below, where its error belongs
+        return protocol.receive_advertisement(self.client)
+
     def _receive(
         self, commands: Sequence[tuple[str, str, str]], options: Sequence[str], pack: bytes | None
     ) -> PushReport:
         """receive-pack's advertisement, then the push: a ref already moved from its old id
         is a lost race found before the pack is sent."""
         try:
-            tips, capabilities = protocol.receive_advertisement(self.client)
+            tips, capabilities = self._advertisement()
             for old, _, ref in commands:
                 if tips.get(ref, ZERO_ID) != old:
                     return PushReport("ok", {ref: "stale info"}, [])
@@ -386,5 +412,9 @@ class DirectStore:
             self._counted()
 
     def close(self) -> None:
+        if self._advertised is not None:
+            self._advertised.cancel()
+            with contextlib.suppress(Exception):
+                self._advertised.result()  # never close the client under a request
         self._counted()
         self.client.close()

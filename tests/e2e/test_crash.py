@@ -121,8 +121,12 @@ def test_promote_sigkill_before_push_rerun_converges(
     promoter: Promoter, srv_root: Path, bare: Path, clean_tree: str, stage: str
 ) -> None:
     before = rev(bare, "main")
+    # git's transport asks receive-pack's advertisement right before pushing, which makes
+    # it the signal; the direct one asks it ahead, alongside the reads.
+    env = {"PROMOTER_TRANSPORT": "git"} if stage == "push-start" else None
     with GitHttpServer(srv_root, token=TOKEN, throttle=SLOW) as server:
-        proc = promoter.popen("--config-repo", server.repo_url("config.git"), *STAGING_ARGS)
+        url = server.repo_url("config.git")
+        proc = promoter.popen("--config-repo", url, *STAGING_ARGS, env=env)
         if stage == "clone":
             wait_until(seen(server, "POST", "/git-upload-pack"), proc, "the first fetch")
         else:  # the commit exists locally; the ref advertisement for the push was asked for
