@@ -8,7 +8,8 @@ filters, and for a push receive-pack's `info/refs` then one receive-pack request
 id is the lease (a compare-and-swap, as `--force-with-lease` gives) with a thin pack. A
 run that may push asks that advertisement ahead (`prepare_push`, alongside its reads), so a
 push-mode promotion of an app below a wide `apps/` is four sequential round trips (five
-unprepared), a read three; a dry run never contacts receive-pack. Every object is known by the id recomputed from its bytes (`pack.parse_pack`).
+unprepared), a read three; a dry run never contacts receive-pack. Every object is known
+by the id recomputed from its bytes (`pack.parse_pack`).
 
 Only a signed commit needs git (`commit-tree -S`, in a scratch repository): the push
 stays direct. Knows nothing of YAML, forges or promoter.yaml.
