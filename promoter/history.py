@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
-from promoter.tree import Store
+from promoter.tree import PathStore, Store, entries_at
 
 _Node = dict[str, "_Node | None"]
 """A trie of the paths asked about: a name maps to the names below it, or None for a file.
@@ -45,6 +45,8 @@ def first_changes(store: Store, roots: Sequence[str], paths: Iterable[str]) -> d
                 directory[_ITSELF] = None
             else:
                 node[parts[-1]] = None
+    if isinstance(store, PathStore):  # it reads by path: ask it for each path at each commit
+        return _by_path(store, roots, list(dict.fromkeys(paths)))
     found: dict[str, int] = {}
     level: list[tuple[int, _Node, str, str | None, str | None]] = [
         (index, trie, "", roots[index - 1], roots[index])
@@ -73,6 +75,18 @@ def first_changes(store: Store, roots: Sequence[str], paths: Iterable[str]) -> d
                     if tree_a is not None or tree_b is not None:
                         below.append((index, child, f"{path}/", tree_a, tree_b))
         level = below
+    return found
+
+
+def _by_path(store: Store, roots: Sequence[str], paths: list[str]) -> dict[str, int]:
+    """`first_changes` through `entries_at`, for a store that lists no wide directory."""
+    at = entries_at(store, roots, paths)
+    found: dict[str, int] = {}
+    for path in paths:
+        for index in range(1, len(roots)):
+            if at[index].get(path) != at[index - 1].get(path):
+                found[path] = index
+                break
     return found
 
 

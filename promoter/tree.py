@@ -3,8 +3,9 @@
 A `Store` is where a promotion reads a branch and lands its commit: the partial clone
 (`repo.Clone`) or a forge's API (`forges.github_store.GitHubStore`); `promotion` knows only
 this protocol. `Snapshot` reads one commit's files by path through any store and builds
-the tree of a change (git's object format is `gitformat`'s). A leaf: knows nothing of git
-processes, HTTP, YAML or forges.
+the tree of a change (git's object format is `gitformat`'s). A store that reads by path
+(`PathStore`: GitLab's files API) takes over that walk and that build, so a directory it
+never lists costs nothing. A leaf: knows nothing of git processes, HTTP, YAML or forges.
 """
 
 from __future__ import annotations
@@ -170,6 +171,26 @@ class Store(Protocol):
         ...
 
 
+@runtime_checkable
+class PathStore(Protocol):
+    """What a `Store` may add when it reads files by path, not by listing each directory
+    on the way (GitLab: a wide `apps/` costs a request per 100 entries, a file one request
+    at any width). `entries_at` hands it the walk and `Snapshot.write_tree` the new tree;
+    stores without these methods are walked level by level here."""
+
+    def entries_by_path(
+        self, roots: Sequence[str], paths: Sequence[str]
+    ) -> list[dict[str, Entry | None]]:
+        """`entries_at`, answered by the store."""
+        ...
+
+    def tree_with(self, root: str, changes: Mapping[str, bytes]) -> str:
+        """`root` with `changes` (path → new content) written: an id only this store needs to
+        understand (its commit lists the changed files), equal to the id it gives any
+        commit of this same tree that it reads."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CommitInfo:
     """What promoter reads of one commit (`Store.commit_info`)."""
@@ -197,9 +218,12 @@ def entries_at(
 
     Below a wide directory (an `apps/` listing with hundreds of entries) each entry is one
     of many small siblings, so the rest of the path is fetched in one request; elsewhere
-    one level at a time, so a wide subtree is never pulled in whole.
+    one level at a time, so a wide subtree is never pulled in whole. A `PathStore` answers
+    the whole walk itself.
     """
     names = list(dict.fromkeys(paths))
+    if isinstance(store, PathStore):
+        return store.entries_by_path(roots, names)
     pending = {
         (index, p): (root, list(PurePosixPath(p).parts), 0)
         for index, root in enumerate(roots)
@@ -332,6 +356,8 @@ class Snapshot:
 
     def write_tree(self, changes: Mapping[str, bytes]) -> str:
         """The root tree of this commit with `changes` (path → new content) applied."""
+        if isinstance(self.clone, PathStore):
+            return self.clone.tree_with(self.root, changes)
         self.entries(changes)
         by_parts = {tuple(PurePosixPath(p).parts): data for p, data in changes.items()}
         return self._rewrite(self.root, by_parts)

@@ -435,3 +435,142 @@ def test_gitlab_foreign_commit_on_the_promotion_branch_stops_the_run(
         assert run.returncode != 0
         assert "has commits promoter did not make" in run.stderr
     assert gitlab.projects["acme/config"].tip("promote/production/web") == tip
+
+
+FILLERS = 150
+"""Apps beside the fixture's under `apps/`: two pages of GitLab's tree listing."""
+
+
+def _wide_files() -> dict[str, bytes]:
+    files = fixture_files()
+    for index in range(FILLERS):
+        files[f"apps/filler-{index:03d}/kustomization.yaml"] = b"resources: []\n"
+    return files
+
+
+def _tree_requests(fake: FakeGitLab) -> list[tuple[str, str]]:
+    return [
+        (c.query.get("path", ""), c.query.get("page", "1"))
+        for c in fake.calls
+        if c.path.endswith("/repository/tree")
+    ]
+
+
+def _narrow_calls(promoter: Promoter, tmp_path: Path, args: tuple[str, ...]) -> int:
+    """REST calls of the same promotion on the fixture alone (`apps/` of two apps)."""
+    with FakeGitLab(tmp_path / "narrow", token=TOKEN) as fake:
+        fake.create_project("acme/config", fixture_files())
+        assert _run_json(promoter, fake, *args)["status"] == "changed"
+        return len(fake.calls)
+
+
+@pytest.mark.parametrize("env_name", ["staging", "production"])
+def test_gitlab_no_clone_wide_directory_is_read_by_path_in_few_calls(
+    gl_promoter: Promoter, tmp_path: Path, env_name: str
+) -> None:
+    """Issue 23: `apps/` holds 150 apps; `--no-clone` never lists it, makes as many REST
+    calls as on the narrow fixture (push mode: 11, for two files in two directories),
+    writes what the clone path writes, and a second run finds the change already there
+    (the merge request's branch read back as the very tree it would build), no write."""
+    trees = {}
+    for mode in ("clone", "no-clone"):
+        with FakeGitLab(tmp_path / mode, token=TOKEN) as fake:
+            project = fake.create_project("acme/config", _wide_files())
+            extra = ("--no-clone",) if mode == "no-clone" else ()
+            args = ("--env", env_name, "--image", f"{WEB}:1.5.0", *extra)
+            report = _run_json(gl_promoter, fake, *args)
+            (env,) = report["environments"]
+            assert env["status"] == "changed"
+            trees[mode] = _tree_bytes(project.bare, env["branch"])
+            if mode == "no-clone":
+                assert fake.git_requests_count() == 0
+                assert ("apps", "1") not in _tree_requests(fake)
+                assert all(page == "1" for _, page in _tree_requests(fake))
+                if env_name == "staging":  # the overlay and the directory target's file
+                    assert len(fake.calls) <= 11, [c.path for c in fake.calls]
+                    assert len(fake.calls) == _narrow_calls(gl_promoter, tmp_path, args)
+                writes, calls = len(fake.write_calls()), len(fake.calls)
+                again = _run_json(gl_promoter, fake, *args)
+                assert again["status"] == "unchanged"
+                assert len(fake.write_calls()) == writes
+                assert ("apps", "1") not in _tree_requests(fake)
+                assert len(fake.calls) - calls <= 12
+    assert trees["clone"] == trees["no-clone"]
+
+
+def test_gitlab_no_clone_file_served_with_other_bytes_stops_the_run(
+    gl_promoter: Promoter, tmp_path: Path
+) -> None:
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        project = fake.create_project("acme/config", _wide_files())
+        path = "apps/web/overlays/staging/kustomization.yaml"
+        project.served[path] = (
+            project.git("show", f"main:{path}").replace("newTag", "newTag: 6.6.6\n  # was").encode()
+        )
+        before = project.tip("main")
+        run = gl_promoter.run(
+            "--config-repo", fake.git_url("acme/config"), "--forge", "gitlab",
+            "--api-url", fake.url, "--env", "staging", "--image", f"{WEB}:1.5.0", "--no-clone",
+        )  # fmt: skip
+        assert run.returncode == 1, run.stderr
+        assert f"GitLab served {path}" in run.stderr
+        assert "with other bytes" in run.stderr
+        assert fake.write_calls() == []
+        assert project.tip("main") == before
+
+
+def test_gitlab_no_clone_wide_concurrent_change_to_the_same_file_is_kept(
+    gl_promoter: Promoter, tmp_path: Path
+) -> None:
+    """A colleague's commit to the very overlay lands between promoter's read and its
+    commit, below a wide `apps/`: GitLab refuses the stale `last_commit_id`, promoter
+    re-plans on the new tip, and both changes survive (no lost update)."""
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        project = fake.create_project("acme/config", _wide_files())
+        path = "apps/web/overlays/staging/kustomization.yaml"
+        work = tmp_path / "work"
+        git(tmp_path, "clone", "-q", str(project.bare), str(work))
+        (work / path).write_text((work / path).read_text() + "# a colleague's note\n")
+        git(work, "-c", "user.name=C", "-c", "user.email=c@example.com", "commit", "-qam", "note")
+        moved = {"done": False}
+
+        def push_first(method: str, request: str) -> None:
+            if method == "POST" and request.endswith("/repository/commits") and not moved["done"]:
+                moved["done"] = True
+                git(work, "push", "-q", "origin", "HEAD:main")
+
+        fake.before_request = push_first
+        args = ("--env", "staging", "--image", f"{WEB}:1.5.0", "--no-clone")
+        report = _run_json(gl_promoter, fake, *args)
+        assert report["status"] == "changed"
+        statuses = [c.status for c in fake.calls if c.path.endswith("/repository/commits")]
+        assert statuses == [400, 201]
+        text = git(project.bare, "show", f"main:{path}")
+        assert "# a colleague's note" in text
+        assert "1.5.0" in text
+        assert ("apps", "1") not in _tree_requests(fake)
+
+
+def test_gitlab_no_clone_status_matches_the_clone(gl_promoter: Promoter, tmp_path: Path) -> None:
+    """Issue 23: `status --no-clone` dates every cell through the store's reads by path, and
+    says what the clone path says, ages included. (The fixture's discovered apps still list
+    the tree: zero-config discovery reads the repository's structure.)"""
+    boards = {}
+    for mode in ("clone", "no-clone"):
+        with FakeGitLab(tmp_path / mode, token=TOKEN) as fake:
+            fake.create_project("acme/config", _wide_files())
+            extra = ("--no-clone",) if mode == "no-clone" else ()
+            run = gl_promoter.run(
+                "status", "--config-repo", fake.git_url("acme/config"), "--forge", "gitlab",
+                "--api-url", fake.url, "--output", "json", *extra,
+            )  # fmt: skip
+            assert run.returncode == 0, run.stderr
+            board = dict(run.json())
+            board.pop("generated")
+            boards[mode] = board
+            if mode == "no-clone":
+                assert fake.git_requests_count() == 0
+    cells = boards["clone"]["cells"]
+    assert cells
+    assert all(c.get("since") for c in cells if c.get("version"))
+    assert boards["no-clone"] == boards["clone"]

@@ -165,7 +165,7 @@ def _file(project: Project, path: str, query: dict[str, str], *, raw: bool) -> A
     if not entry or entry.split()[1] != "blob":
         return error(404, "404 File Not Found")
     mode, _, blob = entry.split("\t", 1)[0].split()
-    data = _blob(project, blob)
+    data = project.served.get(path) or _blob(project, blob)
     last = project.git("log", "-1", "--format=%H", commit, "--", path).strip()
     meta = {
         "file_name": path.rsplit("/", 1)[-1], "file_path": path, "size": len(data),

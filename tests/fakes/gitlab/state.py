@@ -59,6 +59,9 @@ class Project:
     merge_requests: list[MergeRequest] = field(default_factory=list)
     merge_trains: bool = False
     squash_option: str = "default_off"
+    served: dict[str, bytes] = field(default_factory=dict)
+    """path → bytes the files API serves instead of the file's own (with the real blob id):
+    a test's corrupted answer."""
 
     def git(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
