@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fakes.githttp import GitHttpServer, Request
+from fakes.githttp import GitHttpServer, Request, Throttle, sequential_exchanges
 
 from .conftest import ROOT, TOKEN, Promoter, git, refs, rev
 from .test_secrets import ArgvWatcher, assert_absent, forms
@@ -47,14 +47,14 @@ def _promote(promoter: Promoter, url: str, transport: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("transport", ["auto", "git"])
-def test_promote_push_over_direct_transport_is_five_exchanges(
+def test_promote_push_over_direct_transport_is_four_round_trips(
     promoter: Promoter, tmp_path: Path, wide_template: Path, transport: str
 ) -> None:
     root = tmp_path / "srv"
     bare = root / "config.git"
     git(tmp_path, "clone", "-q", "--bare", str(wide_template), str(bare))
     before = rev(bare, "main")
-    with GitHttpServer(root, token=TOKEN) as server:
+    with GitHttpServer(root, token=TOKEN, throttle=Throttle(rtt=0.05)) as server:
         stats = _promote(promoter, server.repo_url("config.git"), transport)
         requests = list(server.requests)
     assert server.errors == []
@@ -73,11 +73,15 @@ def test_promote_push_over_direct_transport_is_five_exchanges(
             "POST git-receive-pack": 1,
         }
         assert stats["git_calls"] == 6  # HTTP requests: no git process ran
+        # discovery and ls-refs together; the tip; the path below apps/ while receive-pack's
+        # advertisement is out (asked when the store opened); the push
+        assert sequential_exchanges(requests) == 4
         assert stats["transport"] == "direct"
     else:
         assert _kinds(requests)["GET refs service=git-upload-pack"] == 2
         assert _kinds(requests)["GET refs service=git-receive-pack"] == 1
         assert len(requests) == 7
+        assert sequential_exchanges(requests) == 7  # every git process discovers first
         assert stats["transport"] == "git (PROMOTER_TRANSPORT=git)"
 
 

@@ -56,6 +56,18 @@ class Request:
     auth_ok: bool
     bytes_in: int  # request body bytes (de-chunked, still gzipped if the client gzipped)
     bytes_out: int  # response body bytes
+    started: float = 0.0  # time.monotonic() when the request had arrived
+    ended: float = 0.0  # when its answer goes out (after the throttle's round trip)
+
+
+def sequential_exchanges(requests: list[Request]) -> int:
+    """Round trips a client waited for one after another: the longest chain of exchanges
+    each starting after the previous one ended (requests in flight together count once)."""
+    count, last = 0, float("-inf")
+    for request in sorted(requests, key=lambda r: r.ended):
+        if request.started >= last:
+            count, last = count + 1, request.ended
+    return count
 
 
 class _Link:
@@ -323,6 +335,7 @@ class _GitHandler(BaseHTTPRequestHandler):
         self._exchange()
 
     def _exchange(self) -> None:
+        self._started = time.monotonic()
         url = urlsplit(self.path)
         path = unquote(url.path)
         try:
@@ -368,7 +381,11 @@ class _GitHandler(BaseHTTPRequestHandler):
         """Record the exchange, wait one round trip if throttled, then send the metered body."""
         payload = response.payload
         status = response.status
-        self.git.record(Request(self.command, path, query, status, auth_ok, bytes_in, len(payload)))
+        rtt = self.git.throttle.rtt if self.git.throttle is not None else 0.0
+        self.git.record(
+            Request(self.command, path, query, status, auth_ok, bytes_in, len(payload),
+                    self._started, time.monotonic() + rtt)
+        )  # fmt: skip
         if self.git.throttle is not None:
             time.sleep(self.git.throttle.rtt)
         self.send_response(status, response.reason)
