@@ -9,11 +9,12 @@ discovery lives in `environments`. Knows nothing of YAML parsing, git or forges.
 from __future__ import annotations
 
 import difflib
-import os
+import posixpath
 import re
 from pathlib import Path, PurePosixPath
 
 from promoter.errors import PathEscapeError, TargetNotFoundError
+from promoter.filetree import FileTree, as_tree
 from promoter.imageref import ImageRef
 from promoter.yamlfile import KUSTOMIZATION_NAMES, MAX_FILE_BYTES, VALUES_NAMES, YAML_SUFFIXES, stem
 
@@ -23,22 +24,22 @@ SKIPPED_FILES = frozenset({"Chart.yaml", "Chart.lock"})
 _VALUES_NAME = re.compile(r"^values[-._](?P<a>.+)$|^(?P<b>.+)[-._]values$")
 
 
-def resolve_in_repo(root: Path, relative: str, *, field: str | None = None) -> Path:
-    """`root / relative`, once it is known to stay inside `root`; else `PathEscapeError`.
+def resolve_in_repo(root: Path | FileTree, relative: str, *, field: str | None = None) -> Path:
+    """`root / relative`, once it is known to stay inside `root` (a directory, or a tree's
+    root); else `PathEscapeError`.
 
     Refuses absolute paths, any `..` segment, and paths that a symlink leads outside the
     root. The result keeps `root`'s spelling (so `relative_to(root)` works); a writer that
     must replace a link's target rather than the link resolves it itself. The path need
     not exist.
     """
+    tree = as_tree(root)
     normal = normalize_relative(relative, field=field)
-    real_root = root.resolve()
-    real = (real_root / normal).resolve()
-    if real != real_root and not real.is_relative_to(real_root):
+    if not tree.is_inside(normal):
         raise PathEscapeError(
             f"{relative!r} resolves outside the repository through a symlink", field=field
         )
-    return root if normal == "." else root / normal
+    return tree.root if normal == "." else tree.root / normal
 
 
 def normalize_relative(relative: str, *, field: str | None = None) -> str:
@@ -59,17 +60,20 @@ def normalize_relative(relative: str, *, field: str | None = None) -> str:
     return PurePosixPath(relative).as_posix()
 
 
-def search_directory(root: Path, directory: str, repository: ImageRef) -> list[Path]:
+def search_directory(root: Path | FileTree, directory: str, repository: ImageRef) -> list[Path]:
     """YAML files under `directory` (relative to `root`) that may reference `repository`.
 
     This is a `directory:` target of promoter.yaml; raises `TargetNotFoundError` when the
     directory is missing or no file in it mentions the image.
     """
-    start = resolve_in_repo(root, directory)
-    if not start.is_dir():
+    tree = as_tree(root)
+    resolve_in_repo(tree, directory)
+    start = normalize_relative(directory)
+    start = "" if start == "." else start
+    if not tree.is_dir(start):
         raise TargetNotFoundError(f"directory {directory!r} not found in the repository")
-    candidates = _yaml_files(root, start)
-    found = [root / r for r in candidates if _mentions(root, r, repository)]
+    candidates = _yaml_files(tree, start)
+    found = [tree.root / r for r in candidates if _mentions(tree, r, repository)]
     if not found:
         looked = _summary(candidates) if candidates else "no YAML files"
         raise TargetNotFoundError(
@@ -84,23 +88,23 @@ def did_you_mean(name: str, known: list[str], *, cutoff: float = 0.6) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _yaml_files(root: Path, start: Path) -> list[PurePosixPath]:
-    """YAML files under `start` relative to `root`, sorted; hidden names and links out skipped.
+def _yaml_files(tree: FileTree, start: str) -> list[PurePosixPath]:
+    """YAML files under `start`, relative to the root, sorted; hidden names and links out
+    skipped.
 
     Symlinked directories are not entered (no loops); a symlinked file counts only if it
     resolves inside the root.
     """
-    real_root = root.resolve()
     found: list[PurePosixPath] = []
-    for directory, dirnames, filenames in os.walk(start, followlinks=False):
+    for directory, dirnames, filenames in tree.walk(start):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for filename in filenames:
             if not _is_yaml_name(filename):
                 continue
-            path = Path(directory, filename)
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+            path = posixpath.join(directory, filename)
+            if tree.is_link(path) and not tree.is_inside(path):
                 continue
-            found.append(PurePosixPath(path.relative_to(root).as_posix()))
+            found.append(PurePosixPath(path))
     return sorted(found)
 
 
@@ -110,26 +114,25 @@ def _is_yaml_name(filename: str) -> bool:
     return filename in KUSTOMIZATION_NAMES or filename.endswith(YAML_SUFFIXES)
 
 
-def _mentions(root: Path, relative: PurePosixPath, repository: ImageRef) -> bool:
+def _mentions(tree: FileTree, relative: PurePosixPath, repository: ImageRef) -> bool:
     """Token screen on the file, or for a Helm values override on its chart's `values.yaml`.
 
     The image's last path component must appear as a word of its own: `api` does not
     match `apiVersion` or `acme/api-gateway`, so every manifest is not a candidate for `api`.
     """
     token = re.compile(rb"(?<![\w.-])" + re.escape(repository.app_name.encode()) + rb"(?![\w-])")
-    path = root / relative
-    if _contains(path, token):
+    if _contains(tree, relative.as_posix(), token):
         return True
     if _VALUES_NAME.fullmatch(stem(relative.name)):
-        return any(_contains(path.with_name(n), token) for n in VALUES_NAMES)
+        return any(_contains(tree, relative.with_name(n).as_posix(), token) for n in VALUES_NAMES)
     return False
 
 
-def _contains(path: Path, token: re.Pattern[bytes]) -> bool:
+def _contains(tree: FileTree, path: str, token: re.Pattern[bytes]) -> bool:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if tree.size(path) > MAX_FILE_BYTES:
             return False
-        return token.search(path.read_bytes()) is not None
+        return token.search(tree.read(path)) is not None
     except OSError:
         return False
 

@@ -23,7 +23,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "promoter"
 
-LEAVES = {"errors", "redact", "imageref", "versions", "yamlfile", "tree", "discovery", "sinks"}
+LEAVES = {
+    "errors", "redact", "imageref", "versions", "yamlfile", "tree", "discovery", "sinks",
+    "filetree",
+}  # fmt: skip
 ALLOWED: dict[str, set[str]] = {
     "cli": {"promotion", "queries", "config", "demo"} | LEAVES,
     "demo": {"promotion", "repo"} | LEAVES,
@@ -43,7 +46,8 @@ ALLOWED: dict[str, set[str]] = {
     "imageref": {"errors", "sinks"},
     "tree": {"errors"},
     "gitformat": {"tree"},
-    "discovery": {"errors", "imageref", "yamlfile"},
+    "discovery": {"errors", "imageref", "yamlfile", "filetree"},
+    "filetree": set(),
     "versions": set(),
     "yamlfile": set(),
     "history": {"tree"},

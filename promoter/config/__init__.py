@@ -52,6 +52,7 @@ from promoter.discovery import (
     search_directory,
 )
 from promoter.errors import ConfigError, PathEscapeError
+from promoter.filetree import FileTree, as_tree
 from promoter.imageref import ImageRef
 
 __all__ = [  # the discovery functions are re-exported: cli may import config, not discovery
@@ -102,54 +103,57 @@ __all__ = [  # the discovery functions are re-exported: cli may import config, n
 ]  # fmt: skip
 
 
-def find_config(root: Path) -> Path | None:
+def find_config(root: Path | FileTree) -> Path | None:
     """The config file at the repository root, by the names promoter accepts, in order.
 
     A name held by a symlink is refused (`PathEscapeError`), not skipped for the next name:
     promoter never reads the files that steer it through a link."""
+    tree = as_tree(root)
     for name in CONFIG_NAMES:
-        if read_control_file(root, name) is not None:
-            return root / name
+        if read_control_file(tree, name) is not None:
+            return tree.root / name
     return None
 
 
-def load_config(path: Path, *, root: Path) -> Config:
+def load_config(path: Path, *, root: Path | FileTree) -> Config:
     """Read and validate `path`, then check every target path against `root` (symlinks)."""
     name, text = read_config(path, root=root)
     return check_config(text, name, root=root)
 
 
-def read_config(path: Path, *, root: Path) -> tuple[str, str]:
+def read_config(path: Path, *, root: Path | FileTree) -> tuple[str, str]:
     """(name for messages, text) of a config file. Under `root` (as spelled, links not
     followed) it is a control file, never read through a symlink; elsewhere it is the
     operator's own `--config` file, named as given."""
-    inside = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    tree = as_tree(root)
+    inside = os.path.relpath(os.path.abspath(path), os.path.abspath(tree.root))
     if inside == os.pardir or inside.startswith(os.pardir + os.sep) or os.path.isabs(inside):
         try:
             return str(path), decode(path.read_bytes(), str(path))
         except OSError as exc:
             raise ConfigError(f"cannot read config: {exc.strerror or exc}", path=str(path)) from exc
     name = Path(inside).as_posix()
-    text = read_control_file(root, name)
+    text = read_control_file(tree, name)
     if text is None:
         raise ConfigError("cannot read config: No such file or directory", path=name)
     return name, text
 
 
-def check_config(text: str, name: str, *, root: Path) -> Config:
+def check_config(text: str, name: str, *, root: Path | FileTree) -> Config:
     """Validate config text, then check every target path against `root` (symlinks)."""
     parser = Parser(name)
     config = parser.parse(text)
+    tree = as_tree(root)
     for site_field, line, relative in parser.paths:
         try:
-            resolve_in_repo(root, relative)
+            resolve_in_repo(tree, relative)
         except PathEscapeError as exc:
             message = requote(exc.message, relative)
             raise PathEscapeError(message, path=name, line=line, field=site_field) from exc
     return config
 
 
-def check_controls(root: Path, config: Config) -> None:
+def check_controls(root: Path | FileTree, config: Config) -> None:
     """The holds and freeze files under `root` (if any) are valid and name only the
     environments and apps of `config` (`promote validate`)."""
     for name in (HOLD_FILE, FREEZE_FILE):

@@ -12,9 +12,7 @@ Knows nothing of the model.
 from __future__ import annotations
 
 import io
-import os
 import re
-import stat
 from pathlib import Path, PurePosixPath
 
 from ruamel.yaml import YAML
@@ -24,6 +22,7 @@ from ruamel.yaml.reader import ReaderError
 
 from promoter.discovery import normalize_relative
 from promoter.errors import ConfigError, PathEscapeError, YamlError
+from promoter.filetree import FileTree, Kind, as_tree
 from promoter.sinks import EXCERPT
 from promoter.yamlfile import compose_all, too_deep
 
@@ -38,7 +37,7 @@ _LONG_QUOTE = re.compile(rf"'([^']{{{EXCERPT + 1},}})'")
 _NO_LINKS = "promoter does not follow links for the files that steer it (commit the file)"
 
 
-def read_control_file(root: Path, relative: str) -> str | None:
+def read_control_file(root: Path | FileTree, relative: str) -> str | None:
     """The text of the control file `relative` under `root`; None when it is absent.
 
     Refuses (`PathEscapeError`) a file that is a symlink or lies under a symlinked
@@ -46,29 +45,26 @@ def read_control_file(root: Path, relative: str) -> str | None:
     as absent, any other non-file is a `ConfigError`. The text is UTF-8 with any BOM
     dropped; other bytes are a `YamlError` naming the line.
     """
+    tree = as_tree(root)
     parts = PurePosixPath(normalize_relative(relative)).parts
-    path = root
-    mode = 0
-    for index, part in enumerate(parts):
-        path = path / part
+    kind: Kind | None = None
+    for index in range(len(parts)):
         try:
-            mode = path.lstat().st_mode
-        except (FileNotFoundError, NotADirectoryError):
-            return None
+            kind = tree.kind("/".join(parts[: index + 1]))
         except OSError as exc:
             raise ConfigError(f"cannot read: {exc.strerror or exc}", path=relative) from exc
-        if stat.S_ISLNK(mode):
+        if kind is None:
+            return None
+        if kind == "link":
             where = "/".join(parts[: index + 1])
             subject = "is" if index == len(parts) - 1 else f"its directory {where} is"
             raise PathEscapeError(f"{subject} a symlink; {_NO_LINKS}", path=relative)
-    if stat.S_ISDIR(mode):
+    if kind == "directory":
         return None
-    if not stat.S_ISREG(mode):
+    if kind != "file":
         raise ConfigError("is not a regular file", path=relative)
-    try:  # O_NOFOLLOW: a link put in its place since the check above is refused too
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(descriptor, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+    try:  # no follow: a link put in its place since the check above is refused too
+        raw = tree.read("/".join(parts), follow=False, limit=MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", path=relative) from exc
     if len(raw) > MAX_BYTES:

@@ -45,6 +45,7 @@ from promoter.editing.splice import (
 from promoter.editing.templates import parse_editable
 from promoter.editing.verify import verify
 from promoter.errors import EditRefusedError, TargetNotFoundError, YamlError
+from promoter.filetree import FileTree
 from promoter.yamlfile import STR_TAG
 
 
@@ -242,6 +243,17 @@ def load_context(path: FsPath, root: FsPath | None = None) -> Context:
         with contextlib.suppress(YamlError):
             shown = companion if in_root else _beside(path, top / companion)
             bases.append(parse_bytes((top / companion).read_bytes(), shown))
+    return Context(base_values=tuple(bases))
+
+
+def read_context(tree: FileTree, path: str) -> Context:
+    """`load_context` for the file `path` of a tree: the tree answers which candidates
+    exist (links followed, as on disk) and holds their bytes."""
+    present = [c for c in kinds.candidates(path) if tree.is_file(c)]
+    bases: list[YamlFile] = []
+    for companion in kinds.companions(path, present):
+        with contextlib.suppress(YamlError):
+            bases.append(parse_bytes(tree.read(companion), companion))
     return Context(base_values=tuple(bases))
 
 

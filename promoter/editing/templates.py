@@ -27,6 +27,7 @@ from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from promoter.editing.source import YamlFile, decode, iter_documents, parse_bytes
 from promoter.errors import EditRefusedError, YamlError
+from promoter.filetree import FileTree
 
 CHART_FILE = "Chart.yaml"
 TEMPLATES_DIRECTORY = "templates"
@@ -86,11 +87,25 @@ def check_not_chart_template(path: FsPath, name: str, root: FsPath | None = None
     that directory); directories are looked at up to `root`, or to the filesystem root."""
     chart = find_chart(path, root)
     if chart is not None:
-        raise EditRefusedError(
-            f"a template of the Helm chart in {chart.as_posix()} "
-            f"({TEMPLATES_DIRECTORY}/ beside {CHART_FILE}); {_ADVICE}",
-            path=name,
-        )
+        raise _chart_template(chart.as_posix(), name)
+
+
+def check_not_chart_template_in(tree: FileTree, path: str, name: str) -> None:
+    """`check_not_chart_template` for the file `path` of a tree: the directories above it
+    up to the tree's root are looked at."""
+    parts = PurePosixPath(path).parts[:-1]
+    for end in range(len(parts), 0, -1):
+        chart = PurePosixPath(*parts[: end - 1])
+        if parts[end - 1] == TEMPLATES_DIRECTORY and tree.is_file((chart / CHART_FILE).as_posix()):
+            raise _chart_template(chart.as_posix(), name)
+
+
+def _chart_template(chart: str, name: str) -> EditRefusedError:
+    return EditRefusedError(
+        f"a template of the Helm chart in {chart} "
+        f"({TEMPLATES_DIRECTORY}/ beside {CHART_FILE}); {_ADVICE}",
+        path=name,
+    )
 
 
 def find_chart(path: FsPath, root: FsPath | None = None) -> FsPath | None:

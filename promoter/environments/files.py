@@ -7,11 +7,11 @@ Knows nothing of git: the promotion use case adapts its snapshot to `RepoFiles`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from promoter.filetree import FileTree, as_tree
 from promoter.yamlfile import MAX_FILE_BYTES
 
 
@@ -31,10 +31,10 @@ class RepoFiles(Protocol):
 
 
 class DirectoryFiles:
-    """A directory on disk: a checkout, or the files a partial clone materialised."""
+    """A directory on disk (a checkout), or any `FileTree`: listed by walking it."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path | FileTree) -> None:
+        self.root = as_tree(root)
         self._paths: list[str] | None = None
 
     def paths(self) -> list[str]:
@@ -49,33 +49,34 @@ class DirectoryFiles:
         return []  # the listing is complete
 
 
-def list_files(root: Path) -> list[str]:
+def list_files(root: Path | FileTree) -> list[str]:
     """Files under `root`, relative and sorted; hidden names and links out of it skipped."""
-    real_root = root.resolve()
+    tree = as_tree(root)
     found: list[str] = []
-    for directory, dirnames, filenames in os.walk(root, followlinks=False):
+    for directory, dirnames, filenames in tree.walk(""):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for filename in filenames:
             if filename.startswith("."):
                 continue
-            path = Path(directory, filename)
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+            path = f"{directory}/{filename}" if directory else filename
+            if tree.is_link(path) and not tree.is_inside(path):
                 continue
-            found.append(path.relative_to(root).as_posix())
+            found.append(path)
     return sorted(found)
 
 
-def read_files(root: Path, paths: Iterable[str]) -> dict[str, bytes]:
-    real_root = root.resolve()
+def read_files(root: Path | FileTree, paths: Iterable[str]) -> dict[str, bytes]:
+    """The bytes of each of `paths` that is a file inside `root` (links followed) within
+    the size limit; the others are left out."""
+    tree = as_tree(root)
     found: dict[str, bytes] = {}
     for relative in paths:
-        path = root / relative
         try:
-            if not path.resolve().is_relative_to(real_root) or not path.is_file():
+            if not tree.is_inside(relative) or not tree.is_file(relative):
                 continue
-            if path.stat().st_size > MAX_FILE_BYTES:
+            if tree.size(relative) > MAX_FILE_BYTES:
                 continue
-            found[relative] = path.read_bytes()
+            found[relative] = tree.read(relative)
         except OSError:
             continue
     return found

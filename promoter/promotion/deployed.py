@@ -17,6 +17,7 @@ from promoter import config as configuration
 from promoter import sinks
 from promoter.environments import RepoFiles
 from promoter.errors import ImageRefError, NotAVersionError, TargetNotFoundError
+from promoter.filetree import FileTree
 from promoter.imageref import ImageRef, find_image_ref, is_valid_tag, parse_digest, parse_image_ref
 from promoter.promotion.plan import plan_environment
 
@@ -39,7 +40,7 @@ def probe(image: ImageRef) -> ImageRef:
 
 
 def read(
-    root: Path,
+    root: Path | FileTree,
     config: configuration.Config | None,
     env: str,
     image: ImageRef,

@@ -15,10 +15,11 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from promoter.editing import BumpRequest, Context, FileEdit, edit_bytes, write_atomic
-from promoter.editing.engine import load_context
+from promoter.editing.engine import load_context, read_context
 from promoter.editing.source import parse_bytes
-from promoter.editing.templates import check_not_chart_template
+from promoter.editing.templates import check_not_chart_template, check_not_chart_template_in
 from promoter.errors import InputError, PathEscapeError, PromoterError, TargetNotFoundError
+from promoter.filetree import DiskTree, FileTree, relative
 from promoter.imageref import ImageRef, parse_image_ref
 from promoter.promotion.result import (
     Change,
@@ -58,10 +59,18 @@ class EnvironmentPlan:
     """
 
     def __init__(
-        self, *, allow_downgrade: bool = False, order: str = "semver", prove: bool = True
+        self,
+        *,
+        allow_downgrade: bool = False,
+        order: str = "semver",
+        prove: bool = True,
+        tree: FileTree | None = None,
     ) -> None:
         self.allow_downgrade = allow_downgrade
         self.order = order
+        self.tree = tree
+        """The repository the files are read from (keys are `tree.root / path`); None for
+        `bump`'s files, each given by its own path."""
         self.prove = prove
         """False for a plan that is only read (what runs, what a run would do): each edit
         is located and spliced but not re-parsed to prove it (`edit_bytes`); such a plan
@@ -76,10 +85,15 @@ class EnvironmentPlan:
         self.inherited: list[str] = []
         """What the environment runs where it inherits the image (insertions override it)."""
 
-    def _load(self, path: Path, name: str, root: Path | None = None) -> bytes:
+    def _load(self, path: Path, name: str) -> bytes:
         if path not in self.final:
-            check_not_chart_template(path, name, root)
-            self.original[path] = _read(path, name)
+            if self.tree is None:
+                check_not_chart_template(path, name)
+                self.original[path] = _read(*_given(path, name), name)
+            else:
+                inside = relative(self.tree, path)
+                check_not_chart_template_in(self.tree, inside, name)
+                self.original[path] = _read(self.tree, inside, name)
             self.final[path] = self.original[path]
             self.names[path] = name
         return self.final[path]
@@ -90,11 +104,14 @@ class EnvironmentPlan:
         name: str,
         request: BumpRequest,
         image: ImageRef,
-        root: Path | None,
         context: Context | None = None,
     ) -> None:
-        raw = self._load(path, name, root)
-        context = load_context(path, root) if context is None else context
+        raw = self._load(path, name)
+        if context is None:
+            tree = self.tree
+            context = (
+                load_context(path) if tree is None else read_context(tree, relative(tree, path))
+            )
         done = edit_bytes(raw, name, request, context, prove=self.prove)
         self.record(path, image, done)
 
@@ -115,29 +132,29 @@ class EnvironmentPlan:
         self.final[path] = done.after
         self.changes.extend(_changes(image, done))
 
-    def apply(
-        self, root: Path, action: Action, image: ImageRef, settings: Sequence[Setting] = ()
-    ) -> None:
+    def apply(self, action: Action, image: ImageRef, settings: Sequence[Setting] = ()) -> None:
         """Carry out one action of the environment model (`settings`: where the view says
         the image is set, to tell where an inherited newer version is)."""
         from promoter.config import resolve_in_repo
 
-        path = resolve_in_repo(root, action.path)
+        tree = self.tree
+        assert tree is not None, "the environment model plans a repository"
+        path = resolve_in_repo(tree, action.path)
         if action.kind == "edit":
-            bases = tuple(parse_bytes(_read(root / b, b), b) for b in action.base_values)
+            bases = tuple(parse_bytes(_read(tree, b, b), b) for b in action.base_values)
             request = BumpRequest(image, key=action.key)
-            self.edit(path, action.path, request, image, root, Context(base_values=bases))
+            self.edit(path, action.path, request, image, Context(base_values=bases))
             return
         from promoter.editing.insert import ImageEntry, insert_image_entries, insert_value
 
-        raw = self._load(path, action.path, root)
+        raw = self._load(path, action.path)
         self.inherited.extend(action.inherited)
         wanted = str(image)
         behind = [old for old in action.inherited if is_downgrade(old, wanted, self.order)]
         if behind and not self.allow_downgrade:  # the environment already runs a newer one
             self.matched[image.name] = self.matched.get(image.name, 0) + 1
             for old in behind:
-                file, line = _inherited_from(root, settings, old) or (action.path, None)
+                file, line = _inherited_from(tree, settings, old) or (action.path, None)
                 self.superseded.append(Superseded(file, image.name, old, wanted, line))
             return
         if action.kind == "insert-images":
@@ -154,12 +171,11 @@ class EnvironmentPlan:
         target: Target,
         configured: ImageRef,
         image: ImageRef,
-        root: Path | None = None,
     ) -> None:
         """A `create: true` target that lacks the setting gets it added."""
         from promoter.editing.insert import ImageEntry, insert_image_entries, insert_value
 
-        raw = self._load(path, name, root)
+        raw = self._load(path, name)
         if target.kind == "kustomize":
             entry = ImageEntry(configured.name, image.tag, image.digest)
             done = insert_image_entries(raw, name, [entry])
@@ -172,7 +188,9 @@ class EnvironmentPlan:
         """A file the promotion writes besides the image settings (a hold record); a file
         that does not exist yet starts empty."""
         if path not in self.final:
-            self.original[path] = path.read_bytes() if path.is_file() else b""
+            tree = self.tree or DiskTree(path.parent)
+            inside = relative(tree, path)
+            self.original[path] = tree.read(inside) if tree.is_file(inside) else b""
             self.names[path] = name
         self.final[path] = data
 
@@ -226,7 +244,7 @@ def bump(
     absent: list[TargetNotFoundError] = []
     for path in files:
         try:
-            plan.edit(path, str(path), request, image, None)
+            plan.edit(path, str(path), request, image)
         except TargetNotFoundError as exc:
             absent.append(exc)
     if absent and len(absent) == len(files):
@@ -243,7 +261,9 @@ def bump(
     return Result(overall([env.status]), (env,))
 
 
-def _inherited_from(root: Path, settings: Sequence[Setting], value: str) -> tuple[str, int] | None:
+def _inherited_from(
+    tree: FileTree, settings: Sequence[Setting], value: str
+) -> tuple[str, int] | None:
     """The setting an environment inherits `value` from: a line the view names (shared
     settings first) that holds its tag; None when no readable one does."""
     from promoter.config import resolve_in_repo
@@ -251,7 +271,8 @@ def _inherited_from(root: Path, settings: Sequence[Setting], value: str) -> tupl
     tag = tag_of(value) or value
     for setting in sorted(settings, key=lambda s: s.owned):
         try:
-            data = _read(resolve_in_repo(root, setting.path), setting.path)
+            inside = relative(tree, resolve_in_repo(tree, setting.path))
+            data = _read(tree, inside, setting.path)
         except PromoterError:
             continue
         lines = data.decode("utf-8", "replace").splitlines()
@@ -260,16 +281,16 @@ def _inherited_from(root: Path, settings: Sequence[Setting], value: str) -> tupl
     return None
 
 
-def _read(path: Path, name: str) -> bytes:
+def _read(tree: FileTree, path: str, name: str) -> bytes:
     """A target's bytes, never through a symbolic link: a link would let one environment's
     file (or one outside the repository) be edited as another's."""
-    _refuse_links(path, name)
+    _refuse_links(tree, path, name)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if tree.size(path) > MAX_FILE_BYTES:
             raise InputError(
                 f"larger than {MAX_FILE_BYTES >> 20} MiB; promoter does not edit it", path=name
             )
-        return path.read_bytes()
+        return tree.read(path)
     except FileNotFoundError as exc:
         raise TargetNotFoundError("file not found", path=name) from exc
     except IsADirectoryError as exc:
@@ -278,19 +299,21 @@ def _read(path: Path, name: str) -> bytes:
         raise InputError(f"cannot read file: {exc.strerror}", path=name) from exc
 
 
-def _refuse_links(path: Path, name: str) -> None:
-    """Each component of `name` under the repository root, or for a file given by path
-    (`bump`), the file itself."""
+def _given(path: Path, name: str) -> tuple[FileTree, str]:
+    """A file given by path (`bump`) as a tree and a path in it whose every component
+    `_refuse_links` checks: those of `name` when it is relative, else the file itself."""
     parts = PurePosixPath(name).parts
     if PurePosixPath(name).is_absolute() or len(parts) > len(path.parts):
-        root, parts = path.parent, (path.name,)
-    else:
-        root = path.parents[len(parts) - 1]
-    current = root
-    for part in parts:
-        current = current / part
-        if current.is_symlink():
-            where = current.relative_to(root).as_posix()
+        return DiskTree(path.parent), path.name
+    return DiskTree(path.parents[len(parts) - 1]), "/".join(parts)
+
+
+def _refuse_links(tree: FileTree, path: str, name: str) -> None:
+    """No component of `path` is a symbolic link."""
+    parts = PurePosixPath(path).parts
+    for end in range(1, len(parts) + 1):
+        where = "/".join(parts[:end])
+        if tree.is_link(where):
             raise PathEscapeError(
                 f"{where} is a symbolic link; promoter does not read or write through links",
                 path=name,

@@ -1,13 +1,25 @@
-"""A commit's files as the environment model reads them (`environments.RepoFiles`)."""
+"""A commit's files held in memory: as a `FileTree` (`SnapshotTree`) for planning, and as
+`environments.RepoFiles` (`SnapshotFiles`) for the environment model.
+
+A remote run reads each file once, in batches, and never writes it out (issue 23: writing
+and removing thousands of working files was most of `status`'s wall time).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import errno
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.environments.files import read_files
+from promoter.filetree import Kind
 from promoter.repo import Snapshot
+from promoter.tree import GITLINK_MODE, Entry
+
+_MAX_HOPS = 40
+"""Links followed in one path before it counts as a loop (Linux's `MAXSYMLINKS`)."""
 
 
 @dataclass
@@ -20,11 +32,161 @@ class FilesRead:
     listings: dict[frozenset[str], tuple[list[str], list[str]]] = field(default_factory=dict)
     data: dict[str, bytes] = field(default_factory=dict)
     unreadable: set[str] = field(default_factory=set)
+    fetched: set[str] = field(default_factory=set)
+    """Paths asked of the store (`SnapshotTree.fetch`), present or not."""
+    files: dict[str, tuple[Entry, bytes]] = field(default_factory=dict)
+    """Each fetched blob or link by path, with its bytes (a link's: its target)."""
+    children: dict[str, set[str]] = field(default_factory=lambda: {"": set()})
+    """The names in each directory that holds a fetched file ('' is the root)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    path: str | None
+    """The real path (links followed), None when a link leads out of the tree."""
+    kind: Kind | None
+    below_file: bool = False
+    """A component other than the last is a file: the disk's `ENOTDIR`."""
+    loop: bool = False
+    """Links lead to links past `_MAX_HOPS`: the disk's `ELOOP` (and leads nowhere)."""
+
+
+class SnapshotTree:
+    """A commit's files as far as they were fetched: exactly what the directory that
+    `Snapshot.materialise` wrote held before (a path never fetched is absent, links are
+    links), so every check sees what it saw, but held in memory. A link leading out of
+    the repository is taken as leading nowhere: nothing outside is ever read."""
+
+    def __init__(self, snapshot: Snapshot, root: Path, shared: FilesRead) -> None:
+        self.snapshot = snapshot
+        self._root = root
+        self.shared = shared
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def fetch(self, paths: Iterable[str]) -> None:
+        """Bring the files at `paths` (those present), entries and bytes in one request
+        each, for every later question."""
+        shared = self.shared
+        wanted = [
+            p
+            for p in dict.fromkeys(paths)
+            if p not in shared.fetched and p not in shared.files and p not in shared.children
+        ]
+        if not wanted:
+            return
+        shared.fetched.update(wanted)
+        entries = {
+            p: e
+            for p, e in self.snapshot.entries(wanted).items()
+            if e is not None and not e.is_tree and e.mode != GITLINK_MODE
+        }
+        blobs = self.snapshot.clone.blobs(e.oid for e in entries.values())
+        for spelled, entry in entries.items():
+            parts = [p for p in spelled.split("/") if p not in ("", ".")]
+            shared.files["/".join(parts)] = (entry, blobs[entry.oid])
+            for end in range(len(parts)):
+                shared.children.setdefault("/".join(parts[:end]), set()).add(parts[end])
+
+    def kind(self, path: str) -> Kind | None:
+        found = self._locate(path, follow=False)
+        return None if found.below_file else found.kind
+
+    def is_file(self, path: str) -> bool:
+        return self._locate(path, follow=True).kind == "file"
+
+    def is_dir(self, path: str) -> bool:
+        return self._locate(path, follow=True).kind == "directory"
+
+    def is_link(self, path: str) -> bool:
+        return self.kind(path) == "link"
+
+    def is_inside(self, path: str) -> bool:
+        return self._locate(path, follow=True).path is not None
+
+    def size(self, path: str) -> int:
+        return len(self.read(path))
+
+    def read(self, path: str, *, follow: bool = True, limit: int = -1) -> bytes:
+        found = self._locate(path, follow=follow)
+        if found.below_file:
+            raise _error(errno.ENOTDIR, path)
+        if found.loop:
+            raise _error(errno.ELOOP, path)
+        if found.path is None or found.kind is None:
+            raise _error(errno.ENOENT, path)
+        if found.kind == "directory":
+            raise _error(errno.EISDIR, path)
+        if found.kind == "link":  # `O_NOFOLLOW`
+            raise _error(errno.ELOOP, path)
+        data = self.shared.files[found.path][1]
+        return data if limit < 0 else data[:limit]
+
+    def walk(self, directory: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        top = self._locate(directory, follow=True)
+        if top.kind != "directory" or top.path is None:
+            return
+        dirnames: list[str] = []
+        filenames: list[str] = []
+        for name in sorted(self.shared.children.get(top.path, ())):
+            child = _join(directory, name)
+            (dirnames if self.is_dir(child) else filenames).append(name)
+        yield directory, dirnames, filenames
+        for name in dirnames:
+            child = _join(directory, name)
+            if not self.is_link(child):
+                yield from self.walk(child)
+
+    def _kind(self, path: str) -> Kind | None:
+        found = self.shared.files.get(path)
+        if found is not None:
+            return "link" if found[0].is_link else "file"
+        return "directory" if path in self.shared.children else None
+
+    def _locate(self, path: str, *, follow: bool) -> _Located:
+        """Where `path` leads, as `realpath` walks it: each link on the way (the last one
+        too when `follow`) replaced by its target; a missing part continues by name."""
+        todo = [p for p in path.split("/") if p not in ("", ".")]
+        done: list[str] = []
+        kind: Kind | None = "directory"
+        hops = 0
+        while todo:
+            name = todo.pop(0)
+            if kind not in ("directory", None):
+                return _Located("/".join([*done, name, *todo]), None, below_file=True)
+            if name == "..":
+                if not done:
+                    return _Located(None, None)
+                done.pop()
+                kind = self._kind("/".join(done))
+                continue
+            current = "/".join([*done, name])
+            kind = self._kind(current)
+            if kind == "link" and (todo or follow):
+                hops += 1
+                target = self.shared.files[current][1].decode("utf-8", "surrogateescape")
+                if hops > _MAX_HOPS or target.startswith("/"):
+                    return _Located(None, None, loop=hops > _MAX_HOPS)
+                todo = [p for p in target.split("/") if p not in ("", ".")] + todo
+                kind = self._kind("/".join(done)) if done else "directory"
+                continue
+            done.append(name)
+        return _Located("/".join(done), kind)
+
+
+def _join(directory: str, name: str) -> str:
+    return f"{directory}/{name}" if directory else name
+
+
+def _error(code: int, path: str) -> OSError:
+    return OSError(code, os.strerror(code), path)
 
 
 class SnapshotFiles:
     """A commit's files for the environment model: the listing in one fetch (trees, no
-    blobs), then each batch of files in one more, written under `root` for the editors.
+    blobs), then each batch of files in one more, held in memory (`SnapshotTree`).
 
     In a wide directory holding the app's own (`apps/web` among thousands of apps), the
     siblings are not listed up front; `expand` lists one when a kustomization reaches it.
@@ -38,9 +200,9 @@ class SnapshotFiles:
         shared: FilesRead | None = None,
     ) -> None:
         self.snapshot = snapshot
-        self.root = root
         self.apps = frozenset(apps)
         self.shared = shared if shared is not None else FilesRead()
+        self.tree = SnapshotTree(snapshot, root, self.shared)
         self._paths: list[str] | None = None
         self._skipped: list[str] = []
 
@@ -69,8 +231,8 @@ class SnapshotFiles:
         shared = self.shared
         new = [p for p in wanted if p not in shared.data and p not in shared.unreadable]
         if new:
-            self.snapshot.materialise(new, self.root)
-            found = read_files(self.root, new)
+            self.tree.fetch(new)
+            found = read_files(self.tree, new)
             shared.data.update(found)
             shared.unreadable.update(p for p in new if p not in found)
         return {p: shared.data[p] for p in wanted if p in shared.data}

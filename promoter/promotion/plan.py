@@ -1,6 +1,7 @@
 """Which files of an environment hold each image, and their new bytes: planned in memory.
 
-Works on a directory: a user's checkout, or the few files a partial clone materialised.
+Works on a `FileTree`: a user's checkout (a `Path` is taken as one), or the files of a
+commit a remote run holds in memory.
 `targets.needed_paths` says which files that is before anything is fetched (re-exported
 here with `app_names` and `is_yaml_path`, what the steps and the workspace import). The
 plan of a set of files itself, `EnvironmentPlan`, is `edits` (which `bump` uses alone).
@@ -16,6 +17,7 @@ from promoter import environments
 from promoter.editing import BumpRequest
 from promoter.environments import EnvironmentView, RepoFiles
 from promoter.errors import InputError, TargetNotFoundError
+from promoter.filetree import FileTree, as_tree
 from promoter.imageref import ImageRef
 from promoter.promotion.edits import EnvironmentPlan, parse_images
 from promoter.promotion.targets import (
@@ -41,7 +43,7 @@ __all__ = [  # `EnvironmentPlan`, `parse_images` live in `edits`; `app_names`,
 
 
 def plan_environment(
-    root: Path,
+    root: Path | FileTree,
     config: configuration.Config | None,
     env: str,
     images: Sequence[ImageRef],
@@ -54,30 +56,31 @@ def plan_environment(
     order = "semver"
     if config is not None and env in config.environments:
         order = config.environments[env].policies.version_order
-    plan = EnvironmentPlan(allow_downgrade=allow_downgrade, order=order, prove=prove)
+    tree = as_tree(root)
+    plan = EnvironmentPlan(allow_downgrade=allow_downgrade, order=order, prove=prove, tree=tree)
     if config is None:
-        files = repo_files or environments.DirectoryFiles(root)
+        files = repo_files or environments.DirectoryFiles(tree)
         for view in discover(files, env, images, app):
             for action in view.actions:
-                plan.apply(root, action, view.image, view.settings)
+                plan.apply(action, view.image, view.settings)
         plan.check_found(env, images)
         return plan
     configuration.environment(config, env)
     for image in images:
         if is_discovered(config, image, app):  # an app naming only its image
-            files = repo_files or environments.DirectoryFiles(root)
+            files = repo_files or environments.DirectoryFiles(tree)
             own = app if app == image.app_name else None
             for view in discover(files, env, [image], own, known=tuple(config.environments)):
                 for action in view.actions:
-                    plan.apply(root, action, view.image, view.settings)
+                    plan.apply(action, view.image, view.settings)
             continue
-        for path, display, key, target in targets(root, config, env, image, app):
+        for path, display, key, target in targets(tree, config, env, image, app):
             try:
-                plan.edit(path, display, BumpRequest(image, key=key), image, root)
+                plan.edit(path, display, BumpRequest(image, key=key), image)
             except TargetNotFoundError:
                 if target is not None and target.create:
                     configured = app_image(config, image, app)
-                    plan.create(path, display, target, configured, image, root)
+                    plan.create(path, display, target, configured, image)
                 elif key is not None or display in explicit_files(config, env):
                     raise
     plan.check_found(env, images)

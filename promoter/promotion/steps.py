@@ -126,9 +126,9 @@ def _lines(message: str) -> set[str]:
 
 def build_tree(planned: Planned) -> str:
     """The root tree of the base tip with the planned files written over it."""
-    root = planned.checkout.root.resolve()
+    root = planned.checkout.root  # a name only: the plan's files are `root / path`
     changes = {
-        path.resolve().relative_to(root).as_posix(): data
+        path.relative_to(root).as_posix(): data
         for path, data in planned.plan.changed_files().items()
     }
     return planned.checkout.snapshot.write_tree(changes)

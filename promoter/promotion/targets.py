@@ -15,6 +15,7 @@ from promoter import config as configuration
 from promoter.editing import kinds
 from promoter.editing.templates import chart_files
 from promoter.errors import TargetNotFoundError
+from promoter.filetree import FileTree, as_tree, relative
 from promoter.imageref import ImageRef
 from promoter.yamlfile import YAML_SUFFIXES
 
@@ -23,7 +24,7 @@ _ANY_FILE = "any.yaml"
 
 
 def targets(
-    root: Path,
+    root: Path | FileTree,
     config: configuration.Config,
     env: str,
     image: ImageRef,
@@ -32,15 +33,16 @@ def targets(
     """(absolute path, repo-relative name, key, target) of each file to edit for one image;
     the target is None for the files a `directory:` target found."""
     configuration.environment(config, env)
+    tree = as_tree(root)
     found: list[tuple[Path, str, str | None, configuration.Target | None]] = []
     for entry in configured_apps(config, env, image, app_name):
         for target in entry.targets.get(env, ()):
             if target.kind == "directory":
-                for path in configuration.search_directory(root, target.path, image):
-                    found.append((path, path.relative_to(root).as_posix(), None, None))
+                for path in configuration.search_directory(tree, target.path, image):
+                    found.append((path, relative(tree, path), None, None))
                 continue
             path = configuration.resolve_in_repo(
-                root, target.path, field=f"apps.{entry.name}.targets.{env}"
+                tree, target.path, field=f"apps.{entry.name}.targets.{env}"
             )
             found.append((path, target.path, target.key, target))
     return found

@@ -3,12 +3,15 @@
 `open_workspace` resolves the run's one credential, opens the store (the partial clone,
 or the forge's API under `--no-clone`) in a temporary directory, and reads the CI
 environment it was given, once. `Workspace.check_out` turns a branch into a `Checkout`
-(tip, snapshot, a directory for its files, its promoter.yaml) and `Workspace.plan` plans
-an environment on it. Sees stores and forges only through their protocols.
+(tip, snapshot, the files read of it so far, its promoter.yaml) and `Workspace.plan`
+plans an environment on it. A checkout's files are held in memory (`SnapshotTree`): the
+temporary directory holds the store alone. Sees stores and forges only through their
+protocols.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -27,7 +30,7 @@ from promoter.errors import InputError, TargetNotFoundError
 from promoter.forges import Credentials, Forge, ForgeKind
 from promoter.imageref import ImageRef
 from promoter.promotion import deployed
-from promoter.promotion.files import FilesRead, SnapshotFiles
+from promoter.promotion.files import FilesRead, SnapshotFiles, SnapshotTree
 from promoter.promotion.plan import EnvironmentPlan, is_yaml_path, needed_paths, plan_environment
 from promoter.promotion.requests import RepositoryRef
 from promoter.promotion.unit import Unit
@@ -57,7 +60,8 @@ class Options:
 
 @dataclass(frozen=True, slots=True)
 class Checkout:
-    """One branch tip as an attempt reads it; `root` holds the files read so far."""
+    """One branch tip as an attempt reads it. `root` names where its files would be (plans
+    key files by it); it is never created: the files read are held in `read`."""
 
     branch: str
     tip: str
@@ -65,22 +69,26 @@ class Checkout:
     root: Path
     config: configuration.Config | None
     read: FilesRead = field(default_factory=FilesRead, compare=False, repr=False)
-    """The listings and bytes read of `root` so far, for every view of this checkout."""
+    """The listings and bytes read of this tip so far, for every view of this checkout."""
+
+    @property
+    def tree(self) -> SnapshotTree:
+        """The files fetched of this tip, as planning reads them."""
+        return SnapshotTree(self.snapshot, self.root, self.read)
 
     def settings(self, env: str) -> configuration.Environment | None:
         return configuration.environment(self.config, env) if self.config else None
 
     def control_file(self, name: str, env: str | None = None) -> str | None:
         """A holds or freeze file of this tip, if present. It steers the run, so it is
-        refused when it or its directory is a symlink (the directory is written too, so
+        refused when it or its directory is a symlink (the directory is fetched too, so
         that a linked one is seen), and when it names an environment or app the run does
         not know (without promoter.yaml: one differing from `env` only in case)."""
-        path = self.root / name
-        if not (path.exists() or path.is_symlink()):
-            parts = name.split("/")
-            folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
-            self.snapshot.materialise([*folders, name], self.root)
-        text = configuration.read_control_file(self.root, name)
+        tree = self.tree
+        parts = name.split("/")
+        folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
+        tree.fetch([*folders, name])
+        text = configuration.read_control_file(tree, name)
         if text is not None and self.config is not None:
             configuration.check_references(text, name, self.config.environments, self.config.apps)
         elif text is not None and env is not None:
@@ -90,7 +98,7 @@ class Checkout:
 
 @dataclass
 class Workspace:
-    """The store, the lazily opened forge, and a temporary directory for checkouts."""
+    """The store, the lazily opened forge, and the temporary directory the store is in."""
 
     repo: RepositoryRef
     options: Options
@@ -114,6 +122,8 @@ class Workspace:
     _deployed: dict[tuple[str, str, str, str, str | None], deployed.Deployed] = field(
         default_factory=dict, repr=False
     )
+    _roots: Iterator[int] = field(default_factory=itertools.count, repr=False)
+    """Numbers the checkouts' roots, each a name no file is written under."""
 
     @property
     def forge(self) -> Forge:
@@ -137,39 +147,40 @@ class Workspace:
         """The branch tip (read again from the remote when `fetch`) and its config."""
         tip = self.store.update(branch) if fetch else self.store.ref(branch)
         known = self._checkouts.get((branch, tip))
-        if known is not None:  # the same tip again: its files are already materialised
+        if known is not None:  # the same tip again: its files are already read
             return known
         snapshot = Snapshot(self.store, tip)
-        root = Path(tempfile.mkdtemp(prefix="tree-", dir=self.workdir))
+        read = FilesRead()
+        tree = SnapshotTree(snapshot, self.workdir / f"tree-{next(self._roots)}", read)
         if self.repo.config_file is None:
-            snapshot.materialise(configuration.CONFIG_NAMES, root)
-        checkout = Checkout(branch, tip, snapshot, root, self._config(root))
+            tree.fetch(configuration.CONFIG_NAMES)
+        checkout = Checkout(branch, tip, snapshot, tree.root, self._config(tree), read)
         self._checkouts[(branch, tip)] = checkout
         return checkout
 
-    def _config(self, root: Path) -> configuration.Config | None:
+    def _config(self, tree: SnapshotTree) -> configuration.Config | None:
         """promoter.yaml of a checkout, parsed once per content: validation and every retry
         read the same file, and parsing it is most of a run's own CPU time."""
-        path = self.repo.config_file or configuration.find_config(root)
+        path = self.repo.config_file or configuration.find_config(tree)
         if path is None:
             return None
-        key = configuration.read_config(path, root=root)  # never through a symlink
+        key = configuration.read_config(path, root=tree)  # never through a symlink
         if key not in self._configs:
-            self._configs[key] = configuration.check_config(key[1], key[0], root=root)
+            self._configs[key] = configuration.check_config(key[1], key[0], root=tree)
         return self._configs[key]
 
     def check_out_commit(self, checkout: Checkout, commit: str) -> Checkout:
         """Another commit (a promotion branch's tip) read with `checkout`'s config."""
-        root = Path(tempfile.mkdtemp(prefix="branch-", dir=self.workdir))
+        root = self.workdir / f"branch-{next(self._roots)}"
         return Checkout(
             checkout.branch, commit, Snapshot(self.store, commit), root, checkout.config
         )
 
     def plan(self, checkout: Checkout, unit: Unit) -> EnvironmentPlan:
         """Plan `unit` on `checkout`: configured targets, or the repository's own structure."""
-        repo_files = self._materialise(checkout, unit.env, unit.images, unit.app)
+        repo_files = self._fetch(checkout, unit.env, unit.images, unit.app)
         return plan_environment(
-            checkout.root,
+            checkout.tree,
             checkout.config,
             unit.env,
             unit.images,
@@ -186,9 +197,9 @@ class Workspace:
         once per commit: `--all`, `status` and its in-flight and blocked reads ask again."""
         key = (checkout.branch, checkout.tip, env, image.repository, app)
         if key not in self._deployed:
-            repo_files = self._materialise(checkout, env, (deployed.probe(image),), app)
+            repo_files = self._fetch(checkout, env, (deployed.probe(image),), app)
             self._deployed[key] = deployed.read(
-                checkout.root, checkout.config, env, image, app, repo_files=repo_files
+                checkout.tree, checkout.config, env, image, app, repo_files=repo_files
             )
         return self._deployed[key]
 
@@ -204,12 +215,12 @@ class Workspace:
             files += found
             for directory in directories:
                 files += [f for f in checkout.snapshot.files_under(directory) if is_yaml_path(f)]
-        checkout.snapshot.materialise(dict.fromkeys(files), checkout.root)
+        checkout.tree.fetch(files)
 
-    def _materialise(
+    def _fetch(
         self, checkout: Checkout, env: str, images: Sequence[ImageRef], app: str | None
     ) -> RepoFiles | None:
-        """The files a plan of `env` reads, written under the checkout's root; without
+        """The files a plan of `env` reads, fetched into the checkout's tree; without
         promoter.yaml, the repository view discovery reads instead."""
         files, directories = needed_paths(checkout.config, env, images, app)
         if directories == [""]:  # the environment model reads the repository's structure
@@ -217,7 +228,7 @@ class Workspace:
             return SnapshotFiles(checkout.snapshot, checkout.root, apps - {""}, checkout.read)
         for directory in directories:
             files += [f for f in checkout.snapshot.files_under(directory) if is_yaml_path(f)]
-        checkout.snapshot.materialise(files, checkout.root)
+        checkout.tree.fetch(files)
         return None
 
 

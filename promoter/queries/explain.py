@@ -19,6 +19,7 @@ from promoter import config as configuration
 from promoter import environments
 from promoter.environments import EnvironmentView, RepoFiles, order
 from promoter.errors import InputError, PromoterError
+from promoter.filetree import FileTree
 from promoter.imageref import ImageRef
 from promoter.promotion.files import SnapshotFiles
 from promoter.promotion.plan import parse_images, plan_environment
@@ -91,13 +92,13 @@ def explain(request: ExplainRequest) -> Report:
         if checkout.config is not None:
             for env in envs:
                 with contextlib.suppress(PromoterError):  # explained below
-                    ws.plan(checkout, Unit(env, app, tuple(images)))  # materialises the targets
-        return explain_files(files, checkout.root, checkout.config, envs, images, app)
+                    ws.plan(checkout, Unit(env, app, tuple(images)))  # fetches the targets
+        return explain_files(files, checkout.tree, checkout.config, envs, images, app)
 
 
 def explain_files(
     files: RepoFiles,
-    root: Path,
+    root: Path | FileTree,
     config: configuration.Config | None,
     envs: Sequence[str],
     images: Sequence[ImageRef],
@@ -162,7 +163,7 @@ def _from_view(view: EnvironmentView) -> Explanation:
 
 
 def _configured(
-    root: Path, config: configuration.Config, env: str, image: ImageRef, app: str | None
+    root: Path | FileTree, config: configuration.Config, env: str, image: ImageRef, app: str | None
 ) -> Explanation:
     try:
         plan = plan_environment(root, config, env, [image], app)
