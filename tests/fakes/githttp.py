@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, partial
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -56,8 +56,8 @@ class Request:
     auth_ok: bool
     bytes_in: int  # request body bytes (de-chunked, still gzipped if the client gzipped)
     bytes_out: int  # response body bytes
-    started: float = 0.0  # time.monotonic() when the request had arrived
-    ended: float = 0.0  # when its answer goes out (after the throttle's round trip)
+    started: float = field(default=0.0, compare=False)  # monotonic: the request arrived
+    ended: float = field(default=0.0, compare=False)  # its answer goes out (after the rtt)
 
 
 def sequential_exchanges(requests: list[Request]) -> int:
@@ -382,9 +382,11 @@ class _GitHandler(BaseHTTPRequestHandler):
         payload = response.payload
         status = response.status
         rtt = self.git.throttle.rtt if self.git.throttle is not None else 0.0
+        now = time.monotonic()
+        started = getattr(self, "_started", now)  # a subclass's own exchange may not set it
         self.git.record(
             Request(self.command, path, query, status, auth_ok, bytes_in, len(payload),
-                    self._started, time.monotonic() + rtt)
+                    started, now + rtt)
         )  # fmt: skip
         if self.git.throttle is not None:
             time.sleep(self.git.throttle.rtt)
