@@ -159,7 +159,7 @@ def measure(apps: int, commits: int, runs: int, configs: tuple[str, ...]) -> lis
                         sample = (wall, cpu, len(server.requests), server.bytes_sent)
                         cell.samples.setdefault(tool, []).append(sample)
                 cells.append(cell)
-                print(f"  {apps:,} apps, {config}, {commits} commits: done", file=sys.stderr)
+                print(f"  {row(cell)}", file=sys.stderr)  # kept if a later cell fails
     return cells
 
 

@@ -985,3 +985,20 @@ def test_config_composed_by_libyaml_or_the_pure_parser_alike() -> None:
     with pytest.raises(YamlError) as info:
         parse_config("version: 1\nenvironments:\n\tdev: {}\n", "promoter.yaml")
     assert str(info.value).startswith("promoter.yaml:3: not valid YAML")
+
+
+def test_a_fleet_sized_promoter_yaml_is_read_and_one_past_four_mib_refused(
+    tmp_path: Path,
+) -> None:
+    """promoter.yaml naming every app of a large fleet (about 150 bytes an app) is read;
+    past 4 MiB it is refused unread, naming the file."""
+    from promoter.config import read_control_file
+
+    text = (CONFIG_REPO / "promoter.yaml").read_text()
+    padding = "# " + "x" * 98 + "\n"
+    path = tmp_path / "promoter.yaml"
+    path.write_text(text + padding * 30_000)  # 3 MB: 20,000 apps' worth
+    assert read_control_file(tmp_path, "promoter.yaml") == path.read_text()
+    path.write_text(text + padding * 45_000)  # 4.5 MB
+    with pytest.raises(ConfigError, match=r"^promoter.yaml: larger than 4096 KiB; not read$"):
+        read_control_file(tmp_path, "promoter.yaml")
