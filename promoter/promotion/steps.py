@@ -201,7 +201,7 @@ def read_branch(ws: Workspace, planned: Planned, tree: str) -> tuple[str | None,
     before anything is pushed, so a dry run predicts what the real run says. A branch
     promoter did not make is refused, never overwritten."""
     store, branch = ws.store, _branch(planned)
-    current = store.remote_branch(branch)
+    current = ws.branch_tip(branch)
     if current is None:
         return None, None
     store.fetch_commit(current)

@@ -57,6 +57,11 @@ class Options:
     bytes (`status`, `plan`) skip the proof, half an edit's cost; `steps.commit` refuses
     to commit in such a workspace."""
 
+    @property
+    def read_only(self) -> bool:
+        """A query's workspace: its plans are not proved, and nothing is committed."""
+        return not self.prove
+
 
 @dataclass(frozen=True, slots=True)
 class Checkout:
@@ -124,6 +129,23 @@ class Workspace:
     )
     _roots: Iterator[int] = field(default_factory=itertools.count, repr=False)
     """Numbers the checkouts' roots, each a name no file is written under."""
+    _listed: tuple[str, dict[str, str]] | None = field(default=None, repr=False)
+    """(prefix, branch → tip): every branch under the prefix, as a query listed them."""
+
+    def note_branches(self, prefix: str, found: dict[str, str]) -> None:
+        """Keep a listing of every branch under `prefix` (a query's in-flight read): its
+        predictions read the promotion branches from it, not one request per app."""
+        self._listed = (prefix, dict(found))
+
+    def branch_tip(self, branch: str) -> str | None:
+        """The remote tip of `branch` (None: absent). A read-only query answers from the
+        listing it made (`note_branches`); a run that writes always asks the remote, since
+        it leases on what it reads."""
+        if self._listed is not None and self.options.read_only:
+            prefix, found = self._listed
+            if branch.startswith(prefix):
+                return found.get(branch)
+        return self.store.remote_branch(branch)
 
     @property
     def forge(self) -> Forge:

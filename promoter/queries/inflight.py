@@ -61,6 +61,7 @@ class Requests:
         """The promotion branches under `prefix`, with their tips."""
         if self._branches is None:
             self._branches = self.ws.store.branches(BRANCH_PREFIX)
+            self.ws.note_branches(BRANCH_PREFIX, self._branches)
         return {b: tip for b, tip in self._branches.items() if b.startswith(prefix)}
 
     def get(self) -> dict[str, ChangeRequest] | None:

@@ -149,3 +149,30 @@ def test_promote_http_token_never_in_argv_on_the_direct_transport(
     assert_absent(token, stdout + stderr, "output")
     assert [argv for argv in watcher.git_argvs if any(url in a for a in argv)] == []
     assert watcher.env_config == set()
+
+
+def test_plan_all_reads_the_promotion_branches_once_not_per_app(
+    promoter: Promoter, tmp_path: Path, wide_template: Path
+) -> None:
+    """`plan --all` predicts each app as the run would, which in pull-request mode reads
+    its promotion branch: from the one listing the query made (in-flight), not one
+    request per app. Zero-config, so every environment is in pull-request mode."""
+    root = tmp_path / "srv"
+    bare = root / "config.git"
+    git(tmp_path, "clone", "-q", "--bare", str(wide_template), str(bare))
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(bare), str(work))
+    git(work, "rm", "-q", "promoter.yaml")
+    for index in range(APPS):  # every app's staging ahead of production: all pending
+        app = configrepo.app_name(index)
+        path = work / configrepo.overlay_path(app, "staging")
+        path.write_bytes(configrepo.kustomization(app, "staging", "9.9.9"))
+    git(work, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "zero")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    with GitHttpServer(root, token=TOKEN) as server:
+        url = server.repo_url("config.git")
+        args = ("plan", "--to", "production", "--all", "--output", "json", "--config-repo", url)
+        report = promoter.run(*args).ok().json()
+        requests = list(server.requests)
+    assert len(report["pending"]) == APPS  # a prediction per app, each reading its branch
+    assert len(requests) <= 8, _kinds(requests)
