@@ -13,6 +13,7 @@ import os
 import shutil
 import struct
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -509,3 +510,27 @@ def test_transport_falls_back_to_git_for_sha256_repositories(tmp_path: Path) -> 
     assert isinstance(store, Clone)
     assert stats.transport == "git (the repository uses sha256 object ids)"
     assert files == ["promoter.yaml"]
+
+
+def test_http_client_replaces_every_connection_the_server_closed_while_idle(
+    tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long local step (reading thousands of apps) outlasts the server's keep-alive: every
+    idle connection is closed by then, so the retry opens a new one, not another idle one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fakes import githttp
+
+    from promoter.repo.connection import HttpClient
+
+    monkeypatch.setattr(githttp._GitHandler, "timeout", 0.3)  # the fake's keep-alive
+    with GitHttpServer(repo.parent, token=TOKEN) as server:
+        remote = parse_remote(server.repo_url("r.git"))
+        client = HttpClient(remote, Auth(Secret(TOKEN), remote.origin or ""))
+        probe = "info/refs?service=git-upload-pack"
+        with ThreadPoolExecutor(3) as pool:  # three connections left idle
+            answers = list(pool.map(lambda _: client.request("GET", probe), range(3)))
+        assert [a.status for a in answers] == [200, 200, 200]
+        time.sleep(1.0)  # the server closes all three
+        assert client.request("GET", probe).status == 200
+        client.close()
