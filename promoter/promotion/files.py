@@ -30,8 +30,6 @@ class FilesRead:
     (a run writes its edits into new trees, not into the checkout)."""
 
     listings: dict[frozenset[str], tuple[list[str], list[str]]] = field(default_factory=dict)
-    data: dict[str, bytes] = field(default_factory=dict)
-    unreadable: set[str] = field(default_factory=set)
     fetched: set[str] = field(default_factory=set)
     """Paths asked of the store (`SnapshotTree.fetch`), present or not."""
     files: dict[str, tuple[Entry, bytes]] = field(default_factory=dict)
@@ -228,11 +226,5 @@ class SnapshotFiles:
 
     def read(self, paths: Iterable[str]) -> dict[str, bytes]:
         wanted = list(dict.fromkeys(paths))
-        shared = self.shared
-        new = [p for p in wanted if p not in shared.data and p not in shared.unreadable]
-        if new:
-            self.tree.fetch(new)
-            found = read_files(self.tree, new)
-            shared.data.update(found)
-            shared.unreadable.update(p for p in new if p not in found)
-        return {p: shared.data[p] for p in wanted if p in shared.data}
+        self.tree.fetch(wanted)  # only what is not held yet
+        return read_files(self.tree, wanted)
