@@ -53,7 +53,41 @@ def find_all(yaml_file: YamlFile, request: BumpRequest, context: Context) -> lis
     """Every location of the requested image, deduplicated by node; the registered kinds
     ask in conflict order (`kinds.finders`), the first claim on a scalar wins. An encrypted
     file is the caller's to refuse (`check_not_encrypted`): one that holds no reference to
-    the image is no reason to refuse anything."""
+    the image is no reason to refuse anything.
+
+    Answered once per (file, text, request, layered values): `status` asks about a shared
+    base once per environment that reads it, and a plan asks again when it splices."""
+    key = (
+        yaml_file.name,
+        yaml_file.text,
+        request,
+        tuple((b.name, b.text) for b in context.base_values),
+    )
+    held = _FOUND.get(key)
+    if held is not None and _same_nodes(held[0], yaml_file, context):
+        return list(held[1])
+    found = _find_all(yaml_file, request, context)
+    if len(_FOUND) >= _FOUND_LIMIT:
+        _FOUND.clear()
+    _FOUND[key] = ((*yaml_file.docs, *(d for b in context.base_values for d in b.docs)), found)
+    return list(found)
+
+
+_FOUND_LIMIT = 50_000
+_FOUND: dict[
+    tuple[str, str, BumpRequest, tuple[tuple[str, str], ...]],
+    tuple[tuple[object, ...], list[Found]],
+] = {}
+"""`find_all`'s answers; the nodes they were found in are kept with them, and an answer is
+given again only for those very nodes (a text composed anew has new nodes)."""
+
+
+def _same_nodes(held: tuple[object, ...], yaml_file: YamlFile, context: Context) -> bool:
+    nodes = (*yaml_file.docs, *(d for b in context.base_values for d in b.docs))
+    return len(nodes) == len(held) and all(a is b for a, b in zip(nodes, held, strict=True))
+
+
+def _find_all(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:
     found: list[Found] = []
     seen: dict[tuple[int, str], Found] = {}
     automation = _image_automation_documents(yaml_file)

@@ -48,8 +48,7 @@ def chart_values(
     """
     if not _is_layered(path):
         return []
-    every_chart = [_directory(p) for p in listing if posixpath.basename(p) == CHART_FILE]
-    charts_listed = [c for c in every_chart if not is_vendored(c, every_chart)]
+    every_chart, charts_listed = _charts(listing)
     if any(path.startswith(f"{c}/") for c in every_chart if c not in charts_listed):
         return []  # a vendored chart's own files layer over nothing of the repository's
     for directory in _directories(path):
@@ -78,6 +77,23 @@ def chart_values(
         if named:
             return []
     return []
+
+
+_CHARTS: list[tuple[Iterable[str], list[str], list[str]]] = []
+
+
+def _charts(listing: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(every chart directory of `listing`, those not vendored): kept for the last listing
+    (by identity), which every file of a discovery, and every discovery of a run, asks
+    about; a repository of thousands of files is not scanned again per file."""
+    held = _CHARTS[0] if _CHARTS else None
+    if held is not None and held[0] is listing:
+        return held[1], held[2]
+    every_chart = [_directory(p) for p in listing if posixpath.basename(p) == CHART_FILE]
+    charts_listed = [c for c in every_chart if not is_vendored(c, every_chart)]
+    if isinstance(listing, (list, tuple)):  # an iterator is spent: nothing to compare
+        _CHARTS[:] = [(listing, every_chart, charts_listed)]
+    return every_chart, charts_listed
 
 
 VENDOR_DIRECTORIES = frozenset({"vendor", "vendored", "third_party", "third-party", "upstream"})

@@ -68,7 +68,7 @@ def companions(
     path: str, paths: Collection[str], listing: Iterable[str] = (), app: str | None = None
 ) -> list[str]:
     """The files the kinds read besides `path`, among `paths` (the files that exist)."""
-    listed = tuple(listing)
+    listed = listing if isinstance(listing, (list, tuple)) else tuple(listing)
     found = [c for kind in KINDS.values() for c in kind.companions(path, paths, listed, app)]
     return list(dict.fromkeys(found))
 

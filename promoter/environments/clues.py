@@ -10,6 +10,7 @@ explicit, so the user is sent to the right file. Reads composed YAML; knows noth
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 
@@ -63,7 +64,7 @@ def layered_values(
     path: str,
     yaml_file: YamlFile,
     values_files: list[str],
-    listing: set[str],
+    listing: Set[str],
     where: tuple[str, str],
 ) -> list[str]:
     """The environment's values files that an Application or ApplicationSet in `path` layers

@@ -16,6 +16,7 @@ name and a `--app` value (`acme-web`, `other-web`). Knows nothing of git.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -114,13 +115,15 @@ def app_names(images: Iterable[ImageRef]) -> dict[str, ImageRef]:
     """Each repository by its app name: the last path component, or as many trailing
     components (then the registry) as tell repositories that share it apart."""
     unique = {image.repository: image for image in images}
+    tails: Counter[tuple[str, ...]] = Counter()  # repositories ending in "/<tail>"
+    for repository in unique:
+        parts = tuple(repository.split("/"))
+        tails.update(parts[-length:] for length in range(1, len(parts)))
     names: dict[str, ImageRef] = {}
-    for image in unique.values():
-        parts = image.repository.split("/")
+    for repository, image in unique.items():
+        parts = tuple(repository.split("/"))
         for length in range(1, len(parts) + 1):
-            tail = "/".join(parts[-length:])
-            rivals = [o for o in unique.values() if o.repository.endswith(f"/{tail}")]
-            if len(rivals) == 1:
+            if tails[parts[-length:]] == 1:
                 break
         names["-".join(parts[-length:])] = image
     return dict(sorted(names.items()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
 from promoter.editing.source import parse_bytes, to_data
@@ -150,7 +150,9 @@ class Graph:
     """Parsed kustomizations by path, with reach computed over what has been read."""
 
     def __init__(self, all_paths: Iterable[str]) -> None:
-        self.all_paths = set(all_paths)
+        self.all_paths: Set[str] = (
+            all_paths if isinstance(all_paths, (set, frozenset)) else set(all_paths)
+        )
         self.nodes: dict[str, Kustomization] = {}
 
     def add(self, kustomization: Kustomization) -> None:

@@ -28,13 +28,13 @@ from collections.abc import Sequence
 
 from ruamel.yaml.nodes import MappingNode
 
-from promoter.config import CONFIG_NAMES
 from promoter.editing import BumpRequest
 from promoter.editing.source import mapping_get, parse_text, scalar_text
 from promoter.environments import clues, naming
 from promoter.environments.files import RepoFiles
 from promoter.environments.insertion import Overrides, setting_of
 from promoter.environments.kustomize import directory_of, is_kustomization_path, kustomization_in
+from promoter.environments.layout import is_yaml
 from promoter.environments.ownership import Ownership
 from promoter.environments.pointers import application_paths, deployed_paths
 from promoter.environments.reader import Reader
@@ -42,8 +42,6 @@ from promoter.environments.refusal import refusal as explain_refusal
 from promoter.environments.view import Action, EnvironmentView, Setting, dedupe
 from promoter.errors import PromoterError
 from promoter.imageref import ImageRef
-from promoter.tree import WIDE_DIRECTORY
-from promoter.yamlfile import YAML_SUFFIXES
 
 MAX_SURVEY_FILES = 4000
 """A refusal lists where the image is set by reading this many files at most."""
@@ -74,14 +72,17 @@ def environments(files: RepoFiles) -> list[str]:
 def _environments(reader: Reader) -> list[str]:
     """`environments`, reading the helmfiles through `reader` (a discovery's own, so they
     are read once however often it is asked)."""
-    helmfiles = [
-        p
-        for p in reader.all_paths
-        if p.rsplit("/", 1)[-1] in HELMFILE_NAMES or p.startswith("helmfile.d/")
-    ][:20]
-    reader.read(helmfiles)
-    declared = [n for p in helmfiles for n in helmfile_environments(reader.data.get(p, b""))]
-    return naming.infer_environments(reader.all_paths, declared)
+    layout = reader.layout
+    if layout.environments is None:
+        helmfiles = [
+            p
+            for p in layout.paths
+            if p.rsplit("/", 1)[-1] in HELMFILE_NAMES or p.startswith("helmfile.d/")
+        ][:20]
+        reader.read(helmfiles)
+        declared = [n for p in helmfiles for n in helmfile_environments(reader.data.get(p, b""))]
+        layout.environments = naming.infer_environments(layout.paths, declared)
+    return list(layout.environments)
 
 
 def helmfile_environments(raw: bytes) -> list[str]:
@@ -120,7 +121,7 @@ class _Discovery:
         names = {*(known or _environments(self.reader)), env}
         self.owner = Ownership(self.reader, env, app, tuple(sorted(names)))
         self.request = BumpRequest(image)
-        self._deployment: list[str] | None = None
+        self._noted = False
         self.exclusive_dirs: list[str] = []
         """Directories only this environment's Applications deploy (owned by pointer)."""
 
@@ -129,35 +130,14 @@ class _Discovery:
         subdirectories, a monorepo's `apps/`) holding one named after the app, the app's
         siblings are left out; a base they share is still read when an entry reaches it.
         A narrow directory (`charts/web`, `charts/staging`) is read whole."""
-        if self._deployment is None:
-            self._deployment = naming.deployment_paths(self.reader.all_paths)
-            left = set(self.reader.all_paths) - set(self._deployment)
-            for path in sorted(p for p in left if _is_yaml(p) and self.owner.owns(p))[:5]:
+        if not self._noted:
+            self._noted = True
+            aside = self.reader.layout.set_aside(self.app)
+            for path in [p for p in aside if self.owner.owns(p)][:5]:
                 self.reader.skipped.setdefault(
                     path, "a chart's template or a vendored chart's file: not a deployment"
                 )
-        yaml_paths = [p for p in self._deployment if p not in CONFIG_NAMES]
-        children: dict[tuple[str, ...], set[str]] = {}
-        for path in yaml_paths:
-            parts = tuple(path.split("/")[:-1])
-            for index in range(len(parts)):
-                children.setdefault(parts[:index], set()).add(parts[index])
-        parents = {
-            parent
-            for parent, names in children.items()
-            if self.app in names and len(names) > WIDE_DIRECTORY
-        }
-        if not parents:
-            return yaml_paths
-        kept = []
-        for path in yaml_paths:
-            directories = path.split("/")[:-1]
-            if not any(
-                tuple(directories[:index]) in parents and directories[index] != self.app
-                for index in range(len(directories))
-            ):
-                kept.append(path)
-        return kept
+        return self.reader.layout.scope(self.app)
 
     def run(self) -> EnvironmentView:
         """The view: the environment's entries, what promoting changes in the files they
@@ -197,7 +177,7 @@ class _Discovery:
         ambiguous = [
             p
             for p in scope
-            if naming.names(p, self.env, self.app) and p not in named and _is_yaml(p)
+            if naming.names(p, self.env, self.app) and p not in named and is_yaml(p)
         ]
         for path in ambiguous[:3]:
             others = naming.claims(path, self.owner.known, self.app) - {self.env}
@@ -270,7 +250,7 @@ class _Discovery:
             yaml_file = self.reader.yaml(path)
             if yaml_file is not None:
                 found += clues.split_references(path, yaml_file, self.image, self.app, self.env)
-        values = [p for p in named if _is_yaml(p) and not is_kustomization_path(p)]
+        values = [p for p in named if is_yaml(p) and not is_kustomization_path(p)]
         pointers = [p for p in self._scope()[:MAX_SURVEY_FILES] if p not in named]
         self.reader.read(pointers)
         for path in pointers:
@@ -374,7 +354,3 @@ class _Discovery:
             if len(found) >= 4:
                 break
         return found
-
-
-def _is_yaml(path: str) -> bool:
-    return path.endswith(YAML_SUFFIXES) or is_kustomization_path(path)

@@ -11,6 +11,7 @@ assigned to either. Knows nothing of YAML, git or forges.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -51,6 +52,7 @@ def stem_names(name: str, env: str, app: str | None = None) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=65536)
 def names(path: str, env: str, app: str | None = None) -> bool:
     """A directory segment of `path` is `env`, or its file name names `env` (see module)."""
     parts = PurePosixPath(path).parts
@@ -64,6 +66,15 @@ def claims(path: str, known: Iterable[str], app: str | None = None) -> set[str]:
 
 def is_ambiguous(path: str, env: str, known: Iterable[str], app: str | None = None) -> bool:
     """`path` names `env` and another known environment too (`staging/values-prod.yaml`)."""
+    if isinstance(known, tuple):
+        return _ambiguous(path, env, known, app)
+    return bool(claims(path, known, app) - {env})
+
+
+@functools.lru_cache(maxsize=65536)
+def _ambiguous(path: str, env: str, known: tuple[str, ...], app: str | None) -> bool:
+    """`is_ambiguous` for the tuple an `Ownership` holds: asked for every path of every
+    discovery, the answer is the same each time."""
     return bool(claims(path, known, app) - {env})
 
 

@@ -19,6 +19,7 @@ from promoter.editing.source import YamlFile, check_not_encrypted, mapping_get, 
 from promoter.environments import layering
 from promoter.environments.files import RepoFiles
 from promoter.environments.kustomize import Graph, is_kustomization_path, parse_kustomization
+from promoter.environments.layout import layout_of
 from promoter.errors import PromoterError, YamlError
 from promoter.imageref import ImageRef
 from promoter.yamlfile import YAML_SUFFIXES
@@ -34,8 +35,9 @@ class Reader:
 
     def __init__(self, files: RepoFiles) -> None:
         self.files = files
-        self.all_paths = files.paths()
-        self.path_set = set(self.all_paths)
+        self.layout = layout_of(files.paths())
+        self.all_paths = self.layout.paths
+        self.path_set: frozenset[str] = self.layout.path_set
         self.data: dict[str, bytes] = {}
         self.parsed: dict[str, YamlFile | None] = {}
         self.errors: dict[str, YamlError] = {}
@@ -44,7 +46,7 @@ class Reader:
         self.skipped: dict[str, str] = {}
         """Files read and set aside, with why: they cannot hold the image (not YAML, a
         chart's template, encrypted), so they decide nothing."""
-        self.graph = Graph(self.all_paths)
+        self.graph = Graph(self.path_set)
         self._roots: dict[str, set[str]] | None = None
         self._declared: dict[str, str] | None = None
 
@@ -74,8 +76,9 @@ class Reader:
             if unlisted:
                 asked.update(unlisted)
                 listed = self.files.expand(unlisted)
-                self.path_set.update(listed)
-                self.graph.all_paths.update(listed)
+                if listed:  # the layout's set is shared: this reader's grows on its own
+                    self.path_set = self.path_set | set(listed)
+                    self.graph.all_paths = self.path_set
                 if listed:
                     continue
             wanted = [p for p in wanted if p in self.path_set and p not in self.data]

@@ -36,6 +36,8 @@ class FilesRead:
     """Each fetched blob or link by path, with its bytes (a link's: its target)."""
     children: dict[str, set[str]] = field(default_factory=lambda: {"": set()})
     """The names in each directory that holds a fetched file ('' is the root)."""
+    links: int = 0
+    """Links among `files`: with none, a fetched file's path leads to itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class SnapshotTree:
         for spelled, entry in entries.items():
             parts = [p for p in spelled.split("/") if p not in ("", ".")]
             shared.files["/".join(parts)] = (entry, blobs[entry.oid])
+            shared.links += entry.is_link
             for end in range(len(parts)):
                 shared.children.setdefault("/".join(parts[:end]), set()).add(parts[end])
 
@@ -146,6 +149,8 @@ class SnapshotTree:
     def _locate(self, path: str, *, follow: bool) -> _Located:
         """Where `path` leads, as `realpath` walks it: each link on the way (the last one
         too when `follow`) replaced by its target; a missing part continues by name."""
+        if not self.shared.links and path in self.shared.files:  # no link on any way
+            return _Located(path, "file")
         todo = [p for p in path.split("/") if p not in ("", ".")]
         done: list[str] = []
         kind: Kind | None = "directory"
@@ -205,11 +210,14 @@ class SnapshotFiles:
         self._skipped: list[str] = []
 
     def paths(self) -> list[str]:
+        """The listing, the same list for every view of it (discoveries index it once by
+        identity; `expand` makes a new one). A whole listing read already (the fleet's)
+        serves any app: what it holds is a superset of an app's."""
         if self._paths is None:
-            known = self.shared.listings.get(self.apps)
+            known = self.shared.listings.get(self.apps) or self.shared.listings.get(frozenset())
             if known is None:
                 known = self.shared.listings[self.apps] = self.snapshot.listing(self.apps)
-            self._paths, self._skipped = list(known[0]), list(known[1])
+            self._paths, self._skipped = known[0], list(known[1])
         return self._paths
 
     def expand(self, paths: Iterable[str]) -> list[str]:
