@@ -1,6 +1,6 @@
 """Start-up: each command imports only what it uses (issue 23; STYLE §9).
 
-The real entry point (`python -m promoter ...`) runs in a fresh interpreter that reports
+The real entry point (`promoter.cli.main`) runs in a fresh interpreter that reports
 every module it loaded; `--help` of the group and of every command must load no forge
 client, YAML parser or patch library, and `bump` none of the promotion stack (flow, git,
 forges, promoter.yaml). A canary proves the check sees a module that is loaded. How long
@@ -21,14 +21,16 @@ import promoter.promotion
 from promoter.cli import cli
 
 _PROBE = """
-import json, runpy, sys
+import json, sys
 out, preload, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 for name in filter(None, preload.split(",")):
     __import__(name)
 sys.argv = ["promote", *argv]
 code = 0
-try:
-    runpy.run_module("promoter", run_name="__main__")
+try:  # argv given: the entry point's own exit (`os._exit`) would skip the report below
+    from promoter.cli import main
+
+    main(argv)
 except SystemExit as exit:
     code = exit.code
 with open(out, "w") as file:

@@ -110,7 +110,7 @@ def check_branch(ctx: click.Context, param: click.Parameter, value: str | None) 
     """A branch, checked like promoter.yaml's `base:` and git's check-ref-format."""
     if value is None:
         return None
-    from promoter.promotion.workspace import check_branch as check
+    from promoter.promotion.opening import check_branch as check
 
     return check(value, _field(param))
 
@@ -119,7 +119,7 @@ def check_config_repo(ctx: click.Context, param: click.Parameter, value: str | N
     """A URL with credentials, a query or SSH is refused here, never quoted back."""
     if value is None:
         return None
-    from promoter.promotion.workspace import check_config_repo as check
+    from promoter.promotion.opening import check_config_repo as check
 
     check(value)
     return value
@@ -288,11 +288,17 @@ def repository(
 ) -> RepositoryRef:
     """The repository a subcommand reaches: its repository options (or those given before
     it), with the process environment read once."""
-    from promoter.promotion import RepositoryRef
+    from promoter.promotion import opening
 
     config_repo, forge, api_url = resolve_remote(config_repo, forge, api_url)
+    environ = dict(os.environ)
+    where = opening.Where(config_repo, forge, api_url, no_clone, None, environ)
+    opening.begin(where)  # the store opens while the query's code imports
+
+    from promoter.promotion import RepositoryRef
+
     return RepositoryRef(
-        config_repo, forge=forge, api_url=api_url, no_clone=no_clone, environ=dict(os.environ)
+        config_repo, forge=forge, api_url=api_url, no_clone=no_clone, environ=environ
     )
 
 

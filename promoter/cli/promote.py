@@ -169,9 +169,15 @@ def run(ctx: click.Context, **options: Any) -> int:
         click.echo(sinks.log_lines(ctx.get_help()))
         return 0
     _check_shape(given)
-    from promoter.promotion import mask_commands, promote
+    from promoter.promotion import opening
 
     environ = dict(os.environ)  # the CI environment, read once for the whole run
+    g = given
+    where = opening.Where(g.config_repo or ".", g.forge, g.api_url, g.no_clone, g.base, environ)
+    opening.begin(where, push=not g.dry_run)  # opens while the promotion's code imports
+
+    from promoter.promotion import mask_commands, promote
+
     for command in mask_commands(environ):  # the runner reads them on both streams
         click.echo(sinks.workflow_command(command), err=True)
     result = promote(_request(given, environ))

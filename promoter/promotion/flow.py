@@ -30,6 +30,7 @@ from promoter.errors import InputError, PartialPromotionError, PromoterError, Ta
 from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef, parse_image_ref
 from promoter.promotion import gate, policy, report, steps
+from promoter.promotion.opening import is_repository
 from promoter.promotion.plan import parse_images, plan_environment
 from promoter.promotion.requests import (
     Delivery,
@@ -48,7 +49,6 @@ from promoter.promotion.units import build_units
 from promoter.promotion.workspace import (
     Options,
     Workspace,
-    is_repository,
     load_config,
     open_workspace,
 )

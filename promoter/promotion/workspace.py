@@ -12,29 +12,21 @@ protocols.
 from __future__ import annotations
 
 import itertools
-import os
-import re
-import shutil
-import stat
-import tempfile
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promoter import ci, forges
 from promoter import config as configuration
 from promoter.environments import RepoFiles
-from promoter.errors import InputError, TargetNotFoundError
-from promoter.forges import Credentials, Forge, ForgeKind
+from promoter.forges import Forge, ForgeKind
 from promoter.imageref import ImageRef
-from promoter.promotion import deployed
+from promoter.promotion import deployed, opening
 from promoter.promotion.files import FilesRead, SnapshotFiles, SnapshotTree
+from promoter.promotion.opening import ForgeOpener
 from promoter.promotion.plan import EnvironmentPlan, is_yaml_path, needed_paths, plan_environment
 from promoter.promotion.requests import RepositoryRef
 from promoter.promotion.unit import Unit
-from promoter.repo import Auth, Remote, open_clone, parse_remote
 from promoter.tree import DEFAULT_IDENTITY, GitStats, Identity, Snapshot, Store
 
 
@@ -109,7 +101,7 @@ class Workspace:
     options: Options
     store: Store
     workdir: Path
-    open_request_forge: _ForgeOpener
+    open_request_forge: ForgeOpener
     stats: GitStats
     _forge: Forge | None = field(default=None, repr=False)
     credential_variable: str = ""
@@ -254,159 +246,19 @@ class Workspace:
         return None
 
 
-class _ForgeOpener:
-    """Opens the forge on first use: a push-mode run never loads a forge client."""
-
-    def __init__(
-        self, kind: ForgeKind, remote: Remote, credentials: Credentials | None,
-        api_url: str | None,
-        environ: Mapping[str, str],
-    ) -> None:  # fmt: skip
-        self.kind = kind
-        self.remote = remote
-        self.credentials = credentials
-        self.api_url = api_url
-        self.environ = environ
-
-    def __call__(self) -> Forge:
-        return self.kind.open(
-            self.remote.url,
-            token=self.credentials.token if self.credentials else None,
-            api_url=self.api_url,
-            environ=self.environ,
-        )
-
-
-WORKDIR_PREFIX = "promoter-"
-STALE_AFTER = 24 * 3600.0
-"""A temporary directory of promoter's this old is a killed run's (SIGKILL, a lost runner):
-no run lasts a day (every git call has a timeout)."""
-_OWN_DIRECTORY = re.compile(r"promoter-(?:demo-|explain-)?[a-z0-9_]{8}")
-"""The names `tempfile.mkdtemp` gives promoter's directories: its prefixes and 8 random
-characters; nothing else in the temporary directory is promoter's to remove."""
-
-
-def sweep_stale(parent: Path, *, now: float | None = None) -> list[str]:
-    """Remove promoter's temporary directories left in `parent` by runs that could not clean
-    up, once older than `STALE_AFTER`: only directories (never through a symlink) named by
-    promoter and owned by this user. Best effort: a failure is ignored. Returns the names."""
-    now = time.time() if now is None else now
-    removed = []
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return []
-    for entry in entries:
-        if not _OWN_DIRECTORY.fullmatch(entry.name):
-            continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if (
-            not stat.S_ISDIR(info.st_mode)
-            or info.st_uid != os.getuid()
-            or now - info.st_mtime < STALE_AFTER
-        ):
-            continue
-        shutil.rmtree(entry.path, ignore_errors=True)  # fd-based: never follows a symlink
-        removed.append(entry.name)
-    return removed
-
-
-def check_branch(name: str, field: str = "--base") -> str:
-    """`name` if it is a branch name both git and promoter.yaml's `base:` accept; otherwise
-    an `InputError` before anything runs (git would read `-h` as an option, `a..b` as a
-    range, and print control characters back)."""
-    if not configuration.is_branch_name(name):
-        shown = repr(name[:60]) + ("..." if len(name) > 60 else "")
-        raise InputError(
-            f"{shown} is not a branch name (no spaces or control characters, '..', '@{{', "
-            "'~^:?*[\\', leading '-' or '.', trailing '/', '.' or '.lock')",
-            field=field,
-        )
-    return name
-
-
-def check_config_repo(text: str) -> Remote:
-    """`--config-repo` as `open_workspace` will read it, checked where it enters: a URL with
-    credentials, a query or SSH is refused without quoting it (see `repo.parse_remote`)."""
-    return parse_remote(text)
-
-
-def is_repository(path: Path) -> bool:
-    """A bare repository, or the top of a working tree (its `.git` a directory or a file)."""
-    if (path / ".git").exists():
-        return True
-    return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
-
-
 @contextmanager
 def open_workspace(repo: RepositoryRef, options: Options | None = None) -> Iterator[Workspace]:
     """The store for `repo` in a temporary directory, removed (with the store's
-    processes) when the run ends."""
-    remote = parse_remote(repo.url)
-    if remote.origin is None and "://" not in repo.url:
-        _check_local(Path(repo.url))
-    if repo.base is not None:
-        check_branch(repo.base)
-    kind = forge_kind(repo.forge, remote, repo.environ)
-    credentials = find_credentials(kind, remote, repo.environ, repo.api_url)
-    opener = _ForgeOpener(kind, remote, credentials, repo.api_url, repo.environ)
-    stats = GitStats()
-    sweep_stale(Path(tempfile.gettempdir()))
-    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
-    store: Store | None = None
+    processes) when the run ends: the one `opening.begin` started, or opened now."""
+    opened = opening.take(repo)
     try:
-        opened: Forge | None = None
-        if repo.no_clone:
-            opened = opener()
-            store = opened.store(stats)
-        else:
-            auth = None
-            if credentials is not None and remote.origin is not None:
-                auth = Auth(credentials.token, remote.origin, credentials.user)
-            store = open_clone(
-                remote, workdir / "repo.git", branch=repo.base, auth=auth, stats=stats
-            )
-        variable = credentials.variable if credentials else ""
-        yield Workspace(repo, options or Options(), store, workdir, opener, stats, opened, variable)
+        variable = opened.credentials.variable if opened.credentials else ""
+        yield Workspace(
+            repo, options or Options(), opened.store, opened.workdir, opened.opener,
+            opened.stats, opened.forge, variable,
+        )  # fmt: skip
     finally:
-        if store is not None:
-            store.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _check_local(path: Path) -> None:
-    """A local config repository must be one: a clear line, not git's exit 128."""
-    if not path.exists():
-        raise TargetNotFoundError("config repository not found", path=str(path))
-    if not is_repository(path):
-        raise InputError(
-            f"{str(path)!r} is not a git repository: run inside a clone of the config "
-            "repository, or give --config-repo its URL",
-            field="--config-repo",
-        )
-
-
-def forge_kind(name: str | None, remote: Remote, environ: Mapping[str, str]) -> ForgeKind:
-    """The kind `--forge` names, else the one the remote's host (or the CI) says."""
-    if name:
-        return forges.kind(name)
-    return forges.infer(
-        remote.host, servers=ci.server_hosts(environ), running=ci.read_system(environ)
-    )
-
-
-def find_credentials(
-    kind: ForgeKind, remote: Remote, environ: Mapping[str, str], api_url: str | None
-) -> Credentials | None:
-    """The run's one credential, as the forge kind looks it up (`PROMOTER_TOKEN`, else a
-    GitHub App's installation token, else the token the forge's CI jobs usually carry).
-    None for a local remote."""
-    if remote.origin is None:
-        return None
-    return kind.credentials(remote.url, environ, api_url)
+        opened.close()
 
 
 def load_config(root: Path, config_file: Path | None) -> configuration.Config | None:

@@ -22,9 +22,10 @@ from promoter.errors import InputError, PromoterError
 from promoter.filetree import FileTree
 from promoter.imageref import ImageRef
 from promoter.promotion.files import SnapshotFiles
+from promoter.promotion.opening import is_repository
 from promoter.promotion.plan import parse_images, plan_environment
 from promoter.promotion.unit import Unit
-from promoter.promotion.workspace import is_repository, open_workspace
+from promoter.promotion.workspace import open_workspace
 from promoter.queries.requests import ExplainRequest
 
 

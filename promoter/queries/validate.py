@@ -14,7 +14,8 @@ from promoter import environments
 from promoter.environments import RepoFiles, order
 from promoter.errors import TargetNotFoundError
 from promoter.promotion.files import SnapshotFiles
-from promoter.promotion.workspace import is_repository, open_workspace
+from promoter.promotion.opening import is_repository
+from promoter.promotion.workspace import open_workspace
 from promoter.queries.requests import ValidateRequest
 from promoter.yamlfile import YAML_SUFFIXES
 

@@ -16,7 +16,7 @@ import pytest
 from promoter import forges, redact
 from promoter.errors import ConfigError, ForgeAuthError
 from promoter.forges import ForgeKind, compare_url, infer, kind
-from promoter.promotion.workspace import find_credentials, forge_kind
+from promoter.promotion.opening import find_credentials, forge_kind
 from promoter.redact import Secret
 from promoter.repo import parse_remote
 

@@ -24,7 +24,7 @@ from fakes.github import FakeGitHub
 from promoter.cli import main
 from promoter.errors import ImageRefError
 from promoter.imageref import parse_image_ref
-from promoter.promotion.workspace import STALE_AFTER, sweep_stale
+from promoter.promotion.opening import STALE_AFTER, sweep_stale
 
 WEB = "ghcr.io/acme/web"
 STAGING = ("--env", "staging", "--image", f"{WEB}:1.5.0")

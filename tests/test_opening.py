@@ -1,0 +1,128 @@
+"""Opening the store in a thread as soon as the command line is parsed (`opening.begin`):
+the workspace takes the store that thread opened, an error opening it is raised where the
+workspace opens, and a store begun and never used is closed with its directory."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from promoter.cli import main
+from promoter.errors import PromoterError, TargetNotFoundError
+from promoter.promotion import opening
+from promoter.promotion.requests import RepositoryRef
+from promoter.promotion.workspace import open_workspace
+
+CONFIG = b"""version: 1
+environments:
+  staging: {mode: push}
+apps:
+  web:
+    image: ghcr.io/acme/web
+    targets:
+      staging: {kustomize: apps/web/staging/kustomization.yaml}
+"""
+OVERLAY = b"""images:
+  - name: ghcr.io/acme/web
+    newTag: '1.4.1'
+"""
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                   cwd=cwd, check=True, capture_output=True)  # fmt: skip
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    (work / "apps/web/staging").mkdir(parents=True)
+    (work / "promoter.yaml").write_bytes(CONFIG)
+    (work / "apps/web/staging/kustomization.yaml").write_bytes(OVERLAY)
+    _git("init", "-q", "-b", "main", cwd=work)
+    _git("add", "-A", cwd=work)
+    _git("commit", "-q", "-m", "init", cwd=work)
+    bare = tmp_path / "remote.git"
+    _git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
+    _git("config", "uploadpack.allowFilter", "true", cwd=bare)
+    _git("config", "uploadpack.allowAnySHA1InWant", "true", cwd=bare)
+    return bare
+
+
+def _opened(where: opening.Where) -> opening.Opened:
+    """Wait (bounded) for the store begun for `where`, without taking it."""
+    future = opening._BEGUN[opening._key(where)]
+    return future.result(timeout=60)
+
+
+def test_the_workspace_takes_the_store_the_thread_opened(remote: Path) -> None:
+    environ: dict[str, str] = {}
+    opening.begin(opening.Where(remote.as_uri(), environ=environ))
+    _opened(opening.Where(remote.as_uri(), environ=environ))
+    moved = remote.with_name("gone.git")
+    remote.rename(moved)  # opening it now would fail: only the store opened before works
+    repo = RepositoryRef(remote.as_uri(), environ=environ)
+    with open_workspace(repo) as ws:
+        checkout = ws.check_out(ws.default_branch, fetch=False)
+        assert checkout.config is not None
+        assert list(checkout.config.apps) == ["web"]
+        workdir = ws.workdir
+        assert workdir.is_dir()
+    assert not workdir.exists()
+    assert opening._BEGUN == {}
+    # Without `begin`, the same reference opens inline, and fails on the moved remote.
+    with pytest.raises(PromoterError), open_workspace(repo):
+        pass
+
+
+def test_another_environment_is_another_reference(remote: Path) -> None:
+    """A reference read from another environment (another credential) never gets the
+    store begun for the first: it opens its own."""
+    first: dict[str, str] = {}
+    opening.begin(opening.Where(remote.as_uri(), environ=first))
+    begun = _opened(opening.Where(remote.as_uri(), environ=first))
+    with open_workspace(RepositoryRef(remote.as_uri(), environ={})) as ws:
+        assert ws.workdir != begun.workdir
+    assert begun.workdir.is_dir()  # still waiting for its own run
+    opening.discard()
+    assert not begun.workdir.exists()
+
+
+def test_an_error_opening_is_raised_where_the_workspace_opens(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    environ: dict[str, str] = {}
+    opening.begin(opening.Where(str(missing), environ=environ))  # raises nothing here
+    with pytest.raises(TargetNotFoundError, match="config repository not found"):
+        opening.take(RepositoryRef(str(missing), environ=environ))
+    assert opening._BEGUN == {}
+
+
+def test_a_store_begun_and_never_used_is_closed(remote: Path) -> None:
+    where = opening.Where(remote.as_uri(), environ={})
+    opening.begin(where)
+    workdir = _opened(where).workdir
+    assert workdir.is_dir()
+    opening.discard()
+    assert not workdir.exists()
+    assert opening._BEGUN == {}
+
+
+def test_a_run_that_fails_after_beginning_leaves_nothing_behind(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command line begins opening, then the run refuses its input before it opens
+    the workspace: the begun store is closed, its directory removed, when the command
+    ends."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    args = ["--env", "staging", "--image", "ghcr.io/acme/web:1.5.0",
+            "--config-repo", remote.as_uri(), "--author", "not an identity"]  # fmt: skip
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 2
+    assert opening._BEGUN == {}
+    assert list(scratch.iterdir()) == []
