@@ -135,7 +135,10 @@ def _exit_now(code: object) -> None:
     (freeing every module and object, a third of a fast run's time after its last
     request): the run closed its stores and removed its directories already, and
     promoter registers nothing to run at exit. Left to the interpreter when another
-    thread still works (a store begun and never used, closing itself)."""
+    thread still works (a store begun and never used, closing itself), and under a
+    profiler or tracer (coverage), which report at exit."""
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return
     if any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         return
     status = code if isinstance(code, int) else (0 if code is None else 1)

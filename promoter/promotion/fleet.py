@@ -12,7 +12,7 @@ the environment model's answer, read per app like any configured one. So `status
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from promoter.environments import environments, inventory, order
 from promoter.errors import InputError
@@ -30,6 +30,7 @@ class Fleet:
     apps: Mapping[str, ImageRef]
     configured: bool
     """Read from promoter.yaml (else from the repository itself)."""
+    _names: dict[str, str] | None = field(default=None, compare=False, repr=False)
 
     def app(self, name: str) -> ImageRef:
         """The repository of the app `name`; a clear error naming the known apps."""
@@ -42,10 +43,13 @@ class Fleet:
 
     def name_of(self, image: ImageRef) -> str:
         """The app name of `image`'s repository (its last component if no app has it)."""
-        return next(
-            (name for name, found in self.apps.items() if found.same_repository(image)),
-            image.app_name,
-        )
+        if self._names is None:  # by repository, the first app naming it: asked per app
+            names: dict[str, str] = {}
+            for name, found in self.apps.items():
+                names.setdefault(found.repository, name)
+            object.__setattr__(self, "_names", names)
+        assert self._names is not None
+        return self._names.get(image.repository, image.app_name)
 
     def source(self, env: str, given: str | None = None) -> str:
         """`given` (`--from`), else the environment's source; a clear error when neither."""

@@ -333,7 +333,7 @@ def predict(
     planned = policy.judge(ws, steps.plan(ws, checkout, unit), now)
     result = planned.result
     if branch and result.status is Status.CHANGED and planned.mode == "pull-request":
-        _, decided = steps.read_branch(ws, planned, steps.build_tree(planned))
+        _, decided = steps.read_branch(ws, planned, lambda: steps.build_tree(planned))
         result = result.landed(decided) if decided is not None else result
     return planned, result
 

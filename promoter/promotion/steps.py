@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from promoter import config as configuration
@@ -195,15 +196,20 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
     return Landing(branch, landed, True, hint, open_request(ws, planned, branch))
 
 
-def read_branch(ws: Workspace, planned: Planned, tree: str) -> tuple[str | None, Landing | None]:
+def read_branch(
+    ws: Workspace, planned: Planned, tree: str | Callable[[], str]
+) -> tuple[str | None, Landing | None]:
     """(the promotion branch's tip, and what it already decides): it holds this very
     change (unchanged) or a newer version (superseded); None when it must be rebuilt. Read
     before anything is pushed, so a dry run predicts what the real run says. A branch
-    promoter did not make is refused, never overwritten."""
+    promoter did not make is refused, never overwritten. `tree` may be given as how to
+    build it: a prediction builds it only when there is a branch to compare it with."""
     store, branch = ws.store, _branch(planned)
     current = ws.branch_tip(branch)
     if current is None:
         return None, None
+    if not isinstance(tree, str):
+        tree = tree()
     store.fetch_commit(current)
     found = store.commit_info(current)
     if TRAILER not in _lines(found.message):
