@@ -44,6 +44,9 @@ def resolve_in_repo(root: Path | FileTree, relative: str, *, field: str | None =
 
 def normalize_relative(relative: str, *, field: str | None = None) -> str:
     """`relative` as a clean POSIX path (`./a//b/` → `a/b`), or `PathEscapeError`."""
+    clean = _CLEAN.get(relative)
+    if clean is not None:  # checked before: every target is asked about per app and cell
+        return clean
     if not relative:
         raise PathEscapeError("expected a relative path, got an empty string", field=field)
     if "\\" in relative:
@@ -57,7 +60,14 @@ def normalize_relative(relative: str, *, field: str | None = None) -> str:
         raise PathEscapeError(
             f"{relative!r} must stay inside the repository ('..' is not allowed)", field=field
         )
-    return PurePosixPath(relative).as_posix()
+    clean = PurePosixPath(relative).as_posix()
+    if len(_CLEAN) < _CLEAN_LIMIT:
+        _CLEAN[relative] = clean
+    return clean
+
+
+_CLEAN: dict[str, str] = {}
+_CLEAN_LIMIT = 100_000
 
 
 def search_directory(root: Path | FileTree, directory: str, repository: ImageRef) -> list[Path]:

@@ -67,9 +67,10 @@ def is_write_back_file(name: str, doc: Node) -> bool:
     Also recognised by content (no `apiVersion`/`kind`, a top-level `kustomize.images` or
     `helm.parameters` list), so a copy under another name is still understood.
     """
-    path = PurePath(name)
-    if path.name.startswith(".argocd-source") and path.suffix in YAML_SUFFIXES:
-        return True
+    if ".argocd-source" in name:
+        path = PurePath(name)
+        if path.name.startswith(".argocd-source") and path.suffix in YAML_SUFFIXES:
+            return True
     if mapping_get(doc, "apiVersion") is not None or mapping_get(doc, "kind") is not None:
         return False
     images = _nested(doc, "kustomize", "images")

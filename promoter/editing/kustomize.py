@@ -9,6 +9,7 @@ entry's own style (block line or flow item). A digest-only request removes the e
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePath
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -69,9 +70,14 @@ _KUSTOMIZATION_KEYS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=65536)
+def _filename(name: str) -> str:
+    return PurePath(name).name
+
+
 def is_kustomization(name: str, doc: Node) -> bool:
     """By file name, by `kind`, or (for copies under other names) by kustomize's own keys."""
-    filename = PurePath(name).name
+    filename = _filename(name)
     if filename in KUSTOMIZATION_NAMES or filename.endswith(
         ("kustomization.yaml", "kustomization.yml")
     ):

@@ -7,6 +7,7 @@ whose new value would read as a number, boolean or null (`1.10`, `yes`, `0123`) 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -38,8 +39,10 @@ class Replacement:
     new_text: str
 
 
+@functools.lru_cache(maxsize=4096)
 def is_plain_safe(value: str) -> bool:
-    """A plain scalar that reads back as this very string under YAML 1.1 and 1.2."""
+    """A plain scalar that reads back as this very string under YAML 1.1 and 1.2 (asked
+    for the same version in every file a run edits: building the resolvers is the cost)."""
     if value == "" or _PLAIN_UNSAFE.search(value):
         return False
     for version in ((1, 1), (1, 2)):

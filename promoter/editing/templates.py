@@ -93,7 +93,7 @@ def check_not_chart_template(path: FsPath, name: str, root: FsPath | None = None
 def check_not_chart_template_in(tree: FileTree, path: str, name: str) -> None:
     """`check_not_chart_template` for the file `path` of a tree: the directories above it
     up to the tree's root are looked at."""
-    parts = PurePosixPath(path).parts[:-1]
+    parts = PurePosixPath(path).parts[:-1] if TEMPLATES_DIRECTORY in path else ()
     for end in range(len(parts), 0, -1):
         chart = PurePosixPath(*parts[: end - 1])
         if parts[end - 1] == TEMPLATES_DIRECTORY and tree.is_file((chart / CHART_FILE).as_posix()):
@@ -126,6 +126,8 @@ def find_chart(path: FsPath, root: FsPath | None = None) -> FsPath | None:
 def chart_files(path: str) -> list[str]:
     """The `Chart.yaml` beside each `templates/` directory `path` lies under: the files
     `find_chart` looks at, named before a partial tree is fetched."""
+    if TEMPLATES_DIRECTORY not in path:  # no directory of that name: no chart to look at
+        return []
     parts = PurePosixPath(path).parts[:-1]
     return [
         PurePosixPath(*parts[:index], CHART_FILE).as_posix()
