@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol, runtime_checkable
 
+from promoter import BOT_EMAIL, BOT_NAME
 from promoter.errors import GitError, InputError
 
 TREE_MODE = "40000"
@@ -46,10 +47,8 @@ class Identity:
     email: str
 
 
-DEFAULT_IDENTITY = Identity("promoter[bot]", "promoter[bot]@users.noreply.github.com")
+DEFAULT_IDENTITY = Identity(BOT_NAME, BOT_EMAIL)
 """Who promoter commits as unless `--author` says otherwise."""
-DEFAULT_AUTHOR = f"{DEFAULT_IDENTITY.name} <{DEFAULT_IDENTITY.email}>"
-"""The same identity as `--author` spells it (`Name <email>`)."""
 
 
 _NAME = r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*"

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from promoter import DEFAULT_AUTHOR
 from promoter.errors import InputError
-from promoter.tree import DEFAULT_AUTHOR
 
 if TYPE_CHECKING:
     from promoter.promotion import RepositoryRef

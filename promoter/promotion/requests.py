@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promoter import ci
+from promoter import DEFAULT_AUTHOR, ci
 from promoter.errors import InputError
 from promoter.promotion.gate import GuardOptions
-from promoter.tree import DEFAULT_AUTHOR, Identity
+from promoter.tree import Identity
 
 
 @dataclass(frozen=True, slots=True)
