@@ -126,12 +126,14 @@ def _image_automation_documents(yaml_file: YamlFile) -> set[int]:
     return found
 
 
-def plan(yaml_file: YamlFile, found: list[Found]) -> list[Edit]:
+def plan(yaml_file: YamlFile, found: list[Found], *, render: bool = True) -> list[Edit]:
     """Render each location into a splice; locations that already hold the value drop out.
 
     Every value to be replaced is first checked by its shape (`check_replaceable`): a
     template or anything else that is not a tag, digest or reference is refused here, for
-    every editor at once.
+    every editor at once. `render=False` (a read) makes the same checks and edits, whose
+    splices are left empty: a replacement spans its node, an insertion is placed at its
+    mapping.
     """
     paths = node_paths(yaml_file)
     edits: list[Edit] = []
@@ -153,7 +155,11 @@ def plan(yaml_file: YamlFile, found: list[Found]) -> list[Edit]:
                     line=_line(item),
                     field=yaml_file.pointer(item.doc, item.path),
                 )
-            replacement = replace_scalar(yaml_file, item.node, item.new)
+            replacement = (
+                replace_scalar(yaml_file, item.node, item.new)
+                if render
+                else Replacement(item.node.start_mark.index, item.node.end_mark.index, "")
+            )
             edits.append(
                 _edit(
                     yaml_file,
@@ -165,7 +171,11 @@ def plan(yaml_file: YamlFile, found: list[Found]) -> list[Edit]:
                 )
             )
         else:
-            replacement = insert_key(yaml_file, item.mapping, item.key, item.new)
+            replacement = (
+                insert_key(yaml_file, item.mapping, item.key, item.new)
+                if render
+                else Replacement(item.mapping.start_mark.index, item.mapping.start_mark.index, "")
+            )
             occurrences = [
                 (doc, (*path, item.key))
                 for doc, path in paths.get(id(item.mapping), [(item.doc, item.path)])
@@ -237,13 +247,16 @@ def edit_bytes(
     context: Context | None = None,
     *,
     prove: bool = True,
+    splice: bool = True,
 ) -> FileEdit:
     """Pure: the bytes `raw` become, with the proof done. Raises when nothing matches, and
     refuses a Go template up front (`templates.parse_editable`).
 
     `prove=False` is for a read that writes nothing (what a file sets now, what a run
     would do: `status`, `plan`): the same locations, refusals and splices, without the
-    re-parse that proves the new bytes (half the cost of an edit)."""
+    re-parse that proves the new bytes (half the cost of an edit). `splice=False` (what a
+    file sets now, nothing more) locates and checks alone: the edits say what each
+    location holds and where, and the bytes are left as they are."""
     yaml_file = parse_editable(raw, name)
     check_not_encrypted(yaml_file)
     found = find_all(yaml_file, request, context or Context())
@@ -253,9 +266,9 @@ def edit_bytes(
             + (f" at {request.key}" if request.key else ""),
             path=name,
         )
-    edits = plan(yaml_file, found)
-    if not edits:
-        return FileEdit(name, (), len(found), raw, raw)
+    edits = plan(yaml_file, found, render=splice)
+    if not edits or not splice:
+        return FileEdit(name, tuple(edits), len(found), raw, raw)
     new_text = apply(yaml_file, edits)
     if prove:
         verify(yaml_file, new_text, edits)

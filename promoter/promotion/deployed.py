@@ -56,7 +56,7 @@ def read(
     shell word) is refused naming the file and line it came from."""
     plan = plan_environment(
         root, config, env, [probe(image)], app, allow_downgrade=True, repo_files=repo_files,
-        prove=False,  # a read: the probe's bytes are never written
+        prove=False, splice=False,  # a read: the probe's bytes are never written
     )  # fmt: skip
     values = [
         Value(c.old, c.new, f"{c.file}:{c.line}" if c.file else None, c.pointer)

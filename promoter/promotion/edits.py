@@ -64,6 +64,7 @@ class EnvironmentPlan:
         allow_downgrade: bool = False,
         order: str = "semver",
         prove: bool = True,
+        splice: bool = True,
         tree: FileTree | None = None,
     ) -> None:
         self.allow_downgrade = allow_downgrade
@@ -75,6 +76,9 @@ class EnvironmentPlan:
         """False for a plan that is only read (what runs, what a run would do): each edit
         is located and spliced but not re-parsed to prove it (`edit_bytes`); such a plan
         is never committed (`steps.commit` refuses it)."""
+        self.splice = splice
+        """False for a plan read only for what each location holds (`deployed.read`):
+        located and checked, no splice rendered; its files keep their bytes."""
         self.original: dict[Path, bytes] = {}
         self.final: dict[Path, bytes] = {}
         self.names: dict[Path, str] = {}
@@ -112,7 +116,7 @@ class EnvironmentPlan:
             context = (
                 load_context(path) if tree is None else read_context(tree, relative(tree, path))
             )
-        done = edit_bytes(raw, name, request, context, prove=self.prove)
+        done = edit_bytes(raw, name, request, context, prove=self.prove, splice=self.splice)
         self.record(path, image, done)
 
     def record(self, path: Path, image: ImageRef, done: FileEdit) -> None:

@@ -52,12 +52,15 @@ def plan_environment(
     allow_downgrade: bool = False,
     repo_files: RepoFiles | None = None,
     prove: bool = True,
+    splice: bool = True,
 ) -> EnvironmentPlan:
     order = "semver"
     if config is not None and env in config.environments:
         order = config.environments[env].policies.version_order
     tree = as_tree(root)
-    plan = EnvironmentPlan(allow_downgrade=allow_downgrade, order=order, prove=prove, tree=tree)
+    plan = EnvironmentPlan(
+        allow_downgrade=allow_downgrade, order=order, prove=prove, splice=splice, tree=tree
+    )
     if config is None:
         files = repo_files or environments.DirectoryFiles(tree)
         for view in discover(files, env, images, app):
