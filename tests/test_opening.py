@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from fakes.githttp import make_bare_repo
+from test_unproved import CONFIG, OVERLAY  # one promoter.yaml and overlay for both
 
 from promoter.cli import main
 from promoter.errors import PromoterError, TargetNotFoundError
@@ -16,39 +18,13 @@ from promoter.promotion import opening
 from promoter.promotion.requests import RepositoryRef
 from promoter.promotion.workspace import open_workspace
 
-CONFIG = b"""version: 1
-environments:
-  staging: {mode: push}
-apps:
-  web:
-    image: ghcr.io/acme/web
-    targets:
-      staging: {kustomize: apps/web/staging/kustomization.yaml}
-"""
-OVERLAY = b"""images:
-  - name: ghcr.io/acme/web
-    newTag: '1.4.1'
-"""
-
-
-def _git(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                   cwd=cwd, check=True, capture_output=True)  # fmt: skip
-
 
 @pytest.fixture
 def remote(tmp_path: Path) -> Path:
-    work = tmp_path / "work"
-    (work / "apps/web/staging").mkdir(parents=True)
-    (work / "promoter.yaml").write_bytes(CONFIG)
-    (work / "apps/web/staging/kustomization.yaml").write_bytes(OVERLAY)
-    _git("init", "-q", "-b", "main", cwd=work)
-    _git("add", "-A", cwd=work)
-    _git("commit", "-q", "-m", "init", cwd=work)
-    bare = tmp_path / "remote.git"
-    _git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
-    _git("config", "uploadpack.allowFilter", "true", cwd=bare)
-    _git("config", "uploadpack.allowAnySHA1InWant", "true", cwd=bare)
+    files = {"promoter.yaml": CONFIG, "apps/web/staging/kustomization.yaml": OVERLAY}
+    bare = make_bare_repo(tmp_path, "remote.git", files)
+    for key in ("uploadpack.allowFilter", "uploadpack.allowAnySHA1InWant"):
+        subprocess.run(["git", "config", key, "true"], cwd=bare, check=True)
     return bare
 
 
