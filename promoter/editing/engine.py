@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import tempfile
 from pathlib import Path as FsPath
 
 from promoter.editing import kinds
@@ -324,7 +323,7 @@ def _beside(path: FsPath, other: FsPath) -> str:
 def write_atomic(path: FsPath, data: bytes) -> None:
     """Temp file in the same directory + `os.replace`, keeping the file's mode."""
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp = _temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -334,6 +333,22 @@ def write_atomic(path: FsPath, data: bytes) -> None:
         if os.path.exists(temp):
             os.unlink(temp)
         raise
+
+
+_TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _temporary(path: FsPath) -> tuple[int, str]:
+    """A new file beside `path` (`.name.<random>.tmp`, mode 0600, never through a link),
+    as `tempfile.mkstemp` makes it: `bump` writes one file, and importing `tempfile`
+    (with `shutil` and `random`) was a tenth of its start-up."""
+    for _ in range(100):
+        temp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(temp, _TEMP_FLAGS, 0o600), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no temporary name left beside {path.name}")
 
 
 def _line(item: Found) -> int:
