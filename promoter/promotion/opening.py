@@ -167,7 +167,7 @@ def check_config_repo(text: str) -> Remote:
     return parse_remote(text)
 
 
-def open_store(repo: Reference) -> Opened:
+def open_store(repo: Reference, *, push: bool = False) -> Opened:
     """The store for `repo` in a new temporary directory (removed again on an error):
     the forge's API under `--no-clone`, else the clone `repo.open_clone` picks."""
     from promoter.repo import Auth, open_clone, parse_remote
@@ -194,8 +194,9 @@ def open_store(repo: Reference) -> Opened:
             if credentials is not None and remote.origin is not None:
                 auth = Auth(credentials.token, remote.origin, credentials.user)
             store = open_clone(
-                remote, workdir / "repo.git", branch=repo.base, auth=auth, stats=stats
-            )
+                remote, workdir / "repo.git", branch=repo.base, auth=auth, stats=stats,
+                push=push,
+            )  # fmt: skip
     except BaseException:
         import shutil
 
@@ -289,13 +290,7 @@ def begin(repo: Reference, *, push: bool = False) -> None:
 
     def run() -> None:
         try:
-            opened = open_store(repo)
-            if push:
-                from promoter.tree import PreparesPush
-
-                if isinstance(opened.store, PreparesPush):
-                    opened.store.prepare_push()
-            pending.opened = opened
+            pending.opened = open_store(repo, push=push)
         except BaseException as exc:  # handed to `take`, raised there
             pending.error = exc
         with _LOCK:

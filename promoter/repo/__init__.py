@@ -23,7 +23,13 @@ from promoter.tree import Entry, GitStats, Identity, Snapshot, Store
 
 
 def open_clone(
-    remote: Remote, directory: Path, *, branch: str | None, auth: Auth | None, stats: GitStats
+    remote: Remote,
+    directory: Path,
+    *,
+    branch: str | None,
+    auth: Auth | None,
+    stats: GitStats,
+    push: bool = False,
 ) -> Store:
     """The store a promotion uses for `remote`: the direct smart-HTTP store when the remote
     and the settings allow it (`choice`), else git's partial clone in `directory`. Which one
@@ -43,6 +49,7 @@ def open_clone(
                 stats=stats,
                 cafile=choice.cafile,
                 capath=choice.capath,
+                push=push,
             )
         except DirectUnsupportedError as exc:
             if choice.mode == "direct":

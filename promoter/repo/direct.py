@@ -88,16 +88,25 @@ class DirectStore:
         stats: GitStats,
         cafile: str | None = None,
         capath: str | None = None,
+        push: bool = False,
     ) -> DirectStore:
         """Discover the remote and fetch the tip of `branch` (None: the default branch):
-        two round trips. `DirectUnsupportedError` when git must do it instead."""
+        two round trips. `DirectUnsupportedError` when git must do it instead. `push`: the
+        run may push, so receive-pack's advertisement is asked alongside the discovery
+        (`prepare_push`), the third of git's discovery requests, in the same round trip."""
         client = HttpClient(remote, auth, cafile=cafile, capath=capath)
+        advertised = _advertise(client) if push else None
         try:
             prefixes = ["HEAD"] + ([f"refs/heads/{branch}"] if branch else [])
             discovery = protocol.discover(client, prefixes)
             store = cls(client, discovery, directory, stats)
+            store._advertised = advertised
             store._start(branch)
         except BaseException:
+            if advertised is not None:  # never close the client under a request
+                advertised.cancel()
+                with contextlib.suppress(Exception):
+                    advertised.result()
             stats.calls += client.calls
             client.close()
             raise
@@ -381,9 +390,7 @@ class DirectStore:
         push overlaps the reads). Nothing is sent; a failure here is asked again at the
         push, which reports it."""
         if self._advertised is None:
-            pool = ThreadPoolExecutor(1, thread_name_prefix="promoter-advertise")
-            self._advertised = pool.submit(protocol.receive_advertisement, self.client)
-            pool.shutdown(wait=False)
+            self._advertised = _advertise(self.client)
 
     def _advertisement(self) -> tuple[dict[str, str], set[str]]:
         """The advertisement asked ahead (once: a retry after a lost race asks again), or
@@ -419,3 +426,12 @@ class DirectStore:
                 self._advertised.result()  # never close the client under a request
         self._counted()
         self.client.close()
+
+
+def _advertise(client: HttpClient) -> Future[tuple[dict[str, str], set[str]]]:
+    """receive-pack's advertisement, asked in the background."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="promoter-advertise")
+    try:
+        return pool.submit(protocol.receive_advertisement, client)
+    finally:
+        pool.shutdown(wait=False)
