@@ -9,6 +9,7 @@ discovery lives in `environments`. Knows nothing of YAML parsing, git or forges.
 from __future__ import annotations
 
 import difflib
+import functools
 import posixpath
 import re
 from pathlib import Path, PurePosixPath
@@ -42,11 +43,9 @@ def resolve_in_repo(root: Path | FileTree, relative: str, *, field: str | None =
     return tree.root if normal == "." else tree.root / normal
 
 
+@functools.lru_cache(maxsize=65536)  # every target is asked about per app and cell
 def normalize_relative(relative: str, *, field: str | None = None) -> str:
     """`relative` as a clean POSIX path (`./a//b/` → `a/b`), or `PathEscapeError`."""
-    clean = _CLEAN.get(relative)
-    if clean is not None:  # checked before: every target is asked about per app and cell
-        return clean
     if not relative:
         raise PathEscapeError("expected a relative path, got an empty string", field=field)
     if "\\" in relative:
@@ -60,14 +59,7 @@ def normalize_relative(relative: str, *, field: str | None = None) -> str:
         raise PathEscapeError(
             f"{relative!r} must stay inside the repository ('..' is not allowed)", field=field
         )
-    clean = PurePosixPath(relative).as_posix()
-    if len(_CLEAN) < _CLEAN_LIMIT:
-        _CLEAN[relative] = clean
-    return clean
-
-
-_CLEAN: dict[str, str] = {}
-_CLEAN_LIMIT = 100_000
+    return PurePosixPath(relative).as_posix()
 
 
 def search_directory(root: Path | FileTree, directory: str, repository: ImageRef) -> list[Path]:

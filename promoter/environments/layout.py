@@ -28,6 +28,7 @@ class _Scoped:
 
     def __init__(self, paths: Sequence[str], wide: dict[tuple[str, ...], set[str]]) -> None:
         self.paths = list(paths)
+        self.wide = wide
         self.outside: list[str] = []
         self.groups: dict[tuple[str, ...], dict[str, list[str]]] = {}
         self.nested: set[_Membership] = set()
@@ -42,9 +43,9 @@ class _Scoped:
             if len(memberships) > 1:
                 self.nested.add((parent, child))
 
-    def select(self, app: str, wide: dict[tuple[str, ...], set[str]]) -> list[str]:
+    def select(self, app: str) -> list[str]:
         """The paths not under a sibling of `app` in a wide directory that holds `app`."""
-        parents = {parent for parent, names in wide.items() if app in names}
+        parents = {parent for parent, names in self.wide.items() if app in names}
         if not parents:
             return self.paths
         kept = list(self.outside)
@@ -83,12 +84,12 @@ class Layout:
     def scope(self, app: str) -> list[str]:
         """Deployment YAML (promoter.yaml aside) outside `app`'s siblings in wide
         directories: a base they share is still read when an entry reaches it."""
-        return self._yaml.select(app, self.wide)
+        return self._yaml.select(app)
 
     def set_aside(self, app: str) -> list[str]:
         """YAML that is no deployment (a chart's templates, a vendored chart's files) in
         the same scope."""
-        return self._left.select(app, self.wide)
+        return self._left.select(app)
 
 
 def is_yaml(path: str) -> bool:

@@ -66,15 +66,12 @@ def claims(path: str, known: Iterable[str], app: str | None = None) -> set[str]:
 
 def is_ambiguous(path: str, env: str, known: Iterable[str], app: str | None = None) -> bool:
     """`path` names `env` and another known environment too (`staging/values-prod.yaml`)."""
-    if isinstance(known, tuple):
-        return _ambiguous(path, env, known, app)
-    return bool(claims(path, known, app) - {env})
+    return _ambiguous(path, env, tuple(known), app)
 
 
 @functools.lru_cache(maxsize=65536)
 def _ambiguous(path: str, env: str, known: tuple[str, ...], app: str | None) -> bool:
-    """`is_ambiguous` for the tuple an `Ownership` holds: asked for every path of every
-    discovery, the answer is the same each time."""
+    """Asked for every path of every discovery: the answer is the same each time."""
     return bool(claims(path, known, app) - {env})
 
 
