@@ -83,9 +83,12 @@ def _loader_class() -> type[Any] | None:
     if parser is None:  # ruamel without its C extension: safe_yaml's pure Python
         return None
     from ruamel.yaml.constructor import SafeConstructor
+    from ruamel.yaml.nodes import ScalarNode
     from ruamel.yaml.resolver import VersionedResolver
 
     resolvers: dict[Any, Any] = {}
+    resolved: dict[str, Any] = {}
+    scalar = ScalarNode
 
     class Loader(parser, SafeConstructor, VersionedResolver):  # type: ignore[misc]
         """`YAML(typ="safe", pure=False)`'s loader, made once."""
@@ -101,7 +104,26 @@ def _loader_class() -> type[Any] | None:
         def processing_version(self) -> Any:
             return _DEFAULT_VERSION
 
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            """A plain scalar's tag depends on its text alone (no path resolvers are
+            registered): looked up once per distinct text, not matched regex by regex
+            for each of a run's hundred thousand scalars."""
+            if kind is not scalar or not implicit[0]:
+                return VersionedResolver.resolve(self, kind, value, implicit)
+            tag = resolved.get(value)
+            if tag is None:
+                tag = VersionedResolver.resolve(self, kind, value, implicit)
+                if len(resolved) >= _RESOLVED_LIMIT:
+                    resolved.clear()
+                resolved[value] = tag
+            return tag
+
     return Loader
+
+
+_RESOLVED_LIMIT = 100_000
+"""Distinct scalar texts whose tag is kept; past it the table starts again (texts are
+the config repository's, of any number)."""
 
 
 _DEFAULT_VERSION = (1, 2)

@@ -50,6 +50,9 @@ def find_block(
     `global_registry` is Bitnami's `global.imageRegistry`, which overrides every image's
     registry; it applies to a repository written without a registry of its own.
     """
+    named = bool(path) and isinstance(path[-1], str) and is_image_key(path[-1])
+    if not any(_may_name_repository(mapping, named) for mapping in chain):
+        return None
     for layout in _layouts(chain[0], path):
         repository_node = lookup(chain, layout.repository)
         repository = scalar_text(repository_node)
@@ -69,6 +72,21 @@ def find_block(
         if layout.repository in _NAMED_BY_KEY or (has_tag and not written_whole):
             return Block(layout, ref, repository_node)
     return None
+
+
+def _may_name_repository(mapping: MappingNode, named: bool) -> bool:
+    """Whether any layout's repository key could be found in `mapping`: one of its own
+    keys is a repository key (`name` under an image-like key when `named`), or it merges
+    other mappings. Most mappings of a values file hold neither, and skip the layouts."""
+    for key_node, _ in mapping.value:
+        key = key_text(key_node)
+        if key in _REPOSITORY_KEYS or is_image_key(key) or (named and key == "name"):
+            return True
+    return any(key_node.tag == MERGE_TAG for key_node, _ in mapping.value)
+
+
+_REPOSITORY_KEYS = frozenset({"repository", "imageRepository"})
+"""With every `is_image_key` key and `name`, the keys `_layouts` looks a repository up by."""
 
 
 def _layouts(mapping: MappingNode, path: Path) -> list[Layout]:

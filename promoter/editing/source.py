@@ -301,13 +301,26 @@ def node_paths(yaml_file: YamlFile) -> dict[int, list[tuple[int, Path]]]:
 
     An edit of an anchored node changes the data at all of these paths; verification
     expects exactly those, while the bytes of the alias lines stay untouched.
+
+    Empty for a text where no node can appear twice: every caller's default is then the
+    answer (the node's one path), without walking the file.
     """
+    if not may_share_nodes(yaml_file.text):
+        return {}
     check_expansion(yaml_file)
     budget = _Budget(MAX_EXPANDED_NODES, yaml_file.name)
     found: dict[int, list[tuple[int, Path]]] = {}
     for doc_index, doc in iter_documents(yaml_file):
         _collect_paths(doc, doc_index, (), found, budget)
     return found
+
+
+def may_share_nodes(text: str) -> bool:
+    """Whether a node of `text` may appear at more than one path: only through an anchor
+    (`&`), a merge key (`<<`, or the merge tag written with `!`), and only a text with
+    as many nodes as the expansion bound could be refused by it (a node takes at least
+    one character)."""
+    return "&" in text or "<<" in text or "!" in text or len(text) >= MAX_EXPANDED_NODES
 
 
 def _collect_paths(

@@ -314,7 +314,11 @@ def _given(path: Path, name: str) -> tuple[FileTree, str]:
 
 def _refuse_links(tree: FileTree, path: str, name: str) -> None:
     """No component of `path` is a symbolic link."""
-    parts = PurePosixPath(path).parts
+    parts = (
+        PurePosixPath(path).parts
+        if path.startswith("/")
+        else [p for p in path.split("/") if p not in ("", ".")]
+    )
     for end in range(1, len(parts) + 1):
         where = "/".join(parts[:end])
         if tree.is_link(where):

@@ -149,8 +149,15 @@ class SnapshotTree:
     def _locate(self, path: str, *, follow: bool) -> _Located:
         """Where `path` leads, as `realpath` walks it: each link on the way (the last one
         too when `follow`) replaced by its target; a missing part continues by name."""
-        if not self.shared.links and path in self.shared.files:  # no link on any way
-            return _Located(path, "file")
+        if not self.shared.links:  # no link on any way: a known path is what it names
+            if path in self.shared.files:
+                return _Located(path, "file")
+            if ".." not in path:
+                normal = "/".join(p for p in path.split("/") if p not in ("", "."))
+                if normal in self.shared.files:
+                    return _Located(normal, "file")
+                if normal in self.shared.children:
+                    return _Located(normal, "directory")
         todo = [p for p in path.split("/") if p not in ("", ".")]
         done: list[str] = []
         kind: Kind | None = "directory"

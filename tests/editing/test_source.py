@@ -9,14 +9,18 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode
 
 from promoter.editing.source import (
     MAX_DEPTH,
+    MAX_EXPANDED_NODES,
     Typed,
     YamlFile,
+    _Budget,
+    _collect_paths,
     check_not_encrypted,
     decode,
     detect_newline,
     encode,
     iter_documents,
     mapping_get,
+    may_share_nodes,
     node_paths,
     parse_bytes,
     parse_text,
@@ -211,14 +215,39 @@ def test_deep_nesting_yaml_error_not_crash(text: str) -> None:
         parse_text(text, "deep.yaml")
 
 
-def test_nesting_at_bound_is_data() -> None:
-    yaml_file = parse_text("[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n", "f.yaml")
+@pytest.mark.parametrize("anchor", ["", "&top "])
+def test_nesting_at_bound_is_data(anchor: str) -> None:
+    yaml_file = parse_text(anchor + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n", "f.yaml")
     data = to_data(yaml_file)[0]
     for _ in range(MAX_DEPTH - 1):
         assert isinstance(data, list)
         data = data[0]
     assert data == []
-    assert node_paths(yaml_file)
+    # With an anchor the paths are walked at the bound; without, no node can repeat.
+    assert len(node_paths(yaml_file)) == (MAX_DEPTH if anchor else 0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: {b: 1}\nc: [x, y]\n",
+        "a: &x {b: 1}\nc: *x\n",
+        "a: {<<: {b: 1}, c: 2}\n",
+        "a: {!!merge <<: {b: 1}}\n",
+        "- !!str 1\n- 2\n",
+    ],
+)
+def test_node_paths_skipped_only_where_no_node_repeats(text: str) -> None:
+    """The shortcut (an empty answer) must agree with the walk: every node it leaves out
+    appears at exactly one path. The walk's answer is the oracle."""
+    yaml_file = parse_text(text, "f.yaml")
+    walked: dict[int, list[tuple[int, tuple[str | int, ...]]]] = {}
+    for doc_index, doc in enumerate(yaml_file.docs):
+        if doc is not None:
+            _collect_paths(doc, doc_index, (), walked, _Budget(MAX_EXPANDED_NODES, "f.yaml"))
+    repeated = any(len(paths) > 1 for paths in walked.values())
+    found = node_paths(yaml_file)
+    assert (found == walked) if may_share_nodes(text) else (found == {} and not repeated)
 
 
 def test_node_paths_alias_lists_definition_first() -> None:

@@ -311,6 +311,7 @@ class _GitHandler(BaseHTTPRequestHandler):
     """Translates one HTTP request into one `git http-backend` run (RFC 3875 CGI, roughly)."""
 
     protocol_version = "HTTP/1.1"  # keep-alive like a real server; every response has a length
+    disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall
     server_version = "fake-git-http/1"
     timeout = 60  # an idle keep-alive connection does not pin its thread forever
 
