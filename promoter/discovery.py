@@ -59,7 +59,7 @@ def normalize_relative(relative: str, *, field: str | None = None) -> str:
         raise PathEscapeError(
             f"{relative!r} must stay inside the repository ('..' is not allowed)", field=field
         )
-    return PurePosixPath(relative).as_posix()
+    return "/".join(p for p in relative.split("/") if p not in ("", ".")) or "."
 
 
 def search_directory(root: Path | FileTree, directory: str, repository: ImageRef) -> list[Path]:

@@ -18,7 +18,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.config.files import compose_one
 from promoter.errors import ConfigError
-from promoter.yamlfile import NULL_TAG
+from promoter.yamlfile import NULL_TAG, tag_of
 
 HOLD_FILE = ".promoter/holds.yaml"
 HEADER = (
@@ -45,7 +45,7 @@ def parse_holds(text: str, name: str = HOLD_FILE) -> tuple[Hold, ...]:
     """The holds of a holds file; composed like promoter.yaml (nesting bounded, errors with
     file and line, no excerpt of the file), each value as written (`1.10` stays `1.10`)."""
     root = compose_one(text, name)
-    if root is None or (isinstance(root, ScalarNode) and root.tag == NULL_TAG):
+    if root is None or (isinstance(root, ScalarNode) and tag_of(root) == NULL_TAG):
         return ()
     if not isinstance(root, SequenceNode):
         raise ConfigError("expected a list of holds", path=name, line=_line(root))
@@ -69,7 +69,7 @@ def _fields(node: Node) -> dict[str, str] | None:
     for key, value in node.value:
         if not isinstance(key, ScalarNode) or not isinstance(value, ScalarNode):
             return None
-        fields[str(key.value)] = "" if value.tag == NULL_TAG else str(value.value)
+        fields[str(key.value)] = "" if tag_of(value) == NULL_TAG else str(value.value)
     return fields
 
 

@@ -14,7 +14,7 @@ from promoter.config.files import excerpt, plain
 from promoter.discovery import did_you_mean
 from promoter.errors import ConfigError
 from promoter.sinks import EXCERPT
-from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG
+from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, tag_of
 
 NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
 NAME_RULE = "name (letters, digits, '-' and '_'; at most 63 characters)"
@@ -51,7 +51,7 @@ class NodeReader:
 
         `merging`: the mappings whose merge keys led here; one merging itself is refused,
         and so are more than `MAX_MERGES` merges in one file (each expands its aliases)."""
-        if isinstance(node, ScalarNode) and node.tag == NULL_TAG:
+        if isinstance(node, ScalarNode) and tag_of(node) == NULL_TAG:
             return []
         if not isinstance(node, MappingNode):
             raise self.error(node, where, f"expected a mapping, got {describe(node)}")
@@ -59,7 +59,7 @@ class NodeReader:
         seen: dict[str, int] = {}
         merged: Entries = []
         for key, value in node.value:
-            if key.tag == MERGE_TAG:
+            if tag_of(key) == MERGE_TAG:
                 sources = value.value if isinstance(value, SequenceNode) else [value]
                 for source in sources:
                     self.merged += 1
@@ -67,7 +67,7 @@ class NodeReader:
                         raise self.error(key, where, "merge keys merge too much (or themselves)")
                     merged.extend(self.mapping(source, where, allowed, (*merging, id(node))))
                 continue
-            if not isinstance(key, ScalarNode) or key.tag != STR_TAG:
+            if not isinstance(key, ScalarNode) or tag_of(key) != STR_TAG:
                 raise self.error(key, where, f"expected a string key, got {describe(key)}")
             text = str(key.value)
             child = join_field(where, quote_key(text))
@@ -92,7 +92,7 @@ class NodeReader:
         return found
 
     def string(self, node: Node, where: str, pattern: str | None = None, what: str = "") -> str:
-        if not isinstance(node, ScalarNode) or node.tag != STR_TAG:
+        if not isinstance(node, ScalarNode) or tag_of(node) != STR_TAG:
             shown = str(node.value)
             hint = f' (quote it: "{shown}")' if _is_plain_scalar(node) and _is_short(shown) else ""
             raise self.error(node, where, f"expected a string, got {describe(node)}{hint}")
@@ -108,7 +108,7 @@ class NodeReader:
         return tuple(dict.fromkeys(items))
 
     def boolean(self, node: Node, where: str) -> bool:
-        if not isinstance(node, ScalarNode) or node.tag != _BOOL:
+        if not isinstance(node, ScalarNode) or tag_of(node) != _BOOL:
             raise self.error(node, where, f"expected true or false, got {describe(node)}")
         return str(node.value).lower() == "true"
 
@@ -141,9 +141,9 @@ def describe(node: Node) -> str:
         return "a mapping"
     if isinstance(node, SequenceNode):
         return "a list"
-    if node.tag == NULL_TAG:
+    if tag_of(node) == NULL_TAG:
         return "nothing"
     text = str(node.value)
-    if node.tag == STR_TAG or not _is_plain_scalar(node):
+    if tag_of(node) == STR_TAG or not _is_plain_scalar(node):
         return excerpt(text)
     return plain(text)

@@ -42,7 +42,7 @@ from promoter.discovery import (
 )
 from promoter.errors import ConfigError, ImageRefError, PathEscapeError
 from promoter.imageref import ImageRef, parse_image_ref
-from promoter.yamlfile import NULL_TAG
+from promoter.yamlfile import NULL_TAG, tag_of
 
 BRANCH_PATTERN = r"^(?![-/.])(?!.*(\.\.|//|@\{|/\.))[^\s~^:?*\[\\]+(?<![/.])(?<!\.lock)$"
 LABEL_PATTERN = (
@@ -79,7 +79,7 @@ class Parser(NodeReader):
             root, None, ("version", "defaults", "environments", "apps", "guards")
         )
         version_node = self.required(root, None, entries, "version", "add 'version: 1'")
-        if version_node.tag != _INT or not version_node.value.isdigit():
+        if tag_of(version_node) != _INT or not version_node.value.isdigit():
             raise self.error(version_node, "version", f"expected 1, got {describe(version_node)}")
         if len(version_node.value) > 6 or int(version_node.value) != VERSION:  # int(): 4300 digits
             raise self.error(
@@ -168,7 +168,7 @@ class Parser(NodeReader):
                 )
             mode = next(m for m in MODES if m == text)
         node, at = pick("base")
-        if node is not None and not (isinstance(node, ScalarNode) and node.tag == NULL_TAG):
+        if node is not None and not (isinstance(node, ScalarNode) and tag_of(node) == NULL_TAG):
             base = self.string(node, at, BRANCH_PATTERN, "branch name")
             if not is_branch_name(base):
                 raise self.error(node, at, f"{excerpt(base)} is not a branch name git accepts")

@@ -14,7 +14,7 @@ from promoter.config.files import compose_one, excerpt
 from promoter.config.model import DAY_NAMES, FreezeWindow, Policies, WindowRule, Windows
 from promoter.config.nodes import NAME_PATTERN, NAME_RULE, NodeReader, describe, find_entry
 from promoter.versions import ORDERS
-from promoter.yamlfile import NULL_TAG
+from promoter.yamlfile import NULL_TAG, tag_of
 
 DURATION_PATTERN = r"^([0-9]+[smhdw])+$"
 MOMENT_PATTERN = (
@@ -39,7 +39,7 @@ def parse_freezes(
     """A freeze file: a list of `{reason, environments?, start?, until?}`; without
     `until` a freeze holds until its entry is removed."""
     root = compose_one(text, reader.name)
-    if root is None or (isinstance(root, ScalarNode) and root.tag == NULL_TAG):
+    if root is None or (isinstance(root, ScalarNode) and tag_of(root) == NULL_TAG):
         return ()
     if not isinstance(root, SequenceNode):
         raise reader.error(root, None, f"expected a list of freezes, got {describe(root)}")
@@ -187,7 +187,7 @@ def parse_freeze_window(reader: NodeReader, node: Node, where: str) -> FreezeWin
 def parse_moment(reader: NodeReader, node: Node, where: str, *, end: bool) -> datetime:
     """A date (whole days, UTC) or an ISO datetime; naive datetimes are UTC."""
     text = str(node.value) if isinstance(node, ScalarNode) else ""
-    if not re.fullmatch(MOMENT_PATTERN, text) or node.tag == NULL_TAG:
+    if not re.fullmatch(MOMENT_PATTERN, text) or tag_of(node) == NULL_TAG:
         raise reader.error(
             node, where, f"expected a date (2026-12-20) or datetime, got {describe(node)}"
         )

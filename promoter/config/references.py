@@ -17,7 +17,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.config.files import compose_one, excerpt
 from promoter.errors import ConfigError
-from promoter.yamlfile import STR_TAG
+from promoter.yamlfile import STR_TAG, tag_of
 
 _KINDS = {"env": "environment", "environments": "environment", "app": "app"}
 
@@ -71,9 +71,9 @@ def _names(root: Node | None) -> Iterator[tuple[ScalarNode, str, str]]:
             field = f"[{index}].{key.value}"
             if isinstance(value, SequenceNode):
                 for position, element in enumerate(value.value):
-                    if isinstance(element, ScalarNode) and element.tag == STR_TAG:
+                    if isinstance(element, ScalarNode) and tag_of(element) == STR_TAG:
                         yield element, f"{field}[{position}]", kind
-            elif isinstance(value, ScalarNode) and value.tag == STR_TAG:
+            elif isinstance(value, ScalarNode) and tag_of(value) == STR_TAG:
                 yield value, field, kind
 
 

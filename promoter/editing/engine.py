@@ -45,7 +45,7 @@ from promoter.editing.templates import parse_editable
 from promoter.editing.verify import verify
 from promoter.errors import EditRefusedError, TargetNotFoundError, YamlError
 from promoter.filetree import FileTree
-from promoter.yamlfile import STR_TAG
+from promoter.yamlfile import STR_TAG, tag_of
 
 
 def find_all(yaml_file: YamlFile, request: BumpRequest, context: Context) -> list[Found]:
@@ -142,7 +142,7 @@ def plan(yaml_file: YamlFile, found: list[Found], *, render: bool = True) -> lis
             if item.remove:
                 edits.append(_removal(yaml_file, item, paths))
                 continue
-            if item.node.value == item.new and item.node.tag == STR_TAG:
+            if item.node.value == item.new and tag_of(item.node) == STR_TAG:
                 continue
             occurrences = paths.get(id(item.node), [(item.doc, item.path)])
             if occurrences[0] != (item.doc, item.path):

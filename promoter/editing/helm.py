@@ -56,7 +56,7 @@ from promoter.editing.source import (
 )
 from promoter.errors import EditRefusedError
 from promoter.imageref import ImageRef, find_image_ref
-from promoter.yamlfile import MERGE_TAG
+from promoter.yamlfile import MERGE_TAG, tag_of
 
 KIND = "helm"
 STRING_KIND = "image-string"
@@ -111,7 +111,7 @@ def _mapping_candidates(
         return found
     for key_node, value_node in mapping.value:
         key = key_text(key_node)
-        if key_node.tag == MERGE_TAG or not is_image_key(key):
+        if tag_of(key_node) == MERGE_TAG or not is_image_key(key):
             continue
         if block is not None and block.layout.repository == key:
             continue

@@ -15,7 +15,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.editing.source import Path, key_text, mapping_get, scalar_text, scalar_value
 from promoter.imageref import ImageRef, find_image_ref
-from promoter.yamlfile import MERGE_TAG
+from promoter.yamlfile import MERGE_TAG, tag_of
 
 DIGEST_KEYS = ("digest", "sha")
 _NAMED_BY_KEY = frozenset({"repository", "imageRepository", "name"})
@@ -82,7 +82,7 @@ def _may_name_repository(mapping: MappingNode, named: bool) -> bool:
         key = key_text(key_node)
         if key in _REPOSITORY_KEYS or is_image_key(key) or (named and key == "name"):
             return True
-    return any(key_node.tag == MERGE_TAG for key_node, _ in mapping.value)
+    return any(tag_of(key_node) == MERGE_TAG for key_node, _ in mapping.value)
 
 
 _REPOSITORY_KEYS = frozenset({"repository", "imageRepository"})
@@ -132,7 +132,7 @@ def find_entry(
     seen = seen | {id(mapping)}
     merged: list[Node] = []
     for key_node, value_node in mapping.value:
-        if key_node.tag == MERGE_TAG:
+        if tag_of(key_node) == MERGE_TAG:
             merged.extend(
                 value_node.value if isinstance(value_node, SequenceNode) else [value_node]
             )

@@ -41,7 +41,7 @@ from promoter.editing.source import (
 )
 from promoter.editing.templates import parse_editable
 from promoter.errors import EditRefusedError, YamlError
-from promoter.yamlfile import MERGE_TAG, NULL_TAG
+from promoter.yamlfile import MERGE_TAG, NULL_TAG, tag_of
 
 KIND_IMAGES = "kustomize-insert"
 KIND_VALUE = "values-insert"
@@ -319,13 +319,13 @@ def _first_mapping(yaml_file: YamlFile) -> tuple[int, MappingNode]:
 
 def _own_entry(mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
     for key_node, value in mapping.value:
-        if key_node.tag != MERGE_TAG and key_text(key_node) == key:
+        if tag_of(key_node) != MERGE_TAG and key_text(key_node) == key:
             return key_node, value
     return None
 
 
 def _is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == NULL_TAG
+    return isinstance(node, ScalarNode) and tag_of(node) == NULL_TAG
 
 
 def _is_shared(yaml_file: YamlFile, node: Node) -> bool:

@@ -22,7 +22,7 @@ from promoter.imageref import (
     parse_image_ref,
 )
 from promoter.sinks import EXCERPT
-from promoter.yamlfile import NULL_TAG
+from promoter.yamlfile import NULL_TAG, tag_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +139,7 @@ def check_replaceable(yaml_file: YamlFile, target: Target) -> None:
     node = target.node
     old = str(node.value)
     if target.shape is Shape.VERSION:
-        if node.tag == NULL_TAG or old == "" or is_version(old):
+        if tag_of(node) == NULL_TAG or old == "" or is_version(old):
             return
     elif is_reference_text(old):
         return

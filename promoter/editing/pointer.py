@@ -48,7 +48,7 @@ from promoter.editing.source import (
 )
 from promoter.errors import EditRefusedError, InputError, TargetNotFoundError
 from promoter.imageref import ImageRef, find_image_ref, is_valid_tag, parse_digest
-from promoter.yamlfile import MERGE_TAG
+from promoter.yamlfile import MERGE_TAG, tag_of
 
 KIND = "pointer"
 Segment = str | int
@@ -188,7 +188,7 @@ def _mapping_lookup(node: MappingNode, key: str) -> Node | None:
     """A key's value, own keys first, then `<<` merge sources in order (as YAML resolves)."""
     merges: list[Node] = []
     for key_node, value_node in node.value:
-        if key_node.tag == MERGE_TAG:
+        if tag_of(key_node) == MERGE_TAG:
             sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
             merges.extend(sources)
         elif key_text(key_node) == key:
@@ -251,9 +251,9 @@ def _alias_line(yaml_file: YamlFile, location: Location) -> int | None:
     node = yaml_file.docs[location.doc]
     for step in location.path:
         if isinstance(node, MappingNode):
-            own = [(k, v) for k, v in node.value if k.tag != MERGE_TAG and key_text(k) == step]
+            own = [(k, v) for k, v in node.value if tag_of(k) != MERGE_TAG and key_text(k) == step]
             if not own:
-                merge = next((k for k, _ in node.value if k.tag == MERGE_TAG), None)
+                merge = next((k for k, _ in node.value if tag_of(k) == MERGE_TAG), None)
                 return line_of(merge) if merge is not None else None
             key_node, child = own[0]
             if child.start_mark.index < key_node.start_mark.index:

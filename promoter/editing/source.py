@@ -14,7 +14,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.errors import EditRefusedError, YamlError
-from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, compose_all, too_deep
+from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, compose_all, tag_of, too_deep
 
 BOM = "\ufeff"
 MAX_EXPANDED_NODES = 2_000_000
@@ -154,9 +154,10 @@ def _compose(text: str, name: str) -> list[Node | None]:
         raise YamlError(f"not valid YAML: {shown}", path=name, line=line) from exc
     except RecursionError as exc:
         raise YamlError("not valid YAML: nesting too deep", path=name) from exc
+    shared = may_share_nodes(text)
     for doc in docs:
         if doc is not None:
-            _normalise_styles(doc)
+            _normalise_styles(doc, shared)
     return docs
 
 
@@ -169,14 +170,17 @@ def _check_depth(text: str, name: str) -> None:
         )
 
 
-def _normalise_styles(root: Node) -> None:
+def _normalise_styles(root: Node, shared: bool) -> None:
+    """libyaml's plain style (`""`) as the pure parser's (`None`). `shared`: a node may
+    appear twice (`may_share_nodes`), so each is visited once; else none can."""
     stack = [root]
     seen: set[int] = set()
     while stack:
         node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+        if shared:
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
         if isinstance(node, ScalarNode):
             if node.style == "":
                 node.style = None
@@ -265,7 +269,7 @@ def to_data(yaml_file: YamlFile) -> list[Data]:
 def _node_data(node: Node, budget: _Budget, name: str) -> Data:
     budget.spend()
     if isinstance(node, ScalarNode):
-        if node.tag == STR_TAG:
+        if tag_of(node) == STR_TAG:
             return str(node.value)
         return Typed(str(node.tag), str(node.value))
     if isinstance(node, SequenceNode):
@@ -274,7 +278,7 @@ def _node_data(node: Node, budget: _Budget, name: str) -> Data:
         result: dict[str, Data] = {}
         merged: dict[str, Data] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == MERGE_TAG:
+            if tag_of(key_node) == MERGE_TAG:
                 sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 for source in sources:
                     data = _node_data(source, budget, name)
@@ -343,10 +347,10 @@ def _collect_paths(
 def _merged_items(node: MappingNode) -> list[tuple[str, Node]]:
     """A merge source's entries as `to_data` sees them: its own keys, then those of its own
     merges (first wins), so a key reached through nested merges gets its real path."""
-    items = [(key_text(k), v) for k, v in node.value if k.tag != MERGE_TAG]
+    items = [(key_text(k), v) for k, v in node.value if tag_of(k) != MERGE_TAG]
     seen = {text for text, _ in items}
     for key_node, value_node in node.value:
-        if key_node.tag == MERGE_TAG:
+        if tag_of(key_node) == MERGE_TAG:
             sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
             for source in sources:
                 if isinstance(source, MappingNode):
@@ -376,7 +380,9 @@ def walk(node: Node, path: Path = ()) -> Iterator[tuple[Path, Node, Node | None]
             children = [((*current_path, i), item, None) for i, item in enumerate(current.value)]
         elif isinstance(current, MappingNode):
             children = [
-                ((*current_path, key_text(k)), v, k) for k, v in current.value if k.tag != MERGE_TAG
+                ((*current_path, key_text(k)), v, k)
+                for k, v in current.value
+                if tag_of(k) != MERGE_TAG
             ]
         stack.extend(reversed(children))
 
@@ -392,14 +398,14 @@ def mapping_get(node: Node, key: str) -> Node | None:
 
 def scalar_text(node: Node | None) -> str | None:
     """The value of a string scalar, else None (numbers, nulls, collections)."""
-    if isinstance(node, ScalarNode) and node.tag == STR_TAG:
+    if isinstance(node, ScalarNode) and tag_of(node) == STR_TAG:
         return str(node.value)
     return None
 
 
 def scalar_value(node: Node | None) -> str | None:
     """The text of any non-null scalar (a tag may be written `1.10` unquoted)."""
-    if isinstance(node, ScalarNode) and node.tag != NULL_TAG:
+    if isinstance(node, ScalarNode) and tag_of(node) != NULL_TAG:
         return str(node.value)
     return None
 

@@ -18,7 +18,7 @@ from ruamel.yaml.resolver import VersionedResolver
 
 from promoter.editing.source import YamlFile
 from promoter.errors import EditRefusedError
-from promoter.yamlfile import STR_TAG
+from promoter.yamlfile import STR_TAG, tag_of
 
 _PROPERTY = re.compile(r"(?:[&!][^\s]*\s+)*")
 _ALIAS_VALUE = re.compile(r"[ \t]*:[ \t]*\*[^\s,\[\]{}]+")
@@ -76,7 +76,7 @@ def replace_scalar(yaml_file: YamlFile, node: ScalarNode, new: str) -> Replaceme
     style = node.style
     if style in ("|", ">"):
         return _replace_in_block(yaml_file, node, body_start, end, old, new)
-    if node.tag != STR_TAG or style is None:
+    if tag_of(node) != STR_TAG or style is None:
         body = text[body_start:end]
         if style is None and body == "" and old == "":
             rendered = new if is_plain_safe(new) else quote(new, preferred_quote(text))

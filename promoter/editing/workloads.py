@@ -35,7 +35,7 @@ from promoter.editing.source import (
     walk,
 )
 from promoter.imageref import find_image_ref
-from promoter.yamlfile import STR_TAG
+from promoter.yamlfile import STR_TAG, tag_of
 
 CONTAINER_LISTS = frozenset(
     {
@@ -155,7 +155,7 @@ def _json6902_image(
 
 def _may_hold_manifest(node: ScalarNode) -> bool:
     """A cheap screen before parsing a literal block scalar as YAML."""
-    if node.style != "|" or node.tag != STR_TAG:
+    if node.style != "|" or tag_of(node) != STR_TAG:
         return False
     text = str(node.value)
     if "op:" in text and "/image" in text and "value:" in text:
