@@ -7,6 +7,7 @@ use), including Docker Hub's normalisation: `web`, `docker.io/library/web` and
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -122,11 +123,25 @@ def parse_image_ref(text: str) -> ImageRef:
 
 
 def find_image_ref(text: str) -> ImageRef | None:
-    """Like `parse_image_ref`, but `None` for text that is not a reference."""
+    """Like `parse_image_ref`, but `None` for text that is not a reference. Every finder
+    asks about every image-like value of every file it reads: a short text is answered
+    once per run (a reference's parts are immutable)."""
+    if not isinstance(text, str) or len(text) > _CACHED_TEXT:
+        return _find_image_ref(text)
+    return _find_cached(text)
+
+
+def _find_image_ref(text: str) -> ImageRef | None:
     try:
         return parse_image_ref(text)
     except ImageRefError:
         return None
+
+
+_find_cached = functools.lru_cache(maxsize=65536)(_find_image_ref)
+_CACHED_TEXT = 512
+"""Longer than any reference can be (a 255-character name, a 128-character tag and a
+sha512 digest), so kept out of the table: it holds no large text."""
 
 
 def is_valid_tag(tag: str) -> bool:

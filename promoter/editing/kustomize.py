@@ -9,9 +9,6 @@ entry's own style (block line or flow item). A digest-only request removes the e
 
 from __future__ import annotations
 
-import functools
-from pathlib import PurePath
-
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.editing.model import (
@@ -70,9 +67,9 @@ _KUSTOMIZATION_KEYS = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=65536)
 def _filename(name: str) -> str:
-    return PurePath(name).name
+    """The last component of a file's name (`PurePath(name).name` for a file's path)."""
+    return name.rstrip("/").rsplit("/", 1)[-1]
 
 
 def is_kustomization(name: str, doc: Node) -> bool:

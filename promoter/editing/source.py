@@ -366,7 +366,31 @@ def walk(node: Node, path: Path = ()) -> Iterator[tuple[Path, Node, Node | None]
 
     Each node is yielded once, at its first occurrence, which is its anchor's definition:
     YAML requires an anchor to come before its aliases. Merge keys are not followed.
+
+    Every finder walks every document it reads, and a document composed once is read by
+    several finders: a walk is listed once per (node, path) and handed out again (the
+    table holds its nodes, so an id is never reused while it is kept).
     """
+    held = _WALKS.get(id(node))
+    if held is not None and held[0] is node and held[1] == path:
+        return iter(held[2])
+    steps = list(_walk(node, path))
+    global _WALKED  # noqa: PLW0603
+    if _WALKED + len(steps) > _WALKS_LIMIT:
+        _WALKS.clear()
+        _WALKED = 0
+    _WALKS[id(node)] = (node, path, steps)
+    _WALKED += len(steps)
+    return iter(steps)
+
+
+_WALKS: dict[int, tuple[Node, Path, list[tuple[Path, Node, Node | None]]]] = {}
+_WALKED = 0
+_WALKS_LIMIT = 1_000_000
+"""Steps kept in `_WALKS`; past it the table starts again."""
+
+
+def _walk(node: Node, path: Path) -> Iterator[tuple[Path, Node, Node | None]]:
     seen: set[int] = set()
     stack: list[tuple[Path, Node, Node | None]] = [(path, node, None)]
     while stack:
