@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from promoter.errors import GitError
@@ -34,6 +33,7 @@ from promoter.gitformat import (
 )
 from promoter.repo import protocol
 from promoter.repo.auth import Auth
+from promoter.repo.background import Background
 from promoter.repo.connection import DirectUnsupportedError, HttpClient
 from promoter.repo.git import run_git
 from promoter.repo.objects import write_object
@@ -74,7 +74,7 @@ class DirectStore:
         self._head = ""
         self._deep = True
         self._scratch = False
-        self._advertised: Future[tuple[dict[str, str], set[str]]] | None = None
+        self._advertised: Background[tuple[dict[str, str], set[str]]] | None = None
         """receive-pack's advertisement asked ahead (`prepare_push`), used by one push."""
 
     @classmethod
@@ -104,7 +104,6 @@ class DirectStore:
             store._start(branch)
         except BaseException:
             if advertised is not None:  # never close the client under a request
-                advertised.cancel()
                 with contextlib.suppress(Exception):
                     advertised.result()
             stats.calls += client.calls
@@ -421,17 +420,12 @@ class DirectStore:
 
     def close(self) -> None:
         if self._advertised is not None:
-            self._advertised.cancel()
             with contextlib.suppress(Exception):
                 self._advertised.result()  # never close the client under a request
         self._counted()
         self.client.close()
 
 
-def _advertise(client: HttpClient) -> Future[tuple[dict[str, str], set[str]]]:
+def _advertise(client: HttpClient) -> Background[tuple[dict[str, str], set[str]]]:
     """receive-pack's advertisement, asked in the background."""
-    pool = ThreadPoolExecutor(1, thread_name_prefix="promoter-advertise")
-    try:
-        return pool.submit(protocol.receive_advertisement, client)
-    finally:
-        pool.shutdown(wait=False)
+    return Background(lambda: protocol.receive_advertisement(client), name="promoter-advertise")

@@ -9,12 +9,12 @@ or forges.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from promoter.errors import GitError, PushRejectedError
 from promoter.redact import redact
 from promoter.repo import pktline
+from promoter.repo.background import Background
 from promoter.repo.connection import (
     AGENT,
     DirectUnsupportedError,
@@ -44,19 +44,27 @@ def discover(client: HttpClient, prefixes: Sequence[str]) -> Discovery:
 
     receive-pack is not asked here: a run that pushes nothing (a dry run, an unchanged
     promotion) never contacts it (`receive_advertisement` comes right before a push)."""
-    with ThreadPoolExecutor(2) as pool:
-        upload = pool.submit(
-            client.request,
-            "GET",
-            f"info/refs?service={_UPLOAD}",
-            headers={"Git-Protocol": "version=2"},
-        )
-        listed = pool.submit(ls_refs_request, client, prefixes, symrefs=True)
-        upload_answer = upload.result()
-        check_status(upload_answer, "info/refs")
-        found = Discovery(parse_v2_capabilities(upload_answer.body))
-        check_capabilities(found.capabilities)
-        found.refs, found.symrefs = parse_ls_refs(listed.result())
+    upload = Background(
+        lambda: client.request(
+            "GET", f"info/refs?service={_UPLOAD}", headers={"Git-Protocol": "version=2"}
+        ),
+        name="promoter-discover",
+    )
+    listed: bytes | None = None
+    failure: GitError | None = None
+    try:
+        listed = ls_refs_request(client, prefixes, symrefs=True)
+    except GitError as exc:  # a server without v2 refuses ls-refs: the advertisement says so
+        failure = exc
+    finally:
+        upload_answer = upload.result()  # never leave a request running behind an error
+    check_status(upload_answer, "info/refs")
+    found = Discovery(parse_v2_capabilities(upload_answer.body))
+    check_capabilities(found.capabilities)
+    if failure is not None:
+        raise failure
+    assert listed is not None
+    found.refs, found.symrefs = parse_ls_refs(listed)
     return found
 
 
