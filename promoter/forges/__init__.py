@@ -13,11 +13,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from promoter.errors import InputError
 from promoter.redact import Secret
-from promoter.tree import GitStats, Store
+
+if TYPE_CHECKING:  # annotations only: `promote --help` lists the kinds without the tree
+    from promoter.tree import GitStats, Store
 
 MARKER = "<!-- promoter -->"
 """Ends every body promoter writes, so it can recognise its own change requests."""
