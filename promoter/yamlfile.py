@@ -52,6 +52,55 @@ def too_deep(text: str, limit: int) -> int | None:
     return None
 
 
+def compose_within(text: str, limit: int) -> tuple[list[Node | None], int | None]:
+    """Every document of `text` composed (`compose_all`), or none and the line where it
+    first nests more than `limit` collections (`too_deep`'s answer).
+
+    libyaml's composer recurses in C, so nesting is bounded before it runs; but the event
+    pass that measures it costs as much as composing. A text with fewer structural
+    characters than `C_RECURSION_SAFE` cannot nest deep enough to exhaust that recursion:
+    it is composed first and its nodes measured (a walk, not a second parse)."""
+    structural = sum(text.count(c) for c in "[{-?:")
+    if structural < limit:
+        return compose_all(text), None
+    if structural >= C_RECURSION_SAFE:
+        line = too_deep(text, limit)
+        return ([], line) if line is not None else (compose_all(text), None)
+    docs = compose_all(text)
+    line = _deeper_than(docs, limit)
+    return ([], line) if line is not None else (docs, None)
+
+
+C_RECURSION_SAFE = 20_000
+"""Fewer structural characters (`[{-?:`, one per open collection at least) cannot nest as
+deep as libyaml's C composer can recurse (it crashes near 30,000 levels)."""
+
+
+def _deeper_than(docs: list[Node | None], limit: int) -> int | None:
+    """The line of the first collection, in document order, nested more than `limit`
+    deep; an alias is not followed (in the event stream it opens nothing)."""
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    seen: set[int] = set()
+    for doc in docs:
+        stack: list[tuple[Node, int]] = [(doc, 0)] if doc is not None else []
+        while stack:
+            node, depth = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, MappingNode):
+                children = [part for pair in node.value for part in pair]
+            elif isinstance(node, SequenceNode):
+                children = list(node.value)
+            else:
+                continue
+            if depth + 1 > limit:
+                return int(node.start_mark.line) + 1
+            stack.extend((child, depth + 1) for child in reversed(children))
+    return None
+
+
 def tag_of(node: Node) -> str | None:
     """`node.tag`, without ruamel formatting a new string on each read (a third of the
     time of walking a file): a tag with no handle and no `%` escape is its suffix."""

@@ -24,7 +24,7 @@ from promoter.discovery import normalize_relative
 from promoter.errors import ConfigError, PathEscapeError, YamlError
 from promoter.filetree import FileTree, Kind, as_tree
 from promoter.sinks import EXCERPT
-from promoter.yamlfile import compose_all, too_deep
+from promoter.yamlfile import compose_within
 
 MAX_DEPTH = 100
 """Nested collections a control file may open; promoter.yaml needs fewer than ten."""
@@ -102,11 +102,10 @@ def compose_one(text: str, name: str) -> Node | None:
 def _compose_fast(text: str) -> list[Node | None] | None:
     """Every document by libyaml, or None: not installed, too deep, or any problem."""
     try:
-        if too_deep(text, MAX_DEPTH) is not None:
-            return None
-        return compose_all(text)
+        docs, line = compose_within(text, MAX_DEPTH)
     except Exception:  # the pure path says what is wrong
         return None
+    return docs if line is None else None
 
 
 def _compose_pure(text: str, name: str) -> list[Node | None]:

@@ -14,7 +14,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.errors import EditRefusedError, YamlError
-from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, compose_all, tag_of, too_deep
+from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, compose_within, tag_of
 
 BOM = "\ufeff"
 MAX_EXPANDED_NODES = 2_000_000
@@ -137,8 +137,11 @@ def compose_documents(text: str, name: str) -> list[Node | None]:
 
 def _compose(text: str, name: str) -> list[Node | None]:
     try:
-        _check_depth(text, name)
-        docs = compose_all(text)
+        docs, line = compose_within(text, MAX_DEPTH)
+        if line is not None:
+            raise YamlError(
+                f"not valid YAML: nesting deeper than {MAX_DEPTH} levels", path=name, line=line
+            )
     except MarkedYAMLError as exc:  # the problem alone: str() quotes the source line
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -159,15 +162,6 @@ def _compose(text: str, name: str) -> list[Node | None]:
         if doc is not None:
             _normalise_styles(doc, shared)
     return docs
-
-
-def _check_depth(text: str, name: str) -> None:
-    """Refuse deep nesting before composing (`yamlfile.too_deep`: it cannot crash)."""
-    line = too_deep(text, MAX_DEPTH)
-    if line is not None:
-        raise YamlError(
-            f"not valid YAML: nesting deeper than {MAX_DEPTH} levels", path=name, line=line
-        )
 
 
 def _normalise_styles(root: Node, shared: bool) -> None:

@@ -96,3 +96,41 @@ def test_tag_of_is_the_tag_for_every_way_of_writing_one(pure: bool) -> None:
         elif isinstance(node, MappingNode):
             stack.extend(part for pair in node.value for part in pair)
     assert count == 12
+
+
+def _nesting_cases() -> list[str]:
+    """Texts around the bound, and real files with a small bound, for `compose_within`."""
+    cases = [
+        "a: " + "[" * 10 + "]" * 10 + "\n",
+        "a: " + "[" * 11 + "]" * 11 + "\n",
+        "".join("  " * i + f"k{i}:\n" for i in range(12)) + "  " * 12 + "v\n",
+        "- " * 11 + "x\n",
+        "a: &x [[[[[1]]]]]\nb: [[[[[[*x]]]]]]\n",  # an alias opens nothing
+        "? [[[[[[[[[[[k]]]]]]]]]]]\n: v\n",  # a complex key nests too
+        "--- [[[1]]]\n--- [[[[[[[[[[[[2]]]]]]]]]]]]\n",  # depth is per document
+        "".join("  " * i + f"k{i}:\n" for i in range(70)) + "  " * 70 + "v\n",
+    ]
+    corpus = require("corpus")
+    cases += [p.read_text("utf-8") for p in sorted(corpus.rglob("*.yaml"))[:60]]
+    return cases
+
+
+@pytest.mark.parametrize("limit", [5, 10, 64])
+def test_compose_within_answers_as_the_event_pass(limit: int) -> None:
+    """Composed and then measured (below the C recursion bound), the answer is the event
+    pass's (`too_deep`): the same line, and the documents of `compose_all` otherwise."""
+    from promoter.yamlfile import compose_within, too_deep
+
+    compared = deep = 0
+    for text in _nesting_cases():
+        try:
+            expected = too_deep(text, limit)
+            docs, line = compose_within(text, limit)
+        except Exception:  # invalid YAML: both raise, which is the parser's to say
+            continue
+        compared += 1
+        deep += line is not None
+        assert line == expected, text[:200]
+        assert [_shape(d) for d in docs] == ([] if line else [_shape(d) for d in compose_all(text)])
+    assert compared > 40
+    assert deep >= (3 if limit <= 10 else 1)
