@@ -111,7 +111,7 @@ def _mapping_candidates(
         return found
     for key_node, value_node in mapping.value:
         key = key_text(key_node)
-        if tag_of(key_node) == MERGE_TAG or not is_image_key(key):
+        if not is_image_key(key) or tag_of(key_node) == MERGE_TAG:
             continue
         if block is not None and block.layout.repository == key:
             continue

@@ -55,8 +55,8 @@ def stem_names(name: str, env: str, app: str | None = None) -> bool:
 @functools.lru_cache(maxsize=65536)
 def names(path: str, env: str, app: str | None = None) -> bool:
     """A directory segment of `path` is `env`, or its file name names `env` (see module)."""
-    parts = PurePosixPath(path).parts
-    return env in parts[:-1] or stem_names(parts[-1], env, app)
+    parts = [p for p in path.split("/") if p not in ("", ".")]  # PurePosixPath's, unbuilt
+    return env in parts[:-1] or stem_names(parts[-1] if parts else "", env, app)
 
 
 def claims(path: str, known: Iterable[str], app: str | None = None) -> set[str]:
