@@ -102,3 +102,52 @@ def test_a_run_that_fails_after_beginning_leaves_nothing_behind(
     assert stopped.value.code == 2
     assert opening._BEGUN == {}
     assert list(scratch.iterdir()) == []
+
+
+_BEGIN_PROBE = """
+import json, sys
+import promoter.promotion.opening as opening
+seen = []
+original = opening.begin
+def begin(*args, **kwargs):
+    seen.append(sorted(m for m in sys.modules if m.startswith("promoter.queries.")
+                       or m in ("promoter.promotion.flow", "promoter.promotion.workspace")))
+    return original(*args, **kwargs)
+opening.begin = begin
+from promoter.cli import main
+try:
+    main(sys.argv[2:])
+except SystemExit:
+    pass
+with open(sys.argv[1], "w") as out:
+    json.dump(seen, out)
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status"],
+        ["plan", "--to", "production", "--all"],
+        ["validate"],
+        ["why", "--env", "staging", "--app", "web"],
+        ["release-hold", "--env", "staging", "--app", "web", "--dry-run"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_read_commands_begin_opening_before_their_code_imports(
+    argv: list[str], remote: Path, tmp_path: Path
+) -> None:
+    """The store's thread starts before the query (or promotion) imports, not after: the
+    overlap is the point of beginning early. Fails with `opt.repository` called after the
+    imports, as it was."""
+    import json
+    import sys
+
+    out = tmp_path / "seen.json"
+    subprocess.run(
+        [sys.executable, "-c", _BEGIN_PROBE, str(out), *argv, "--config-repo", str(remote)],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    seen = json.loads(out.read_text())
+    assert seen == [[]]  # begun once, with none of the query's code loaded yet

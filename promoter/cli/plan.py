@@ -39,12 +39,12 @@ def command(
     promote plan --to production --all --output github-matrix
     promote plan --from staging --to production --all --output gitlab-pipeline > child.yml
     """
+    if not (apps or images or all_apps):
+        raise click.UsageError("name the apps: --app NAME, --image REPOSITORY or --all")
+    repo = opt.repository(config_repo, forge, api_url, no_clone)  # begins opening the store
     from promoter.queries.plan import plan_fanout
     from promoter.queries.requests import PlanRequest
 
-    if not (apps or images or all_apps):
-        raise click.UsageError("name the apps: --app NAME, --image REPOSITORY or --all")
-    repo = opt.repository(config_repo, forge, api_url, no_clone)
     found = plan_fanout(PlanRequest(repo, to_env, from_env, apps, images))
     print_plan(found, output, per_job=per_job, config_repo=repo.url)
     return 0

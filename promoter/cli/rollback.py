@@ -30,11 +30,11 @@ def command(
     output: str,
 ) -> int:
     """Remove the hold a rollback placed: automated promotions of the app resume."""
-    from promoter.promotion import Delivery, ReleaseHoldRequest, promote
-
     if not (app or images):
         raise click.UsageError("name the app: --app NAME or --image REPOSITORY")
-    repo = opt.repository(config_repo, forge, api_url, no_clone)
+    repo = opt.repository(config_repo, forge, api_url, no_clone)  # begins opening the store
+    from promoter.promotion import Delivery, ReleaseHoldRequest, promote
+
     delivery = Delivery(mode=mode, dry_run=dry_run)
     result = promote(ReleaseHoldRequest(repo, env, app, images, delivery=delivery))
     print_result(result, output)

@@ -26,10 +26,10 @@ def command(
     output: str,
 ) -> int:
     """What runs where: apps × environments, how long, what is behind, held or frozen."""
+    repo = opt.repository(config_repo, forge, api_url, no_clone)  # begins opening the store
     from promoter.queries.requests import StatusRequest
     from promoter.queries.status import status
 
-    repo = opt.repository(config_repo, forge, api_url, no_clone)
     found = status(StatusRequest(repo, apps, history))
     print_status(found, output)
     return 0

@@ -30,10 +30,10 @@ def command(
     freeze files; without promoter.yaml, show the environments the repository defines."""
     import dataclasses
 
+    repo = opt.repository(config_repo, forge, api_url, no_clone)  # begins opening the store
     from promoter.queries.requests import ValidateRequest
     from promoter.queries.validate import validate
 
-    repo = opt.repository(config_repo, forge, api_url, no_clone)
     repo = dataclasses.replace(repo, config_file=config_file, base=base)
     print_validation(validate(ValidateRequest(repo)), output)
     return 0

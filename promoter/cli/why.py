@@ -25,10 +25,10 @@ def command(
     output: str,
 ) -> int:
     """Why ENV runs the version it runs: config commit, request, source build, pipeline."""
+    repo = opt.repository(config_repo, forge, api_url, no_clone)  # begins opening the store
     from promoter.queries.requests import WhyRequest
     from promoter.queries.why import why
 
-    repo = opt.repository(config_repo, forge, api_url, no_clone)
     links = why(WhyRequest(repo, env, app, images))
     print_why(links, output)
     return 0
