@@ -134,6 +134,7 @@ def compose_all(text: str) -> list[Node | None]:
         return docs
     finally:
         loader.dispose()
+        vars(loader).clear()  # its parts are itself: freed now, not by the cycle collector
 
 
 @functools.cache

@@ -308,3 +308,26 @@ def test_cli_read_commands_outside_a_repository_say_so(tmp_path: Path) -> None:
         assert_one_line_error(done, 2, "is not a git repository", "--config-repo")
     done = run("status", "--config-repo", str(tmp_path / "missing"))
     assert_one_line_error(done, 2, "config repository not found")
+
+
+def test_main_runs_with_the_run_collector_thresholds_and_restores_them() -> None:
+    """A run collects cycles rarely (`RUN_GC_THRESHOLDS`: most of what it allocates lives
+    until it ends); the caller's thresholds come back when `main` returns."""
+    from promoter.cli import RUN_GC_THRESHOLDS
+
+    code = (
+        "import gc, json\n"
+        "calls = []\n"
+        "real = gc.set_threshold\n"
+        "gc.set_threshold = lambda *a: (calls.append(list(a)), real(*a))\n"
+        "gc.set_threshold(700, 10, 10)\n"
+        "from promoter.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps([calls, list(gc.get_threshold())]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    calls, after = json.loads(done.stdout.splitlines()[-1])
+    assert calls == [[700, 10, 10], list(RUN_GC_THRESHOLDS), [700, 10, 10]]
+    assert after == [700, 10, 10]

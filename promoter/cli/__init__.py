@@ -10,6 +10,7 @@ click itself.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import signal
@@ -114,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     register_environment(os.environ)  # masked from the first line on, tracebacks included
     previous = _on_signals()
+    collecting = gc.get_threshold()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
     try:
         _run(args, debug=debug, json_output=json_output)
     except Stopped as stop:
@@ -126,8 +129,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             _exit_now(done.code)
         raise
     finally:
+        gc.set_threshold(*collecting)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+RUN_GC_THRESHOLDS = (50_000, 1_000, 1_000)
+"""The cycle collector's thresholds for a run. A read keeps every file it parsed (millions
+of YAML nodes at thousands of apps) until it ends, and at the default (700, 10, 10) the
+collector scanned them again and again: 25-30% of `status` and `plan --all` at 2,000 and
+8,000 apps, for no garbage (a run's cycles are young, and a generation-0 pass still finds
+them). The memory high-water mark is the same (measured at 2,000 and 8,000 apps)."""
 
 
 def _exit_now(code: object) -> None:
