@@ -15,7 +15,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from promoter.errors import PathEscapeError, TargetNotFoundError
-from promoter.filetree import FileTree, as_tree
+from promoter.filetree import FileTree, as_tree, path_parts
 from promoter.imageref import ImageRef
 from promoter.yamlfile import KUSTOMIZATION_NAMES, MAX_FILE_BYTES, VALUES_NAMES, YAML_SUFFIXES, stem
 
@@ -59,7 +59,7 @@ def normalize_relative(relative: str, *, field: str | None = None) -> str:
         raise PathEscapeError(
             f"{relative!r} must stay inside the repository ('..' is not allowed)", field=field
         )
-    return "/".join(p for p in relative.split("/") if p not in ("", ".")) or "."
+    return "/".join(path_parts(relative)) or "."
 
 
 def search_directory(root: Path | FileTree, directory: str, repository: ImageRef) -> list[Path]:

@@ -58,6 +58,13 @@ class FileTree(Protocol):
         ...
 
 
+def path_parts(path: str) -> list[str]:
+    """The components of a repository-relative POSIX path as `PurePosixPath(path).parts`
+    gives them (empty and `.` components dropped), without building one: asked for every
+    path of every cell of a large read."""
+    return [part for part in path.split("/") if part not in ("", ".")]
+
+
 def as_tree(root: Path | FileTree) -> FileTree:
     """A caller's directory as a tree; a tree as it is."""
     return DiskTree(root) if isinstance(root, Path) else root

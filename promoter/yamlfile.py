@@ -31,8 +31,17 @@ def too_deep(text: str, limit: int) -> int | None:
     """The line where `text` first nests more than `limit` collections, else None; read
     from the event stream, which is flat, so it cannot exhaust the stack. Every open
     collection needs one of `[{-?:`, so most texts skip the event pass."""
-    if sum(text.count(c) for c in "[{-?:") < limit:
+    if _structural(text) < limit:
         return None
+    return _deepest_event(text, limit)
+
+
+def _structural(text: str) -> int:
+    """Characters that may open a collection (`[{-?:`): a bound on how deep `text` nests."""
+    return sum(text.count(c) for c in "[{-?:")
+
+
+def _deepest_event(text: str, limit: int) -> int | None:
     import io
 
     from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
@@ -60,11 +69,11 @@ def compose_within(text: str, limit: int) -> tuple[list[Node | None], int | None
     pass that measures it costs as much as composing. A text with fewer structural
     characters than `C_RECURSION_SAFE` cannot nest deep enough to exhaust that recursion:
     it is composed first and its nodes measured (a walk, not a second parse)."""
-    structural = sum(text.count(c) for c in "[{-?:")
+    structural = _structural(text)
     if structural < limit:
         return compose_all(text), None
     if structural >= C_RECURSION_SAFE:
-        line = too_deep(text, limit)
+        line = _deepest_event(text, limit)
         return ([], line) if line is not None else (compose_all(text), None)
     docs = compose_all(text)
     line = _deeper_than(docs, limit)

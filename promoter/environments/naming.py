@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 
 from promoter.editing.helm_layers import is_vendored
 from promoter.editing.templates import CHART_FILE
+from promoter.filetree import path_parts
 from promoter.yamlfile import KUSTOMIZATION_NAMES as KUSTOMIZATIONS
 from promoter.yamlfile import YAML_SUFFIXES, stem
 
@@ -55,7 +56,7 @@ def stem_names(name: str, env: str, app: str | None = None) -> bool:
 @functools.lru_cache(maxsize=65536)
 def names(path: str, env: str, app: str | None = None) -> bool:
     """A directory segment of `path` is `env`, or its file name names `env` (see module)."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]  # PurePosixPath's, unbuilt
+    parts = path_parts(path)
     return env in parts[:-1] or stem_names(parts[-1] if parts else "", env, app)
 
 

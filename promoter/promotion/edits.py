@@ -19,7 +19,7 @@ from promoter.editing.engine import load_context, read_context
 from promoter.editing.source import parse_bytes
 from promoter.editing.templates import check_not_chart_template, check_not_chart_template_in
 from promoter.errors import InputError, PathEscapeError, PromoterError, TargetNotFoundError
-from promoter.filetree import DiskTree, FileTree, relative
+from promoter.filetree import DiskTree, FileTree, path_parts, relative
 from promoter.imageref import ImageRef, parse_image_ref
 from promoter.promotion.result import (
     Change,
@@ -317,7 +317,7 @@ def _refuse_links(tree: FileTree, path: str, name: str) -> None:
     parts = (
         PurePosixPath(path).parts
         if path.startswith("/")
-        else [p for p in path.split("/") if p not in ("", ".")]
+        else path_parts(path)
     )
     for end in range(1, len(parts) + 1):
         where = "/".join(parts[:end])

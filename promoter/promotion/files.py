@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.environments.files import read_files
-from promoter.filetree import Kind
+from promoter.filetree import Kind, path_parts
 from promoter.repo import Snapshot
 from promoter.tree import GITLINK_MODE, Entry
 
@@ -85,7 +85,7 @@ class SnapshotTree:
         }
         blobs = self.snapshot.clone.blobs(e.oid for e in entries.values())
         for spelled, entry in entries.items():
-            parts = [p for p in spelled.split("/") if p not in ("", ".")]
+            parts = path_parts(spelled)
             shared.files["/".join(parts)] = (entry, blobs[entry.oid])
             shared.links += entry.is_link
             for end in range(len(parts)):
@@ -153,12 +153,12 @@ class SnapshotTree:
             if path in self.shared.files:
                 return _Located(path, "file")
             if ".." not in path:
-                normal = "/".join(p for p in path.split("/") if p not in ("", "."))
+                normal = "/".join(path_parts(path))
                 if normal in self.shared.files:
                     return _Located(normal, "file")
                 if normal in self.shared.children:
                     return _Located(normal, "directory")
-        todo = [p for p in path.split("/") if p not in ("", ".")]
+        todo = path_parts(path)
         done: list[str] = []
         kind: Kind | None = "directory"
         hops = 0
@@ -179,7 +179,7 @@ class SnapshotTree:
                 target = self.shared.files[current][1].decode("utf-8", "surrogateescape")
                 if hops > _MAX_HOPS or target.startswith("/"):
                     return _Located(None, None, loop=hops > _MAX_HOPS)
-                todo = [p for p in target.split("/") if p not in ("", ".")] + todo
+                todo = path_parts(target) + todo
                 kind = self._kind("/".join(done)) if done else "directory"
                 continue
             done.append(name)
