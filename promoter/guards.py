@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from promoter.pathglobs import PathGlobs
+
 # A config change promoter made must never make promoter run again: in a repository that
 # holds app and config (or a pipeline that reacts to config pushes), every round would
 # otherwise add a bot commit. Each guard is a pure decision over what the triggering
@@ -47,9 +49,11 @@ class GuardPolicy:
     """Globs of accounts whose pushes never promote (`*[bot]`, `renovate*`)."""
     skip_markers: tuple[str, ...] = ("[skip promote]", "[promote skip]")
     watch: tuple[str, ...] = ()
-    """Globs: only a push changing one of these promotes (empty: any file)."""
+    """gitignore patterns (`pathglobs`, read in order as one list): only a push changing
+    a file they match promotes (empty: any file)."""
     ignore: tuple[str, ...] = ()
-    """Globs: changes to these never promote (the config paths themselves, docs)."""
+    """gitignore patterns: changes to files they match never promote (the config paths
+    themselves, docs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,54 +145,16 @@ def _skip_marker(facts: Facts, policy: GuardPolicy) -> Verdict:
 def _paths(facts: Facts, policy: GuardPolicy) -> Verdict:
     if facts.changed is None or not (policy.watch or policy.ignore):
         return GO
-    relevant = [p for p in facts.changed if not any(match_path(g, p) for g in policy.ignore)]
-    if policy.watch:
-        relevant = [p for p in relevant if any(match_path(g, p) for g in policy.watch)]
+    ignored, watched = PathGlobs(policy.ignore), PathGlobs(policy.watch)
+    relevant = [p for p in facts.changed if not ignored.matches(p)]
+    if watched:
+        relevant = [p for p in relevant if watched.matches(p)]
     if relevant:
         return GO
     shown = ", ".join(facts.changed[:3]) + (" ..." if len(facts.changed) > 3 else "")
     return Verdict(
         Guard.PATHS, f"the triggering push changed no watched path ({shown or 'no files'})"
     )
-
-
-def match_path(pattern: str, path: str) -> bool:
-    """Gitignore-like glob: `*` and `?` stay within a directory, `**` spans any number of
-    them, a pattern without `/` matches a name at any depth, a trailing `/` a directory."""
-    regex = _GLOBS.get(pattern)
-    if regex is None:
-        regex = _GLOBS[pattern] = re.compile(_glob_regex(pattern))
-    return regex.fullmatch(path.lstrip("./")) is not None
-
-
-_GLOBS: dict[str, re.Pattern[str]] = {}
-
-
-def _glob_regex(pattern: str) -> str:
-    body = pattern.strip().lstrip("/")
-    anchored = "/" in body.rstrip("/")
-    if body.endswith("/"):
-        body += "**"
-    parts: list[str] = []
-    at = 0
-    while at < len(body):
-        if body.startswith("**/", at):
-            parts.append("(?:.*/)?")
-            at += 3
-        elif body.startswith("**", at):
-            parts.append(".*")
-            at += 2
-        elif body[at] == "*":
-            parts.append("[^/]*")
-            at += 1
-        elif body[at] == "?":
-            parts.append("[^/]")
-            at += 1
-        else:
-            parts.append(re.escape(body[at]))
-            at += 1
-    regex = "".join(parts)
-    return regex if anchored else f"(?:.*/)?{regex}(?:/.*)?"
 
 
 def breaker(

@@ -1,19 +1,25 @@
 """Opening the store in a thread as soon as the command line is parsed (`opening.begin`):
 the workspace takes the store that thread opened, an error opening it is raised where the
-workspace opens, and a store begun and never used is closed with its directory."""
+workspace opens, and a store begun and never used is closed with its directory.
+
+Opening is retried when the remote fails transiently, against the smart-HTTP fake with
+injected 503s (the direct store and git's clone alike), and never for refused credentials
+or a missing repository: the fake's request log counts the tries, one upload-pack
+`info/refs` each."""
 
 from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.githttp import make_bare_repo
+from fakes.githttp import GitHttpServer, make_bare_repo
 from test_unproved import CONFIG, OVERLAY  # one promoter.yaml and overlay for both
 
 from promoter.cli import main
-from promoter.errors import PromoterError, TargetNotFoundError
+from promoter.errors import GitAuthError, GitError, PromoterError, TargetNotFoundError
 from promoter.promotion import opening
 from promoter.promotion.requests import RepositoryRef
 from promoter.promotion.workspace import open_workspace
@@ -151,3 +157,93 @@ def test_read_commands_begin_opening_before_their_code_imports(
     )  # fmt: skip
     seen = json.loads(out.read_text())
     assert seen == [[]]  # begun once, with none of the query's code loaded yet
+
+
+# -- retrying the first contact with the remote ----------------------------------------------
+
+TOKEN = "tok-" + "0e" * 12
+_DISCOVERY = r"/info/refs\?service=git-upload-pack$"
+"""The request every try starts with (direct discovery and git's clone alike)."""
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[GitHttpServer]:
+    files = {"promoter.yaml": CONFIG, "apps/web/staging/kustomization.yaml": OVERLAY}
+    make_bare_repo(tmp_path / "srv", "config.git", files)
+    with GitHttpServer(tmp_path / "srv", token=TOKEN) as server:
+        yield server
+    assert server.errors == []
+
+
+def _tries(server: GitHttpServer) -> list[int]:
+    """The status of each try's first request, in order."""
+    return [
+        r.status
+        for r in server.requests
+        if r.path.endswith("/info/refs") and r.query == "service=git-upload-pack"
+    ]
+
+
+@pytest.mark.parametrize("transport", ["direct", "git"])
+@pytest.mark.parametrize("failures", [1, 2])
+def test_open_store_retries_a_remote_that_answers_503(
+    served: GitHttpServer, transport: str, failures: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMOTER_TRANSPORT", transport)
+    served.fail_next(503, _DISCOVERY, times=failures)
+    slept: list[float] = []
+    where = opening.Where(served.repo_url("config.git"), environ={"PROMOTER_TOKEN": TOKEN})
+    opened = opening.open_store(where, sleep=slept.append)
+    try:
+        assert opened.stats.transport.startswith(transport)
+        assert opened.store.ref(opened.store.head_branch())
+        assert _tries(served) == [503] * failures + [200]
+        assert len(slept) == failures
+        assert all(0 <= wait <= min(opening.OPEN_MAX_WAIT, 2**n) for n, wait in enumerate(slept))
+        assert len(opened.stats.notes) == failures
+        assert "HTTP 503" in opened.stats.notes[0] or "error: 503" in opened.stats.notes[0]
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize("transport", ["direct", "git"])
+def test_open_store_gives_up_after_its_bounded_tries(
+    served: GitHttpServer, transport: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PROMOTER_TRANSPORT", transport)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    served.fail_next(503, _DISCOVERY, times=10)
+    slept: list[float] = []
+    where = opening.Where(served.repo_url("config.git"), environ={"PROMOTER_TOKEN": TOKEN})
+    with pytest.raises(GitError, match="503") as caught:
+        opening.open_store(where, sleep=slept.append)
+    assert _tries(served) == [503] * opening.OPEN_ATTEMPTS
+    assert len(slept) == opening.OPEN_ATTEMPTS - 1
+    assert not caught.value.transient  # retried here: nothing above retries it again
+    assert TOKEN not in str(caught.value)
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("transport", ["direct", "git"])
+@pytest.mark.parametrize(
+    ("token", "repository", "error", "status"),
+    [
+        ("not-" + TOKEN, "config.git", GitAuthError, 401),
+        (TOKEN, "missing.git", GitError, 404),
+    ],
+    ids=["401", "404"],
+)
+def test_open_store_never_retries_refused_credentials_or_a_missing_repository(
+    served: GitHttpServer, transport: str, token: str, repository: str,
+    error: type[GitError], status: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("PROMOTER_TRANSPORT", transport)
+    slept: list[float] = []
+    where = opening.Where(served.repo_url(repository), environ={"PROMOTER_TOKEN": token})
+    with pytest.raises(error) as caught:
+        opening.open_store(where, sleep=slept.append)
+    assert not caught.value.transient
+    assert _tries(served) == [status]  # one try
+    assert slept == []

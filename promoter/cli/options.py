@@ -73,6 +73,22 @@ COMMIT_ID = checked(_COMMIT, "a commit id (hex)")
 ENV_OR_VERSION = checked(_WORD, "an environment (or with --rollback, a version)")
 
 
+def check_path_globs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    """`--watch`/`--ignore`: printable lines (`GLOBS`), then each pattern, split as the run
+    splits them (`as_facts`), one git reads as a gitignore pattern (`pathglobs`)."""
+    GLOBS(ctx, param, value)
+    if not value:
+        return value
+    from promoter.pathglobs import find_problem
+    from promoter.promotion.gate import as_facts
+
+    for pattern in as_facts(value):
+        problem = find_problem(pattern)
+        if problem is not None:
+            raise InputError(f"{shown(pattern)}: {problem}", field=_field(param))
+    return value
+
+
 def check_label(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
     if not value:  # the group's default runs this too: `bump` must not load the config
         return value
@@ -311,12 +327,12 @@ def guards(function: F) -> F:
             help="Accounts whose pushes never promote, e.g. 'renovate*' (repeatable).",
         ),
         click.option(
-            "--watch", multiple=True, metavar="GLOB", callback=GLOBS,
-            help="Promote only when the triggering push changed one of these paths.",
+            "--watch", multiple=True, metavar="GLOB", callback=check_path_globs,
+            help="Promote only when the push changed a path these match (gitignore patterns).",
         ),
         click.option(
-            "--ignore", multiple=True, metavar="GLOB", callback=GLOBS,
-            help="Changes to these paths never promote (config paths, docs).",
+            "--ignore", multiple=True, metavar="GLOB", callback=check_path_globs,
+            help="Changes to paths these match never promote (gitignore patterns: config, docs).",
         ),
     ]  # fmt: skip
     for option in reversed(options):

@@ -13,6 +13,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from promoter.config.files import excerpt, plain
 from promoter.discovery import did_you_mean
 from promoter.errors import ConfigError
+from promoter.pathglobs import find_problem
 from promoter.sinks import EXCERPT
 from promoter.yamlfile import MERGE_TAG, NULL_TAG, STR_TAG, tag_of
 
@@ -39,6 +40,21 @@ class NodeReader:
 
     def globs(self, node: Node, where: str) -> tuple[str, ...]:
         return self.strings(node, where, r"\S.*", "glob (it must not be empty)")
+
+    def path_globs(self, node: Node, where: str) -> tuple[str, ...]:
+        """gitignore patterns (`pathglobs`), in order and not deduplicated: a `!` pattern
+        means something only after the ones it makes an exception to."""
+        if not isinstance(node, SequenceNode):
+            raise self.error(node, where, f"expected a list, got {describe(node)}")
+        found = []
+        for index, item in enumerate(node.value):
+            at = f"{where}[{index}]"
+            pattern = self.string(item, at, r"\S.*", "glob (it must not be empty)")
+            problem = find_problem(pattern)
+            if problem is not None:
+                raise self.error(item, at, f"{excerpt(pattern)}: {problem}")
+            found.append(pattern)
+        return tuple(found)
 
     def mapping(
         self,

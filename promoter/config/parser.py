@@ -102,7 +102,8 @@ class Parser(NodeReader):
 
     def guards(self, node: Node) -> Guards:
         found = {k: v for k, _, v in self.mapping(node, "guards", _GUARD_KEYS)}
-        return Guards(**{key: self.globs(value, f"guards.{key}") for key, value in found.items()})
+        read = {"bot_actors": self.globs, "watch": self.path_globs, "ignore": self.path_globs}
+        return Guards(**{key: read[key](value, f"guards.{key}") for key, value in found.items()})
 
     def compose(self, text: str) -> Node:
         """The file's one document (nesting bounded, errors without source excerpts)."""
@@ -230,7 +231,9 @@ class Parser(NodeReader):
                 else {}
             )
             paths = {
-                k: self.globs(v, f"{where}.{k}") for k, _, v in entries if k in ("watch", "ignore")
+                k: self.path_globs(v, f"{where}.{k}")
+                for k, _, v in entries
+                if k in ("watch", "ignore")
             }
             result[name] = App(name, image, targets, **paths)
         return result

@@ -6,7 +6,8 @@ missing, updated in place only where it differs (labels added, never removed), a
 found-then-updated when a racing run created it first (409 "Another open merge request
 already exists"). Auto-merge passes the head `sha`, so only the commit the pipeline
 validated merges. python-gitlab's own retries are off: this module's tenacity loop retries
-5xx, 429 and dropped connections. Knows nothing of YAML or git.
+5xx, 429 and dropped connections (and the merge call's 405), the one retry layer. Knows
+nothing of YAML or git.
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     from gitlab.v4.objects import Project, ProjectMergeRequest
 
 T = TypeVar("T")
-_MERGE_ATTEMPTS = 4
-"""Tries of the merge call while GitLab answers 405 (pipeline being created)."""
 _PAGE = 100
 """Items per page of a listing (GitLab's maximum; its default is 20)."""
 
@@ -176,8 +175,14 @@ class GitLabForge:
         `auto_merge` exists since GitLab 17.11; an older server ignores the unknown
         parameter and would merge at once, so it gets `merge_when_pipeline_succeeds`. A
         project with merge trains gets the merge-train API: the merge call can skip the
-        train when the head pipeline already passed. Right after a merge request is written
-        GitLab may answer 405 while it creates the pipeline: that is retried a few times."""
+        train when the head pipeline already passed.
+
+        Right after a merge request is written GitLab may answer 405 while it creates the
+        pipeline. The merge call runs under the one retry layer (`call`), which retries that
+        405 as it retries 5xx, 429 and dropped connections: at most `retry.ATTEMPTS` (5)
+        merge requests in all, whatever mix of those answers comes, within
+        `retry.MAX_SECONDS`. python-gitlab retries nothing (`retry_transient_errors=False`,
+        `obey_rate_limit=False`), so no second layer multiplies them."""
         request = self.call(lambda: self.project.mergerequests.get(cr.number))
         head = request.sha
         modern = self._version() >= (17, 11)
@@ -193,14 +198,7 @@ class GitLabForge:
         else:
             options["auto_merge" if modern else "merge_when_pipeline_succeeds"] = True
             merge = functools.partial(request.merge, **options)
-        for attempt in range(_MERGE_ATTEMPTS):
-            try:
-                self.call(merge)
-                return
-            except ForgeError as error:
-                if "405" not in str(error) or attempt == _MERGE_ATTEMPTS - 1:
-                    raise
-                self.sleep(min(2.0**attempt, 8.0))
+        self.call(merge, transient=is_merge_transient)
 
     def _uses_merge_trains(self) -> bool:
         found = self.call(lambda: self.client.projects.get(self.path))
@@ -304,11 +302,17 @@ class GitLabForge:
 
     # -- one retry layer and error translation -------------------------------------------------
 
-    def call(self, action: Callable[[], T]) -> T:
-        """Run one python-gitlab action under the retry layer; failures become ForgeErrors."""
+    def call(
+        self,
+        action: Callable[[], T],
+        *,
+        transient: Callable[[BaseException], bool] | None = None,
+    ) -> T:
+        """Run one python-gitlab action under the retry layer; failures become ForgeErrors.
+        `transient`: what this call retries (default `is_transient`)."""
         return call_with_retries(
             action,
-            transient=is_transient,
+            transient=transient or is_transient,
             wait=self._wait,
             translate=lambda error: translate(error, self.path),
             sleep=self.sleep,
@@ -333,6 +337,14 @@ def is_transient(error: BaseException) -> bool:
         code = error.response_code or 0
         return code >= 500 or code == 429
     return is_connection_transient(error)
+
+
+def is_merge_transient(error: BaseException) -> bool:
+    """The merge call also retries 405: GitLab answers it while it creates the pipeline of
+    a merge request just written."""
+    from gitlab.exceptions import GitlabError
+
+    return is_transient(error) or (isinstance(error, GitlabError) and error.response_code == 405)
 
 
 def _client_class(base: type[Gitlab]) -> type[Gitlab]:

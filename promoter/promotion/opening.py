@@ -6,8 +6,10 @@ in a thread right after the arguments are parsed, with nothing but the repositor
 reference; `take` (called by `open_workspace`) waits for it, or opens inline when nothing
 was begun. Both ways run the same `open_store`, so they resolve the same credential,
 choose the same transport and raise the same errors, at the same point of the run: an
-error in the thread is raised by `take`, never earlier. This module imports no planning
-code, so `begin` costs a thread start.
+error in the thread is raised by `take`, never earlier. Opening is the run's first contact
+with the remote, so a transient failure there (a 5xx, a dropped connection) is tried
+again, a bounded few times (`open_remote`). This module imports no planning code, so
+`begin` costs a thread start.
 """
 
 from __future__ import annotations
@@ -18,16 +20,18 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from promoter.errors import InputError, TargetNotFoundError
+from promoter.errors import InputError, PromoterError, TargetNotFoundError
 
 if TYPE_CHECKING:
+    from tenacity import RetryCallState
+
     from promoter.forges import Credentials, Forge, ForgeKind
-    from promoter.repo import Remote
+    from promoter.repo import Auth, Remote
     from promoter.tree import GitStats, Store
 
 
@@ -167,10 +171,13 @@ def check_config_repo(text: str) -> Remote:
     return parse_remote(text)
 
 
-def open_store(repo: Reference, *, push: bool = False) -> Opened:
+def open_store(
+    repo: Reference, *, push: bool = False, sleep: Callable[[float], None] = time.sleep
+) -> Opened:
     """The store for `repo` in a new temporary directory (removed again on an error):
-    the forge's API under `--no-clone`, else the clone `repo.open_clone` picks."""
-    from promoter.repo import Auth, open_clone, parse_remote
+    the forge's API under `--no-clone`, else the clone `repo.open_clone` picks, retried
+    (`open_remote`) when the remote fails transiently. `sleep` waits between tries."""
+    from promoter.repo import Auth, parse_remote
     from promoter.tree import GitStats
 
     remote = parse_remote(repo.url)
@@ -193,9 +200,9 @@ def open_store(repo: Reference, *, push: bool = False) -> Opened:
             auth = None
             if credentials is not None and remote.origin is not None:
                 auth = Auth(credentials.token, remote.origin, credentials.user)
-            store = open_clone(
+            store = open_remote(
                 remote, workdir / "repo.git", branch=repo.base, auth=auth, stats=stats,
-                push=push,
+                push=push, sleep=sleep,
             )  # fmt: skip
     except BaseException:
         import shutil
@@ -203,6 +210,61 @@ def open_store(repo: Reference, *, push: bool = False) -> Opened:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     return Opened(opener, credentials, stats, workdir, store, forge)
+
+
+OPEN_ATTEMPTS = 3
+"""Tries of opening the store (the direct store's discovery and tip fetch, or git's clone)
+while the remote fails transiently: a 5xx, a 429, a dropped or timed-out connection."""
+OPEN_MAX_WAIT = 4.0
+"""Longest wait between two tries: full jitter, uniform(0, min(4, 2**(n-1))) s after try n."""
+OPEN_MAX_SECONDS = 120.0
+
+
+def open_remote(
+    remote: Remote, directory: Path, *, branch: str | None, auth: Auth | None,
+    stats: GitStats, push: bool, sleep: Callable[[float], None],
+) -> Store:  # fmt: skip
+    """`repo.open_clone` under the one retry layer the first contact with the remote has:
+    at most `OPEN_ATTEMPTS` tries (and `OPEN_MAX_SECONDS`), exponential backoff with full
+    jitter, each from a clean `directory`. Only a `transient` error is tried again (the
+    classification is `repo`'s: HTTP 5xx and 429, a dropped connection, a git timeout);
+    refused credentials (401, 403), a missing repository or branch (404), an unsupported
+    server and a protocol error fail at once. The error left after the last try is no
+    longer transient, so that nothing above retries it again."""
+    import shutil
+
+    from tenacity import (
+        Retrying,
+        retry_if_exception,
+        stop_after_attempt,
+        stop_after_delay,
+        wait_random_exponential,
+    )
+
+    from promoter.repo import open_clone as open_any
+
+    def retried(state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        stats.notes.append(f"opening the config repository failed and was retried: {failure}")
+
+    retrying = Retrying(
+        stop=stop_after_attempt(OPEN_ATTEMPTS) | stop_after_delay(OPEN_MAX_SECONDS),
+        wait=wait_random_exponential(multiplier=1, max=OPEN_MAX_WAIT),
+        retry=retry_if_exception(lambda e: isinstance(e, PromoterError) and e.transient),
+        before_sleep=retried,
+        reraise=True,
+        sleep=sleep,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    shutil.rmtree(directory, ignore_errors=True)
+                return open_any(remote, directory, branch=branch, auth=auth, stats=stats, push=push)
+    except PromoterError as error:
+        error.transient = False  # retried here already: no second retry layer
+        raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def check_local(path: Path) -> None:

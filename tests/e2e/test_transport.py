@@ -112,6 +112,8 @@ def test_promote_http_bad_token_fails_without_push(
     assert refs(bare) == before
     assert server.requests
     assert not any(r.auth_ok for r in server.requests)
+    discovery = [r for r in server.requests if r.query == "service=git-upload-pack"]
+    assert len(discovery) == 1  # refused credentials are not retried: one try
     assert promoter.leftovers() == []
 
 

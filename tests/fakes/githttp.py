@@ -21,6 +21,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cache, partial
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from socket import socket
@@ -149,6 +150,7 @@ class GitHttpServer:
         self.bytes_sent = 0
         self.bytes_received = 0
         self.requests: list[Request] = []
+        self._faults: list[tuple[re.Pattern[str], int]] = []
 
     def __repr__(self) -> str:  # the token stays out of reprs, logs and assertion messages
         return f"GitHttpServer(root={self.root!s}, url={self.url!r})"
@@ -186,7 +188,23 @@ class GitHttpServer:
             self.bytes_received = 0
             self.requests.clear()
 
+    def fail_next(self, status: int, path_regex: str = "", *, times: int = 1) -> None:
+        """Answer the next `times` requests whose `path?query` matches `path_regex` with
+        `status` and a plain-text body, before the token is checked: what a proxy or a load
+        balancer in front of git answers (503, 502, 429). Recorded in `requests` as usual."""
+        with self._lock:
+            self._faults += [(re.compile(path_regex), status)] * times
+
     # -- used by the handler ------------------------------------------------------------------
+
+    def take_fault(self, path: str, query: str) -> int | None:
+        """The status of the first injected fault this request matches (used up), or None."""
+        with self._lock:
+            for fault in self._faults:
+                if fault[0].search(f"{path}?{query}"):
+                    self._faults.remove(fault)
+                    return fault[1]
+        return None
 
     def authenticate(self, header: str | None) -> tuple[bool, str | None]:
         """Return (ok, user) for an Authorization header; constant-time token comparison."""
@@ -344,6 +362,12 @@ class _GitHandler(BaseHTTPRequestHandler):
         except (_BadRequestError, ValueError):
             self.close_connection = True
             self._finish(path, url.query, _Response(400, "Bad Request", [], b"bad body\n"), 0)
+            return
+        fault = self.git.take_fault(path, url.query)
+        if fault is not None:
+            reason = HTTPStatus(fault).phrase
+            failed = _Response(fault, reason, [("Content-Type", "text/plain")], b"injected\n")
+            self._finish(path, url.query, failed, len(body))
             return
         auth_ok, user = self.git.authenticate(self.headers.get("Authorization"))
         if not auth_ok:

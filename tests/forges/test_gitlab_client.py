@@ -1,7 +1,8 @@
 """GitLab's API root from the CI variables, and rate limits: python-gitlab's own unbounded
 429 sleeping is off, and the forge's one retry layer waits what the answer says
 (`Retry-After`, else `RateLimit-Reset`), capped, against the fake GitLab with the real
-client."""
+client. The merge call's 405 (pipeline being created) is retried by that same layer, so
+a merge that keeps failing is tried `ATTEMPTS` times in all, not once per layer."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import pytest
 from fakes.gitlab import FakeGitLab
 
 from promoter.errors import ForgeError
+from promoter.forges import ChangeRequestSpec
 from promoter.forges.gitlab import GitLabForge, api_root, project_path, wait_for
+from promoter.forges.retry import ATTEMPTS
 from promoter.redact import Secret
 
 TOKEN = "glpat-retry-token"
@@ -69,6 +72,53 @@ def test_429_that_never_ends_fails_after_bounded_attempts(tmp_path: Path) -> Non
         assert not raised.value.transient
         assert len(fake.calls) == 5
         assert slept == [60.0] * 4
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [[503] * 10, [405] * 10, [405, 503] * 5, ([503] * 4 + [405]) * 2],
+    ids=["503", "405", "405-503", "503x4-405"],
+)
+def test_merge_that_keeps_failing_is_tried_attempts_times_in_all(
+    statuses: list[int], tmp_path: Path
+) -> None:
+    """One retry layer: before, a loop of 4 tries for 405 ran around the layer's 5 tries
+    for 5xx, so a merge answered `503 x4, 405` over and over was sent 20 times."""
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        project = fake.create_project("acme/config", {"a.txt": b"a\n"})
+        project.git("branch", "promote/x", "main")
+        slept: list[float] = []
+        forge = _forge(fake, slept)
+        _, request = forge.open_or_update(
+            ChangeRequestSpec(head="promote/x", base="main", title="t", body="b")
+        )
+        for status in statuses:
+            fake.fail_next("PUT", r"/merge$", status)
+        with pytest.raises(ForgeError, match=f"HTTP {statuses[ATTEMPTS - 1]}") as raised:
+            forge.enable_auto_merge(request)
+        assert not raised.value.transient
+        merges = [c.status for c in fake.calls if c.path.endswith("/merge")]
+        assert merges == statuses[:ATTEMPTS]
+        assert len(slept) == ATTEMPTS - 1
+        assert not fake.open_requests("acme/config")[0].auto_merge
+
+
+def test_merge_after_405s_lands_within_the_one_layer(tmp_path: Path) -> None:
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        project = fake.create_project("acme/config", {"a.txt": b"a\n"})
+        project.git("branch", "promote/x", "main")
+        slept: list[float] = []
+        forge = _forge(fake, slept)
+        _, request = forge.open_or_update(
+            ChangeRequestSpec(head="promote/x", base="main", title="t", body="b")
+        )
+        for status in (405, 503, 405):
+            fake.fail_next("PUT", r"/merge$", status)
+        forge.enable_auto_merge(request)
+        merges = [c.status for c in fake.calls if c.path.endswith("/merge")]
+        assert merges == [405, 503, 405, 200]
+        assert slept == [1.0, 2.0, 4.0]
+        assert fake.open_requests("acme/config")[0].auto_merge
 
 
 @pytest.mark.parametrize(
