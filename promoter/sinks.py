@@ -72,6 +72,66 @@ def log_lines(text: str) -> str:
     return "\n".join(log_line(line) for line in text.splitlines()) + ending
 
 
+_DIFF_COLOURS = {"@": "\x1b[36m", "-": "\x1b[31m", "+": "\x1b[32m"}
+_BOLD, _RESET = "\x1b[1m", "\x1b[0m"
+
+
+def log_diff(text: str, *, colour: bool = False) -> str:
+    """One file's unified diff in a log: each line encoded as `log_line`. Lines split at `\\n`
+    only, so a carriage return or a form feed inside a line is shown (`\\r`), never obeyed
+    (one cannot hide the changed line behind another); a CRLF line ending is an ending.
+    With `colour` (a terminal), promoter's own ANSI codes go around each encoded line:
+    headers bold, removals red, additions green, hunk lines cyan. A code from the file
+    was escaped before these go in."""
+    out = []
+    header = True
+    for raw in _text_lines(text):
+        line = log_line(raw)
+        header = header and not raw.startswith("@@")
+        code = _BOLD if header else _DIFF_COLOURS.get(raw[:1])
+        out.append(f"{code}{line}{_RESET}\n" if colour and code else line + "\n")
+    return "".join(out)
+
+
+def _text_lines(text: str) -> list[str]:
+    """`text`'s lines, split at `\\n` only, without their `\\n` or a CRLF's `\\r`."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+_SECTION_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def gitlab_section_start(name: str, header: str, when: int) -> str:
+    """promoter's own line that opens a collapsed section of a GitLab job log (GitLab's
+    `section_start:<unix time>:<name>[collapsed=true]`): `name` checked against the
+    characters GitLab allows, `header` a `log_line`, so it cannot open or close one."""
+    if not _SECTION_NAME.fullmatch(name):
+        raise ValueError(f"{name!r}: a section name is made of A-Z, a-z, 0-9, _, . and -")
+    return f"\x1b[0Ksection_start:{when}:{name}[collapsed=true]\r\x1b[0K{log_line(header)}"
+
+
+def gitlab_section_end(name: str, when: int) -> str:
+    """The line that closes `gitlab_section_start`'s section."""
+    if not _SECTION_NAME.fullmatch(name):
+        raise ValueError(f"{name!r}: a section name is made of A-Z, a-z, 0-9, _, . and -")
+    return f"\x1b[0Ksection_end:{when}:{name}\r\x1b[0K"
+
+
+def workflow_group(title: str) -> str:
+    """promoter's own `::group::` line, a fold in the GitHub Actions log: the title one
+    line, `%` escaped as the runner unescapes command data (`%0A` stays text). The lines
+    inside are `log_line`s, so none of them can end the group or run a command."""
+    return "::group::" + one_line(title).replace("%", "%25")
+
+
+def workflow_group_end() -> str:
+    """The line that closes `workflow_group`'s fold."""
+    return "::endgroup::"
+
+
 def markdown_text(text: str) -> str:
     """Plain text in Markdown, one line: what could open a link, code, HTML, a table cell
     or a mention becomes a character reference (GFM decodes those in text and splits
@@ -97,6 +157,22 @@ def markdown_code(text: str) -> str:
     fence = "`" * (longest + 1)
     pad = " " if content.startswith("`") or content.endswith("`") or not content else ""
     return f"{fence}{pad}{content}{pad}{fence}"
+
+
+_INFO = re.compile(r"[A-Za-z0-9_+-]*")
+
+
+def markdown_code_block(text: str, info: str = "") -> str:
+    """A fenced code block (`info`: its language) that its content cannot close: the fence
+    is a backtick run longer than any inside, and at least three (CommonMark §4.5). Inside
+    it, Markdown and HTML are literal text; each line is redacted, control characters
+    escaped, split at `\\n` only as `log_diff` does."""
+    if not _INFO.fullmatch(info):
+        raise ValueError(f"{info!r}: not a code block language")
+    body = "".join(one_line(line) + "\n" for line in _text_lines(text))
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{body}{fence}\n"
 
 
 def markdown_link(label: str, url: str | None) -> str:
@@ -172,7 +248,8 @@ _COMMAND = re.compile(r"::add-mask::[^\r\n]+")
 
 def workflow_command(line: str) -> str:
     """promoter's own GitHub workflow command (`::add-mask::` of a token it must hide):
-    the one kind of line that may start with `::`, checked to be exactly that."""
+    checked to be exactly that. Besides `workflow_group` and its end, the one kind of line
+    that may start with `::`."""
     if not _COMMAND.fullmatch(line):
         raise ValueError("not an ::add-mask:: command on one line")
     return line

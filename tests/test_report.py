@@ -38,12 +38,33 @@ def test_outputs_name_the_request_and_last_commit() -> None:
         "changed": "true",
         "status": "changed",
         "commit-sha": "b" * 40,
-        "pr-url": "https://github.com/acme/config/pull/7",
-        "pr-number": "7",
+        "request-url": "https://github.com/acme/config/pull/7",
+        "request-number": "7",
         "operation": "created",
         "skipped": "false",
         "skip-reason": "",
+        "pr-url": "https://github.com/acme/config/pull/7",
+        "pr-number": "7",
     }
+
+
+def test_dotenv_reports_every_shared_output_and_gitlabs_names() -> None:
+    from promoter.promotion.report import OUTPUTS, dotenv
+
+    values = dotenv(_result())
+    assert values == {
+        "PROMOTE_CHANGED": "true",
+        "PROMOTE_STATUS": "changed",
+        "PROMOTE_COMMIT_SHA": "b" * 40,
+        "PROMOTE_REQUEST_URL": "https://github.com/acme/config/pull/7",
+        "PROMOTE_REQUEST_NUMBER": "7",
+        "PROMOTE_OPERATION": "created",
+        "PROMOTE_SKIPPED": "false",
+        "PROMOTE_SKIP_REASON": "",
+        "PROMOTE_MR_URL": "https://github.com/acme/config/pull/7",
+        "PROMOTE_MR_IID": "7",
+    }
+    assert len(OUTPUTS) == len(set(OUTPUTS)) == 8
 
 
 def test_outputs_of_a_skipped_run() -> None:

@@ -181,7 +181,7 @@ def run(ctx: click.Context, **options: Any) -> int:
     for command in mask_commands(environ):  # the runner reads them on both streams
         click.echo(sinks.workflow_command(command), err=True)
     result = promote(_request(given, environ))
-    print_result(result, given.output)
+    print_result(result, given.output, environ=environ)
     return 3 if result.status.value == "blocked" else 0
 
 

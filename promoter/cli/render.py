@@ -8,7 +8,11 @@ command prints.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import sys
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -18,11 +22,11 @@ from promoter import sinks
 from promoter.redact import redact
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from promoter.demo import Step
     from promoter.errors import PromoterError
-    from promoter.promotion import EnvironmentResult, Result
+    from promoter.promotion import EnvironmentResult, FileDiff, Result
     from promoter.queries.explain import Report
     from promoter.queries.fanout import Fanout
     from promoter.queries.status import Board
@@ -30,9 +34,10 @@ if TYPE_CHECKING:
     from promoter.queries.why import Why
 
 
-def print_result(result: Result, output: str, *, diffs: bool | None = None) -> None:
-    """A promotion's `Result`: warnings on stderr, then JSON, or diffs (a dry run's, or
-    when `diffs`) and one line per environment."""
+def print_result(result: Result, output: str, *, environ: Mapping[str, str] | None = None) -> None:
+    """A promotion's `Result`: warnings on stderr, then JSON, or the diff of each changed
+    file (`print_diffs`) and one line per environment. `environ`: the CI environment the
+    command read (default: the process's)."""
     for warning in result.warnings:
         click.echo(sinks.log_line(f"promote: warning: {warning}"), err=True)
     if output == "json":
@@ -44,8 +49,7 @@ def print_result(result: Result, output: str, *, diffs: bool | None = None) -> N
         click.echo(sinks.log_line(f"skipped ({guard}): {reason}; nothing promoted to {envs}"))
         click.echo("rerun with --force to promote anyway")
         return
-    for diff in result.diffs if (result.dry_run if diffs is None else diffs) else ():
-        click.echo(sinks.log_lines(diff.unified()), nl=False)
+    print_diffs(result.shown_diffs, os.environ if environ is None else environ)
     for env in result.environments:
         for line in env_lines(env, result.dry_run):
             click.echo(sinks.log_line(line))
@@ -56,6 +60,47 @@ def print_result(result: Result, output: str, *, diffs: bool | None = None) -> N
                 f"dry run: {len(result.changes)} change(s) in {files} file(s); nothing written"
             )
         )
+
+
+DIFF_SECTION = "promote_diff"
+"""The GitLab log section the diff folds into."""
+
+
+def print_diffs(diffs: Sequence[FileDiff], environ: Mapping[str, str]) -> None:
+    """Each changed file's unified diff on stdout, every run alike: folded into one section
+    of the CI's log (a GitLab section, a GitHub Actions group), coloured on a terminal."""
+    if not diffs:
+        return
+    colour = is_colour_terminal(environ)
+    title = f"promote diff ({len(diffs)} file{'s' if len(diffs) != 1 else ''})"
+    with folded(title, environ):
+        for diff in diffs:
+            click.echo(sinks.log_diff(diff.unified(), colour=colour), nl=False, color=colour)
+
+
+def is_colour_terminal(environ: Mapping[str, str]) -> bool:
+    """stdout is a terminal that shows colour: not `TERM=dumb`, and no `NO_COLOR` (any
+    non-empty value, https://no-color.org). A log file or a CI log gets none."""
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty()
+
+
+@contextlib.contextmanager
+def folded(title: str, environ: Mapping[str, str]) -> Iterator[None]:
+    """What is printed inside folds into one collapsed part of the CI's log: a GitLab
+    section, a GitHub Actions group (the CIs `ci.read_system` knows, in its order);
+    elsewhere nothing is added. The markers carry ANSI codes click must not strip."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        click.echo(sinks.workflow_group(title))
+        yield
+        click.echo(sinks.workflow_group_end())
+    elif environ.get("GITLAB_CI") == "true":
+        click.echo(sinks.gitlab_section_start(DIFF_SECTION, title, int(time.time())), color=True)
+        yield
+        click.echo(sinks.gitlab_section_end(DIFF_SECTION, int(time.time())), color=True)
+    else:
+        yield
 
 
 def env_lines(env: EnvironmentResult, dry_run: bool) -> list[str]:
@@ -287,5 +332,5 @@ def print_demo_step(number: int, step: Step) -> None:
     """One step of `promote demo`: its title, the command it stands for, result and log."""
     click.echo(sinks.log_lines(f"\n== {number}. {step.title}"))
     click.echo(sinks.log_line(f"$ {step.command}"))
-    print_result(step.result, "text", diffs=True)
+    print_result(step.result, "text")
     click.echo(sinks.log_lines(step.log.rstrip()))

@@ -56,13 +56,21 @@ class FileDiff:
     after: bytes
 
     def unified(self) -> str:
-        before = self.before.decode("utf-8", "replace").splitlines(keepends=True)
-        after = self.after.decode("utf-8", "replace").splitlines(keepends=True)
+        """The file's unified diff, lines split at `\\n` only: a carriage return or a form
+        feed inside a line stays in it, for the sink to show (`sinks.log_diff`)."""
+        before, after = _lines(self.before), _lines(self.after)
         lines = difflib.unified_diff(before, after, f"a/{self.file}", f"b/{self.file}")
         return "".join(
             line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
             for line in lines
         )
+
+
+def _lines(data: bytes) -> list[str]:
+    """The text's lines with their `\\n` (the last one may have none)."""
+    lines = [line + "\n" for line in data.decode("utf-8", "replace").split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +275,16 @@ class Result:
     @property
     def diffs(self) -> tuple[FileDiff, ...]:
         return tuple(d for env in self.environments for d in env.diffs)
+
+    @property
+    def shown_diffs(self) -> tuple[FileDiff, ...]:
+        """The diffs the log and the step summary show: all of a dry run's (what it would
+        change), else those of the environments it changed (a blocked one, or one whose
+        branch already held the change, changed nothing)."""
+        if self.dry_run:
+            return self.diffs
+        changed = (e for e in self.environments if e.status is Status.CHANGED)
+        return tuple(d for env in changed for d in env.diffs)
 
     def as_json(self) -> dict[str, object]:
         return {
