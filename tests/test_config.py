@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
@@ -44,7 +45,7 @@ from promoter.errors import (
 )
 from promoter.imageref import parse_image_ref
 
-CONFIG_REPO = Path(__file__).resolve().parent.parent / "fixtures" / "configrepo"
+CONFIG_REPO = Path(__file__).resolve().parent.parent / "promoter" / "demo_repo"
 UTC = timezone.utc
 
 
@@ -737,6 +738,43 @@ def test_schema_rejects_invalid_configs(validator: jsonschema.protocols.Validato
     data = as_json((CONFIG_REPO / "promoter.yaml").read_text())
     data["apps"]["web"]["imag"] = data["apps"]["web"].pop("image")
     assert not validator.is_valid(data)
+
+
+ROOT = CONFIG_REPO.parent.parent
+MODELINE = "# yaml-language-server: $schema="
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def raw_url(path: str, ref: str = "main") -> str:
+    """Where `path` of the project's repository ([project.urls] Source) is served raw."""
+    pyproject = read(ROOT / "pyproject.toml")
+    source = re.search(r'^Source = "https://github\.com/([^"/]+/[^"/]+)"$', pyproject, re.M)
+    assert source is not None
+    return f"https://raw.githubusercontent.com/{source[1]}/{ref}/{path}"
+
+
+def test_schema_id_is_the_raw_url_of_its_own_path() -> None:
+    schemas = sorted((ROOT / "promoter" / "schema").glob("*.json"))
+    assert schemas
+    for path in schemas:
+        assert json.loads(read(path))["$id"] == raw_url(path.relative_to(ROOT).as_posix())
+
+
+def test_schema_modeline_in_the_docs_names_the_shipped_schema() -> None:
+    """docs/configuration.md's modeline (and the fixture's first line) is the `$id` of the
+    schema promoter ships for promoter.yaml (a file that exists); a release's copy is at
+    the same path under its tag."""
+    docs = read(ROOT / "docs" / "configuration.md")
+    urls = [line.removeprefix(MODELINE) for line in docs.splitlines() if line.startswith(MODELINE)]
+    schema_id = load_schema()["$id"]
+    assert urls == [schema_id]
+    assert read(CONFIG_REPO / "promoter.yaml").splitlines()[0] == MODELINE + schema_id
+    path = schema_id.removeprefix(raw_url(""))
+    assert (ROOT / path).is_file()
+    assert f"`{raw_url(path, ref='vX.Y.Z')}`" in docs
 
 
 def test_schema_patterns_are_the_validator_constants() -> None:
