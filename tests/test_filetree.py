@@ -172,9 +172,10 @@ def _working_files(workdir: Path) -> list[str]:
 
 
 @pytest.fixture(params=["configured", "zero-config"])
-def config_remote(request: pytest.FixtureRequest, fixtures_dir: Path, tmp_path: Path) -> Path:
+def config_remote(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     work = tmp_path / "work"
-    shutil.copytree(fixtures_dir / "configrepo", work, symlinks=True)
+    demo_repo = Path(__file__).resolve().parents[1] / "promoter" / "demo_repo"
+    shutil.copytree(demo_repo, work, symlinks=True)
     if request.param == "zero-config":
         (work / "promoter.yaml").unlink()
     return _bare(tmp_path, work)

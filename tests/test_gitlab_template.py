@@ -1,9 +1,10 @@
-"""templates/promote.gitlab-ci.yml: a valid CI/CD component whose job script, run the way a
-shell runner runs it against the fake GitLab, promotes and writes the dotenv report.
+"""templates/promote.yml (the component `promote`): a valid CI/CD component whose job
+script, run the way a shell runner runs it against the fake GitLab, promotes and writes the
+dotenv report.
 
-gitlab-ci-local is not part of the suite (it needs npm at test time); the job is executed
-here by interpolating the component's `$[[ inputs.x ]]` into its variables, as GitLab does,
-and running `script:` in bash with those variables.
+The job is executed here by interpolating the component's `$[[ inputs.x ]]` into its
+variables, as GitLab does, and running `script:` in bash with those variables (fast, no
+npm); `tests/test_gitlab_ci_local.py` runs the component through gitlab-ci-local too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ruamel.yaml import YAML
 from schemas import check_builtin
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "templates" / "promote.gitlab-ci.yml"
+TEMPLATE = ROOT / "templates" / "promote.yml"
 TOKEN = "glpat-template-token"
 
 
@@ -79,8 +80,8 @@ def _run_job(
 @pytest.mark.parametrize("no_clone", ["false", "true"])
 def test_template_job_promotes_and_writes_the_dotenv_report(tmp_path: Path, no_clone: str) -> None:
     files = {
-        p.relative_to(ROOT / "fixtures" / "configrepo").as_posix(): p.read_bytes()
-        for p in (ROOT / "fixtures" / "configrepo").rglob("*")
+        p.relative_to(ROOT / "promoter" / "demo_repo").as_posix(): p.read_bytes()
+        for p in (ROOT / "promoter" / "demo_repo").rglob("*")
         if p.is_file()
     }
     with FakeGitLab(tmp_path / "gl", token=TOKEN) as gitlab:
@@ -90,7 +91,7 @@ def test_template_job_promotes_and_writes_the_dotenv_report(tmp_path: Path, no_c
             "image": "ghcr.io/acme/web:1.5.0",
             "config-repo": gitlab.git_url("acme/config"),
             "api-url": gitlab.url,
-            "labels": "urgent team::sre",
+            "labels": "urgent, team::sre",
             "no-clone": no_clone,
             "extra-args": "--forge gitlab",
         }

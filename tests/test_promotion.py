@@ -1,4 +1,4 @@
-"""`promote --env … --image … --config-repo … [--dry-run]` on a copy of fixtures/configrepo."""
+"""`promote --env … --image … --config-repo … [--dry-run]` on a copy of promoter/demo_repo."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from promoter.errors import EditRefusedError, InputError, TargetNotFoundError
 from promoter.promotion import bump
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "configrepo"
+FIXTURE = Path(__file__).resolve().parents[1] / "promoter" / "demo_repo"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -29,7 +29,7 @@ def test_promote_sign_uses_git_signing_config(tmp_path: Path) -> None:
     gitconfig = Path(os.environ["GIT_CONFIG_GLOBAL"])
     gitconfig.write_text(f"[gpg]\n\tformat = ssh\n[user]\n\tsigningkey = {key}\n")
     work = tmp_path / "work"
-    shutil.copytree(ROOT / "fixtures/configrepo", work)
+    shutil.copytree(ROOT / "promoter/demo_repo", work)
     _git("init", "-q", "-b", "main", cwd=work)
     _git("add", "-A", cwd=work)
     _git("commit", "-q", "-m", "init", cwd=work)

@@ -13,7 +13,7 @@ from promoter.editing.engine import load_context
 from promoter.imageref import parse_image_ref
 from promoter.promotion.plan import needed_paths, plan_environment
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "configrepo"
+FIXTURE = Path(__file__).resolve().parents[1] / "promoter" / "demo_repo"
 API = parse_image_ref("ghcr.io/acme/api:2.5.0")
 
 CONFIG = """\

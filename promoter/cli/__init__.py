@@ -24,9 +24,11 @@ import click
 from promoter import __version__, sinks
 from promoter.cli import (
     bump,
+    completion,
     demo,
     explain,
     guard,
+    inputs,
     plan,
     promote,
     rollback,
@@ -67,7 +69,9 @@ def cli(ctx: click.Context, /, debug: bool, **options: Any) -> int:
     return promote.run(ctx, **options)
 
 
-for _module in (rollback, guard, bump, demo, validate, status, why, plan, explain):
+for _module in (
+    rollback, guard, bump, demo, validate, status, why, plan, explain, inputs, completion
+):
     cli.add_command(_module.command)
 
 

@@ -16,7 +16,7 @@ from promoter.cli.render import print_demo_step
 @click.option(
     "--fixture",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
-    help="Config repository to seed the demo with (default: fixtures/configrepo).",
+    help="Config repository to seed the demo with (default: the one promoter ships).",
 )
 @click.option(
     "--keep",

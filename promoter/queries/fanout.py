@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from promoter import sinks
+from promoter import REQUIREMENT, sinks
 from promoter.imageref import ImageRef
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def gitlab_pipeline(
     *,
     config_repo: str,
     image: str = "python:3.12-slim",
-    package: str = "promoter",
+    package: str = REQUIREMENT,
 ) -> str:
     """A child pipeline: a hidden template job and one job per app group (a single no-op
     job when nothing is pending: GitLab rejects a pipeline without jobs).
@@ -146,7 +146,9 @@ def gitlab_pipeline(
 
 def _template(image: str, package: str) -> list[str]:
     """The hidden job every promotion job extends: its stage, image, tolerated exit code
-    and the setup that installs git and promoter where the image lacks them."""
+    and the setup that installs git and promoter where the image lacks them: `package` is
+    the running release (`promoter.REQUIREMENT`), so the jobs run the version that planned
+    them, from the project's own tag."""
     q = sinks.yaml_scalar
     install = "command -v promote >/dev/null || python -m pip install --quiet "
     install += shlex.quote(package)

@@ -21,7 +21,7 @@ import pytest
 from fakes.githttp import GitHttpServer, make_bare_repo
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG_FIXTURE = ROOT / "fixtures" / "configrepo"
+CONFIG_FIXTURE = ROOT / "promoter" / "demo_repo"
 TOKEN = "s3cret-e2e-token"
 BOT = "promoter[bot] <promoter[bot]@users.noreply.github.com>"
 PROMOTE_TIMEOUT = 120.0

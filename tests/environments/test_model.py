@@ -12,7 +12,7 @@ from promoter.environments.layering import declared_layers
 from promoter.errors import YamlError
 from promoter.imageref import parse_image_ref
 
-CONFIG_REPO = Path(__file__).resolve().parents[2] / "fixtures" / "configrepo"
+CONFIG_REPO = Path(__file__).resolve().parents[2] / "promoter" / "demo_repo"
 DEPLOYMENT = """\
 apiVersion: apps/v1
 kind: Deployment

@@ -228,7 +228,7 @@ def test_template_that_parses_as_yaml_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "relative",
     [
-        "fixtures/configrepo/charts/api/templates/deployment.yaml",
+        "promoter/demo_repo/charts/api/templates/deployment.yaml",
         "../shared/realworld/repos/argoproj-labs__gitops-promoter/cmd/demo/helm-guestbook/"
         "templates/service.yaml",
     ],

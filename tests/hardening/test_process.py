@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -352,6 +353,9 @@ def test_local_promotion_runs_no_user_hook_or_fsmonitor(
 
 
 def test_gitlab_template_inputs_with_glob_characters_not_expanded(tmp_path: Path) -> None:
+    """The component's script hands the inputs over as variables and runs `promote ci-run`:
+    no shell splits or globs them against the job's files (`evil.txt`, `a-file`); promoter
+    turns them into its own arguments, each value one word."""
     from test_gitlab_template import _documents, _interpolate
 
     spec, jobs = _documents()
@@ -360,7 +364,7 @@ def test_gitlab_template_inputs_with_glob_characters_not_expanded(tmp_path: Path
     inputs |= {
         "environment": "staging *",
         "image": f"{WEB}:1.0 *",
-        "labels": "team-a [ab]*",
+        "labels": "team-a, [ab]*",
         "config-repo": "https://gitlab.example.com/acme/config.git",
     }
     (job,) = jobs.values()
@@ -369,8 +373,13 @@ def test_gitlab_template_inputs_with_glob_characters_not_expanded(tmp_path: Path
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     seen = tmp_path / "argv"
+    words = tmp_path / "words"
     fake = bin_dir / "promote"
-    fake.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$@\" > '{seen}'\n")
+    fake.write_text(
+        f"#!/bin/sh\nprintf '%s\\0' \"$@\" > '{seen}'\n"
+        f"exec {sys.executable} -c 'import os, sys; from promoter.cli.inputs import argv; "
+        f"open(sys.argv[1], \"w\").write(chr(0).join(argv(os.environ)))' '{words}'\n"
+    )
     fake.chmod(0o755)
     work = tmp_path / "job"
     work.mkdir()
@@ -382,14 +391,16 @@ def test_gitlab_template_inputs_with_glob_characters_not_expanded(tmp_path: Path
         text=True, check=False, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    argv = seen.read_bytes().decode().split("\0")[:-1]
-    assert argv == [
-        "--env", "staging", "--env", "*", "--image", f"{WEB}:1.0", "--image", "*",
-        "--label", "team-a", "--label", "[ab]*",
+    assert seen.read_bytes().decode().split("\0")[:-1] == ["ci-run"]
+    assert words.read_text().split("\0") == [
+        "--config-repo=https://gitlab.example.com/acme/config.git", "--env=staging", "--env=*",
+        f"--image={WEB}:1.0", "--image=*", "--label=team-a", "--label=[ab]*",
     ]  # fmt: skip
 
 
-def test_gitlab_template_header_drops_control_characters(tmp_path: Path) -> None:
+def test_gitlab_template_header_shows_no_input(tmp_path: Path) -> None:
+    """The collapsible section's header is a fixed word: no input (which may carry a
+    `\\r` and a `section_end` of its own) is printed by the job's shell."""
     from test_gitlab_template import _documents
 
     _, jobs = _documents()
@@ -397,14 +408,15 @@ def test_gitlab_template_header_drops_control_characters(tmp_path: Path) -> None
     assert isinstance(job, dict)
     script = "\n".join(job["script"])
     header = next(line for line in script.splitlines() if "section_start" in line)
+    assert "$" not in header.replace('"$(date +%s)"', "")
     done = subprocess.run(
-        ["bash", "-c", header], env={"PATH": "/usr/bin:/bin", "INPUT_ENVIRONMENT": "staging",
-        "INPUT_IMAGE": "web:1\r\x1b[0Ksection_end:1:promote"}, capture_output=True, text=True,
-        check=False, timeout=30,
+        ["bash", "-c", header], env={"PATH": "/usr/bin:/bin", "PROMOTE_INPUT_ENVIRONMENT":
+        "staging", "PROMOTE_INPUT_IMAGE": "web:1\r\x1b[0Ksection_end:1:promote"},
+        capture_output=True, text=True, check=False, timeout=30,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    shown = done.stdout.split("\x1b[0KPromote ", 1)[1]
-    assert shown == "web:1??[0Ksection_end:1:promote to staging\n"
+    assert done.stdout.split("\x1b[0K")[-1] == "promoter\n"
+    assert "web:1" not in done.stdout
 
 
 # -- 9. names and one-line texts are checked where they enter ------------------------------
