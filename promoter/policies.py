@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from promoter.config import DAY_NAMES, FreezeWindow, Policies, WindowRule, Windows
+from promoter.version_range import parse_tag, satisfies
 from promoter.versions import compare_versions, tag_of
 
 _SCAN = timedelta(days=14)
@@ -199,6 +200,28 @@ def tags(policies: Policies, app: str, tag: str | None, env: str) -> Block | Non
         "tags",
         f"{env} takes only tags matching {policies.tags} (environments.{env}.policies.tags); "
         f"{what} does not match",
+    )
+
+
+def semver(policies: Policies, app: str, tag: str | None, env: str) -> Block | None:
+    """`env` takes only versions in its SemVer range (`>=1.0.0`: no pre-release past
+    staging; `^2`: the 2.x line); a tag that is no SemVer version, or a digest without a
+    tag, cannot show that it is in it."""
+    if policies.semver is None or (tag is not None and satisfies(tag, policies.semver)):
+        return None
+    version = parse_tag(tag) if tag is not None else None
+    if tag is None:
+        what = f"{app} (a digest without a tag) is no version"
+    elif version is None:
+        what = f"{app} {tag} is not a SemVer version"
+    elif version[3]:
+        what = f"{app} {tag} is a pre-release outside it"
+    else:
+        what = f"{app} {tag} is outside it"
+    return Block(
+        "semver",
+        f"{env} takes only versions in {policies.semver!r} "
+        f"(environments.{env}.policies.semver); {what}",
     )
 
 

@@ -28,7 +28,7 @@ ROOT_CONSTANTS = {"__version__", "BOT_NAME", "BOT_EMAIL", "DEFAULT_AUTHOR", "HOM
 anywhere."""
 LEAVES = {
     "errors", "redact", "imageref", "versions", "yamlfile", "tree", "discovery", "sinks",
-    "filetree", "pathglobs",
+    "filetree", "pathglobs", "version_range",
 }  # fmt: skip
 ALLOWED: dict[str, set[str]] = {
     "cli": {"promotion", "queries", "config", "demo"} | LEAVES,
@@ -53,6 +53,7 @@ ALLOWED: dict[str, set[str]] = {
     "filetree": set(),
     "pathglobs": {"errors"},
     "versions": set(),
+    "version_range": set(),
     "yamlfile": set(),
     "history": {"tree"},
     "__main__": {"cli"},

@@ -570,6 +570,20 @@ ERRORS = [
         id="tags-not-a-regex",
     ),
     pytest.param(
+        snippet("{policies: {semver: '>=1.0 <2.x.y'}}"),
+        ConfigError,
+        "promoter.yaml:3: environments.dev.policies.semver: not a SemVer range: not a "
+        "version: '2.x.y'",
+        id="semver-not-a-range",
+    ),
+    pytest.param(
+        snippet("{policies: {semver: '>=1 ||'}}"),
+        ConfigError,
+        "promoter.yaml:3: environments.dev.policies.semver: not a SemVer range: an empty "
+        "alternative between '||'",
+        id="semver-empty-alternative",
+    ),
+    pytest.param(
         snippet("{policies: {tags: ''}}"),
         ConfigError,
         "promoter.yaml:3: environments.dev.policies.tags: expected a pattern of 1 to 256 "

@@ -71,6 +71,9 @@ class Policies:
     numeric, lexical, or none (never ordered)."""
     tags: str | None = None
     """A pattern (full match) every promoted tag must match, e.g. release tags only."""
+    semver: str | None = None
+    """A SemVer range every promoted tag must be in (`version_range`): `>=1.0.0` takes
+    no pre-release, `^2` only 2.x."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruamel.yaml.nodes import Node, ScalarNode, SequenceNode
 
+from promoter import version_range
 from promoter.config.files import compose_one, excerpt
 from promoter.config.model import DAY_NAMES, FreezeWindow, Policies, WindowRule, Windows
 from promoter.config.nodes import NAME_PATTERN, NAME_RULE, NodeReader, describe, find_entry
@@ -72,7 +73,10 @@ def parse_freezes(
 
 def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Policies) -> Policies:
     found = inherited
-    keys = ("soak", "freeze", "no_downgrade", "windows", "require_review", "version_order", "tags")
+    keys = (
+        "soak", "freeze", "no_downgrade", "windows", "require_review", "version_order", "tags",
+        "semver",
+    )  # fmt: skip
     for key, _, value in reader.mapping(node, where, keys):
         at = f"{where}.{key}"
         if key == "soak":
@@ -101,6 +105,8 @@ def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Polici
             found = replace(found, version_order=order)
         elif key == "tags":
             found = replace(found, tags=parse_tags_pattern(reader, value, at))
+        elif key == "semver":
+            found = replace(found, semver=parse_semver_range(reader, value, at))
         else:
             found = replace(found, no_downgrade=reader.boolean(value, at))
     return found
@@ -119,6 +125,17 @@ def parse_tags_pattern(reader: NodeReader, node: Node, where: str) -> str:
             node, where, f"not a valid regular expression: {exc.msg} at position {exc.pos}"
         ) from exc
     return pattern
+
+
+def parse_semver_range(reader: NodeReader, node: Node, where: str) -> str:
+    """A SemVer range (`>=1.0.0 <2`, `^1.4`, `~1.4.2 || >=2.1`), checked here so that a
+    broken one fails the config, not the promotion that first meets it."""
+    text = reader.string(node, where)
+    try:
+        version_range.parse_range(text)
+    except version_range.RangeError as exc:
+        raise reader.error(node, where, f"not a SemVer range: {exc}") from exc
+    return text
 
 
 def parse_windows(reader: NodeReader, node: Node, where: str) -> Windows:

@@ -81,8 +81,9 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
     rules = settings.policies
     found.append(policies.review(rules, planned.mode, planned.env))
     found += [
-        policies.tags(rules, owner(checkout.config, image), image.tag, planned.env)
+        rule(rules, owner(checkout.config, image), image.tag, planned.env)
         for image in unit.images
+        for rule in (policies.tags, policies.semver)
     ]
     freezes = rules.freeze + _freeze_file(planned, planned.env)
     found.append(policies.window(rules, freezes, now))

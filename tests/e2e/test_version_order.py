@@ -13,7 +13,15 @@ import pytest
 from fakes.github import FakeGitHub
 
 from .conftest import Run, git
-from .test_environment_promotion import PRODUCTION_WEB, TOKEN, History, _config, _repo, _run
+from .test_environment_promotion import (
+    PRODUCTION_WEB,
+    TOKEN,
+    History,
+    _config,
+    _repo,
+    _run,
+    _stage,
+)  # fmt: skip
 
 BRANCH = "promote/production/web"
 TAG_LINE = 14
@@ -139,3 +147,32 @@ def test_tags_filter_blocks_other_tags_and_force_records_it(
     release = _report(_promote(tmp_path, github, "v1.5.2", "--output", "json"))
     assert release["status"] == "changed"
     assert 'newTag: "v1.5.2"' in _on_branch(history)
+
+
+def test_semver_range_blocks_a_pre_release_on_every_path_that_promotes(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    """`semver: '>=1.0.0'` on production: no pre-release past staging, whether the version
+    is named (`--env --image`) or read from staging (`--to`), and a release passes."""
+    rule = "    policies:\n      semver: '>=1.0.0 <2'\n"
+    history = _repo(github, tmp_path, _config(rule))
+    before = git(history.bare, "for-each-ref")
+    blocked = _promote(tmp_path, github, "1.6.0-rc.1")
+    assert blocked.returncode == 3, blocked.stdout + blocked.stderr
+    assert blocked.stdout.strip().splitlines()[-1] == (
+        "production: blocked (semver: production takes only versions in '>=1.0.0 <2' "
+        "(environments.production.policies.semver); web 1.6.0-rc.1 is a pre-release "
+        "outside it); nothing pushed"
+    )
+    major = _report(_promote(tmp_path, github, "2.0.0", "--output", "json"), 3)
+    assert major["skip_reason"].endswith("web 2.0.0 is outside it")
+    assert git(history.bare, "for-each-ref") == before
+    _stage(history, "1.4.2", "1.6.0-rc.1", timedelta(hours=1))
+    before = git(history.bare, "for-each-ref")
+    from_staging = _run(tmp_path, github, "--to", "production", "--app", "web")
+    assert from_staging.returncode == 3, from_staging.stdout + from_staging.stderr
+    assert "semver: production takes only versions in '>=1.0.0 <2'" in from_staging.stdout
+    assert git(history.bare, "for-each-ref") == before
+    release = _report(_promote(tmp_path, github, "1.6.0", "--output", "json"))
+    assert release["status"] == "changed"
+    assert 'newTag: "1.6.0"' in _on_branch(history)
