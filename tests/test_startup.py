@@ -41,7 +41,7 @@ sys.exit(code)
 HELP_FORBIDDEN = (
     "github", "gitlab", "requests", "urllib3", "ruamel", "jsonpatch", "tenacity", "subprocess",
     "promoter.config", "promoter.editing", "promoter.environments", "promoter.promotion",
-    "promoter.queries", "promoter.repo",
+    "promoter.queries", "promoter.repo", "promoter.registry",
 )  # fmt: skip
 """What no help page loads: forge clients, the YAML parser, jsonpatch, the use cases."""
 BUMP_FORBIDDEN = (
@@ -49,6 +49,7 @@ BUMP_FORBIDDEN = (
     "promoter.promotion.flow", "promoter.promotion.workspace", "promoter.promotion.steps",
     "promoter.promotion.plan", "promoter.forges", "promoter.repo", "promoter.config",
     "promoter.environments", "promoter.queries", "promoter.policies", "promoter.guards",
+    "promoter.registry",
 )  # fmt: skip
 """What `bump` (local files, no git, no promoter.yaml) does not load."""
 _KUSTOMIZATION = "images:\n- name: ghcr.io/acme/web\n  newTag: 1.0.0\n"

@@ -122,7 +122,8 @@ def test_a_version_is_in_its_own_caret_tilde_and_exact_ranges(tag: str) -> None:
 @given(_versions(), _versions())
 def test_ranges_agree_with_the_order_of_releases(a: str, b: str) -> None:
     va, vb = parse_tag(a), parse_tag(b)
-    assert va is not None and vb is not None
+    assert va is not None
+    assert vb is not None
     if va[3] or vb[3]:
         return  # the pre-release rule: covered by the table
     assert satisfies(a, f">={b}") == (va[:3] >= vb[:3])

@@ -80,6 +80,8 @@ INPUTS: tuple[Input, ...] = (
           "Changes to these paths never promote (globs, one per line or comma-separated: "
           "the config paths, docs)."),
     Input("force", "flag", "--force", "Promote even when a loop guard would skip the run."),
+    Input("verify-image", "flag", "--verify-image",
+          "Refuse an image its registry does not hold (tag and digest) before writing."),
     Input("api-url", "value", "--api-url", "Forge API root (default: from the CI)."),
     Input("extra-args", "words", None,
           "Further promote options, e.g. --skip-ci --allow-downgrade."),

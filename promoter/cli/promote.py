@@ -107,6 +107,12 @@ BUILD = (
 """The build promoted, for the commit trailers (the CI's variables otherwise)."""
 RUN = (
     opt.dry_run("Print the diff and a summary; touch nothing."),
+    click.option(
+        "--verify-image",
+        is_flag=True,
+        help="Refuse an image its registry lacks (tag and digest), before anything is written "
+        "[credentials: PROMOTER_REGISTRY_USERNAME, _PASSWORD, _HOST].",
+    ),
     opt.guards,
     click.option(
         "--force",
@@ -115,7 +121,7 @@ RUN = (
     ),
     opt.OUTPUT,
 )
-"""A dry run, the loop guards and their override, the output."""
+"""A dry run, the registry check, the loop guards and their override, the output."""
 
 
 def options(function: F) -> F:
@@ -154,6 +160,7 @@ class Given:
     source_commit: str | None
     pipeline_url: str | None
     dry_run: bool
+    verify_image: bool
     bot_actors: tuple[str, ...]
     watch: tuple[str, ...]
     ignore: tuple[str, ...]
@@ -228,7 +235,7 @@ def _request(given: Given, environ: dict[str, str]) -> WriteRequest:
     )  # fmt: skip
     delivery = Delivery(
         mode=g.mode, dry_run=g.dry_run, author=g.author, sign=g.sign, skip_ci=g.skip_ci,
-        auto_merge=g.auto_merge, labels=g.labels,
+        auto_merge=g.auto_merge, labels=g.labels, verify_image=g.verify_image,
     )  # fmt: skip
     guards = LoopGuards(
         force=g.force, bot_actors=as_facts(g.bot_actors), watch=as_facts(g.watch),

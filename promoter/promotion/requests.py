@@ -65,6 +65,9 @@ class Delivery:
     auto_merge: bool = False
     labels: tuple[str, ...] = ()
     """Added to the environment's labels on every request (`--label`)."""
+    verify_image: bool = False
+    """Check every image in its registry before anything is written (`--verify-image`;
+    promoter.yaml's `policies.verify_image` asks it per environment)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @property
