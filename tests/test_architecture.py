@@ -56,10 +56,14 @@ ALLOWED: dict[str, set[str]] = {
     "version_range": set(),
     "yamlfile": set(),
     "history": {"tree"},
+    "registry": {"errors", "redact", "imageref", "sinks"},
     "__main__": {"cli"},
 }
 ALLOWED["promotion"] |= {"history"}
 """When files changed along a history (ages, soak): read through the store protocol."""
+ALLOWED["promotion"] |= {"registry"}
+"""Whether an image is in its registry (`--verify-image`): HTTP the write path alone asks
+for, so not a leaf every layer may import (no YAML, git or forge in it)."""
 ALLOWED["queries"] = ALLOWED["promotion"] | {"promotion"}
 """The read-only use cases see what the write path sees, and read through its workspace
 and checkout (`promotion` never imports them back)."""
@@ -82,6 +86,7 @@ FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {
     "environments": {"subprocess", "github", "gitlab", "click", "requests"},
     "tree": {"subprocess", "github", "gitlab", "ruamel", "click", "requests"},
     "gitformat": {"subprocess", "github", "gitlab", "ruamel", "click", "requests"},
+    "registry": {"subprocess", "github", "gitlab", "ruamel", "click", "requests", "tenacity"},
 }
 WRITES = {
     "push", "write_commit", "delete_branch", "make_tree", "open_or_update", "enable_auto_merge",
@@ -382,6 +387,10 @@ BROKEN = [
     ("queries/why.py", "def f(ws: object) -> None:\n    steps.commit(ws)\n", "write (commit)"),
     ("queries/why.py", "import promoter.promotion.steps as s\nX = s.build_tree\n", "(build_tree)"),
     ("queries/why.py", "def f(ws: object) -> None:\n    steps.check_out(ws)\n", ""),
+    ("registry.py", "from promoter import config\n", "registry must not import promoter.config"),
+    ("registry.py", "import tenacity\n", "registry must not import tenacity"),
+    ("editing/source.py", "from promoter import registry\n", "must not import promoter.registry"),
+    ("promotion/verification.py", "from promoter import registry\n", ""),
 ]
 
 

@@ -253,7 +253,7 @@ ERRORS = [
         snippet("{colour: red}"),
         ConfigError,
         "promoter.yaml:3: environments.dev.colour: unknown key; expected one of: mode, base, "
-        "labels, reviewers, squash, group, policies, from, source",
+        "labels, reviewers, squash, group, policies, templates, from, source",
         id="unknown-key-no-close-match",
     ),
     pytest.param(

@@ -4,10 +4,10 @@ The file is composed (never constructed) with ruamel.yaml so that every error na
 file, line and field, and so that no YAML type guessing slips past: `base: 1.10` is a
 number, not a branch, and is reported as such. Environment settings inherit from
 `defaults`: a value set on the environment replaces the default (lists are not merged),
-except `policies`, which merge key by key. Target paths are relative to the repository
-root, not to the config file. `promoter/schema/promoter.schema.json` describes the same
-format for editors; this module stays the source of truth for messages. Knows nothing of
-editing, git or forges.
+except `policies` and `templates`, which merge key by key. Target paths are relative to
+the repository root, not to the config file. `promoter/schema/promoter.schema.json`
+describes the same format for editors; this module stays the source of truth for
+messages. Knows nothing of editing, git or forges.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from promoter.config.parser import (
 )
 from promoter.config.policy_parser import DURATION_PATTERN, MOMENT_PATTERN
 from promoter.config.references import check_references
+from promoter.config.templates import BRANCH_PREFIX, SUBJECT_MAX, TITLE_MAX, Template, Templates
 from promoter.discovery import (
     resolve_in_repo,
     search_directory,
@@ -57,6 +58,7 @@ from promoter.imageref import ImageRef
 
 __all__ = [  # the discovery functions are re-exported: cli may import config, not discovery
     "BRANCH_PATTERN",
+    "BRANCH_PREFIX",
     "CONFIG_NAMES",
     "DAY_NAMES",
     "DURATION_PATTERN",
@@ -69,6 +71,8 @@ __all__ = [  # the discovery functions are re-exported: cli may import config, n
     "NAME_PATTERN",
     "POINTER_PATTERN",
     "REVIEWER_PATTERN",
+    "SUBJECT_MAX",
+    "TITLE_MAX",
     "VERSION",
     "App",
     "Config",
@@ -80,6 +84,8 @@ __all__ = [  # the discovery functions are re-exported: cli may import config, n
     "Policies",
     "Target",
     "TargetKind",
+    "Template",
+    "Templates",
     "WindowRule",
     "Windows",
     "add_hold",

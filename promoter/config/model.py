@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from promoter.config.templates import Templates
 from promoter.imageref import ImageRef
 
 CONFIG_NAMES = ("promoter.yaml", ".promoter.yaml", "promoter.yml")
@@ -74,6 +75,9 @@ class Policies:
     semver: str | None = None
     """A SemVer range every promoted tag must be in (`version_range`): `>=1.0.0` takes
     no pre-release, `^2` only 2.x."""
+    verify_image: bool = False
+    """Check that each image promoted is in its registry before anything is written
+    (`promotion.verification`; `--verify-image` asks it of every environment)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ class Environment:
     """Squash on merge; None leaves it to the forge project's setting."""
     group: Group = "app"
     """`promote --to` with several apps: one request per app, or one for `all`."""
+    templates: Templates = field(default_factory=Templates)
+    """The branch, title and subject templates (`config.templates`); unset: promoter's own."""
 
 
 @dataclass(frozen=True, slots=True)

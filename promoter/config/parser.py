@@ -36,6 +36,7 @@ from promoter.config.nodes import (
     quote_key,
 )
 from promoter.config.policy_parser import parse_freezes, parse_policies
+from promoter.config.templates import Templates, check_group, parse_templates
 from promoter.discovery import (
     did_you_mean,
     normalize_relative,
@@ -57,7 +58,7 @@ HELM_KEY_PATTERN = r"^[^.\s]+(\.[^.\s]+)*$"
 POINTER_PATTERN = r"^(/([^~/]|~[01])*)+$"
 
 _INT = "tag:yaml.org,2002:int"
-_SETTINGS = ("mode", "base", "labels", "reviewers", "squash", "group", "policies")
+_SETTINGS = ("mode", "base", "labels", "reviewers", "squash", "group", "policies", "templates")
 _GUARD_KEYS = ("bot_actors", "watch", "ignore")
 _TARGET_OPTIONS = {"helm": "key", "file": "pointer"}
 
@@ -191,7 +192,17 @@ class Parser(NodeReader):
             if text not in GROUPS:
                 raise self.error(node, at, f"expected 'app' or 'all', got {excerpt(text)}")
             group = "all" if text == "all" else "app"
-        return Environment(name, mode, base, labels, reviewers, source, policies, squash, group)
+        templates = Templates()
+        for node, at in ((defaults.get("templates"), "defaults"), (own.get("templates"), where)):
+            if node is not None:
+                templates = parse_templates(
+                    self, node, f"{at}.templates", templates, is_branch_name
+                )
+        if group == "all" and where != "defaults":
+            check_group(templates, name)
+        return Environment(
+            name, mode, base, labels, reviewers, source, policies, squash, group, templates
+        )
 
     def check_cycles(self, sources: dict[str, tuple[Node, str]]) -> None:
         for start in sources:

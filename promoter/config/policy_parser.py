@@ -75,7 +75,7 @@ def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Polici
     found = inherited
     keys = (
         "soak", "freeze", "no_downgrade", "windows", "require_review", "version_order", "tags",
-        "semver",
+        "semver", "verify_image",
     )  # fmt: skip
     for key, _, value in reader.mapping(node, where, keys):
         at = f"{where}.{key}"
@@ -107,6 +107,8 @@ def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Polici
             found = replace(found, tags=parse_tags_pattern(reader, value, at))
         elif key == "semver":
             found = replace(found, semver=parse_semver_range(reader, value, at))
+        elif key == "verify_image":
+            found = replace(found, verify_image=reader.boolean(value, at))
         else:
             found = replace(found, no_downgrade=reader.boolean(value, at))
     return found

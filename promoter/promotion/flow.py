@@ -29,7 +29,7 @@ from promoter import config as configuration
 from promoter.errors import InputError, PartialPromotionError, PromoterError, TargetNotFoundError
 from promoter.guards import GO, Verdict
 from promoter.imageref import ImageRef, parse_image_ref
-from promoter.promotion import gate, policy, report, steps
+from promoter.promotion import gate, policy, report, steps, verification
 from promoter.promotion.opening import is_repository
 from promoter.promotion.plan import parse_images, plan_environment
 from promoter.promotion.requests import (
@@ -155,8 +155,14 @@ def _promote_checkout(request: PromoteRequest, images: list[ImageRef], root: Pat
         raise TargetNotFoundError("config repository not found", path=str(root))
     config = load_config(root, request.repo.config_file)
     downgrade, dry_run = request.allow_downgrade, request.delivery.dry_run
+    checked: list[ImageRef] = []
     for env in request.envs:  # every environment is valid before the first write
-        plan_environment(root, config, env, images, request.app, allow_downgrade=downgrade)
+        plan = plan_environment(root, config, env, images, request.app, allow_downgrade=downgrade)
+        settings = configuration.environment(config, env) if config else None
+        wanted = verification.is_wanted(settings, request.delivery.verify_image)
+        if wanted and plan.summarise(env, None).status is Status.CHANGED:
+            checked += images
+    verification.verify(checked, request.repo.environ)
     environments = []
     for env in request.envs:
         mode = configuration.environment(config, env).mode if config else None
@@ -214,7 +220,7 @@ def _promote_remote(
                     return skipped(targets(request), verdict, dry_run)
             units = build_units(request, images, workspace, _build(request))
             now = datetime.now(timezone.utc)
-            settled = _validate(workspace, units, now)
+            settled = _validate(workspace, units, now, verify=request.delivery.verify_image)
             if settled and len(settled) == len(units):
                 return _settled(settled, dry_run, stats)
             for index, unit in enumerate(units):
@@ -238,17 +244,22 @@ def _promote_remote(
     return Result(status, tuple(environments), dry_run, stats, warnings=warnings)
 
 
-def _validate(ws: Workspace, units: Sequence[Unit], now: datetime) -> dict[int, EnvironmentResult]:
+def _validate(
+    ws: Workspace, units: Sequence[Unit], now: datetime, *, verify: bool = False
+) -> dict[int, EnvironmentResult]:
     """Every unit planned and judged on the tip before anything is pushed: the results of
     those that are settled already (blocked by a policy, or skipped by the loop breaker);
-    a unit that cannot be planned raises here, before the first push."""
+    a unit that cannot be planned, or whose image its registry lacks (`verify`, or the
+    environment's `verify_image`), raises here, before the first push."""
     settled: dict[int, EnvironmentResult] = {}
+    checked: list[ImageRef] = []
     for index, unit in enumerate(units):
         checkout = steps.check_out(ws, unit.env, fresh=False)
         planned = policy.judge(ws, steps.plan(ws, checkout, unit), now)
         if planned.result.status is Status.BLOCKED:
             settled[index] = planned.result
             continue
+        steps.check_names(planned)  # a template this run cannot fill: before any push
         if planned.mode == "push" and not ws.options.dry_run:
             verdict = steps.check_loop(ws, planned)
             if not verdict.go and verdict.guard is not None:
@@ -256,6 +267,10 @@ def _validate(ws: Workspace, units: Sequence[Unit], now: datetime) -> dict[int, 
                 settled[index] = EnvironmentResult(
                     unit.env, Status.SKIPPED, mode="push", base=planned.base, skip_reason=reason
                 )
+        changes = index not in settled and planned.result.status is Status.CHANGED
+        if changes and not unit.release and verification.is_wanted(planned.settings, verify):
+            checked += unit.images
+    verification.verify(checked, ws.repo.environ)
     return settled
 
 

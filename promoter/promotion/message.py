@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from promoter import sinks
 from promoter.ci import Source
+from promoter.config import BRANCH_PREFIX
 from promoter.forges import MARKER
 from promoter.imageref import ImageRef
 from promoter.promotion.result import EnvironmentResult, shown
@@ -30,18 +31,26 @@ _MAX_BRANCH = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-BRANCH_PREFIX = "promote/"
-"""Every promotion branch's: `promote/<env>/<app>`."""
-
-
 def branch_name(env: str, apps: Sequence[str]) -> str:
-    """`promote/<env>/<app>`; a multi-app run joins the sorted names with `+`."""
-    names = [_UNSAFE.sub("-", a).strip(".-") or "app" for a in sorted(set(apps))]
-    branch = f"{BRANCH_PREFIX}{_UNSAFE.sub('-', env)}/{'+'.join(names)}"
-    if len(branch) > _MAX_BRANCH:
-        digest = hashlib.sha256("+".join(names).encode()).hexdigest()[:12]
-        branch = f"{BRANCH_PREFIX}{_UNSAFE.sub('-', env)}/{len(names)}-apps-{digest}"
-    return branch
+    """`promote/<env>/<app>` (`BRANCH_PREFIX`, every promotion branch's); a multi-app run
+    joins the sorted names with `+`."""
+    return f"{BRANCH_PREFIX}{_UNSAFE.sub('-', env)}/{apps_segment(env, apps)}"
+
+
+def branch_apps(apps: Sequence[str]) -> list[str]:
+    """The apps as a branch names them: sorted, once each, in branch-safe characters."""
+    return [_UNSAFE.sub("-", a).strip(".-") or "app" for a in sorted(set(apps))]
+
+
+def apps_segment(env: str, apps: Sequence[str]) -> str:
+    """The apps' part of `branch_name` (a template's `{apps}`): the names joined with `+`,
+    or, when the branch would pass 120 characters, their count and a digest of them."""
+    names = branch_apps(apps)
+    joined = "+".join(names)
+    if len(f"{BRANCH_PREFIX}{_UNSAFE.sub('-', env)}/{joined}") > _MAX_BRANCH:
+        digest = hashlib.sha256(joined.encode()).hexdigest()[:12]
+        return f"{len(names)}-apps-{digest}"
+    return joined
 
 
 def title(env: str, result: EnvironmentResult) -> str:
@@ -69,8 +78,11 @@ def commit_message(
     skip_ci: bool = False,
     forced: bool = False,
     promoted_from: str | None = None,
+    subject: str | None = None,
 ) -> str:
-    subject = title(env, result) + (f" {SKIP_CI}" if skip_ci else "")
+    """`subject` (a template's, one line already), else the title; then the changes and
+    promoter's trailers, which the loop guards read."""
+    subject = (subject or title(env, result)) + (f" {SKIP_CI}" if skip_ci else "")
     lines = [
         sinks.one_line(f"{c.file}:{c.line} {c.pointer}: {shown(c.old)} → {shown(c.new)}")
         for c in result.changes

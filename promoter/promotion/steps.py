@@ -17,6 +17,7 @@ from promoter import config as configuration
 from promoter.errors import LoopError, OperationalError, PromoterError
 from promoter.forges import ChangeRequestSpec, Outcome
 from promoter.guards import GO, Guard, Verdict, breaker, parse_trailers
+from promoter.promotion import naming
 from promoter.promotion.message import (
     ENV_TRAILER,
     SOURCE_TRAILER,
@@ -148,6 +149,7 @@ def commit(ws: Workspace, planned: Planned, tree: str, *, skip_ci: bool = False)
         skip_ci=skip_ci,
         forced=options.forced,
         promoted_from=unit.promoting_from,
+        subject=_subject(planned),
     )
     return ws.store.write_commit(
         tree, planned.checkout.tip, message, identity=options.identity, sign=options.sign
@@ -172,12 +174,13 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
     with a lease, and open or update its request (create-or-update, never a second one)."""
     store, forge, base = ws.store, ws.forge, planned.base
     branch = _branch(planned)
+    request_title = _title(planned)  # rendered (or refused) before anything is pushed
     hint = forge.review_hint(base, branch)
     tree = build_tree(planned)
     current, decided = read_branch(ws, planned, tree)
     if decided is not None:
         unchanged = decided.status is Status.UNCHANGED
-        request = open_request(ws, planned, branch) if unchanged else None
+        request = open_request(ws, planned, branch, request_title) if unchanged else None
         return dataclasses.replace(decided, review=hint, pull_request=request)
     signed_only = forge.signature_required(base)
     if signed_only and not (ws.options.sign or store.signs_commits):
@@ -193,7 +196,7 @@ def publish_request(ws: Workspace, planned: Planned) -> Landing:
             "(API commits are signed only for GitHub App tokens); nothing was pushed"
         )
     landed = store.push(created, branch, lease=current, force=True)
-    return Landing(branch, landed, True, hint, open_request(ws, planned, branch))
+    return Landing(branch, landed, True, hint, open_request(ws, planned, branch, request_title))
 
 
 def read_branch(
@@ -227,7 +230,9 @@ def read_branch(
     return current, None
 
 
-def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInfo | None:
+def open_request(
+    ws: Workspace, planned: Planned, branch: str, request_title: str
+) -> PullRequestInfo | None:
     forge, options, unit, settings = ws.forge, ws.options, planned.unit, planned.settings
     if not forge.has_requests:
         return None
@@ -235,7 +240,7 @@ def open_request(ws: Workspace, planned: Planned, branch: str) -> PullRequestInf
         ChangeRequestSpec(
             head=branch,
             base=planned.base,
-            title=title(planned.env, planned.result),
+            title=request_title,
             body=pull_request_body(
                 planned.env,
                 planned.result,
@@ -270,9 +275,50 @@ def retire(ws: Workspace, planned: Planned) -> None:
     ws.store.delete_branch(branch, lease=current)
 
 
+def check_names(planned: Planned) -> None:
+    """Render the unit's templated names now (`flow` asks before the first push of the
+    run): a template this run cannot fill, or that renders no branch name, is a
+    `ConfigError` naming promoter.yaml's line, before anything lands anywhere."""
+    if planned.mode == "pull-request":
+        _branch(planned)
+        _title(planned)
+    _subject(planned)
+
+
 def _branch(planned: Planned) -> str:
+    template = _templates(planned).branch
+    if template is not None:
+        return naming.render_branch(template, _facts(planned))
     config, unit = planned.checkout.config, planned.unit
     return branch_name(unit.env, app_names(config, unit.env, unit.images, unit.app))
+
+
+def _title(planned: Planned) -> str:
+    """The request's title: the `title` template's, else promoter's own (a rollback's or
+    a released hold's own title always)."""
+    template = _templates(planned).title
+    if template is None or planned.result.title:
+        return title(planned.env, planned.result)
+    return naming.render_line(template, _facts(planned), configuration.TITLE_MAX)
+
+
+def _subject(planned: Planned) -> str | None:
+    """The commit subject: the `subject` template's, else the title; None: the default."""
+    templates = _templates(planned)
+    if templates.subject is None or planned.result.title:
+        return None if templates.title is None else _title(planned)
+    return naming.render_line(templates.subject, _facts(planned), configuration.SUBJECT_MAX)
+
+
+def _templates(planned: Planned) -> configuration.Templates:
+    settings = planned.settings
+    return settings.templates if settings is not None else configuration.Templates()
+
+
+def _facts(planned: Planned) -> naming.Facts:
+    config, unit = planned.checkout.config, planned.unit
+    apps = app_names(config, unit.env, unit.images, unit.app)
+    return naming.Facts(unit.env, tuple(apps), unit.images, planned.base, unit.promoting_from)
 
 
 def _superseded_on(ws: Workspace, planned: Planned, commit: str) -> EnvironmentPlan | None:

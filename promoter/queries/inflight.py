@@ -2,9 +2,10 @@
 and their pull or merge requests, read from git and the forge alone.
 
 A promotion waiting for review is a branch `promote/<env>/<app>` (several apps joined by
-`+`) with, on a forge with reviews, an open request. What it would deploy is read from
-its tip through the environment model, as the base is; it is in flight where that differs
-from what the base deploys. On a forge with requests a branch without an open one is a
+`+`; or what the environment's branch template names, read back through it) with, on a
+forge with reviews, an open request. What it would deploy is read from its tip through
+the environment model, as the base is; it is in flight where that differs from what the
+base deploys. On a forge with requests a branch without an open one is a
 leftover, not a promotion in flight. Two reads per environment (its branches, and once
 per run the open requests), then one plan per branch found.
 """
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from promoter.config import BRANCH_PREFIX
 from promoter.errors import NotAVersionError, PromoterError
 from promoter.forges import ChangeRequest
 from promoter.imageref import ImageRef
-from promoter.promotion.message import BRANCH_PREFIX
+from promoter.promotion.naming import apps_on_branch
 from promoter.promotion.workspace import Checkout, Workspace
 
 
@@ -85,12 +87,14 @@ def in_flight(
     """The promotions of `apps` (name → repository) waiting for `env`, by app."""
     found: dict[str, InFlight] = {}
     prefix = f"{BRANCH_PREFIX}{env}/"
+    settings = checkout.config.environments.get(env) if checkout.config else None
+    template = settings.templates.branch if settings is not None else None
     for branch, tip in sorted(waiting.branches(prefix).items()):
         open_requests = waiting.get()
         request = open_requests.get(branch) if open_requests is not None else None
         if open_requests is not None and request is None:
             continue
-        names = [n for n in branch.removeprefix(prefix).split("+") if n in apps]
+        names = [n for n in apps_on_branch(template, env, branch) if n in apps]
         if not names:
             continue
         ws.store.fetch_commit(tip)
