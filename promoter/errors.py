@@ -97,6 +97,11 @@ class NotAVersionError(EditRefusedError):
     Refused wherever it is read, even by read-only commands (issue 19)."""
 
 
+class UnsupportedByForgeError(InputError):
+    """The forge cannot answer what a setting asks of it (commit pipelines on GitHub or a
+    local remote): refused, never taken as a pass."""
+
+
 class OperationalError(PromoterError):
     """Something outside the user's input failed: git, network, forge."""
 

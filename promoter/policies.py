@@ -1,7 +1,8 @@
 """Promotion policies as pure decisions: windows and freezes, soak time, no downgrade,
-review required, the tags an environment takes. The caller gathers the facts (the clock,
-when a version reached the source environment, the mode); each rule answers with a
-`Block` naming itself and, where it can, when it will pass, or None.
+review required, the tags an environment takes, the source commit's pipeline. The caller
+gathers the facts (the clock, when a version reached the source environment and by which
+commit, that commit's pipeline status, the mode); each rule answers with a `Block`
+naming itself and, where it can, when it will pass, or None.
 """
 
 from __future__ import annotations
@@ -222,6 +223,44 @@ def semver(policies: Policies, app: str, tag: str | None, env: str) -> Block | N
         "semver",
         f"{env} takes only versions in {policies.semver!r} "
         f"(environments.{env}.policies.semver); {what}",
+    )
+
+
+WAITING = frozenset(
+    {"created", "waiting_for_resource", "preparing", "pending", "running", "scheduled"}
+)
+"""Pipeline statuses (GitLab's words) of a pipeline that has not finished."""
+
+
+def source_pipeline(
+    version: str, source: str, env: str, commit: str | None, status: str | None
+) -> Block | None:
+    """`env` takes `version` only when `commit`, the commit of `source`'s base that put it
+    there (None: `source` does not run it now), has a pipeline whose `status` is
+    `success` (None: no pipeline). Unfinished waits; failed, canceled, skipped or manual
+    blocks until a pipeline of that commit succeeds."""
+    if commit is None:
+        return Block(
+            "source-pipeline",
+            f"{version} is not what {source} runs now, so no commit of {source} carries it",
+        )
+    if status == "success":
+        return None
+    short = commit[:7]
+    if status is None:
+        return Block(
+            "source-pipeline",
+            f"{source}'s commit {short} has no pipeline; {env} waits for one that succeeds",
+        )
+    if status in WAITING:
+        return Block(
+            "source-pipeline",
+            f"{source}'s commit {short} has pipeline status {status}; {env} waits for success",
+        )
+    return Block(
+        "source-pipeline",
+        f"{source}'s commit {short} has pipeline status {status}; {env} takes {version} "
+        "only once a pipeline of that commit succeeds (rerun it, or --force)",
     )
 
 

@@ -254,3 +254,50 @@ def test_plan_superseded_by_an_inherited_version_names_its_file_and_line(tmp_pat
     assert found.where == "base/deployment.yaml:7"
     other = parse_image_ref("ghcr.io/acme/web:3.0.0-f00d123")  # unordered: promoted
     assert plan_environment(tmp_path, None, "prod", [other], None).superseded == []
+
+
+SHA = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("success", None),
+        ("running", "staging's commit 1a2b3c4 has pipeline status running; production waits"),
+        ("pending", "staging's commit 1a2b3c4 has pipeline status pending; production waits"),
+        ("created", "has pipeline status created; production waits for success"),
+        ("failed", "has pipeline status failed; production takes web 1.5.0 only once"),
+        ("canceled", "staging's commit 1a2b3c4 has pipeline status canceled; production takes"),
+        (None, "staging's commit 1a2b3c4 has no pipeline; production waits for one"),
+    ],
+)
+def test_source_pipeline_passes_only_on_success(status: str | None, expected: str | None) -> None:
+    found = policies.source_pipeline("web 1.5.0", "staging", "production", SHA, status)
+    if expected is None:
+        assert found is None
+        return
+    assert found is not None
+    assert found.rule == "source-pipeline"
+    assert found.until is None
+    assert found.line().startswith("source-pipeline: ")
+    assert expected in found.line()
+
+
+def test_source_pipeline_a_version_the_source_does_not_run_is_blocked() -> None:
+    found = policies.source_pipeline("web 1.5.0", "staging", "production", None, "success")
+    assert found is not None
+    assert found.line() == (
+        "source-pipeline: web 1.5.0 is not what staging runs now, so no commit of staging "
+        "carries it"
+    )
+
+
+def test_source_pipeline_setting_is_parsed_and_off_by_default() -> None:
+    from promoter.errors import ConfigError
+
+    text = "version: 1\nenvironments:\n  production:\n    policies:\n      {}\n"
+    assert not _policies(text.format("{}")).require_source_pipeline
+    on = _policies(text.format("require_source_pipeline: true"))
+    assert on.require_source_pipeline
+    with pytest.raises(ConfigError, match="require_source_pipeline"):
+        _policies(text.format("require_source_pipeline: soon"))

@@ -78,6 +78,9 @@ class Policies:
     verify_image: bool = False
     """Check that each image promoted is in its registry before anything is written
     (`promotion.verification`; `--verify-image` asks it of every environment)."""
+    require_source_pipeline: bool = False
+    """Promote a version only when the source's commit that put it there has a pipeline
+    that succeeded (GitLab; refused on a forge that reports no pipelines)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Polici
     found = inherited
     keys = (
         "soak", "freeze", "no_downgrade", "windows", "require_review", "version_order", "tags",
-        "semver", "verify_image",
+        "semver", "verify_image", "require_source_pipeline",
     )  # fmt: skip
     for key, _, value in reader.mapping(node, where, keys):
         at = f"{where}.{key}"
@@ -109,6 +109,8 @@ def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Polici
             found = replace(found, semver=parse_semver_range(reader, value, at))
         elif key == "verify_image":
             found = replace(found, verify_image=reader.boolean(value, at))
+        elif key == "require_source_pipeline":
+            found = replace(found, require_source_pipeline=reader.boolean(value, at))
         else:
             found = replace(found, no_downgrade=reader.boolean(value, at))
     return found

@@ -87,6 +87,12 @@ class Forge(Protocol):
         """Paths changed between two commits (the compare API); None when unknown."""
         ...
 
+    def commit_pipeline(self, sha: str) -> str | None:
+        """The status of commit `sha`'s latest pipeline as the forge words it (`success`,
+        `running`, `failed`, ...); None when the commit has none. A forge that does not
+        report pipelines raises `UnsupportedByForgeError`."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Credentials:

@@ -15,7 +15,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-from promoter.errors import ForgeAuthError, ForgeCredentialsError, ForgeError
+from promoter.errors import (
+    ForgeAuthError,
+    ForgeCredentialsError,
+    ForgeError,
+    UnsupportedByForgeError,
+)
 from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
 from promoter.forges.retry import (
     MAX_WAIT,
@@ -221,6 +226,11 @@ class GitHubForge:
             if changed.previous_filename:
                 names.append(changed.previous_filename)
         return tuple(dict.fromkeys(names))
+
+    def commit_pipeline(self, sha: str) -> str | None:
+        """Refused: GitHub's commit statuses and check runs are outside the API contract
+        promoter follows (`../shared/forge-api`), so no answer is guessed (issue 24)."""
+        raise UnsupportedByForgeError("GitHub's commit statuses are not supported yet")
 
     # -- steps -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ nothing of YAML or git.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _PAGE = 100
 """Items per page of a listing (GitLab's maximum; its default is 20)."""
+_STATUS = re.compile(r"[a-z_]{1,40}")
+"""A pipeline status as GitLab words them (`success`, `waiting_for_resource`, ...)."""
 
 
 def api_root(repository_url: str, environ: Mapping[str, str]) -> str:
@@ -241,6 +244,20 @@ class GitLabForge:
         for diff in found.get("diffs") or []:
             names += [diff.get("old_path"), diff.get("new_path")]
         return tuple(dict.fromkeys(n for n in names if n))
+
+    def commit_pipeline(self, sha: str) -> str | None:
+        """`last_pipeline.status` of the single-commit API (else its `status`, the same
+        pipeline's): one GET. A status that is no plain word is reported as `unknown`."""
+        found = self.call(lambda: self.project.commits.get(sha))
+        fields = found.attributes
+        pipeline = fields.get("last_pipeline")
+        status = pipeline.get("status") if isinstance(pipeline, dict) else None
+        if status is None:
+            status = fields.get("status")
+        if status is None:
+            return None
+        text = str(status)
+        return text if _STATUS.fullmatch(text) else "unknown"
 
     # -- steps -------------------------------------------------------------------------------
 

@@ -8,8 +8,10 @@ until the version was not there (a commit whose files the version depends on are
 is skipped without re-planning), bounded to `HISTORY` commits. Arrival times follow the
 history's order, not its committer dates (`policies.arrival_times`). Holds are keyed by
 the app that owns the image (`owner`) and checked on every path that changes an
-environment, with or without promoter.yaml. A blocked unit lands nothing; `--force` lands
-it and records each overridden rule.
+environment, with or without promoter.yaml. The source pipeline gate asks the forge
+(`Forge.commit_pipeline`) for the pipeline of the commit that put the version into the
+source (`placed_by`). A blocked unit lands nothing; `--force` lands it and records each
+overridden rule.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import datetime, timezone
 
 from promoter import config as configuration
 from promoter import policies
-from promoter.errors import ConfigError, PromoterError
+from promoter.errors import ConfigError, PromoterError, UnsupportedByForgeError
 from promoter.history import unchanged_prefix
 from promoter.imageref import ImageRef
 from promoter.policies import Block
@@ -95,12 +97,7 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
             policies.downgrade(app, first.current, first.wanted, planned.env, order, where=where)
         )
     if rules.soak is not None and planned.result.status is Status.CHANGED:
-        source = settings.source
-        if source is None:
-            raise ConfigError(
-                f"environments.{planned.env}.policies.soak needs environments."
-                f"{planned.env}.from: the environment the version must have run in"
-            )
+        source = _source(settings.source, planned.env, "soak")
         for image in unit.images:
             reached = reached_at(ws, source, image, unit.app)
             culprit = None
@@ -108,7 +105,48 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
                 culprit = _dated_by(ws, source, reached)
             label = _label(checkout.config, image)
             found.append(policies.soak(label, source, reached, rules.soak, now, dated_by=culprit))
+    if rules.require_source_pipeline and planned.result.status is Status.CHANGED:
+        source = _source(settings.source, planned.env, "require_source_pipeline")
+        for image in unit.images:
+            commit = placed_by(ws, source, image, unit.app)
+            status = _pipeline(ws, planned.env, commit) if commit is not None else None
+            label = _label(checkout.config, image)
+            found.append(policies.source_pipeline(label, source, planned.env, commit, status))
     return [b for b in found if b is not None]
+
+
+def _source(source: str | None, env: str, key: str) -> str:
+    """The environment a source-based policy of `env` reads (its `from`)."""
+    if source is None:
+        raise ConfigError(
+            f"environments.{env}.policies.{key} needs environments.{env}.from: the "
+            "environment the version must have run in"
+        )
+    return source
+
+
+def placed_by(ws: Workspace, source: str, image: ImageRef, app: str | None) -> str | None:
+    """The commit of `source`'s base that put `image`'s version there (None: not there
+    now): the oldest commit of the newest run of commits that deploy it, the commit whose
+    arrival `reached_at` dates."""
+    commit: str | None = None
+    for version in versions(ws, source, image.with_version(None, None), app):
+        if version.image is None or not _same(version.image, image):
+            break
+        commit = version.commit
+    return commit
+
+
+def _pipeline(ws: Workspace, env: str, commit: str) -> str | None:
+    """The status of `commit`'s pipeline, from the forge; a forge that reports none is
+    refused at the setting, never taken as a pass."""
+    try:
+        return ws.forge.commit_pipeline(commit)
+    except UnsupportedByForgeError as exc:
+        raise ConfigError(
+            f"environments.{env}.policies.require_source_pipeline: the gate needs a forge "
+            f"that reports commit pipelines (gitlab); {exc.message}"
+        ) from exc
 
 
 def owner(config: configuration.Config | None, image: ImageRef) -> str:

@@ -141,3 +141,36 @@ def test_api_root_from_the_ci_variables_of_the_same_host(
     assert project_path("https://gitlab.example.com/acme/platform/config.git") == (
         "acme/platform/config"
     )
+
+
+def test_commit_pipeline_reads_last_pipeline_through_the_retry_layer(tmp_path: Path) -> None:
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        project = fake.create_project("acme/config", {"a.txt": b"a\n"})
+        tip = project.tip("main")
+        assert tip is not None
+        slept: list[float] = []
+        forge = _forge(fake, slept)
+        assert forge.commit_pipeline(tip) is None  # no pipeline: null in the answer
+        fake.set_pipeline("acme/config", tip, "running")
+        fake.fail_next("GET", r"/repository/commits/[0-9a-f]{40}$", 502)
+        assert forge.commit_pipeline(tip) == "running"
+        assert len(slept) == 1  # the 502 was retried once by the forge's own layer
+        fake.set_pipeline("acme/config", tip, "success")
+        assert forge.commit_pipeline(tip) == "success"
+        assert [c.status for c in fake.calls] == [200, 502, 200, 200]  # one GET per ask
+        commit = f"/api/v4/projects/acme%2Fconfig/repository/commits/{tip}"
+        assert {c.path for c in fake.calls} == {commit}
+        assert fake.errors == []
+
+
+def test_commit_pipeline_is_refused_where_the_forge_reports_none() -> None:
+    from promoter.errors import UnsupportedByForgeError
+    from promoter.forges.github import GitHubForge
+    from promoter.forges.local import LocalForge
+
+    with pytest.raises(UnsupportedByForgeError, match="GitHub's commit statuses"):
+        GitHubForge("https://github.com/acme/config.git", token=Secret("ghs_x")).commit_pipeline(
+            "0" * 40
+        )
+    with pytest.raises(UnsupportedByForgeError, match="no commit pipelines"):
+        LocalForge("file:///tmp/config").commit_pipeline("0" * 40)

@@ -19,7 +19,7 @@ import tempfile
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .state import JSON, Answer, Project, commit_json, error, truthy
+from .state import JSON, Answer, Project, commit_detail_json, commit_json, error, truthy
 
 _ZERO = "0" * 40
 
@@ -42,7 +42,7 @@ def route(
         sha = project.resolve(unquote(match.group(1)))
         if sha is None:
             return error(404, "404 Commit Not Found")
-        return Answer(200, commit_json(url, project, sha))
+        return Answer(200, commit_detail_json(url, project, sha))
     if rest == "/repository/branches" and method == "GET":
         return _branches(url, project, query)
     match = re.fullmatch(r"/repository/branches/([^/]+)", rest)

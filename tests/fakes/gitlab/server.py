@@ -110,6 +110,17 @@ class FakeGitLab:
         with self._lock:
             self._faults.append((method.upper(), re.compile(path_regex), status, body))
 
+    def set_pipeline(self, path: str, sha: str, status: str | None) -> None:
+        """Commit `sha` of project `path` has a latest pipeline of `status` (`running`,
+        `success`, `failed`, ...); None: it has no pipeline."""
+        project = self.projects[path]
+        commit = project.resolve(sha) or sha
+        with self._lock:
+            if status is None:
+                project.pipelines.pop(commit, None)
+            else:
+                project.pipelines[commit] = status
+
     def race_create(self, path: str) -> None:
         """The next create in `path` finds that another run created the same MR first."""
         self.merge_requests.racing.add(path)

@@ -62,6 +62,8 @@ class Project:
     served: dict[str, bytes] = field(default_factory=dict)
     """path → bytes the files API serves instead of the file's own (with the real blob id):
     a test's corrupted answer."""
+    pipelines: dict[str, str] = field(default_factory=dict)
+    """commit id → the status of its latest pipeline (none: the commit has no pipeline)."""
 
     def git(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
@@ -149,6 +151,25 @@ def commit_json(url: str, project: Project, sha: str) -> JSON:
         "created_at": cd, "trailers": {}, "extended_trailers": {}, "status": None,
         "web_url": f"{url}/{project.path}/-/commit/{oid}",
     }  # fmt: skip
+
+
+def commit_detail_json(url: str, project: Project, sha: str) -> JSON:
+    """`GET repository/commits/:sha`: the commit plus its latest pipeline (`status` is that
+    pipeline's status; both null when the commit has none)."""
+    found = commit_json(url, project, sha)
+    status = project.pipelines.get(found["id"])
+    found["status"] = status
+    found["project_id"] = project.id
+    found["last_pipeline"] = None
+    if status is not None:
+        pipeline_id = 1000 + sorted(project.pipelines).index(found["id"])
+        found["last_pipeline"] = {
+            "id": pipeline_id, "iid": pipeline_id - 999, "project_id": project.id,
+            "sha": found["id"], "ref": "main", "status": status, "source": "push",
+            "created_at": found["committed_date"], "updated_at": found["committed_date"],
+            "web_url": f"{url}/{project.path}/-/pipelines/{pipeline_id}",
+        }  # fmt: skip
+    return found
 
 
 def mr_json(url: str, project: Project, mr: MergeRequest, users: dict[str, int]) -> JSON:
