@@ -122,8 +122,12 @@ def test_github_open_requests_follow_the_pages(github: FakeGitHub) -> None:
     """PyGithub's 30 a page: 31 open pull requests are two requests, one counted call."""
     bare = github.root / "acme" / "config.git"
     repo = _github_forge(github).client.get_repo("acme/config")
+    ahead = _branch(bare, "promote/env00/web")  # one commit ahead of main serves every branch
+    refs = "".join(f"update refs/heads/promote/env{i:02d}/web {ahead}\n" for i in range(1, 31))
+    subprocess.run(
+        ["git", "update-ref", "--stdin"], cwd=bare, input=refs, text=True, check=True, timeout=60
+    )
     for index in range(31):
-        _branch(bare, f"promote/env{index:02d}/web")
         repo.create_pull(base="main", head=f"promote/env{index:02d}/web", title="t", body="b")
     forge = _github_forge(github)
     requests = len(github.calls)
