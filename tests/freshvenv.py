@@ -32,6 +32,16 @@ def create(path: Path) -> Path:
     return path / "bin"
 
 
+def checkout_files(root: Path) -> dict[str, bytes]:
+    """The files of the checkout at `root` as a clone of it would hold them: tracked ones
+    and new ones git does not ignore (what a release tag of this working tree would be)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=root, capture_output=True,
+        check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    return {p: (root / p).read_bytes() for p in listed if p and (root / p).is_file()}
+
+
 def pip_environment() -> dict[str, str]:
     """Variables that make pip work offline against the dependencies already visible."""
     return {

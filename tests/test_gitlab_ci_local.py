@@ -52,16 +52,6 @@ def _gitlab_ci_local() -> str:
     return path
 
 
-def _source_files() -> dict[str, bytes]:
-    """promoter's repository as a user's checkout of it would hold it (tracked files and
-    new ones not ignored)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-        capture_output=True, check=True,
-    ).stdout.decode().split("\0")  # fmt: skip
-    return {p: (ROOT / p).read_bytes() for p in listed if p and (ROOT / p).is_file()}
-
-
 def _config_files() -> dict[str, bytes]:
     source = ROOT / "promoter" / "demo_repo"
     return {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*")
@@ -74,7 +64,7 @@ def gitlab(tmp_path: Path) -> Iterator[FakeGitLab]:
     running release both ways (`vX.Y.Z` as on GitHub, `X.Y.Z` as the CI/CD Catalog has it)."""
     with FakeGitLab(tmp_path / "gl", token=TOKEN, lifetime=600) as fake:
         fake.create_project("acme/config", _config_files())
-        home = fake.create_project(HOME_PROJECT, _source_files())
+        home = fake.create_project(HOME_PROJECT, freshvenv.checkout_files(ROOT))
         for tag in (f"v{promoter.__version__}", promoter.__version__):
             subprocess.run(["git", "--git-dir", str(home.bare), "tag", tag, "main"], check=True)
         yield fake

@@ -169,14 +169,9 @@ def test_the_actions_install_step_installs_the_release_its_ref_pins(tmp_path: Pa
            "-c", "init.defaultBranch=main", "-c", "commit.gpgSign=false"]  # fmt: skip
     env = freshvenv.clean_environment(tmp_path, Path("/usr/bin"))
     work = tmp_path / "source"
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-        check=True,
-    ).stdout.decode().split("\0")  # fmt: skip
-    for name in filter(None, listed):
-        if (ROOT / name).is_file():
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, work / name)
+    for name, data in freshvenv.checkout_files(ROOT).items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_bytes(data)
     for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "release"],
                  ["tag", f"v{promoter.__version__}"]):  # fmt: skip
         _run([*git, *args], work, env)

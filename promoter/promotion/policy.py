@@ -129,12 +129,8 @@ def placed_by(ws: Workspace, source: str, image: ImageRef, app: str | None) -> s
     """The commit of `source`'s base that put `image`'s version there (None: not there
     now): the oldest commit of the newest run of commits that deploy it, the commit whose
     arrival `reached_at` dates."""
-    commit: str | None = None
-    for version in versions(ws, source, image.with_version(None, None), app):
-        if version.image is None or not _same(version.image, image):
-            break
-        commit = version.commit
-    return commit
+    found = _arrival(ws, source, image, app)
+    return None if found is None else found[0]
 
 
 def _pipeline(ws: Workspace, env: str, commit: str) -> str | None:
@@ -192,17 +188,26 @@ def reached_at(ws: Workspace, source: str, image: ImageRef, app: str | None) -> 
     """When `image`'s version reached `source`'s base and stayed (None: not there now):
     the arrival time (`policies.arrival_times`) of the oldest commit of the newest run of
     commits that deploy it."""
+    found = _arrival(ws, source, image, app)
+    return None if found is None else datetime.fromtimestamp(found[1], timezone.utc)
+
+
+def _arrival(
+    ws: Workspace, source: str, image: ImageRef, app: str | None
+) -> tuple[str, float] | None:
+    """(commit, arrival time) of the oldest commit of the newest run of `source`'s commits
+    that deploy `image`'s version, one history walk per base tip: soak and the pipeline
+    gate both ask it."""
     key = (source, str(image), app, check_out(ws, source, fresh=False).tip)
     if key not in ws.arrivals:
-        reached: float | None = None
+        found: tuple[str, float] | None = None
         walk = versions(ws, source, image.with_version(None, None), app, arrivals=True)
         for version in walk:
             if version.image is None or not _same(version.image, image):
                 break
-            reached = version.time
-        ws.arrivals[key] = reached
-    found_at = ws.arrivals[key]
-    return None if found_at is None else datetime.fromtimestamp(found_at, timezone.utc)
+            found = (version.commit, version.time)
+        ws.arrivals[key] = found
+    return ws.arrivals[key]
 
 
 def _dated_by(ws: Workspace, env: str, moment: datetime) -> str | None:

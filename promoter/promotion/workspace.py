@@ -108,11 +108,12 @@ class Workspace:
     """Where the token came from: `GITHUB_TOKEN` cannot start the checks of its PRs."""
     _configs: dict[tuple[str, str], configuration.Config] = field(default_factory=dict, repr=False)
     _checkouts: dict[tuple[str, str], Checkout] = field(default_factory=dict, repr=False)
-    arrivals: dict[tuple[str, str, str | None, str], float | None] = field(
+    arrivals: dict[tuple[str, str, str | None, str], tuple[str, float] | None] = field(
         default_factory=dict, repr=False
     )
-    """When a version reached an environment, per (env, image, app, base tip): the soak
-    check reads the history once per run, not in the validation pass and again on landing."""
+    """(commit, arrival time) of a version in an environment, per (env, image, app, base
+    tip): soak and the source-pipeline gate read the history once per run, not in the
+    validation pass and again on landing."""
     fleets: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
     """`fleet.read_fleet`'s per-checkout memo: a zero-config inventory reads every YAML
     file, so a run reads it once per tip (typed in `fleet`, which imports this module)."""
