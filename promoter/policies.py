@@ -226,42 +226,70 @@ def semver(policies: Policies, app: str, tag: str | None, env: str) -> Block | N
     )
 
 
-WAITING = frozenset(
-    {"created", "waiting_for_resource", "preparing", "pending", "running", "scheduled"}
-)
-"""Pipeline statuses (GitLab's words) of a pipeline that has not finished."""
+@dataclass(frozen=True, slots=True)
+class SourceChecks:
+    """What the forge reported on the source commit, sorted by the caller: `failed` and
+    `waiting` hold (label, word) pairs (`("check 'e2e'", "in_progress")`), `missing`
+    the required names nothing reported, `reported` how many verdicts there were."""
+
+    reported: int
+    failed: Sequence[tuple[str, str]] = ()
+    waiting: Sequence[tuple[str, str]] = ()
+    missing: Sequence[str] = ()
 
 
-def source_pipeline(
-    version: str, source: str, env: str, commit: str | None, status: str | None
+def source_checks(
+    version: str,
+    source: str,
+    env: str,
+    commit: str | None,
+    found: SourceChecks,
+    *,
+    named: bool,
 ) -> Block | None:
     """`env` takes `version` only when `commit`, the commit of `source`'s base that put it
-    there (None: `source` does not run it now), has a pipeline whose `status` is
-    `success` (None: no pipeline). Unfinished waits; failed, canceled, skipped or manual
-    blocks until a pipeline of that commit succeeds."""
+    there (None: `source` does not run it now), passed its checks: every one reported
+    (`named` False: `require_source_pipeline`, at least one), or each required name
+    (`require_source_checks`). Unfinished or missing waits; anything else that did not
+    succeed blocks until it does."""
+    rule = "source-checks" if named else "source-pipeline"
     if commit is None:
         return Block(
-            "source-pipeline",
-            f"{version} is not what {source} runs now, so no commit of {source} carries it",
+            rule, f"{version} is not what {source} runs now, so no commit of {source} carries it"
         )
-    if status == "success":
-        return None
     short = commit[:7]
-    if status is None:
+    if found.failed:
+        label, word = found.failed[0]
+        what = "a pipeline" if label == "pipeline" else label
         return Block(
-            "source-pipeline",
-            f"{source}'s commit {short} has no pipeline; {env} waits for one that succeeds",
+            rule,
+            f"{source}'s commit {short} has {label} status {word}{_more(found.failed)}; {env} "
+            f"takes {version} only once {what} of that commit succeeds (rerun it, or --force)",
         )
-    if status in WAITING:
+    if found.missing:
         return Block(
-            "source-pipeline",
-            f"{source}'s commit {short} has pipeline status {status}; {env} waits for success",
+            rule,
+            f"{source}'s commit {short} has no check {found.missing[0]!r}{_more(found.missing)} "
+            f"yet; {env} waits for it to succeed",
         )
-    return Block(
-        "source-pipeline",
-        f"{source}'s commit {short} has pipeline status {status}; {env} takes {version} "
-        "only once a pipeline of that commit succeeds (rerun it, or --force)",
-    )
+    if not named and not found.reported:
+        return Block(
+            rule,
+            f"{source}'s commit {short} has no pipeline or checks; {env} waits for one that "
+            "succeeds",
+        )
+    if found.waiting:
+        label, word = found.waiting[0]
+        return Block(
+            rule,
+            f"{source}'s commit {short} has {label} status {word}{_more(found.waiting)}; {env} "
+            "waits for success",
+        )
+    return None
+
+
+def _more(items: Sequence[object]) -> str:
+    return f" (and {len(items) - 1} more)" if len(items) > 1 else ""
 
 
 def review(policies: Policies, mode: str, env: str) -> Block | None:

@@ -259,20 +259,42 @@ def test_plan_superseded_by_an_inherited_version_names_its_file_and_line(tmp_pat
 SHA = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
 
 
+PIPELINE_WORDS = ({"success"}, {"created", "pending", "running"})
+
+
+def _sorted(*checks: tuple[str, str, str]) -> policies.SourceChecks:
+    """(label, word, state) triples sorted as `promotion.policy` sorts a forge's answer."""
+    return policies.SourceChecks(
+        reported=len(checks),
+        failed=[(label, word) for label, word, state in checks if state == "failed"],
+        waiting=[(label, word) for label, word, state in checks if state == "waiting"],
+    )
+
+
 @pytest.mark.parametrize(
-    ("status", "expected"),
+    ("checks", "expected"),
     [
-        ("success", None),
-        ("running", "staging's commit 1a2b3c4 has pipeline status running; production waits"),
-        ("pending", "staging's commit 1a2b3c4 has pipeline status pending; production waits"),
-        ("created", "has pipeline status created; production waits for success"),
-        ("failed", "has pipeline status failed; production takes web 1.5.0 only once"),
-        ("canceled", "staging's commit 1a2b3c4 has pipeline status canceled; production takes"),
-        (None, "staging's commit 1a2b3c4 has no pipeline; production waits for one"),
+        ([("pipeline", "success", "success")], None),
+        ([("pipeline", "running", "waiting")],
+         "staging's commit 1a2b3c4 has pipeline status running; production waits for success"),
+        ([("pipeline", "failed", "failed")],
+         "has pipeline status failed; production takes web 1.5.0 only once a pipeline of that "
+         "commit succeeds (rerun it, or --force)"),
+        ([], "staging's commit 1a2b3c4 has no pipeline or checks; production waits for one"),
+        ([("check 'build'", "success", "success"), ("status 'ci/e2e'", "pending", "waiting")],
+         "has status 'ci/e2e' status pending; production waits for success"),
+        ([("check 'build'", "in_progress", "waiting"), ("check 'lint'", "failure", "failed"),
+          ("check 'e2e'", "timed_out", "failed")],
+         "has check 'lint' status failure (and 1 more); production takes web 1.5.0 only once "
+         "check 'lint' of that commit succeeds"),
     ],
-)
-def test_source_pipeline_passes_only_on_success(status: str | None, expected: str | None) -> None:
-    found = policies.source_pipeline("web 1.5.0", "staging", "production", SHA, status)
+)  # fmt: skip
+def test_source_pipeline_passes_only_when_everything_reported_succeeded(
+    checks: list[tuple[str, str, str]], expected: str | None
+) -> None:
+    found = policies.source_checks(
+        "web 1.5.0", "staging", "production", SHA, _sorted(*checks), named=False
+    )
     if expected is None:
         assert found is None
         return
@@ -283,13 +305,55 @@ def test_source_pipeline_passes_only_on_success(status: str | None, expected: st
     assert expected in found.line()
 
 
+def test_source_checks_wait_for_each_named_check() -> None:
+    missing = policies.SourceChecks(reported=1, missing=["e2e", "scan"])
+    found = policies.source_checks("web 1.5.0", "staging", "production", SHA, missing, named=True)
+    assert found is not None
+    assert found.line() == (
+        "source-checks: staging's commit 1a2b3c4 has no check 'e2e' (and 1 more) yet; "
+        "production waits for it to succeed"
+    )
+    # Named checks that all passed pass, even when nothing else was reported.
+    passed = policies.SourceChecks(reported=1)
+    assert policies.source_checks("web", "staging", "production", SHA, passed, named=True) is None
+    # A failure wins over a missing name: it needs a rerun, not patience.
+    both = policies.SourceChecks(reported=1, failed=[("job 'e2e'", "failed")], missing=["scan"])
+    found = policies.source_checks("web 1.5.0", "staging", "production", SHA, both, named=True)
+    assert found is not None
+    assert "has job 'e2e' status failed;" in found.line()
+
+
 def test_source_pipeline_a_version_the_source_does_not_run_is_blocked() -> None:
-    found = policies.source_pipeline("web 1.5.0", "staging", "production", None, "success")
+    empty = policies.SourceChecks(reported=0)
+    found = policies.source_checks(
+        "web 1.5.0", "staging", "production", None, empty, named=False
+    )
     assert found is not None
     assert found.line() == (
         "source-pipeline: web 1.5.0 is not what staging runs now, so no commit of staging "
         "carries it"
     )
+
+
+@pytest.mark.parametrize(
+    ("word", "state"),
+    [("success", "success"), ("running", "waiting"), ("failed", "failed"),
+     ("manual", "failed"), ("brand_new", "failed"), ("Success", "failed"),
+     ("in progress\x1b[2J", "failed"), (None, "failed"), (7, "failed")],
+)  # fmt: skip
+def test_a_reported_word_is_checked_and_an_unknown_one_never_passes(
+    word: object, state: str
+) -> None:
+    from promoter.forges import commit_check
+
+    check = commit_check("job", "e2e", word, frozenset(PIPELINE_WORDS[0]),
+                         frozenset(PIPELINE_WORDS[1]))  # fmt: skip
+    assert check.state.value == state
+    plain = isinstance(word, str) and word.isidentifier() and word.islower()
+    assert check.word == (word if plain else "unknown")
+    assert check.label == "job 'e2e'"
+    long = commit_check("check", "x" * 500, "success", frozenset({"success"}), frozenset())
+    assert len(long.name) == 100
 
 
 def test_source_pipeline_setting_is_parsed_and_off_by_default() -> None:
@@ -301,3 +365,12 @@ def test_source_pipeline_setting_is_parsed_and_off_by_default() -> None:
     assert on.require_source_pipeline
     with pytest.raises(ConfigError, match="require_source_pipeline"):
         _policies(text.format("require_source_pipeline: soon"))
+    assert _policies(text.format("{}")).require_source_checks == ()
+    named = _policies(text.format("require_source_checks: [build, 'ci/e2e', build]"))
+    assert named.require_source_checks == ("build", "ci/e2e")
+    with pytest.raises(ConfigError, match=r"require_source_checks: expected at least one"):
+        _policies(text.format("require_source_checks: []"))
+    with pytest.raises(ConfigError, match=r"require_source_checks\[0\]: .* not a valid check"):
+        _policies(text.format('require_source_checks: ["bad\\u0007name"]'))
+    with pytest.raises(ConfigError, match=r"require_source_checks: expected a list"):
+        _policies(text.format("require_source_checks: build"))

@@ -79,8 +79,11 @@ class Policies:
     """Check that each image promoted is in its registry before anything is written
     (`promotion.verification`; `--verify-image` asks it of every environment)."""
     require_source_pipeline: bool = False
-    """Promote a version only when the source's commit that put it there has a pipeline
-    that succeeded (GitLab; refused on a forge that reports no pipelines)."""
+    """Promote a version only when the source's commit that put it there passed all the
+    forge reports on it (GitLab: its pipeline; GitHub: its statuses and check runs)."""
+    require_source_checks: tuple[str, ...] = ()
+    """Checks by name (GitHub check runs or status contexts, GitLab jobs) that must have
+    succeeded on that commit."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,11 +71,15 @@ def parse_freezes(
     return tuple(found)
 
 
+CHECK_NAME_PATTERN = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]{1,100}"
+"""A check's name: GitHub and GitLab allow most text; no control or bidi characters."""
+
+
 def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Policies) -> Policies:
     found = inherited
     keys = (
         "soak", "freeze", "no_downgrade", "windows", "require_review", "version_order", "tags",
-        "semver", "verify_image", "require_source_pipeline",
+        "semver", "verify_image", "require_source_pipeline", "require_source_checks",
     )  # fmt: skip
     for key, _, value in reader.mapping(node, where, keys):
         at = f"{where}.{key}"
@@ -111,6 +115,11 @@ def parse_policies(reader: NodeReader, node: Node, where: str, inherited: Polici
             found = replace(found, verify_image=reader.boolean(value, at))
         elif key == "require_source_pipeline":
             found = replace(found, require_source_pipeline=reader.boolean(value, at))
+        elif key == "require_source_checks":
+            names = reader.strings(value, at, CHECK_NAME_PATTERN, "check name")
+            if not names:
+                raise reader.error(value, at, "expected at least one check name")
+            found = replace(found, require_source_checks=names)
         else:
             found = replace(found, no_downgrade=reader.boolean(value, at))
     return found

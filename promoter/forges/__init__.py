@@ -11,6 +11,7 @@ lookup, how each opens); App tokens, review hints and signed API commits stay be
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -42,6 +43,55 @@ class ChangeRequestSpec:
     draft: bool = False
     squash: bool | None = None
     """Squash on merge; None: the forge's default for the project."""
+
+
+class CheckState(enum.Enum):
+    """Where a reported check stands, whatever the forge calls it."""
+
+    SUCCESS = "success"
+    WAITING = "waiting"
+    """Not finished (queued, pending, running, in progress)."""
+    FAILED = "failed"
+    """Finished without succeeding (failed, cancelled, timed out, skipped, manual...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommitCheck:
+    """One verdict a forge reports on a commit. `kind` and `name` say what it is
+    (`pipeline`; `check 'e2e'`), `word` is the forge's own status word, checked to be a
+    plain word (`unknown` otherwise): both reach log lines and trailers."""
+
+    kind: str
+    name: str
+    word: str
+    state: CheckState
+
+    @property
+    def label(self) -> str:
+        return self.kind if not self.name else f"{self.kind} {self.name!r}"
+
+
+_WORD = re.compile(r"[a-z_]{1,40}")
+"""A status word as forges spell them (`success`, `in_progress`, `waiting_for_resource`)."""
+MAX_CHECK_NAME = 100
+"""Characters of a check's name kept for messages (names are the forge's data)."""
+
+
+def commit_check(
+    kind: str, name: str, word: object, success: frozenset[str], waiting: frozenset[str]
+) -> CommitCheck:
+    """One reported verdict, its word checked: a word that is not a plain word becomes
+    `unknown`, and anything neither a success nor unfinished counts as failed, so a new
+    or odd status never passes."""
+    text = word if isinstance(word, str) and _WORD.fullmatch(word) else "unknown"
+    state = (
+        CheckState.SUCCESS
+        if text in success
+        else CheckState.WAITING
+        if text in waiting
+        else CheckState.FAILED
+    )
+    return CommitCheck(kind, name[:MAX_CHECK_NAME], text, state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +137,12 @@ class Forge(Protocol):
         """Paths changed between two commits (the compare API); None when unknown."""
         ...
 
-    def commit_pipeline(self, sha: str) -> str | None:
-        """The status of commit `sha`'s latest pipeline as the forge words it (`success`,
-        `running`, `failed`, ...); None when the commit has none. A forge that does not
-        report pipelines raises `UnsupportedByForgeError`."""
+    def commit_checks(self, sha: str, names: tuple[str, ...] = ()) -> tuple[CommitCheck, ...]:
+        """What the forge reports on commit `sha`: with no `names`, every verdict it has
+        (GitLab: the latest pipeline; GitHub: each commit status and check run), else only
+        the checks of those names that exist (GitLab: jobs; GitHub: check runs and status
+        contexts). An empty answer: nothing reported. A forge that reports nothing on
+        commits raises `UnsupportedByForgeError`."""
         ...
 
 

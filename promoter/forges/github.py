@@ -19,9 +19,14 @@ from promoter.errors import (
     ForgeAuthError,
     ForgeCredentialsError,
     ForgeError,
-    UnsupportedByForgeError,
 )
-from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
+from promoter.forges import (
+    ChangeRequest,
+    ChangeRequestSpec,
+    CommitCheck,
+    Outcome,
+    commit_check,
+)
 from promoter.forges.retry import (
     MAX_WAIT,
     backoff,
@@ -39,6 +44,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _SECONDARY = "secondary rate limit"
+_STATUS_SUCCESS = frozenset({"success"})
+_STATUS_WAITING = frozenset({"pending"})
+"""Commit status states: `error` and `failure` are finished without success."""
+_CHECK_SUCCESS = frozenset({"success", "neutral", "skipped"})
+_CHECK_WAITING = frozenset({"queued", "in_progress", "waiting", "requested", "pending"})
+"""Check runs: the statuses of one not completed, and the conclusions that pass."""
 _COMPARE_FILES_LISTED = 300
 """The compare API lists at most this many files."""
 
@@ -227,10 +238,29 @@ class GitHubForge:
                 names.append(changed.previous_filename)
         return tuple(dict.fromkeys(names))
 
-    def commit_pipeline(self, sha: str) -> str | None:
-        """Refused: GitHub's commit statuses and check runs are outside the API contract
-        promoter follows (`../shared/forge-api`), so no answer is guessed (issue 24)."""
-        raise UnsupportedByForgeError("GitHub's commit statuses are not supported yet")
+    def commit_checks(self, sha: str, names: tuple[str, ...] = ()) -> tuple[CommitCheck, ...]:
+        """The commit's statuses (newest first, so the first of each context is its
+        latest) and its latest check runs, both paged in full; with `names`, only the
+        contexts and check runs of those names. Neutral and skipped check runs pass, as
+        they do for GitHub's required checks."""
+        commit = self.repo.get_commit(sha)  # lazy: no GET of the commit itself
+        found: dict[tuple[str, str], CommitCheck] = {}
+        for status in self.call(lambda: list(commit.get_statuses())):
+            context = status.context
+            if (names and context not in names) or ("status", context) in found:
+                continue
+            found["status", context] = commit_check(
+                "status", context, status.state, _STATUS_SUCCESS, _STATUS_WAITING
+            )
+        for run in self.call(lambda: list(commit.get_check_runs())):
+            if names and run.name not in names:
+                continue
+            word = run.conclusion if run.status == "completed" else run.status
+            waiting = _CHECK_WAITING if run.status != "completed" else frozenset()
+            found.setdefault(
+                ("check", run.name), commit_check("check", run.name, word, _CHECK_SUCCESS, waiting)
+            )
+        return tuple(found.values())
 
     # -- steps -------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ nothing of YAML or git.
 from __future__ import annotations
 
 import functools
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,7 +24,13 @@ from promoter.errors import (
     ForgeCredentialsError,
     ForgeError,
 )
-from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome
+from promoter.forges import (
+    ChangeRequest,
+    ChangeRequestSpec,
+    CommitCheck,
+    Outcome,
+    commit_check,
+)
 from promoter.forges.retry import (
     MAX_WAIT,
     backoff,
@@ -43,8 +48,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _PAGE = 100
 """Items per page of a listing (GitLab's maximum; its default is 20)."""
-_STATUS = re.compile(r"[a-z_]{1,40}")
-"""A pipeline status as GitLab words them (`success`, `waiting_for_resource`, ...)."""
+_SUCCESS = frozenset({"success"})
+_WAITING = frozenset(
+    {"created", "waiting_for_resource", "preparing", "pending", "running", "scheduled"}
+)
+"""Pipeline and job statuses of work not finished; `failed`, `canceled`, `skipped` and
+`manual` (never started) are finished without success."""
 
 
 def api_root(repository_url: str, environ: Mapping[str, str]) -> str:
@@ -245,19 +254,34 @@ class GitLabForge:
             names += [diff.get("old_path"), diff.get("new_path")]
         return tuple(dict.fromkeys(n for n in names if n))
 
-    def commit_pipeline(self, sha: str) -> str | None:
-        """`last_pipeline.status` of the single-commit API (else its `status`, the same
-        pipeline's): one GET. A status that is no plain word is reported as `unknown`."""
-        found = self.call(lambda: self.project.commits.get(sha))
-        fields = found.attributes
-        pipeline = fields.get("last_pipeline")
-        status = pipeline.get("status") if isinstance(pipeline, dict) else None
-        if status is None:
-            status = fields.get("status")
-        if status is None:
-            return None
-        text = str(status)
-        return text if _STATUS.fullmatch(text) else "unknown"
+    def commit_checks(self, sha: str, names: tuple[str, ...] = ()) -> tuple[CommitCheck, ...]:
+        """No `names`: the latest pipeline, from the single-commit API (`last_pipeline`,
+        else its `status`: the same pipeline's), one GET. With `names`: those jobs of the
+        commit's statuses (GitLab lists the latest of each name; the newest id wins)."""
+        if not names:
+            fields = self.call(lambda: self.project.commits.get(sha)).attributes
+            pipeline = fields.get("last_pipeline")
+            status = pipeline.get("status") if isinstance(pipeline, dict) else None
+            if status is None:
+                status = fields.get("status")
+            if status is None:
+                return ()
+            return (commit_check("pipeline", "", status, _SUCCESS, _WAITING),)
+        commit = self.project.commits.get(sha, lazy=True)
+        listed = self.call(lambda: commit.statuses.list(get_all=True, per_page=_PAGE))
+        newest: dict[str, tuple[int, object]] = {}
+        for item in listed:
+            fields = item.attributes
+            name, ident = fields.get("name"), fields.get("id")
+            if not isinstance(name, str) or name not in names or not isinstance(ident, int):
+                continue
+            if name not in newest or newest[name][0] < ident:
+                newest[name] = (ident, fields.get("status"))
+        return tuple(
+            commit_check("job", name, newest[name][1], _SUCCESS, _WAITING)
+            for name in names
+            if name in newest
+        )
 
     # -- steps -------------------------------------------------------------------------------
 

@@ -7,7 +7,13 @@ Pull-request mode still pushes the promotion branch; the review is a `git diff`,
 from __future__ import annotations
 
 from promoter.errors import UnsupportedByForgeError
-from promoter.forges import ChangeRequest, ChangeRequestSpec, Outcome, no_api_store
+from promoter.forges import (
+    ChangeRequest,
+    ChangeRequestSpec,
+    CommitCheck,
+    Outcome,
+    no_api_store,
+)
 from promoter.tree import GitStats, Store
 
 
@@ -48,5 +54,5 @@ class LocalForge:
     def changed_files(self, before: str, after: str) -> tuple[str, ...] | None:
         return None
 
-    def commit_pipeline(self, sha: str) -> str | None:
-        raise UnsupportedByForgeError("a remote without a forge reports no commit pipelines")
+    def commit_checks(self, sha: str, names: tuple[str, ...] = ()) -> tuple[CommitCheck, ...]:
+        raise UnsupportedByForgeError("a remote without a forge reports no commit checks")

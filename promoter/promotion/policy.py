@@ -8,10 +8,10 @@ until the version was not there (a commit whose files the version depends on are
 is skipped without re-planning), bounded to `HISTORY` commits. Arrival times follow the
 history's order, not its committer dates (`policies.arrival_times`). Holds are keyed by
 the app that owns the image (`owner`) and checked on every path that changes an
-environment, with or without promoter.yaml. The source pipeline gate asks the forge
-(`Forge.commit_pipeline`) for the pipeline of the commit that put the version into the
-source (`placed_by`). A blocked unit lands nothing; `--force` lands it and records each
-overridden rule.
+environment, with or without promoter.yaml. The source gates ask the forge
+(`Forge.commit_checks`) what it reports on the commit that put the version into the
+source (`placed_by`): its pipeline or every status and check, or the checks named. A
+blocked unit lands nothing; `--force` lands it and records each overridden rule.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from promoter import config as configuration
 from promoter import policies
 from promoter.errors import ConfigError, PromoterError, UnsupportedByForgeError
+from promoter.forges import CheckState
 from promoter.history import unchanged_prefix
 from promoter.imageref import ImageRef
 from promoter.policies import Block
@@ -105,13 +106,21 @@ def check(ws: Workspace, planned: Planned, now: datetime) -> list[Block]:
                 culprit = _dated_by(ws, source, reached)
             label = _label(checkout.config, image)
             found.append(policies.soak(label, source, reached, rules.soak, now, dated_by=culprit))
-    if rules.require_source_pipeline and planned.result.status is Status.CHANGED:
-        source = _source(settings.source, planned.env, "require_source_pipeline")
+    gates: list[tuple[str, tuple[str, ...]]] = []
+    if rules.require_source_pipeline:
+        gates.append(("require_source_pipeline", ()))
+    if rules.require_source_checks:
+        gates.append(("require_source_checks", rules.require_source_checks))
+    for key, names in gates if planned.result.status is Status.CHANGED else ():
+        source = _source(settings.source, planned.env, key)
         for image in unit.images:
             commit = placed_by(ws, source, image, unit.app)
-            status = _pipeline(ws, planned.env, commit) if commit is not None else None
+            checks = _checks(ws, planned.env, key, commit, names)
             label = _label(checkout.config, image)
-            found.append(policies.source_pipeline(label, source, planned.env, commit, status))
+            block = policies.source_checks(
+                label, source, planned.env, commit, checks, named=bool(names)
+            )
+            found.append(block)
     return [b for b in found if b is not None]
 
 
@@ -133,16 +142,27 @@ def placed_by(ws: Workspace, source: str, image: ImageRef, app: str | None) -> s
     return None if found is None else found[0]
 
 
-def _pipeline(ws: Workspace, env: str, commit: str) -> str | None:
-    """The status of `commit`'s pipeline, from the forge; a forge that reports none is
-    refused at the setting, never taken as a pass."""
+def _checks(
+    ws: Workspace, env: str, key: str, commit: str | None, names: tuple[str, ...]
+) -> policies.SourceChecks:
+    """What the forge reports on `commit` (none asked when there is no commit), sorted
+    for the rule; a forge that reports nothing on commits is refused at the setting,
+    never taken as a pass."""
+    if commit is None:
+        return policies.SourceChecks(reported=0)
     try:
-        return ws.forge.commit_pipeline(commit)
+        reported = ws.forge.commit_checks(commit, names)
     except UnsupportedByForgeError as exc:
         raise ConfigError(
-            f"environments.{env}.policies.require_source_pipeline: the gate needs a forge "
-            f"that reports commit pipelines (gitlab); {exc.message}"
+            f"environments.{env}.policies.{key}: the gate needs a forge that reports "
+            f"commit checks (github, gitlab); {exc.message}"
         ) from exc
+    return policies.SourceChecks(
+        reported=len(reported),
+        failed=[(c.label, c.word) for c in reported if c.state is CheckState.FAILED],
+        waiting=[(c.label, c.word) for c in reported if c.state is CheckState.WAITING],
+        missing=[n for n in names if n not in {c.name for c in reported}],
+    )
 
 
 def owner(config: configuration.Config | None, image: ImageRef) -> str:

@@ -14,7 +14,7 @@ import pytest
 from fakes.gitlab import FakeGitLab
 
 from promoter.errors import ForgeError
-from promoter.forges import ChangeRequestSpec
+from promoter.forges import ChangeRequestSpec, CommitCheck
 from promoter.forges.gitlab import GitLabForge, api_root, project_path, wait_for
 from promoter.forges.retry import ATTEMPTS
 from promoter.redact import Secret
@@ -143,34 +143,58 @@ def test_api_root_from_the_ci_variables_of_the_same_host(
     )
 
 
-def test_commit_pipeline_reads_last_pipeline_through_the_retry_layer(tmp_path: Path) -> None:
+def _states(checks: tuple[CommitCheck, ...]) -> list[tuple[str, str, str]]:
+    return [(c.label, c.word, c.state.value) for c in checks]
+
+
+def test_commit_checks_reads_last_pipeline_through_the_retry_layer(tmp_path: Path) -> None:
     with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
         project = fake.create_project("acme/config", {"a.txt": b"a\n"})
         tip = project.tip("main")
         assert tip is not None
         slept: list[float] = []
         forge = _forge(fake, slept)
-        assert forge.commit_pipeline(tip) is None  # no pipeline: null in the answer
+        assert forge.commit_checks(tip) == ()  # no pipeline: null in the answer
         fake.set_pipeline("acme/config", tip, "running")
         fake.fail_next("GET", r"/repository/commits/[0-9a-f]{40}$", 502)
-        assert forge.commit_pipeline(tip) == "running"
+        assert _states(forge.commit_checks(tip)) == [("pipeline", "running", "waiting")]
         assert len(slept) == 1  # the 502 was retried once by the forge's own layer
         fake.set_pipeline("acme/config", tip, "success")
-        assert forge.commit_pipeline(tip) == "success"
-        assert [c.status for c in fake.calls] == [200, 502, 200, 200]  # one GET per ask
+        assert _states(forge.commit_checks(tip)) == [("pipeline", "success", "success")]
+        fake.set_pipeline("acme/config", tip, "skipped")
+        assert _states(forge.commit_checks(tip)) == [("pipeline", "skipped", "failed")]
+        assert [c.status for c in fake.calls] == [200, 502, 200, 200, 200]  # one GET per ask
         commit = f"/api/v4/projects/acme%2Fconfig/repository/commits/{tip}"
         assert {c.path for c in fake.calls} == {commit}
         assert fake.errors == []
 
 
-def test_commit_pipeline_is_refused_where_the_forge_reports_none() -> None:
+def test_commit_checks_by_name_read_the_latest_job_of_each_name(tmp_path: Path) -> None:
+    with FakeGitLab(tmp_path / "gl", token=TOKEN) as fake:
+        project = fake.create_project("acme/config", {"a.txt": b"a\n"})
+        tip = project.tip("main")
+        assert tip is not None
+        forge = _forge(fake, [])
+        fake.set_job("acme/config", tip, "e2e", "failed")
+        fake.set_job("acme/config", tip, "lint", "success")
+        fake.set_job("acme/config", tip, "e2e", "running")  # the rerun is what counts
+        for n in range(120):  # past one page: the listing is read in full
+            fake.set_job("acme/config", tip, f"other-{n}", "failed")
+        fake.set_job("acme/config", tip, "scan", "manual")
+        found = forge.commit_checks(tip, ("e2e", "scan", "lint", "absent"))
+        assert _states(found) == [
+            ("job 'e2e'", "running", "waiting"),
+            ("job 'scan'", "manual", "failed"),
+            ("job 'lint'", "success", "success"),
+        ]
+        listed = [c for c in fake.calls if c.path.endswith(f"/repository/commits/{tip}/statuses")]
+        assert len(listed) == 2  # 124 latest jobs, 100 per page
+        assert fake.errors == []
+
+
+def test_commit_checks_are_refused_where_the_forge_reports_none() -> None:
     from promoter.errors import UnsupportedByForgeError
-    from promoter.forges.github import GitHubForge
     from promoter.forges.local import LocalForge
 
-    with pytest.raises(UnsupportedByForgeError, match="GitHub's commit statuses"):
-        GitHubForge("https://github.com/acme/config.git", token=Secret("ghs_x")).commit_pipeline(
-            "0" * 40
-        )
-    with pytest.raises(UnsupportedByForgeError, match="no commit pipelines"):
-        LocalForge("file:///tmp/config").commit_pipeline("0" * 40)
+    with pytest.raises(UnsupportedByForgeError, match="no commit checks"):
+        LocalForge("file:///tmp/config").commit_checks("0" * 40)

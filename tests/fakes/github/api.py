@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlencode
 
-from . import apps, commits, git_data, issues, openapi, pulls, repos, users
+from . import apps, checks, commits, git_data, issues, openapi, pulls, repos, users
 from .graphql import graphql
 from .rest import DOCS, JSON, Answer, Request, Route, error_body
 from .state import ApiError, PullState, RepoState
@@ -29,6 +29,7 @@ ROUTES: tuple[Route, ...] = (
     + issues.ROUTES
     + git_data.ROUTES
     + commits.ROUTES
+    + checks.ROUTES
 )
 
 

@@ -131,8 +131,17 @@ def _compare(api: Api, request: Request, params: dict[str, str]) -> Answer:
     return Answer(200, body)
 
 
+NOT_SUFFIXED = r"(?<!/check-runs)"
+"""What `commits/{ref}` does not end with: that path is a `checks` route (GitHub reads a
+ref ending so the same way)."""
+
 ROUTES: tuple[Route, ...] = (
-    route("GET", REPO + r"/commits/(?P<ref>.+)", _get_commit, "commits/commits#get-a-commit"),
+    route(
+        "GET",
+        REPO + r"/commits/(?P<ref>.+)" + NOT_SUFFIXED,
+        _get_commit,
+        "commits/commits#get-a-commit",
+    ),
     route(
         "GET", REPO + r"/compare/(?P<basehead>.+)", _compare, "commits/commits#compare-two-commits"
     ),

@@ -7,7 +7,8 @@ server thread.
 Validation is skipped for the endpoints the subset lacks (GitHub's documents for them were
 followed instead): `GET /user`, `GET`/`POST .../issues/{n}/comments`, `GET .../issues/{n}/labels`,
 `DELETE .../issues/{n}/labels/{name}`, `GET .../git/blobs/{sha}` and `GET .../branches/{branch}`
-with its `protection` and `protection/required_signatures`. Failures the forge-api README
+with its `protection` and `protection/required_signatures`, `GET .../statuses/{sha}` and
+`GET .../commits/{ref}/check-runs`. Failures the forge-api README
 documents as schema gaps (a `null` commit author/committer, a `null` label description in a
 simple pull request, a `null` issue `state_reason`) go to `schema_gaps`, everything else to
 `validation_errors`.

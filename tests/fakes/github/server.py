@@ -25,10 +25,11 @@ from ..githttp import GitHttpServer, make_bare_repo
 from ..server import LoopbackServer, serve
 from . import openapi
 from .api import Api
+from .checks import CONCLUSIONS, RUN_STATUSES, STATUS_STATES
 from .handler import GitBackend, RequestHandler
 from .hub import Hub
 from .rest import DOCS, JSON, Call, error_body, phrase
-from .state import Protection, PullState, RepoState
+from .state import Protection, PullState, RepoState, now_iso
 
 _SECONDARY = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
@@ -110,6 +111,7 @@ class FakeGitHub:
         self._faults: list[_Fault] = []
         self._hangups: list[tuple[str, re.Pattern[str], float]] = []
         self._log_lock = threading.Lock()
+        self._checks_made = 0
         self._stack = ExitStack()
         self._server: LoopbackServer | None = None
         self._git: GitHttpServer | None = None
@@ -191,6 +193,42 @@ class FakeGitHub:
                 required_signatures, tuple(required_status_checks)
             )
             state.write_protection()
+
+    def set_status(
+        self, owner: str, repo: str, sha: str, context: str, state: str, description: str = ""
+    ) -> None:
+        """A commit status on `sha` (GitHub keeps every one; the newest of a context counts):
+        `state` is `pending`, `success`, `failure` or `error`."""
+        assert state in STATUS_STATES, state
+        with self.hub.lock:
+            state_ = self._repo(owner, repo)
+            found = state_.statuses.setdefault(sha, [])
+            self._checks_made += 1
+            found.append({
+                "id": self._checks_made, "sha": sha, "context": context, "state": state,
+                "description": description or None, "created_at": now_iso(),
+            })  # fmt: skip
+
+    def set_check_run(
+        self,
+        owner: str,
+        repo: str,
+        sha: str,
+        name: str,
+        status: str,
+        conclusion: str | None = None,
+    ) -> None:
+        """A check run `name` on `sha` (a new run: the latest of a name is what `filter=
+        latest` lists): `status` queued/in_progress/completed, `conclusion` when completed."""
+        assert status in RUN_STATUSES, status
+        assert (conclusion in CONCLUSIONS) if status == "completed" else conclusion is None
+        with self.hub.lock:
+            state_ = self._repo(owner, repo)
+            self._checks_made += 1
+            state_.check_runs.setdefault(sha, []).append({
+                "id": self._checks_made, "sha": sha, "name": name, "status": status,
+                "conclusion": conclusion, "created_at": now_iso(),
+            })  # fmt: skip
 
     def merge(self, owner: str, repo: str, number: int) -> None:
         """Merge PR `number` for real, as auto-merge would once checks pass (method: the

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .store import GitStore
@@ -185,6 +185,8 @@ class RepoState:
     protections: dict[str, Protection] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)
     verified: set[str] = field(default_factory=set)  # commits GitHub signed (API, web-flow)
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha → oldest first
+    check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha → oldest first
     next_number: int = 1
 
     @property

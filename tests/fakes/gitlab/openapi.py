@@ -24,9 +24,11 @@ OUTSIDE_SUBSET = (
     r"/api/v4/projects/[^/]+/merge_requests/\d+/notes",
     r"/api/v4/projects/[^/]+/repository/tree",
     r"/api/v4/projects/[^/]+/merge_trains/merge_requests/\d+",
+    r"/api/v4/projects/[^/]+/repository/commits/[^/]+/statuses",
 )
 """Calls the subset does not describe (forge-api README, "Endpoints the flow needs that the
-subset lacks"; merge trains are Premium and absent too): followed from GitLab's docs."""
+subset lacks"; merge trains are Premium and absent too; a commit's job statuses, which
+`require_source_checks` reads): followed from GitLab's docs."""
 KNOWN_GAPS = ((r".*/repository/compare", "commit: None"),)
 """Where the subset's schema contradicts gitlab.md: compare's `commit` is `null` when
 nothing differs (§5), the schema does not allow null."""

@@ -37,6 +37,9 @@ def route(
             return _commits(url, project, query)
         if method == "POST":
             return _create_commit(url, project, body)
+    match = re.fullmatch(r"/repository/commits/([^/]+)/statuses", rest)
+    if match and method == "GET":
+        return _statuses(url, project, unquote(match.group(1)), query)
     match = re.fullmatch(r"/repository/commits/([^/]+)", rest)
     if match and method == "GET":
         sha = project.resolve(unquote(match.group(1)))
@@ -52,6 +55,32 @@ def route(
     if match and method == "GET":
         return _file(project, unquote(match.group(1)), query, raw=bool(match.group(2)))
     return None
+
+
+def _statuses(url: str, project: Project, ref: str, query: dict[str, str]) -> Answer:
+    """`GET repository/commits/:sha/statuses`: the commit's job statuses, only the latest
+    of each name unless `all` (GitLab's default), filtered by `name`, oldest first."""
+    sha = project.resolve(ref)
+    if sha is None:
+        return error(404, "404 Commit Not Found")
+    jobs = list(enumerate(project.jobs.get(sha, []), start=1))
+    if not truthy(query.get("all")):
+        latest = {name: (n, name, status) for n, (name, status) in jobs}
+        jobs = [(n, (name, status)) for n, name, status in sorted(latest.values())]
+    if query.get("name"):
+        jobs = [(n, job) for n, job in jobs if job[0] == query["name"]]
+    items: list[JSON] = [
+        {
+            "id": 5000 + n, "sha": sha, "ref": None, "status": status, "name": name,
+            "target_url": f"{url}/{project.path}/-/jobs/{5000 + n}", "description": None,
+            "created_at": "2026-01-20T10:00:00.000+00:00", "started_at": None,
+            "finished_at": None, "allow_failure": False, "coverage": None,
+            "pipeline_id": 1000, "author": None,
+        }
+        for n, (name, status) in jobs
+    ]  # fmt: skip
+    base = f"{url}/api/v4/projects/{project.id}/repository/commits/{sha}/statuses"
+    return page(items, query, base)
 
 
 def _branch(url: str, project: Project, method: str, name: str) -> Answer | None:

@@ -121,6 +121,14 @@ class FakeGitLab:
             else:
                 project.pipelines[commit] = status
 
+    def set_job(self, path: str, sha: str, name: str, status: str) -> None:
+        """Job `name` of commit `sha` now has `status` (a new job: GitLab lists the latest
+        of each name)."""
+        project = self.projects[path]
+        commit = project.resolve(sha) or sha
+        with self._lock:
+            project.jobs.setdefault(commit, []).append((name, status))
+
     def race_create(self, path: str) -> None:
         """The next create in `path` finds that another run created the same MR first."""
         self.merge_requests.racing.add(path)

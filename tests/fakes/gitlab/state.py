@@ -64,6 +64,8 @@ class Project:
     a test's corrupted answer."""
     pipelines: dict[str, str] = field(default_factory=dict)
     """commit id → the status of its latest pipeline (none: the commit has no pipeline)."""
+    jobs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """commit id → its jobs' (name, status), oldest first (a rerun appends)."""
 
     def git(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
